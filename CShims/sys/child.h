@@ -1,0 +1,41 @@
+// Internal to the child path: shared between the init and program halves of the sandbox.
+// Everything here runs after clone3 and must stay async-signal-safe: no malloc, no stdio,
+// no locks; fixed-size stack buffers and raw syscalls only.
+#ifndef BT_CHILD_H
+#define BT_CHILD_H
+
+#include "bt_spawn.h"
+
+/// Writes a failure record for the parent and exits with `code`.
+_Noreturn void bt_child_fail(int report_fd, int stage, int index, int error, int code);
+
+/// Mounts the staging tmpfs, the overlay root and the mount plan, then pivots into it.
+/// Returns 0, or -1 with `*stage`/`*index` set and errno holding the cause.
+int bt_child_enter_root(const struct bt_spawn_config *config, int *stage, int *index);
+
+/// Brings `lo` up in the sandbox's network namespace.
+int bt_child_loopback_up(void);
+
+/// Drops every capability not in `keep` from the bounding set and clears the ambient set.
+/// Needs CAP_SETPCAP, so it runs before any change of uid.
+int bt_child_drop_bounding(uint64_t keep, int last_cap);
+
+/// Sets effective, permitted and inheritable to `keep`; with `raise_ambient`, raises each
+/// kept capability in the ambient set so a non-root program keeps it across execve.
+int bt_child_set_caps(uint64_t keep, int last_cap, int raise_ambient);
+
+int bt_child_load_seccomp(const struct sock_filter *filter, unsigned short len);
+
+/// The program half: PID 2. Never returns.
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd);
+
+/// The init half: PID 1. Reaps, forwards signals, exits with the program's status.
+_Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program);
+
+/// "/proc/self/fd/N" into `buf` (at least 32 bytes).
+const char *bt_fd_path(int fd, char *buf);
+
+/// Closes every descriptor except the `count` listed in `keep`.
+int bt_close_all_except(const int *keep, int count);
+
+#endif

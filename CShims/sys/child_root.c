@@ -1,0 +1,226 @@
+// The sandbox's root: a private staging tmpfs, a read-only overlay of the skeleton and the
+// given lower dirs, the mount plan applied beneath it, then pivot_root.
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define PATH_BUF 4096
+
+/// Opens `path` beneath `rootfd` without following any symlink or magic link and without
+/// leaving the root: a root whose /dev is a symlink to /etc cannot redirect a mount.
+static int open_beneath(int rootfd, const char *path, int flags, mode_t mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+static int append(char *buf, size_t *len, const char *text) {
+    size_t n = strlen(text);
+    if (*len + n + 1 > PATH_BUF) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf + *len, text, n + 1);
+    *len += n;
+    return 0;
+}
+
+/// Opens the parent directory of `target` beneath the root and points `*name` at its last part.
+static int open_parent(int rootfd, const char *target, const char **name) {
+    const char *slash = strrchr(target, '/');
+    if (!slash) { *name = target; return open_beneath(rootfd, ".", O_PATH | O_DIRECTORY, 0); }
+    char dir[PATH_BUF];
+    size_t n = (size_t)(slash - target);
+    if (n >= sizeof dir) { errno = ENAMETOOLONG; return -1; }
+    memcpy(dir, target, n);
+    dir[n] = 0;
+    *name = slash + 1;
+    return open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+/// Opens a host device without following symlinks and checks it is the character device
+/// we expect, so a tampered host /dev cannot hand the sandbox something else.
+static int open_verified_device(const char *path, uint64_t rdev) {
+    int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) { int e = errno; close(fd); errno = e; return -1; }
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != (dev_t)rdev) { close(fd); errno = ENODEV; return -1; }
+    return fd;
+}
+
+static int bind_fd(int source, int target, unsigned long extra) {
+    char from[32], to[32];
+    return mount(bt_fd_path(source, from), bt_fd_path(target, to), NULL, MS_BIND | extra, NULL);
+}
+
+static int apply_fs(int rootfd, const struct bt_mount_op *op) {
+    int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
+    if (target < 0) return -1;
+    char path[32];
+    int rc = mount(op->source ? op->source : op->fstype, bt_fd_path(target, path), op->fstype, op->flags, op->data);
+    int e = errno;
+    close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply_device(int rootfd, const struct bt_mount_op *op) {
+    int source = open_verified_device(op->source, op->rdev);
+    if (source < 0) return -1;
+    int target = open_beneath(rootfd, op->target, O_CREAT | O_EXCL | O_WRONLY, 0666);
+    int rc = target < 0 ? -1 : bind_fd(source, target, 0);
+    int e = errno;
+    close(source);
+    if (target >= 0) close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply_mask(int rootfd, const struct bt_mount_op *op) {
+    int target = open_beneath(rootfd, op->target, O_PATH, 0);
+    if (target < 0) return errno == ENOENT ? 0 : -1;
+    struct stat st;
+    int rc = fstat(target, &st);
+    if (rc == 0 && S_ISDIR(st.st_mode)) {
+        char path[32];
+        rc = mount("tmpfs", bt_fd_path(target, path), "tmpfs",
+                   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0500");
+    } else if (rc == 0) {
+        int null = open_verified_device(op->source, op->rdev);
+        rc = null < 0 ? -1 : bind_fd(null, target, 0);
+        int e = errno;
+        if (null >= 0) close(null);
+        errno = e;
+    }
+    int e = errno;
+    close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply_readonly(int rootfd, const struct bt_mount_op *op) {
+    int target = open_beneath(rootfd, op->target, O_PATH, 0);
+    if (target < 0) return errno == ENOENT ? 0 : -1;
+    int rc = bind_fd(target, target, MS_REC);
+    close(target);
+    if (rc < 0) return -1;
+    // Reopen: the remount must name the new bind mount, not the dentry beneath it.
+    target = open_beneath(rootfd, op->target, O_PATH, 0);
+    if (target < 0) return -1;
+    char path[32];
+    rc = mount(NULL, bt_fd_path(target, path), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | op->flags, NULL);
+    int e = errno;
+    close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply_bind_readonly(int rootfd, const struct bt_mount_op *op) {
+    int source = open(op->source, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (source < 0) return -1;
+    int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
+    int rc = target < 0 ? -1 : bind_fd(source, target, MS_REC);
+    int e = errno;
+    close(source);
+    if (target >= 0) close(target);
+    if (rc < 0) { errno = e; return -1; }
+    target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
+    if (target < 0) return -1;
+    char path[32];
+    rc = mount(NULL, bt_fd_path(target, path), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | op->flags, NULL);
+    e = errno;
+    close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply_at_parent(int rootfd, const struct bt_mount_op *op) {
+    const char *name;
+    int parent = open_parent(rootfd, op->target, &name);
+    if (parent < 0) return -1;
+    int rc = op->kind == BT_MOUNT_SYMLINK ? symlinkat(op->source, parent, name)
+                                          : mkdirat(parent, name, (mode_t)op->flags);
+    int e = errno;
+    close(parent);
+    errno = e;
+    return rc;
+}
+
+static int apply_remount(int rootfd, const struct bt_mount_op *op) {
+    int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
+    if (target < 0) return -1;
+    char path[32];
+    int rc = mount(NULL, bt_fd_path(target, path), NULL, MS_REMOUNT | MS_RDONLY | op->flags, NULL);
+    int e = errno;
+    close(target);
+    errno = e;
+    return rc;
+}
+
+static int apply(int rootfd, const struct bt_mount_op *op) {
+    switch (op->kind) {
+    case BT_MOUNT_FS: return apply_fs(rootfd, op);
+    case BT_MOUNT_DEVICE: return apply_device(rootfd, op);
+    case BT_MOUNT_MASK: return apply_mask(rootfd, op);
+    case BT_MOUNT_READONLY: return apply_readonly(rootfd, op);
+    case BT_MOUNT_SYMLINK:
+    case BT_MOUNT_MKDIR: return apply_at_parent(rootfd, op);
+    case BT_MOUNT_REMOUNT_RO: return apply_remount(rootfd, op);
+    case BT_MOUNT_BIND_RO: return apply_bind_readonly(rootfd, op);
+    default: errno = EINVAL; return -1;
+    }
+}
+
+#define FAIL(s, i) do { *stage = (s); *index = (i); return -1; } while (0)
+
+int bt_child_enter_root(const struct bt_spawn_config *config, int *stage, int *index) {
+    // Nothing we mount may propagate back to the host, and nothing the host later mounts
+    // or unmounts reaches in.
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL(BT_STAGE_MOUNT_PRIVATE, 0);
+    if (mount("tmpfs", config->staging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0)
+        FAIL(BT_STAGE_STAGING, 0);
+
+    char skel[PATH_BUF], root[PATH_BUF], options[PATH_BUF];
+    size_t skel_len = 0, root_len = 0, options_len = 0;
+    if (append(skel, &skel_len, config->staging) < 0 || append(skel, &skel_len, "/skel") < 0 ||
+        append(root, &root_len, config->staging) < 0 || append(root, &root_len, "/root") < 0)
+        FAIL(BT_STAGE_STAGING, 0);
+    if (mkdir(skel, 0755) < 0 || mkdir(root, 0755) < 0) FAIL(BT_STAGE_SKELETON, 0);
+    int skelfd = open(skel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (skelfd < 0) FAIL(BT_STAGE_SKELETON, 0);
+    for (size_t i = 0; i < config->skeleton_count; i++) {
+        if (mkdirat(skelfd, config->skeleton_dirs[i], 0755) < 0) { close(skelfd); FAIL(BT_STAGE_SKELETON, (int)i); }
+    }
+    close(skelfd);
+
+    if (append(options, &options_len, "lowerdir=") < 0 || append(options, &options_len, skel) < 0 ||
+        append(options, &options_len, ":") < 0 || append(options, &options_len, config->lowerdirs) < 0)
+        FAIL(BT_STAGE_OVERLAY, 0);
+    if (config->lower_base && chdir(config->lower_base) < 0) FAIL(BT_STAGE_OVERLAY, 0);
+    if (mount("overlay", root, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, options) < 0) FAIL(BT_STAGE_OVERLAY, 0);
+
+    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) FAIL(BT_STAGE_OVERLAY, 0);
+    for (size_t i = 0; i < config->mount_count; i++) {
+        if (apply(rootfd, &config->mounts[i]) < 0) { int e = errno; close(rootfd); errno = e; FAIL(BT_STAGE_MOUNT_OP, (int)i); }
+    }
+
+    // pivot_root(".", ".") stacks the old root on the new one; detaching "." then drops
+    // the old root and, with it, every host path.
+    if (fchdir(rootfd) < 0) { close(rootfd); FAIL(BT_STAGE_PIVOT_ROOT, 0); }
+    close(rootfd);
+    if (syscall(SYS_pivot_root, ".", ".") < 0) FAIL(BT_STAGE_PIVOT_ROOT, 0);
+    if (umount2(".", MNT_DETACH) < 0) FAIL(BT_STAGE_PIVOT_ROOT, 1);
+    if (chdir("/") < 0) FAIL(BT_STAGE_PIVOT_ROOT, 2);
+    return 0;
+}

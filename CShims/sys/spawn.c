@@ -1,0 +1,174 @@
+// clone3 and the first moments of the child: everything before the root is entered.
+#include "child.h"
+#include "bt_syscall.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Noreturn void bt_child_fail(int report_fd, int stage, int index, int error, int code) {
+    struct bt_spawn_report report = {stage, index, error};
+    ssize_t ignored = write(report_fd, &report, sizeof report);
+    (void)ignored;
+    _exit(code);
+}
+
+const char *bt_fd_path(int fd, char *buf) {
+    static const char prefix[] = "/proc/self/fd/";
+    char digits[16];
+    int n = 0;
+    unsigned value = (unsigned)fd;
+    do { digits[n++] = (char)('0' + value % 10); value /= 10; } while (value && n < 15);
+    memcpy(buf, prefix, sizeof prefix - 1);
+    char *p = buf + sizeof prefix - 1;
+    while (n) *p++ = digits[--n];
+    *p = 0;
+    return buf;
+}
+
+int bt_close_all_except(const int *keep, int count) {
+    int sorted[8];
+    int n = 0;
+    for (int i = 0; i < count && n < 8; i++) {
+        if (keep[i] < 0) continue;
+        int j = n++;
+        while (j > 0 && sorted[j - 1] > keep[i]) { sorted[j] = sorted[j - 1]; j--; }
+        sorted[j] = keep[i];
+    }
+    unsigned next = 0;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)sorted[i] > next && bt_close_range(next, (unsigned)sorted[i] - 1, 0) < 0) return -1;
+        next = (unsigned)sorted[i] + 1;
+    }
+    return bt_close_range(next, ~0U, 0);
+}
+
+static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd) {
+    // A caller's descriptors (another thread's pipes included) must not outlive this point.
+    int keep[5] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2]};
+    int keep_std[3] = {0, 1, 2};
+    for (int i = 0; i < 3; i++) if (config->stdio_fds[i] < 0) keep[2 + i] = keep_std[i];
+    if (bt_close_all_except(keep, 5) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
+
+    // The death signal is tied to the spawning thread; callers that want it spawn from a
+    // thread that lives as long as the sandbox should.
+    if (config->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        bt_child_fail(report_fd, BT_STAGE_PDEATHSIG, 0, errno, 1);
+
+    // EOF instead of the go byte: the parent died or gave up; nothing to report to.
+    char go = 0;
+    ssize_t got;
+    do { got = read(sync_fd, &go, 1); } while (got < 0 && errno == EINTR);
+    if (got != 1) _exit(1);
+    close(sync_fd);
+
+    // Our ids do not change when the parent writes the maps: become the namespace's root.
+    if ((config->namespaces & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        bt_child_fail(report_fd, BT_STAGE_SETUID, 0, errno, 1);
+
+    // Now that the parent has placed us in our cgroup, root the cgroup namespace there.
+    if ((config->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        bt_child_fail(report_fd, BT_STAGE_CGROUP_NS, 0, errno, 1);
+
+    int stage = 0, index = 0;
+    if (bt_child_enter_root(config, &stage, &index) < 0) bt_child_fail(report_fd, stage, index, errno, 1);
+
+    if (config->hostname && sethostname(config->hostname, strlen(config->hostname)) < 0)
+        bt_child_fail(report_fd, BT_STAGE_HOSTNAME, 0, errno, 1);
+    if (config->loopback_up && bt_child_loopback_up() < 0)
+        bt_child_fail(report_fd, BT_STAGE_LOOPBACK, 0, errno, 1);
+
+    // Nothing inside may open our /proc/1/exe (the Baton binary) or ptrace us.
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) bt_child_fail(report_fd, BT_STAGE_DUMPABLE, 0, errno, 1);
+
+    // A raw clone, not fork(): glibc's fork handlers may take locks another thread of the
+    // parent held at the moment we were cloned.
+    pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (program < 0) bt_child_fail(report_fd, BT_STAGE_FORK, 0, errno, 1);
+    if (program == 0) bt_child_exec_program(config, report_fd);
+    close(report_fd);
+    bt_child_init_loop(config, program);
+}
+
+int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
+    int sync_pipe[2], report_pipe[2];
+    if (pipe2(sync_pipe, O_CLOEXEC) < 0) return -1;
+    if (pipe2(report_pipe, O_CLOEXEC) < 0) {
+        int saved = errno;
+        close(sync_pipe[0]); close(sync_pipe[1]);
+        errno = saved;
+        return -1;
+    }
+
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = (uint64_t)(config->namespaces & ~CLONE_NEWCGROUP) | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    if (config->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)config->cgroup_fd;
+    }
+
+    // Signals stay blocked in the child until the program half resets and unblocks them;
+    // init waits for them with sigwaitinfo.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        close(sync_pipe[1]);
+        close(report_pipe[0]);
+        child_main(config, sync_pipe[0], report_pipe[1]);
+    }
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(sync_pipe[0]);
+    close(report_pipe[1]);
+    if (pid < 0) {
+        close(sync_pipe[1]);
+        close(report_pipe[0]);
+        errno = saved;
+        return -1;
+    }
+    handle->pid = (pid_t)pid;
+    handle->pidfd = pidfd;
+    handle->sync_fd = sync_pipe[1];
+    handle->report_fd = report_pipe[0];
+    return 0;
+}
+
+int bt_spawn_release(struct bt_spawn_handle *handle) {
+    char go = 1;
+    ssize_t n;
+    do { n = write(handle->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+    int saved = errno;
+    close(handle->sync_fd);
+    handle->sync_fd = -1;
+    if (n != 1) { errno = saved; return -1; }
+    return 0;
+}
+
+int bt_spawn_wait_exec(struct bt_spawn_handle *handle, struct bt_spawn_report *report) {
+    ssize_t n;
+    do { n = read(handle->report_fd, report, sizeof *report); } while (n < 0 && errno == EINTR);
+    int saved = errno;
+    close(handle->report_fd);
+    handle->report_fd = -1;
+    if (n < 0) { errno = saved; return -1; }
+    if (n == 0) return 0;
+    if (n != (ssize_t)sizeof *report) {
+        // The child died between writing part of a record and the rest: treat it as unknown.
+        report->stage = BT_STAGE_INIT; report->index = 0; report->error = EIO;
+    }
+    return 1;
+}

@@ -1,0 +1,98 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point down: CLI -> Daemon -> Deploy -> {Proxy, Sandbox} -> {Store, OS}.
+// Only BatonOS imports CShims; NIO stays inside BatonProxy and BatonDaemon.
+let package = Package(
+    name: "baton",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "baton", targets: ["baton"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    ],
+    targets: [
+        // C: raw syscalls, constants and the post-clone child path. No policy.
+        .target(
+            name: "CShims",
+            path: "CShims/sys",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
+        ),
+        // C: tar reading and writing through libarchive.
+        .target(
+            name: "CArchive",
+            path: "CShims/archive",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("archive")]
+        ),
+        .target(name: "BatonOS", dependencies: ["CShims"]),
+        .target(
+            name: "BatonStore",
+            dependencies: [
+                "BatonOS", "CArchive",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "BatonSandbox",
+            dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "BatonProxy",
+            dependencies: [
+                "BatonOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
+            name: "BatonDaemon",
+            dependencies: [
+                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
+            name: "BatonCLI",
+            dependencies: [
+                "BatonOS", "BatonSandbox", "BatonStore", "BatonDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "baton", dependencies: ["BatonCLI"]),
+        .testTarget(name: "BatonOSTests", dependencies: ["BatonOS"]),
+        .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
+        .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS"]),
+        .testTarget(name: "BatonProxyTests", dependencies: [
+            "BatonProxy",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
+        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonProxy"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,15 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton app`: apps the daemon routes to.
+struct AppCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "app",
+        abstract: "Create, list, inspect and remove apps (needs a running daemon).",
+        subcommands: [AppCreateCommand.self, AppListCommand.self, AppInspectCommand.self, AppRemoveCommand.self])
+}
+
+extension GlobalOptions {
+    /// The client for the daemon of this root.
+    var controlClient: ControlClient { ControlClient(socketPath: ControlClient.socketPath(root: rootPath)) }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton app ls`: name, hosts, kind and the digest serving now.
+struct AppListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List apps.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print one JSON array.")
+    var json = false
+
+    /// One `app ls --json` object: the keys CLI.md promises, digest null when nothing serves.
+    struct Row: Encodable {
+        var name: String
+        var hosts: [String]
+        var kind: String
+        var digest: String?
+        var upstream: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(hosts, forKey: .hosts)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(digest, forKey: .digest)
+            try container.encode(upstream, forKey: .upstream)
+        }
+
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream }
+    }
+
+    func run() throws {
+        let apps = try global.controlClient.listApps()
+        let rows = apps.map { Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream) }
+        if json {
+            try Output.json(rows)
+            return
+        }
+        Output.table(
+            ["NAME", "KIND", "HOSTS", "SERVING"],
+            rows.map { [$0.name, $0.kind, $0.hosts.joined(separator: ","), $0.digest ?? $0.upstream ?? "-"] })
+    }
+}

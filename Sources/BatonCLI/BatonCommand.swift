@@ -1,0 +1,59 @@
+import ArgumentParser
+import BatonOS
+import Foundation
+
+/// `baton`: the root command. Subcommands live one per file.
+public struct BatonCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "baton",
+        abstract: "Run immutable artifacts in sandboxes behind a blue-green reverse proxy.",
+        version: BatonVersion.current,
+        subcommands: [
+            RunCommand.self,
+            ArtifactCommand.self, // store-helper: temporary local registration
+        ]
+    )
+
+    public init() {}
+
+    /// Parses and runs, turning every failure a user can cause into one `error:` line.
+    public static func runMain() -> Never {
+        do {
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            // The sandbox start path skips ArgumentParser's reflection (see RunArguments).
+            if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: GlobalOptions.resolveRoot(nil)) {
+                try run.run()
+            }
+            var command = try parseAsRoot()
+            try command.run()
+            Foundation.exit(0)
+        } catch let exit as CommandExit {
+            Foundation.exit(exit.status)
+        } catch let error as BatonError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(error.exitStatus ?? (error.code == .notFound ? 2 : 1))
+        } catch let error as OSError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            // ArgumentParser's errors: --help and --version print normally; a bad flag is one line.
+            let code = exitCode(for: error)
+            if code == .success {
+                Output.result(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            FileHandle.standardError.write(Data("error: \(text) (see 'baton --help')\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+}
+
+/// Thrown by a command that has already said what it needs to and wants a specific status.
+struct CommandExit: Error {
+    let status: Int32
+}
+
+enum BatonVersion {
+    static let current = "0.1.0"
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import BatonDaemon
+import BatonOS
+import BatonProxy
+import Foundation
+
+/// `baton daemon`: serves the proxy and the control API until SIGTERM or SIGINT.
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run the proxy, the state database and the control API in the foreground.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Address the proxy listens on.", valueName: "addr:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Control socket (default: <root>/baton.sock).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("Seconds to connect to an upstream.", valueName: "seconds"))
+    var connectTimeout: Double = 5
+
+    @Option(help: ArgumentHelp("Seconds to wait for an upstream's response head.", valueName: "seconds"))
+    var responseTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds a client has to send a request head.", valueName: "seconds"))
+    var headerTimeout: Double = 10
+
+    @Option(help: ArgumentHelp("Seconds an idle keep-alive client connection stays open.", valueName: "seconds"))
+    var idleTimeout: Double = 60
+
+    @Option(help: ArgumentHelp("Largest request body in bytes (default: no cap).", valueName: "bytes"))
+    var maxBody: Int?
+
+    @Option(help: ArgumentHelp("Seconds in-flight requests may finish after SIGTERM.", valueName: "seconds"))
+    var shutdownGrace: Double = 10
+
+    @Flag(help: "Do not write the JSON access log to stdout.")
+    var noAccessLog = false
+
+    func validate() throws {
+        guard Self.listenAddress(listen) != nil else {
+            throw ValidationError("invalid --listen '\(listen)': use ADDR:PORT, e.g. 127.0.0.1:8080")
+        }
+        for (value, name) in [(connectTimeout, "--connect-timeout"), (responseTimeout, "--response-timeout"),
+                              (headerTimeout, "--header-timeout"), (idleTimeout, "--idle-timeout")] where !(value > 0) {
+            throw ValidationError("invalid \(name) \(value): use a positive number of seconds")
+        }
+        if let maxBody, maxBody < 0 { throw ValidationError("invalid --max-body \(maxBody)") }
+    }
+
+    func run() throws {
+        let (host, port) = Self.listenAddress(listen)!
+        var options = Daemon.Options(root: global.rootPath)
+        options.listenHost = host
+        options.listenPort = port
+        options.socketPath = socket.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        options.accessLog = !noAccessLog
+        options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
+        options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
+        options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))
+        options.proxy.clientHeaderTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        options.proxy.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        options.proxy.maxBodyBytes = maxBody
+        let socketPath = options.resolvedSocketPath
+        try Daemon.runUntilSignalled(options: options) { address in
+            Output.progress("baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)")
+        }
+    }
+
+    static func listenAddress(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}

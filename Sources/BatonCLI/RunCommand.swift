@@ -1,0 +1,136 @@
+import ArgumentParser
+import BatonOS
+import BatonSandbox
+import Foundation
+
+/// `baton run`: one sandbox in the foreground, stdio attached, exiting with the program's status.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a program in a new sandbox on a read-only root.",
+        discussion: """
+        Exits with the program's status (128+N when signal N killed it, 124 on --timeout, \
+        127 when the program is not in the root). The sandbox is always removed when it ends; \
+        --rm is accepted for familiarity.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Remove the sandbox when it exits (always the case for one-off sandboxes).")
+    var rm = false
+    @Option(help: "Sandbox name (default: a random id); also the default hostname.")
+    var name: String?
+    @Option(help: ArgumentHelp("Set an environment variable.", valueName: "K=V"))
+    var env: [String] = []
+    @Option(help: "Hostname inside the sandbox (default: the sandbox's id).")
+    var hostname: String?
+    @Option(help: "Working directory inside the root.")
+    var workdir: String?
+    @Option(help: ArgumentHelp("Memory limit in bytes; k, m, g suffixes accepted.", valueName: "bytes"))
+    var memory: String?
+    @Option(help: "Maximum number of processes and threads.")
+    var pids: Int?
+    @Option(help: "CPU limit in cores, e.g. 0.5.")
+    var cpus: Double?
+    @Option(help: ArgumentHelp("Run the program as this user (and group).", valueName: "uid[:gid]"))
+    var user: String?
+    @Flag(help: "Add a user namespace: root inside maps to an unprivileged host id range.")
+    var userns = false
+    @Option(name: .customLong("keep-cap"), help: ArgumentHelp("Keep this capability (e.g. NET_BIND_SERVICE); all others are dropped.", valueName: "cap"))
+    var keepCap: [String] = []
+    @Option(help: ArgumentHelp("Seccomp profile: default or unconfined.", valueName: "profile"))
+    var seccomp: String = "default"
+    @Option(help: "Kill the sandbox after this many seconds (exit status 124).")
+    var timeout: Double?
+    @Option(help: ArgumentHelp("Run with this directory as the read-only root instead of an artifact.", valueName: "dir"))
+    var rootfs: String?
+
+    @Argument(help: ArgumentHelp("Artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
+    var ref: String?
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("Program and arguments, after '--'.", valueName: "program"))
+    var command: [String] = []
+
+    var arguments: RunArguments {
+        RunArguments(root: global.rootPath, name: name, env: env, hostname: hostname, workdir: workdir, memory: memory,
+                     pids: pids, cpus: cpus, user: user, userns: userns, keepCap: keepCap, seccomp: seccomp,
+                     timeout: timeout, rootfs: rootfs, ref: ref, command: command)
+    }
+
+    func validate() throws {
+        if let problem = arguments.problem { throw ValidationError(problem) }
+    }
+
+    func run() throws {
+        try arguments.run()
+    }
+}
+
+extension RunArguments {
+    func run() throws {
+        // Before any thread exists, so these reach us through the signalfd and go to the sandbox.
+        try SignalWait.blockSignals(SandboxLauncher.forwardedSignals)
+        let launcher = SandboxLauncher(root: root)
+        var spec = try makeSpec()
+        spec.dieWithParent = true
+        let sandbox = try launcher.launch(spec)
+        let exit: SandboxExit
+        do {
+            exit = try sandbox.wait(timeout: timeout, forwarding: SandboxLauncher.forwardedSignals)
+        } catch {
+            sandbox.kill()
+            _ = try? sandbox.process.wait()
+            sandbox.destroy()
+            throw error
+        }
+        sandbox.destroy()
+        if exit.timedOut {
+            Output.progress("error: sandbox \(spec.id) timed out after \(RunCommand.format(timeout ?? 0)) s and was killed")
+        } else if exit.oomKilled {
+            Output.progress("error: sandbox \(spec.id) ran out of memory (limit \(spec.memoryLimit.map(String.init) ?? "none") bytes); the kernel killed a process")
+        }
+        throw CommandExit(status: exit.status)
+    }
+
+    func makeSpec() throws -> SandboxSpec {
+        let id = name ?? SandboxID.random()
+        var spec: SandboxSpec
+        if let rootfs {
+            spec = SandboxSpec(id: id, root: .directory(RunCommand.absolute(rootfs)), argv: command)
+        } else {
+            spec = try ArtifactRun.spec(id: id, ref: ref!, root: root, command: command)
+        }
+        spec.environment = RunCommand.merge(spec.environment, env)
+        if let workdir { spec.workdir = workdir }
+        spec.hostname = hostname
+        spec.memoryLimit = memory.flatMap(ByteCount.parse)
+        spec.pidsLimit = pids
+        spec.cpus = cpus
+        spec.user = user.flatMap(UserSpec.parse)
+        spec.userNamespace = userns
+        spec.keepCapabilities = keepCap
+        spec.seccomp = SandboxSpec.SeccompMode(rawValue: seccomp) ?? .default
+        return spec
+    }
+}
+
+extension RunCommand {
+    /// Later entries override earlier ones with the same key.
+    static func merge(_ base: [String], _ overrides: [String]) -> [String] {
+        var result = base
+        for entry in overrides {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            result.removeAll { $0.hasPrefix(key + "=") }
+            result.append(entry)
+        }
+        return result
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}

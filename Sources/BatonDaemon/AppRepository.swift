@@ -1,0 +1,88 @@
+import BatonOS
+import Foundation
+import GRDB
+
+/// Apps in the state database.
+extension StateDatabase {
+    /// Stores a validated app in one transaction; refuses a taken name or host.
+    func createApp(_ spec: AppSpec) throws -> AppInfo {
+        let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
+        let createdAt = ISO8601DateFormatter().string(from: Date())
+        let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
+        return try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM apps WHERE name = ?", arguments: [spec.name]) == true {
+                throw BatonError(.conflict, "app \(spec.name) already exists: remove it first with 'baton app rm \(spec.name)'")
+            }
+            for host in spec.hosts {
+                if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hosts WHERE host = ?", arguments: [host]) {
+                    throw BatonError(.conflict, "host \(host) is already used by app \(owner)")
+                }
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO apps (name, kind, upstream, port, health_path, health_status, health_timeout,
+                                      drain_timeout, memory, pids, env, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    spec.name, kind.rawValue, spec.upstream, spec.port, spec.healthPath ?? "/",
+                    spec.healthStatus ?? 200, spec.healthTimeout ?? 30, spec.drainTimeout ?? 30,
+                    spec.memory, spec.pids, envJSON, createdAt,
+                ])
+            for host in spec.hosts {
+                try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
+            }
+            return try Self.fetchApp(db, name: spec.name)!
+        }
+    }
+
+    func listApps() throws -> [AppInfo] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM apps ORDER BY name").compactMap { try Self.fetchApp(db, name: $0) }
+        }
+    }
+
+    func app(named name: String) throws -> AppInfo? {
+        try read { db in try Self.fetchApp(db, name: name) }
+    }
+
+    /// Removes an app and its hosts; false if there was none.
+    func removeApp(named name: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM apps WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    private static func fetchApp(_ db: Database, name: String) throws -> AppInfo? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM apps WHERE name = ?", arguments: [name]) else { return nil }
+        let hosts = try String.fetchAll(db, sql: "SELECT host FROM app_hosts WHERE app = ? ORDER BY host", arguments: [name])
+        let envText: String = row["env"]
+        let env = (try? JSONDecoder().decode([String].self, from: Data(envText.utf8))) ?? []
+        return AppInfo(
+            name: row["name"], hosts: hosts, kind: AppInfo.Kind(rawValue: row["kind"]) ?? .sandbox, digest: nil,
+            upstream: row["upstream"], port: row["port"], healthPath: row["health_path"],
+            healthStatus: row["health_status"], healthTimeout: row["health_timeout"],
+            drainTimeout: row["drain_timeout"], memory: row["memory"], pids: row["pids"], env: env,
+            createdAt: row["created_at"], inFlight: 0)
+    }
+
+    /// Runs a write transaction, passing BatonErrors through and wrapping database errors.
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as BatonError {
+            throw error
+        } catch {
+            throw BatonError(.internal, "state database write failed: \(error)", cause: StateError(error))
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw BatonError(.internal, "state database read failed: \(error)", cause: StateError(error))
+        }
+    }
+}

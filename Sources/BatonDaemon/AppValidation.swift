@@ -1,0 +1,80 @@
+import BatonOS
+import BatonProxy
+
+/// Checks an `AppSpec` before anything is stored: a user mistake is one clear message.
+enum AppValidation {
+    static func validate(_ spec: AppSpec) throws(BatonError) -> AppSpec {
+        var spec = spec
+        guard isValidName(spec.name) else {
+            throw BatonError(.invalidArgument,
+                "invalid app name '\(spec.name)': use 1-63 lower-case letters, digits and '-', starting with a letter or digit")
+        }
+        guard !spec.hosts.isEmpty else {
+            throw BatonError(.invalidArgument, "app \(spec.name) needs at least one --host")
+        }
+        var seen = Set<String>()
+        spec.hosts = try spec.hosts.map { (host: String) throws(BatonError) -> String in
+            let lowered = host.lowercased()
+            guard HostName.isValidPattern(lowered) else {
+                throw BatonError(.invalidArgument, "invalid host '\(host)': use a DNS name such as app.example.com or *.preview.example.com")
+            }
+            guard seen.insert(lowered).inserted else {
+                throw BatonError(.invalidArgument, "host '\(host)' is given twice")
+            }
+            return lowered
+        }
+        if let upstream = spec.upstream {
+            guard parseAddress(upstream) != nil else {
+                throw BatonError(.invalidArgument, "invalid --upstream '\(upstream)': use ADDR:PORT, e.g. 127.0.0.1:3000")
+            }
+        }
+        if let port = spec.port, !(1...65535).contains(port) {
+            throw BatonError(.invalidArgument, "invalid --port \(port): use 1-65535")
+        }
+        if let status = spec.healthStatus, !(100...599).contains(status) {
+            throw BatonError(.invalidArgument, "invalid --health-status \(status): use an HTTP status code")
+        }
+        if let path = spec.healthPath, !path.hasPrefix("/") {
+            throw BatonError(.invalidArgument, "invalid --health-path '\(path)': it must start with /")
+        }
+        for (value, flag) in [(spec.healthTimeout, "--health-timeout"), (spec.drainTimeout, "--drain-timeout")] {
+            if let value, !(value > 0 && value <= 86400) {
+                throw BatonError(.invalidArgument, "invalid \(flag) \(value): use seconds between 0 and 86400")
+            }
+        }
+        for entry in spec.env where !entry.contains("=") || entry.hasPrefix("=") {
+            throw BatonError(.invalidArgument, "invalid --env '\(entry)': use KEY=VALUE")
+        }
+        return spec
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...63).contains(bytes.count) else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let alnum = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            if !(alnum || (index > 0 && byte == UInt8(ascii: "-"))) { return false }
+        }
+        return true
+    }
+
+    /// `host:port` or `[v6]:port` as a proxy target.
+    static func parseAddress(_ text: String) -> Target? {
+        var host: Substring
+        var portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if host.contains(":") { return nil }
+        }
+        guard !host.isEmpty, host.allSatisfy({ !$0.isWhitespace && $0 != "/" }),
+            let port = Int(portText), (1...65535).contains(port)
+        else { return nil }
+        return .address(host: String(host), port: port)
+    }
+}

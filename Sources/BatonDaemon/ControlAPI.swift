@@ -1,0 +1,102 @@
+import Foundation
+
+/// What `baton app create` asks for. Upstream apps route to `upstream` (ADDR:PORT); sandbox
+/// apps get their target when a deploy lands (issue 5).
+public struct AppSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var hosts: [String]
+    public var upstream: String?
+    public var port: Int?
+    public var healthPath: String?
+    public var healthStatus: Int?
+    public var healthTimeout: Double?
+    public var drainTimeout: Double?
+    public var memory: Int64?
+    public var pids: Int?
+    public var env: [String]
+
+    public init(
+        name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
+        healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
+        pids: Int? = nil, env: [String] = []
+    ) {
+        self.name = name
+        self.hosts = hosts
+        self.upstream = upstream
+        self.port = port
+        self.healthPath = healthPath
+        self.healthStatus = healthStatus
+        self.healthTimeout = healthTimeout
+        self.drainTimeout = drainTimeout
+        self.memory = memory
+        self.pids = pids
+        self.env = env
+    }
+}
+
+/// An app as the daemon reports it.
+public struct AppInfo: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case upstream
+        case sandbox
+    }
+
+    public var name: String
+    public var hosts: [String]
+    public var kind: Kind
+    /// The artifact digest serving now; nil for upstream apps and undeployed sandbox apps.
+    public var digest: String?
+    public var upstream: String?
+    public var port: Int?
+    public var healthPath: String
+    public var healthStatus: Int
+    public var healthTimeout: Double
+    public var drainTimeout: Double
+    public var memory: Int64?
+    public var pids: Int?
+    public var env: [String]
+    public var createdAt: String
+    /// Requests in flight on the app's target now (filled by the daemon, 0 when unknown).
+    public var inFlight: Int
+
+    public func encode(to encoder: any Encoder) throws {
+        // Absent values are written as null so every key is always there.
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(hosts, forKey: .hosts)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(digest, forKey: .digest)
+        try container.encode(upstream, forKey: .upstream)
+        try container.encode(port, forKey: .port)
+        try container.encode(healthPath, forKey: .healthPath)
+        try container.encode(healthStatus, forKey: .healthStatus)
+        try container.encode(healthTimeout, forKey: .healthTimeout)
+        try container.encode(drainTimeout, forKey: .drainTimeout)
+        try container.encode(memory, forKey: .memory)
+        try container.encode(pids, forKey: .pids)
+        try container.encode(env, forKey: .env)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(inFlight, forKey: .inFlight)
+    }
+}
+
+/// The body of every error reply of the control API.
+public struct ControlErrorBody: Codable, Sendable {
+    public var error: String
+    public var code: String
+}
+
+enum ControlJSON {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
+}

@@ -1,0 +1,136 @@
+import BatonOS
+import Foundation
+import Glibc
+
+/// The CLI's way to the daemon: one blocking HTTP/1.1 exchange per call over the Unix socket,
+/// with no NIO. Failures come back as `BatonError`s carrying the daemon's message.
+public struct ControlClient: Sendable {
+    public let socketPath: String
+
+    public init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+
+    /// The socket of the daemon serving `root`.
+    public static func socketPath(root: String) -> String { root + "/baton.sock" }
+
+    public func createApp(_ spec: AppSpec) throws -> AppInfo {
+        try decode(AppInfo.self, try call("POST", "/v1/apps", body: try ControlJSON.encoder().encode(spec)))
+    }
+
+    public func listApps() throws -> [AppInfo] {
+        try decode([AppInfo].self, try call("GET", "/v1/apps"))
+    }
+
+    public func app(named name: String) throws -> AppInfo {
+        try decode(AppInfo.self, try call("GET", "/v1/apps/" + Self.escape(name)))
+    }
+
+    public func removeApp(named name: String) throws {
+        _ = try call("DELETE", "/v1/apps/" + Self.escape(name))
+    }
+
+    /// Prometheus text of the daemon's metrics.
+    public func metrics() throws -> String {
+        String(decoding: try call("GET", "/metrics"), as: UTF8.self)
+    }
+
+    /// Sends one request; returns the body of a 2xx reply, throws the daemon's error otherwise.
+    public func call(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
+        let fd = try connectSocket()
+        defer { close(fd) }
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: baton\r\nConnection: close\r\n"
+        request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        try writeAll(fd, Data(request.utf8) + body)
+        let reply = try readAll(fd)
+        guard let split = reply.range(of: Data("\r\n\r\n".utf8)),
+            let statusLine = String(data: reply[..<split.lowerBound], encoding: .utf8)?.split(separator: "\r\n").first,
+            let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "")
+        else {
+            throw BatonError(.internal, "the daemon at \(socketPath) sent a reply that is not HTTP")
+        }
+        let payload = reply[split.upperBound...]
+        if (200..<300).contains(status) { return Data(payload) }
+        if let error = try? ControlJSON.decoder().decode(ControlErrorBody.self, from: Data(payload)) {
+            throw BatonError(BatonError.Code(rawValue: error.code) ?? .internal, error.error)
+        }
+        throw BatonError(.internal, "the daemon answered \(status)")
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        do {
+            return try ControlJSON.decoder().decode(type, from: data)
+        } catch {
+            throw BatonError(.internal, "cannot read the daemon's reply: \(error)")
+        }
+    }
+
+    private var unavailable: BatonError {
+        BatonError(.unavailable, "no daemon at \(socketPath): start one with 'baton daemon'")
+    }
+
+    private func connectSocket() throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BatonError(.internal, "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(socketPath.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw BatonError(.invalidArgument, "socket path too long: \(socketPath)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if result != 0 {
+            let code = errno
+            close(fd)
+            if code == EACCES || code == EPERM {
+                throw BatonError(.unavailable, "permission denied on \(socketPath): run as root or as a member of its group")
+            }
+            throw unavailable
+        }
+        return fd
+    }
+
+    private func writeAll(_ fd: Int32, _ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw unavailable
+                }
+                offset += written
+            }
+        }
+    }
+
+    private func readAll(_ fd: Int32) throws -> Data {
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return data }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if data.isEmpty { throw unavailable }
+                return data
+            }
+            data.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    private static func escape(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? name
+    }
+}

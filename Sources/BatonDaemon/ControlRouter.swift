@@ -1,0 +1,74 @@
+import BatonOS
+import BatonProxy
+import Foundation
+
+/// A decoded control request and the reply to it; the transport stays in `ControlServer`.
+struct ControlRequest: Sendable {
+    var method: String
+    var path: String
+    var body: Data
+}
+
+struct ControlReply: Sendable {
+    var status: Int
+    var contentType = "application/json"
+    var body: Data
+}
+
+/// Maps control API routes to the service. Every route is listed here:
+///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, DELETE /v1/apps/NAME,
+///   GET /metrics (Prometheus text).
+struct ControlRouter: Sendable {
+    let service: ControlService
+    let metrics: ProxyMetrics
+
+    func handle(_ request: ControlRequest) async -> ControlReply {
+        do {
+            return try await route(request)
+        } catch let error as BatonError {
+            return Self.error(error)
+        } catch {
+            return Self.error(BatonError(.invalidArgument, "bad request: \(error)"))
+        }
+    }
+
+    private func route(_ request: ControlRequest) async throws -> ControlReply {
+        let parts = request.path.split(separator: "?")[0].split(separator: "/").map(String.init)
+        switch (request.method, parts.count, parts.first) {
+        case ("GET", 1, "metrics"):
+            return ControlReply(status: 200, contentType: "text/plain; version=0.0.4", body: Data(metrics.render().utf8))
+        case ("GET", 2, "v1") where parts[1] == "health":
+            return try Self.json(200, ["status": "ok"])
+        case ("GET", 2, "v1") where parts[1] == "apps":
+            return try Self.json(200, try await service.listApps())
+        case ("POST", 2, "v1") where parts[1] == "apps":
+            let spec = try ControlJSON.decoder().decode(AppSpec.self, from: request.body)
+            return try Self.json(201, try await service.createApp(spec))
+        case ("GET", 3, "v1") where parts[1] == "apps":
+            return try Self.json(200, try await service.app(named: parts[2]))
+        case ("DELETE", 3, "v1") where parts[1] == "apps":
+            try await service.removeApp(named: parts[2])
+            return ControlReply(status: 204, body: Data())
+        default:
+            throw BatonError(.notFound, "no control route \(request.method) \(request.path)")
+        }
+    }
+
+    static func json<T: Encodable>(_ status: Int, _ value: T) throws -> ControlReply {
+        ControlReply(status: status, body: try ControlJSON.encoder().encode(value))
+    }
+
+    static func error(_ error: BatonError) -> ControlReply {
+        let status: Int
+        switch error.code {
+        case .invalidArgument, .corrupt: status = 400
+        case .notFound: status = 404
+        case .conflict: status = 409
+        case .unavailable: status = 503
+        case .timeout: status = 504
+        default: status = 500
+        }
+        let body = ControlErrorBody(error: error.message, code: error.code.rawValue)
+        return ControlReply(status: status, body: (try? ControlJSON.encoder().encode(body)) ?? Data())
+    }
+}

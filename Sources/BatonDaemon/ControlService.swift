@@ -1,0 +1,62 @@
+import BatonOS
+import BatonProxy
+import Foundation
+
+/// The daemon's logic behind the control API: every change is persisted first, then the
+/// proxy's route table is rebuilt from the database and installed in one step.
+actor ControlService {
+    let database: StateDatabase
+    let proxy: Proxy
+
+    init(database: StateDatabase, proxy: Proxy) {
+        self.database = database
+        self.proxy = proxy
+    }
+
+    func createApp(_ spec: AppSpec) throws -> AppInfo {
+        let spec = try AppValidation.validate(spec)
+        let app = try database.createApp(spec)
+        try reloadRoutes()
+        return app
+    }
+
+    func listApps() throws -> [AppInfo] {
+        try database.listApps().map(withInFlight)
+    }
+
+    func app(named name: String) throws -> AppInfo {
+        guard let app = try database.app(named: name) else { throw Self.noSuchApp(name) }
+        return withInFlight(app)
+    }
+
+    func removeApp(named name: String) throws {
+        guard try database.removeApp(named: name) else { throw Self.noSuchApp(name) }
+        try reloadRoutes()
+    }
+
+    /// Builds the route table from the stored apps and installs it.
+    func reloadRoutes() throws {
+        proxy.install(Self.routeTable(for: try database.listApps()))
+    }
+
+    static func routeTable(for apps: [AppInfo]) -> RouteTable {
+        var entries: [(String, Route)] = []
+        for app in apps {
+            let target = app.upstream.flatMap(AppValidation.parseAddress)
+            for host in app.hosts { entries.append((host, Route(app: app.name, target: target))) }
+        }
+        return RouteTable(entries)
+    }
+
+    private func withInFlight(_ app: AppInfo) -> AppInfo {
+        var app = app
+        if let target = app.upstream.flatMap(AppValidation.parseAddress) {
+            app.inFlight = proxy.inFlight(target: target)
+        }
+        return app
+    }
+
+    static func noSuchApp(_ name: String) -> BatonError {
+        BatonError(.notFound, "no app named \(name): see 'baton app ls'")
+    }
+}

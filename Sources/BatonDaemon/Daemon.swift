@@ -1,0 +1,103 @@
+import BatonOS
+import BatonProxy
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// `baton daemon`: the state database, the proxy and the control API of one root.
+public final class Daemon: Sendable {
+    public struct Options: Sendable {
+        public var root: String
+        public var listenHost = "127.0.0.1"
+        public var listenPort = 8080
+        /// Control socket; $root/baton.sock when nil.
+        public var socketPath: String?
+        public var proxy = ProxyConfiguration()
+        /// Write the JSON access log to stdout.
+        public var accessLog = true
+        /// How long in-flight requests may run on after SIGTERM/SIGINT.
+        public var shutdownGrace: Duration = .seconds(10)
+        /// Event loop threads; the machine's core count when nil.
+        public var threads: Int?
+
+        public init(root: String) {
+            self.root = root
+        }
+
+        public var resolvedSocketPath: String { socketPath ?? ControlClient.socketPath(root: root) }
+    }
+
+    public let options: Options
+    public let proxy: Proxy
+    let group: MultiThreadedEventLoopGroup
+    let database: StateDatabase
+    let service: ControlService
+    private let control = Mutex<ControlServer?>(nil)
+    private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
+
+    /// Opens the state database (creating the root) and builds the proxy; nothing listens yet.
+    public init(options: Options) throws {
+        self.options = options
+        try Self.prepareRoot(options.root)
+        database = try StateDatabase(path: options.root + "/state.db")
+        group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
+        let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
+        proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
+        service = ControlService(database: database, proxy: proxy)
+    }
+
+    /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
+    /// bound address (useful with port 0).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        try await service.reloadRoutes()
+        let address: SocketAddress
+        do {
+            address = try await proxy.start(host: options.listenHost, port: options.listenPort)
+        } catch {
+            throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
+        }
+        let router = ControlRouter(service: service, metrics: proxy.metrics)
+        let server: ControlServer
+        do {
+            server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router)
+        } catch let error as BatonError {
+            await proxy.shutdown(gracePeriod: .zero)
+            throw error
+        } catch {
+            await proxy.shutdown(gracePeriod: .zero)
+            throw BatonError(.setupFailed, "cannot listen on \(options.resolvedSocketPath): \(error)", cause: error)
+        }
+        control.withLock { $0 = server }
+        logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
+        return address
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period, closes the rest.
+    public func stop() async {
+        let server = control.withLock { server in
+            defer { server = nil }
+            return server
+        }
+        await server?.close()
+        await proxy.shutdown(gracePeriod: options.shutdownGrace)
+        try? await group.shutdownGracefully()
+    }
+
+    private static func prepareRoot(_ root: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw BatonError(.invalidArgument, "root \(root) is not a directory: choose another --root")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        } catch {
+            throw BatonError(.setupFailed, "cannot create root \(root): \(error.localizedDescription)")
+        }
+    }
+}

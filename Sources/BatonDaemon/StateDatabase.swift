@@ -1,0 +1,63 @@
+import BatonOS
+import Foundation
+import GRDB
+
+/// The daemon's state in SQLite ($BATON_ROOT/state.db, WAL). Every change is one transaction;
+/// the schema only moves forward through numbered migrations, so a database from any earlier
+/// version opens and upgrades.
+public final class StateDatabase: Sendable {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String) throws {
+        do {
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            configuration.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw BatonError(.corrupt, "cannot open state database \(path): \(error)", cause: StateError(error))
+        }
+    }
+
+    /// Migrations, oldest first. Never edit one that has shipped: add the next.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: apps and hosts") { db in
+            try db.execute(sql: """
+                CREATE TABLE apps (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('upstream', 'sandbox')),
+                    upstream TEXT,
+                    port INTEGER,
+                    health_path TEXT NOT NULL,
+                    health_status INTEGER NOT NULL,
+                    health_timeout REAL NOT NULL,
+                    drain_timeout REAL NOT NULL,
+                    memory INTEGER,
+                    pids INTEGER,
+                    env TEXT NOT NULL DEFAULT '[]',
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE app_hosts (
+                    host TEXT PRIMARY KEY NOT NULL,
+                    app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE
+                );
+                CREATE INDEX app_hosts_app ON app_hosts(app);
+                """)
+        }
+        return migrator
+    }
+
+    /// The identifiers of the migrations applied, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedIdentifiers(db).sorted() }
+    }
+}
+
+/// Wraps GRDB's errors (which are Sendable) as a cause.
+struct StateError: Error, Sendable, CustomStringConvertible {
+    let description: String
+    init(_ error: any Error) { description = String(describing: error) }
+}

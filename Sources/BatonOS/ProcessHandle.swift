@@ -1,0 +1,66 @@
+import CShims
+import Glibc
+
+/// How a process ended.
+public enum ProcessExit: Equatable, Sendable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The shell's convention: the exit code, or 128+N for signal N.
+    public var shellStatus: Int32 {
+        switch self {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    }
+}
+
+/// A child process held by a pidfd, so signals and waits can never reach a recycled pid.
+/// The pidfd is closed by `close()` or on deinit.
+public final class ProcessHandle: @unchecked Sendable {
+    // @unchecked: `pidfd` is written only by close(), which callers make the last use.
+    public let pid: pid_t
+    public private(set) var pidfd: Int32
+
+    public init(pid: pid_t, pidfd: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if pidfd >= 0 {
+            Glibc.close(pidfd)
+            pidfd = -1
+        }
+    }
+
+    public func signal(_ signal: Int32) throws(OSError) {
+        let fd = pidfd
+        do {
+            try sys("pidfd_send_signal(\(pid), \(signal))") { bt_pidfd_send_signal(fd, signal) }
+        } catch where error.errno == ESRCH {
+            // Already gone (a zombie waiting to be reaped): nothing left to signal.
+        }
+    }
+
+    /// Blocks until the process exits and reaps it.
+    public func wait() throws(OSError) -> ProcessExit {
+        try waitImpl(nohang: false)!
+    }
+
+    /// Reaps the process if it has exited; nil while it runs.
+    public func poll() throws(OSError) -> ProcessExit? {
+        try waitImpl(nohang: true)
+    }
+
+    private func waitImpl(nohang: Bool) throws(OSError) -> ProcessExit? {
+        var code: Int32 = 0
+        var signal: Int32 = 0
+        let fd = pidfd
+        let rc = try sys("waitid(pidfd \(pid))") { bt_pidfd_wait(fd, &code, &signal, nohang ? 1 : 0) }
+        if rc == 1 { return nil }
+        return signal != 0 ? .signaled(signal) : .exited(code)
+    }
+}

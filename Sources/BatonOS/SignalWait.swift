@@ -1,0 +1,56 @@
+import CShims
+import Glibc
+
+/// Waits for a child to exit while forwarding chosen signals to it, with an optional deadline.
+/// The signals must already be blocked in every thread (`blockSignals` early in main), so they
+/// arrive on the signalfd instead of killing the caller.
+public enum SignalWait {
+    public enum Outcome: Equatable, Sendable {
+        case exited(ProcessExit)
+        case timedOut
+    }
+
+    /// Blocks `signals` in the calling thread; threads created afterwards inherit the mask.
+    public static func blockSignals(_ signals: [Int32]) throws(OSError) {
+        try sys("pthread_sigmask") { bt_block_signals(signals, Int32(signals.count), 1) }
+    }
+
+    public static func wait(
+        for process: ProcessHandle, forwarding signals: [Int32], timeout seconds: Double?
+    ) throws(OSError) -> Outcome {
+        let signalFD = try sys("signalfd") { bt_signalfd(signals, Int32(signals.count)) }
+        defer { close(signalFD) }
+        let deadline = seconds.map { monotonicNow() + $0 }
+        while true {
+            var fds = [
+                pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+            ]
+            var timeoutMS: Int32 = -1
+            if let deadline {
+                let left = deadline - monotonicNow()
+                if left <= 0 { return .timedOut }
+                timeoutMS = Int32(min(left * 1000 + 1, Double(Int32.max)))
+            }
+            let ready = Glibc.poll(&fds, 2, timeoutMS)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw OSError("poll", errno: errno)
+            }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                while case let signal = bt_signalfd_next(signalFD), signal > 0 {
+                    try process.signal(signal)
+                }
+            }
+            if fds[0].revents != 0 {
+                return .exited(try process.wait())
+            }
+        }
+    }
+
+    static func monotonicNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

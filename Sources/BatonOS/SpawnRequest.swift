@@ -1,0 +1,94 @@
+/// Everything the child path needs, prepared before clone. `Spawner` turns it into the C
+/// configuration; nothing here is computed after the child exists.
+public struct SpawnRequest: Sendable {
+    public struct Mount: Sendable, Equatable {
+        public enum Kind: Int32, Sendable {
+            case filesystem = 1, device, mask, readOnly, symlink, directory, remountReadOnly, bindReadOnly
+        }
+
+        public var kind: Kind
+        public var source: String?
+        /// Relative to the new root, no leading slash.
+        public var target: String
+        public var fstype: String?
+        public var flags: UInt
+        public var data: String?
+        public var rdev: UInt64
+
+        public init(kind: Kind, source: String? = nil, target: String, fstype: String? = nil,
+                    flags: UInt = 0, data: String? = nil, rdev: UInt64 = 0) {
+            self.kind = kind
+            self.source = source
+            self.target = target
+            self.fstype = fstype
+            self.flags = flags
+            self.data = data
+            self.rdev = rdev
+        }
+    }
+
+    public struct ResourceLimit: Sendable, Equatable {
+        public var resource: Int32
+        public var soft: UInt64
+        public var hard: UInt64
+
+        public init(resource: Int32, soft: UInt64, hard: UInt64) {
+            self.resource = resource
+            self.soft = soft
+            self.hard = hard
+        }
+    }
+
+    /// CLONE_NEW* flags (see `Namespaces`).
+    public var namespaces: Int32 = 0
+    public var dieWithParent = false
+    /// A cgroup v2 directory fd to clone into, or -1.
+    public var cgroupFD: Int32 = -1
+
+    /// Host directory the child mounts its private staging tmpfs on.
+    public var staging: String
+    /// Overlay lower dirs, top first; relative ones are relative to `lowerBase`.
+    public var lowerDirs: [String]
+    public var lowerBase: String?
+    public var skeletonDirs: [String] = []
+    public var mounts: [Mount] = []
+
+    public var hostname: String?
+    public var loopbackUp = true
+
+    public var argv: [String]
+    public var environment: [String] = []
+    public var searchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    public var workdir = "/"
+
+    /// Descriptors to install as 0, 1, 2; -1 inherits the caller's.
+    public var stdio: [Int32] = [-1, -1, -1]
+
+    public var user: (uid: UInt32, gid: UInt32)?
+    public var clearSupplementaryGroups = true
+
+    public var keepCapabilities: UInt64 = 0
+    public var lastCapability = 40
+
+    /// Classic BPF from `SeccompFilter.exportBPF()`; nil runs unconfined.
+    public var seccompProgram: [UInt64]?
+    public var resourceLimits: [ResourceLimit] = []
+    public var forwardedSignals: [Int32] = []
+
+    public init(staging: String, lowerDirs: [String], argv: [String]) {
+        self.staging = staging
+        self.lowerDirs = lowerDirs
+        self.argv = argv
+    }
+}
+
+/// clone(2)'s namespace flags.
+public enum Namespaces {
+    public static let mount: Int32 = 0x0002_0000
+    public static let cgroup: Int32 = 0x0200_0000
+    public static let uts: Int32 = 0x0400_0000
+    public static let ipc: Int32 = 0x0800_0000
+    public static let user: Int32 = 0x1000_0000
+    public static let pid: Int32 = 0x2000_0000
+    public static let network: Int32 = 0x4000_0000
+}

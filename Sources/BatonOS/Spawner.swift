@@ -1,0 +1,115 @@
+import CShims
+import Glibc
+
+/// Why the child path failed: the stage, the index of the mount or rlimit at fault, and errno.
+public struct SpawnFailure: Error, Sendable, Equatable {
+    public let stage: Int32
+    public let index: Int32
+    public let errno: Int32
+}
+
+/// Clones a sandbox through the C child path.
+public enum Spawner {
+    /// Starts the child and lets it run once `prepare` (cgroup placement, id maps) succeeds.
+    /// Returns when the program has exec'd. If `prepare` throws, the child exits without
+    /// running anything and is reaped before the error propagates.
+    public static func spawn(
+        _ request: SpawnRequest, prepare: (pid_t) throws -> Void
+    ) throws -> ProcessHandle {
+        var handle = bt_spawn_handle()
+        let arena = CArena()
+        defer { arena.free() }
+        var config = arena.config(for: request)
+        try sys("clone3") { bt_spawn(&config, &handle) }
+        // The child has its own copy of every byte it needs now.
+        let process = ProcessHandle(pid: handle.pid, pidfd: handle.pidfd)
+        do {
+            try prepare(handle.pid)
+            try sys("write(sync pipe)") { bt_spawn_release(&handle) }
+        } catch {
+            if handle.sync_fd >= 0 { close(handle.sync_fd) }
+            close(handle.report_fd)
+            _ = try? process.wait()
+            throw error
+        }
+        var report = bt_spawn_report()
+        let outcome = try sys("read(report pipe)") { bt_spawn_wait_exec(&handle, &report) }
+        if outcome == 1 {
+            // Setup failed: the program never ran. Reap init (it exits once the program half does).
+            try? process.signal(SIGKILL)
+            _ = try? process.wait()
+            throw SpawnFailure(stage: report.stage, index: report.index, errno: report.error)
+        }
+        return process
+    }
+}
+
+/// Owns the C strings and arrays handed to bt_spawn; freed once clone has copied them.
+private final class CArena {
+    private var releases: [() -> Void] = []
+
+    func string(_ value: String?) -> UnsafePointer<CChar>? {
+        guard let value else { return nil }
+        let copy = strdup(value)!
+        releases.append { Glibc.free(copy) }
+        return UnsafePointer(copy)
+    }
+
+    func array<T>(_ values: [T]) -> UnsafePointer<T>? {
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+        buffer.initialize(from: values, count: values.count)
+        releases.append { buffer.deallocate() }
+        return UnsafePointer(buffer)
+    }
+
+    /// A NULL-terminated array of C strings.
+    func strings(_ values: [String]) -> UnsafePointer<UnsafePointer<CChar>?>? {
+        array(values.map { string($0) } + [nil])
+    }
+
+    func config(for r: SpawnRequest) -> bt_spawn_config {
+        var c = bt_spawn_config()
+        c.namespaces = r.namespaces
+        c.die_with_parent = r.dieWithParent ? 1 : 0
+        c.cgroup_fd = r.cgroupFD
+        c.staging = string(r.staging)
+        c.lowerdirs = string(r.lowerDirs.joined(separator: ":"))
+        c.lower_base = string(r.lowerBase)
+        c.skeleton_dirs = strings(r.skeletonDirs)
+        c.skeleton_count = r.skeletonDirs.count
+        c.mounts = array(r.mounts.map { m in
+            bt_mount_op(kind: m.kind.rawValue, source: string(m.source), target: string(m.target),
+                        fstype: string(m.fstype), flags: m.flags, data: string(m.data), rdev: m.rdev)
+        })
+        c.mount_count = r.mounts.count
+        c.hostname = string(r.hostname)
+        c.loopback_up = r.loopbackUp ? 1 : 0
+        c.argv = strings(r.argv)
+        c.envp = strings(r.environment)
+        c.search_path = string(r.searchPath)
+        c.workdir = string(r.workdir)
+        c.stdio_fds = (r.stdio[0], r.stdio[1], r.stdio[2])
+        if let user = r.user {
+            c.set_ids = 1
+            c.uid = user.uid
+            c.gid = user.gid
+        }
+        c.clear_groups = r.clearSupplementaryGroups ? 1 : 0
+        c.keep_caps = r.keepCapabilities
+        c.last_cap = Int32(r.lastCapability)
+        if let program = r.seccompProgram {
+            c.seccomp_filter = array(program).map { UnsafeRawPointer($0).assumingMemoryBound(to: sock_filter.self) }
+            c.seccomp_len = UInt16(program.count)
+        }
+        c.rlimits = array(r.resourceLimits.map { bt_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) })
+        c.rlimit_count = r.resourceLimits.count
+        c.forward_signals = array(r.forwardedSignals)
+        c.forward_count = r.forwardedSignals.count
+        return c
+    }
+
+    func free() {
+        for release in releases { release() }
+        releases.removeAll()
+    }
+}

@@ -1,0 +1,24 @@
+import NIOCore
+import NIOHTTP1
+
+/// The proxy's own small responses (404, 502, 503, 504, 4xx for bad requests): plain text that
+/// names the problem and carries the request id.
+enum ErrorResponse {
+    static func head(_ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(5)
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(bodyLength))
+        headers.add(name: "x-request-id", value: requestID)
+        headers.add(name: "server", value: "baton")
+        if close { headers.add(name: "connection", value: "close") }
+        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+    }
+
+    static func body(_ status: HTTPResponseStatus, detail: String, requestID: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var text = String(status.code) + " " + status.reasonPhrase
+        if !detail.isEmpty { text += ": " + detail }
+        text += "\nrequest id: " + requestID + "\n"
+        return allocator.buffer(string: text)
+    }
+}

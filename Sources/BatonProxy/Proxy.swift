@@ -1,0 +1,158 @@
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Baton's HTTP/1.1 reverse proxy. Routes each request by Host through the installed
+/// `RouteTable`, pools keep-alive upstream connections per target and event loop, and streams
+/// bodies both ways with backpressure.
+public final class Proxy: Sendable {
+    /// The event loops serving connections; shared with other servers of the daemon.
+    public let group: MultiThreadedEventLoopGroup
+    public let metrics: ProxyMetrics
+    let shared: ProxyShared
+    private let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>]
+    private let quiesce: ServerQuiescingHelper
+    private let serverChannel = Mutex<(any Channel)?>(nil)
+    private let stopped = Mutex(false)
+
+    public init(
+        configuration: ProxyConfiguration = ProxyConfiguration(),
+        group: MultiThreadedEventLoopGroup,
+        connector: any UpstreamConnector = DefaultUpstreamConnector(),
+        metrics: ProxyMetrics = ProxyMetrics(),
+        accessLog: Logger? = nil
+    ) {
+        self.group = group
+        self.metrics = metrics
+        self.shared = ProxyShared(configuration: configuration, connector: connector, metrics: metrics, accessLog: accessLog)
+        var loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>] = [:]
+        for loop in group.makeIterator() {
+            loops[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeEmptyBox(valueType: LoopContext.self, eventLoop: loop)
+        }
+        self.loops = loops
+        self.quiesce = ServerQuiescingHelper(group: group)
+    }
+
+    /// Starts accepting on `host:port` (port 0 picks a free port) and returns the bound address.
+    public func start(host: String, port: Int) async throws -> SocketAddress {
+        let shared = self.shared
+        let loops = self.loops
+        let quiesce = self.quiesce
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = shared.configuration.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = shared.configuration.maxHeaderBytes
+        let limits = decoderLimits
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 8)
+            // A client that sends its request and shuts down its write side still gets the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let box = loops[ObjectIdentifier(channel.eventLoop)]!
+                    let loop: LoopContext
+                    if let existing = box.value {
+                        loop = existing
+                    } else {
+                        loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
+                        box.value = loop
+                    }
+                    let deadline = ClientDeadline(
+                        headerTimeout: shared.configuration.clientHeaderTimeout,
+                        idleTimeout: shared.configuration.idleTimeout)
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(deadline)
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
+                    try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline))
+                }
+            }
+            .bind(host: host, port: port).get()
+        serverChannel.withLock { $0 = channel }
+        guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
+        return address
+    }
+
+    /// Replaces the route table in one step. Requests already started keep their target; every
+    /// request that starts afterwards, on any connection, uses the new table.
+    public func install(_ table: RouteTable) {
+        shared.install(table)
+    }
+
+    /// The table in use now.
+    public var routeTable: RouteTable {
+        shared.routes.load().0.table
+    }
+
+    /// Requests (and upgraded tunnels) in flight on `target` now.
+    public func inFlight(target: Target) -> Int {
+        shared.state(of: target)?.inFlight ?? 0
+    }
+
+    /// Waits until nothing is in flight on `target` or `deadline` passes, then closes the
+    /// target's pooled connections and, past the deadline, whatever is still open to it.
+    /// Returns true when the target drained before the deadline.
+    @discardableResult
+    public func drain(target: Target, deadline: ContinuousClock.Instant) async -> Bool {
+        let state = shared.state(of: target)
+        while let state, state.inFlight > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let drained = (state?.inFlight ?? 0) == 0
+        await onEveryLoop { $0.closeConnections(to: target, includingBusy: !drained) }
+        return drained
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `gracePeriod`, then closes
+    /// what is left. The event loop group stays up (its owner shuts it down).
+    public func shutdown(gracePeriod: Duration) async {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        let promise = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: promise)
+        let finished = promise.futureResult
+        let deadline = ContinuousClock.now + gracePeriod
+        while !Self.isDone(finished), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await onEveryLoop { $0.closeAllIdle() }
+        if let channel = serverChannel.withLock({ $0 }) {
+            try? await channel.close()
+        }
+    }
+
+    private static func isDone(_ future: EventLoopFuture<Void>) -> Bool {
+        let flag = DoneFlag()
+        future.whenComplete { _ in flag.set() }
+        return flag.isSet
+    }
+
+    private func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) async {
+        for (_, box) in loops {
+            let loop = box.eventLoop
+            try? await loop.submit { box.value.map(body) }.get()
+        }
+    }
+}
+
+/// A flag set from an event loop and polled from elsewhere.
+private final class DoneFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}

@@ -1,0 +1,79 @@
+import NIOHTTP1
+
+/// RFC 9112 message-framing rules applied to a decoded request head before anything is
+/// forwarded. The decoder (llhttp) already refuses most malformed framing; these checks close
+/// the gaps so an ambiguous request is refused, never forwarded.
+enum RequestFraming {
+    /// Why a request is refused, or nil to forward it. `host` is the normalized Host.
+    static func check(_ head: HTTPRequestHead) -> (status: HTTPResponseStatus, reason: String)? {
+        guard head.version.major == 1 else {
+            return (.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served")
+        }
+        let headers = head.headers
+        var contentLengths = 0
+        var transferEncodings = 0
+        var hosts = 0
+        for (name, _) in headers {
+            switch name.utf8.count {
+            case 4 where equalsLowercase(name, "host"): hosts += 1
+            case 14 where equalsLowercase(name, "content-length"): contentLengths += 1
+            case 17 where equalsLowercase(name, "transfer-encoding"): transferEncodings += 1
+            default: continue
+            }
+        }
+        if hosts > 1 { return (.badRequest, "more than one Host header") }
+        if head.version.minor >= 1 && hosts == 0 { return (.badRequest, "HTTP/1.1 request without Host") }
+        if transferEncodings > 0 {
+            if contentLengths > 0 { return (.badRequest, "both Content-Length and Transfer-Encoding") }
+            var codings: [Substring] = []
+            for value in headers["transfer-encoding"] {
+                for token in value.split(separator: ",") { codings.append(trim(token)) }
+            }
+            if codings.contains(where: { !equalsLowercase($0, "chunked") }) {
+                return (.notImplemented, "unsupported transfer coding")
+            }
+            if codings.count != 1 { return (.badRequest, "chunked applied more than once") }
+        }
+        if contentLengths > 0 {
+            var seen: Substring?
+            for value in headers["content-length"] {
+                for token in value.split(separator: ",", omittingEmptySubsequences: false) {
+                    let length = trim(token)
+                    guard !length.isEmpty, length.utf8.count <= 18,
+                        length.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                    else { return (.badRequest, "invalid Content-Length") }
+                    if let seen, seen != length { return (.badRequest, "conflicting Content-Length values") }
+                    seen = length
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The request's declared body length, when it has a valid Content-Length.
+    static func contentLength(_ head: HTTPRequestHead) -> Int? {
+        guard let value = head.headers.first(name: "content-length") else { return nil }
+        return Int(trim(value.split(separator: ",").first ?? ""))
+    }
+}
+
+@inline(__always)
+func trim(_ text: Substring) -> Substring {
+    var text = text
+    while let first = text.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { text = text.dropFirst() }
+    while let last = text.utf8.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { text = text.dropLast() }
+    return text
+}
+
+/// ASCII case-insensitive comparison against an already lower-case literal.
+@inline(__always)
+func equalsLowercase<S: StringProtocol>(_ text: S, _ lower: StaticString) -> Bool {
+    guard text.utf8.count == lower.utf8CodeUnitCount else { return false }
+    var pointer = lower.utf8Start
+    for byte in text.utf8 {
+        let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+        if folded != pointer.pointee { return false }
+        pointer += 1
+    }
+    return true
+}

@@ -1,0 +1,30 @@
+/// Where the proxy sends an app's traffic.
+///
+/// `.address` is a service outside Baton reached over the host's network; `.sandbox` is a port
+/// inside a sandbox's network namespace, reached by creating the upstream socket inside that
+/// namespace and connecting to 127.0.0.1 (DESIGN.md, Networking).
+public enum Target: Hashable, Sendable, CustomStringConvertible {
+    case address(host: String, port: Int)
+    case sandbox(netnsPath: String, port: Int)
+
+    public var description: String {
+        switch self {
+        case .address(let host, let port):
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .sandbox(let netnsPath, let port):
+            return "netns:\(netnsPath):\(port)"
+        }
+    }
+}
+
+/// One host's route: the app that owns it and the target serving it now. A nil target means the
+/// app exists but has no ready target (answered 503).
+public struct Route: Hashable, Sendable {
+    public let app: String
+    public let target: Target?
+
+    public init(app: String, target: Target?) {
+        self.app = app
+        self.target = target
+    }
+}

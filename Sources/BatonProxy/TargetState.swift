@@ -1,0 +1,61 @@
+import NIOCore
+import Synchronization
+
+/// The proxy's live record of one target: how many requests are in flight on it and where to
+/// connect. Shared by every route table that names the target, so counts survive table swaps.
+final class TargetState: Sendable {
+    let target: Target
+    /// Pre-resolved address for IP-literal `.address` targets; nil means resolve per connect.
+    let socketAddress: SocketAddress?
+    /// `description` of the target, computed once for logs.
+    let label: String
+    private let inFlightCount = Atomic<Int>(0)
+
+    init(target: Target) {
+        self.target = target
+        self.label = target.description
+        if case .address(let host, let port) = target {
+            self.socketAddress = try? SocketAddress(ipAddress: host, port: port)
+        } else {
+            self.socketAddress = nil
+        }
+    }
+
+    var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
+
+    func enter() { inFlightCount.add(1, ordering: .relaxed) }
+
+    func leave() { inFlightCount.subtract(1, ordering: .relaxed) }
+}
+
+/// A route as the request path uses it: the app, its target state (nil: 503) and the app's
+/// metrics, all resolved when the table is installed.
+final class ResolvedRoute: Sendable {
+    let app: String
+    let target: TargetState?
+
+    init(app: String, target: TargetState?) {
+        self.app = app
+        self.target = target
+    }
+}
+
+/// The installed table: the public `RouteTable` with each route resolved.
+struct ResolvedTable: Sendable {
+    let table: RouteTable
+    let routes: [Route: ResolvedRoute]
+
+    init(table: RouteTable, states: (Target) -> TargetState) {
+        self.table = table
+        var routes: [Route: ResolvedRoute] = [:]
+        for (_, route) in table.entries where routes[route] == nil {
+            routes[route] = ResolvedRoute(app: route.app, target: route.target.map(states))
+        }
+        self.routes = routes
+    }
+
+    func resolve(host: String) -> ResolvedRoute?? {
+        guard let route = table.route(forHost: host) else { return .none }
+        return .some(routes[route])
+    }
+}

@@ -1,0 +1,59 @@
+import BatonOS
+import Foundation
+import Glibc
+
+/// A running sandbox: its init process (PID 1 inside), cgroup and directory. Killing init
+/// kills everything in the sandbox; `destroy()` removes what the launch created on the host.
+public final class Sandbox: Sendable {
+    public let id: String
+    public let process: ProcessHandle
+    public let cgroup: Cgroup
+    /// $BATON_ROOT/sandboxes/<id>: holds the staging mount point.
+    public let directory: String
+
+    /// An exclusive flock on `<directory>/lock`, held for the sandbox's life by its launcher:
+    /// a directory whose lock is free belongs to a launcher that died.
+    let lockFD: Int32
+
+    init(id: String, process: ProcessHandle, cgroup: Cgroup, directory: String, lockFD: Int32) {
+        self.id = id
+        self.process = process
+        self.cgroup = cgroup
+        self.directory = directory
+        self.lockFD = lockFD
+    }
+
+    /// The host pid of the sandbox's init.
+    public var pid: pid_t { process.pid }
+
+    /// Waits for the sandbox to end, forwarding `signals` (already blocked by the caller) to
+    /// init, which passes them to the program. After `timeout` seconds it is killed.
+    public func wait(timeout: Double? = nil, forwarding signals: [Int32] = []) throws -> SandboxExit {
+        switch try SignalWait.wait(for: process, forwarding: signals, timeout: timeout) {
+        case .exited(let exit):
+            return SandboxExit(process: exit, timedOut: false, oomKilled: cgroup.oomKilled)
+        case .timedOut:
+            kill()
+            let exit = try process.wait()
+            return SandboxExit(process: exit, timedOut: true, oomKilled: cgroup.oomKilled)
+        }
+    }
+
+    /// SIGKILL to init: the kernel then kills every process in the sandbox's pid namespace.
+    public func kill() {
+        try? process.signal(SIGKILL)
+    }
+
+    /// Sends a signal to init, which forwards the usual ones to the program.
+    public func signal(_ signal: Int32) throws {
+        try process.signal(signal)
+    }
+
+    /// Removes the cgroup and the sandbox directory. Call once the sandbox has exited.
+    public func destroy() {
+        cgroup.remove()
+        SandboxDirectory.remove(directory, lockFD: lockFD)
+        process.close()
+    }
+}
+

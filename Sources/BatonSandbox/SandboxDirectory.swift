@@ -1,0 +1,55 @@
+import BatonOS
+import Foundation
+import Glibc
+
+/// `<root>/sandboxes/<id>`: the staging mount point and a lock file its launcher holds.
+enum SandboxDirectory {
+    static let mountPoint = "mnt"
+    static let lockFile = "lock"
+
+    /// Creates the directory and takes its lock. Traversable (0711) so that a
+    /// user-namespaced child can reach its staging mount point.
+    static func create(root: String, id: String) throws -> (path: String, lockFD: Int32) {
+        let sandboxes = "\(root)/sandboxes"
+        for path in [root, sandboxes] where mkdir(path, 0o711) != 0 && errno != EEXIST {
+            throw BatonError(.setupFailed, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        let directory = "\(sandboxes)/\(id)"
+        if mkdir(directory, 0o711) != 0 {
+            if errno == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
+            throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        let lockFD = open("\(directory)/\(lockFile)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) != 0 || mkdir("\(directory)/\(mountPoint)", 0o711) != 0 {
+            let error = errno
+            remove(directory, lockFD: lockFD)
+            throw BatonError(.setupFailed, "cannot prepare \(directory): \(String(cString: strerror(error)))")
+        }
+        return (directory, lockFD)
+    }
+
+    static func remove(_ directory: String, lockFD: Int32) {
+        rmdir("\(directory)/\(mountPoint)")
+        unlink("\(directory)/\(lockFile)")
+        rmdir(directory)
+        if lockFD >= 0 { close(lockFD) }
+    }
+
+    /// Removes what launchers that died (SIGKILL) left behind: directories whose lock nobody
+    /// holds and whose cgroup has no process. A directory whose sandbox still runs is left to
+    /// whoever adopts it.
+    static func sweepStale(root: String) {
+        let sandboxes = "\(root)/sandboxes"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: sandboxes) else { return }
+        for id in entries {
+            let directory = "\(sandboxes)/\(id)"
+            let fd = open("\(directory)/\(lockFile)", O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); continue }
+            let cgroup = CgroupHierarchy.host.map { Cgroup.existing(name: id, hierarchy: $0) } ?? .none
+            if cgroup.hasProcesses { close(fd); continue }
+            cgroup.remove()
+            remove(directory, lockFD: fd)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import BatonOS
+import Foundation
+import Glibc
+import Logging
+
+/// Turns a `SandboxSpec` into a running `Sandbox`. Safe to call from many threads at once:
+/// each launch prepares its own request, and the C child path closes every descriptor it did
+/// not ask for, so launches never see each other's pipes.
+public struct SandboxLauncher: Sendable {
+    /// $BATON_ROOT: sandboxes live under `<root>/sandboxes`.
+    public let root: String
+    /// Detected on first use: a launch without limits or accounting never needs it.
+    public var cgroups: CgroupHierarchy? { CgroupHierarchy.host }
+    public var userNamespace = UserNamespaceMapping()
+    let logger: Logger
+
+    /// Signals init passes on to the program.
+    public static let forwardedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT]
+
+    /// No core dumps (they would land in a read-only root, or leak memory contents); a
+    /// conventional descriptor limit, never above what the launcher itself may grant.
+    static let resourceLimits: [SpawnRequest.ResourceLimit] = {
+        var current = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current)
+        let hard = min(UInt64(current.rlim_max), 65_536)
+        return [
+            .init(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
+            .init(resource: Int32(RLIMIT_NOFILE.rawValue), soft: min(1_024, hard), hard: hard),
+        ]
+    }()
+
+    public init(root: String, logger: Logger = Logger(label: "baton.sandbox")) {
+        self.root = root
+        self.logger = logger
+    }
+
+    private func hierarchy() throws -> CgroupHierarchy {
+        guard let cgroups else {
+            throw BatonError(.setupFailed, "no cgroup hierarchy found in /proc/self/mountinfo; mount cgroup v1 controllers or cgroup v2")
+        }
+        return cgroups
+    }
+
+    public func launch(_ spec: SandboxSpec) throws -> Sandbox {
+        try SpecValidation.validate(spec, userNamespace: userNamespace)
+        let keep: UInt64
+        switch Capabilities.mask(spec.keepCapabilities) {
+        case .success(let mask): keep = mask
+        case .failure(let unknown): throw BatonError(.invalidArgument, "unknown capability '\(unknown.name)' (names as in capabilities(7), e.g. NET_BIND_SERVICE)")
+        }
+        let seccomp: [UInt64]?
+        switch spec.seccomp {
+        case .unconfined: seccomp = nil
+        case .default: seccomp = try SeccompProfile.program.get()
+        }
+
+        SandboxDirectory.sweepStale(root: root)
+        let (directory, lockFD) = try SandboxDirectory.create(root: root, id: spec.id)
+        var cgroup: Cgroup?
+        do {
+            let needsCgroup = spec.memoryLimit != nil || spec.pidsLimit != nil || spec.cpus != nil || spec.cgroupAccounting
+            let created = needsCgroup ? try Cgroup.create(name: spec.id, hierarchy: hierarchy(), memory: spec.memoryLimit, pids: spec.pidsLimit, cpus: spec.cpus,
+                                         accounting: spec.cgroupAccounting) : Cgroup.none
+            cgroup = created
+            var request = makeRequest(spec, staging: "\(directory)/\(SandboxDirectory.mountPoint)", keep: keep, seccomp: seccomp)
+            let cgroupFD = try created.directoryFD()
+            defer { if let cgroupFD { close(cgroupFD) } }
+            request.cgroupFD = cgroupFD ?? -1
+            let process: ProcessHandle
+            do {
+                process = try Spawner.spawn(request) { pid in
+                    try created.add(pid: pid)
+                    if spec.userNamespace { try userNamespace.write(for: pid) }
+                }
+            } catch let failure as SpawnFailure {
+                throw SetupFailure.error(failure, program: spec.argv[0], workdir: spec.workdir, mounts: request.mounts)
+            } catch let error as OSError {
+                throw BatonError(.setupFailed, "sandbox setup failed: \(error.description)", cause: error)
+            }
+            logger.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
+            return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, lockFD: lockFD)
+        } catch {
+            cgroup?.remove()
+            SandboxDirectory.remove(directory, lockFD: lockFD)
+            throw error
+        }
+    }
+
+    func makeRequest(_ spec: SandboxSpec, staging: String, keep: UInt64, seccomp: [UInt64]?) -> SpawnRequest {
+        var request: SpawnRequest
+        switch spec.root {
+        case .directory(let path):
+            // "." relative to the root directory: any path works, even one with ':' or ','.
+            request = SpawnRequest(staging: staging, lowerDirs: ["."], argv: spec.argv)
+            request.lowerBase = path
+        case .layers(let paths):
+            request = SpawnRequest(staging: staging, lowerDirs: paths, argv: spec.argv)
+            // Short relative names keep the overlay options under the kernel's one-page limit.
+            let parents = Set(paths.map { ($0 as NSString).deletingLastPathComponent })
+            if parents.count == 1, let parent = parents.first {
+                request.lowerBase = parent
+                request.lowerDirs = paths.map { ($0 as NSString).lastPathComponent }
+            }
+        }
+        var namespaces = Namespaces.mount | Namespaces.pid | Namespaces.uts | Namespaces.ipc | Namespaces.network | Namespaces.cgroup
+        if spec.userNamespace { namespaces |= Namespaces.user }
+        request.namespaces = namespaces
+        request.dieWithParent = spec.dieWithParent
+        request.skeletonDirs = MountPlan.skeleton
+        request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds)
+        request.hostname = spec.hostname ?? spec.id
+        request.environment = spec.environment
+        request.searchPath = SpecValidation.searchPath(in: spec.environment)
+        request.workdir = spec.workdir
+        request.stdio = spec.stdio
+        request.user = spec.user
+        // In a user namespace setgroups is denied; the namespace has no supplementary groups anyway.
+        request.clearSupplementaryGroups = !spec.userNamespace
+        request.keepCapabilities = keep
+        request.lastCapability = Capabilities.lastCapability
+        request.seccompProgram = seccomp
+        request.resourceLimits = Self.resourceLimits
+        request.forwardedSignals = Self.forwardedSignals
+        return request
+    }
+}

@@ -1,0 +1,57 @@
+import BatonOS
+
+/// What to run and how to confine it. Every isolation property is on unless a field turns
+/// it off; `SandboxLauncher` turns a spec into a running `Sandbox`.
+public struct SandboxSpec: Sendable {
+    /// The read-only root: a directory, or unpacked layers stacked as overlay lower dirs.
+    public enum Root: Sendable, Equatable {
+        case directory(String)
+        /// Absolute paths, top layer first.
+        case layers([String])
+    }
+
+    public enum SeccompMode: String, Sendable, CaseIterable {
+        case `default`
+        case unconfined
+    }
+
+    /// Sandbox id: names its directory, its cgroup and (by default) its hostname.
+    public var id: String
+    public var root: Root
+    public var argv: [String]
+    /// Host directories bound read-only at the same path inside (an artifact published with
+    /// `--base host`); the root must have a directory at each.
+    public var hostBinds: [String] = []
+    public var environment: [String] = SandboxSpec.defaultEnvironment
+    public var workdir = "/"
+    public var hostname: String?
+
+    public var memoryLimit: UInt64?
+    public var pidsLimit: Int?
+    public var cpus: Double?
+    public var tmpSize: UInt64 = 64 << 20
+    /// Give the sandbox a cgroup even without limits, for memory accounting and to find its
+    /// processes (daemon sandboxes). One-off runs without limits skip the cgroup.
+    public var cgroupAccounting = false
+
+    public var user: (uid: UInt32, gid: UInt32)?
+    /// Adds a user namespace in which root maps to an unprivileged host range.
+    public var userNamespace = false
+    public var keepCapabilities: [String] = []
+    public var seccomp: SeccompMode = .default
+
+    /// Descriptors for the program's stdin, stdout, stderr; -1 inherits the launcher's.
+    public var stdio: [Int32] = [-1, -1, -1]
+    /// Kill the sandbox when the launching thread dies (one-off runs; not daemon sandboxes).
+    public var dieWithParent = false
+
+    public static let defaultEnvironment = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]
+
+    public init(id: String, root: Root, argv: [String]) {
+        self.id = id
+        self.root = root
+        self.argv = argv
+    }
+}

@@ -1,0 +1,71 @@
+import BatonOS
+import Foundation
+
+/// Checks a spec before anything is created, so bad input changes nothing.
+enum SpecValidation {
+    static func validate(_ spec: SandboxSpec, userNamespace: UserNamespaceMapping) throws {
+        guard isValidID(spec.id) else {
+            throw BatonError(.invalidArgument, "invalid sandbox name '\(spec.id)': use 1-64 of a-z, 0-9, '-', '_', '.', starting with a letter or digit")
+        }
+        guard let program = spec.argv.first, !program.isEmpty else {
+            throw BatonError(.invalidArgument, "no program to run: give one after '--'")
+        }
+        switch spec.root {
+        case .directory(let path):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw BatonError(.notFound, "root directory '\(path)' does not exist or is not a directory")
+            }
+        case .layers(let paths):
+            guard !paths.isEmpty else { throw BatonError(.invalidArgument, "an artifact root needs at least one layer") }
+        }
+        for path in spec.hostBinds where !path.hasPrefix("/") || path == "/" || path.contains("..") {
+            throw BatonError(.invalidArgument, "host bind '\(path)' must be an absolute directory other than /")
+        }
+        guard spec.workdir.hasPrefix("/") else {
+            throw BatonError(.invalidArgument, "working directory '\(spec.workdir)' must be an absolute path inside the root")
+        }
+        if let hostname = spec.hostname, !isValidHostname(hostname) {
+            throw BatonError(.invalidArgument, "invalid hostname '\(hostname)': 1-63 of letters, digits and '-' per label, 253 at most")
+        }
+        for entry in spec.environment where !entry.contains("=") || entry.hasPrefix("=") {
+            throw BatonError(.invalidArgument, "invalid environment entry '\(entry)': use KEY=VALUE")
+        }
+        if let memory = spec.memoryLimit, memory < 1 << 20 {
+            throw BatonError(.invalidArgument, "memory limit \(memory) is below 1 MiB")
+        }
+        if let pids = spec.pidsLimit, pids < 1 {
+            throw BatonError(.invalidArgument, "pids limit must be at least 1")
+        }
+        if let cpus = spec.cpus, !(cpus > 0 && cpus <= 1024) {
+            throw BatonError(.invalidArgument, "cpus must be a number above 0, e.g. 0.5")
+        }
+        if spec.userNamespace, let user = spec.user, user.uid >= userNamespace.count || user.gid >= userNamespace.count {
+            throw BatonError(.invalidArgument, "with --userns, --user ids must be below \(userNamespace.count)")
+        }
+    }
+
+    static func isValidID(_ id: String) -> Bool {
+        guard (1...64).contains(id.utf8.count), let first = id.utf8.first, isAlnum(first) else { return false }
+        return id.utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+    }
+
+    static func isValidHostname(_ name: String) -> Bool {
+        guard (1...253).contains(name.utf8.count) else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.utf8.count) && label.utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") }
+        }
+    }
+
+    /// PATH from the program's environment, for finding argv[0] inside the root.
+    static func searchPath(in environment: [String]) -> String {
+        for entry in environment.reversed() where entry.hasPrefix("PATH=") {
+            return String(entry.dropFirst(5))
+        }
+        return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    }
+
+    private static func isAlnum(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a)
+    }
+}

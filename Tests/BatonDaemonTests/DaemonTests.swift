@@ -1,0 +1,130 @@
+import BatonDaemon
+import BatonOS
+import BatonProxy
+import Foundation
+import Testing
+
+@Suite(.serialized) struct DaemonTests {
+    @Test func upstreamAppIsCreatedListedRoutedAndRemoved() async throws {
+        try await DaemonFixture.with { fixture in
+            let backend = try EchoBackend()
+            defer { backend.stop() }
+            let created = try fixture.client.createApp(AppSpec(name: "web", hosts: ["web.test", "*.web.test"], upstream: "127.0.0.1:\(backend.port)"))
+            #expect(created.kind == .upstream)
+            #expect(created.hosts == ["*.web.test", "web.test"])
+            #expect(created.digest == nil)
+            #expect(try fixture.client.listApps().map(\.name) == ["web"])
+            #expect(try fixture.get("/x", host: "web.test") == (200, "hello /x"))
+            #expect(try fixture.get("/y", host: "pr-1.web.test:8080") == (200, "hello /y"))
+            try fixture.client.removeApp(named: "web")
+            #expect(try fixture.get("/z", host: "web.test").status == 404)
+            #expect(backend.paths == ["/x", "/y"])
+        }
+    }
+
+    @Test func appWithoutDeployIsServed503() async throws {
+        try await DaemonFixture.with { fixture in
+            _ = try fixture.client.createApp(AppSpec(name: "blog", hosts: ["blog.test"], port: 8000))
+            #expect(try fixture.get("/", host: "blog.test").status == 503)
+            #expect(try fixture.client.app(named: "blog").kind == .sandbox)
+        }
+    }
+
+    @Test func userMistakesGetOneClearErrorAndChangeNothing() async throws {
+        try await DaemonFixture.with { fixture in
+            _ = try fixture.client.createApp(AppSpec(name: "one", hosts: ["one.test"], upstream: "127.0.0.1:9"))
+            let taken = #expect(throws: BatonError.self) {
+                try fixture.client.createApp(AppSpec(name: "two", hosts: ["two.test", "one.test"], upstream: "127.0.0.1:9"))
+            }
+            #expect(taken?.code == .conflict)
+            #expect(taken?.message == "host one.test is already used by app one")
+            let again = #expect(throws: BatonError.self) {
+                try fixture.client.createApp(AppSpec(name: "one", hosts: ["x.test"], upstream: "127.0.0.1:9"))
+            }
+            #expect(again?.code == .conflict)
+            for bad in [AppSpec(name: "Bad_Name", hosts: ["a.test"]), AppSpec(name: "ok", hosts: ["no spaces.test"]),
+                        AppSpec(name: "ok", hosts: ["a.test"], upstream: "nowhere")] {
+                let error = #expect(throws: BatonError.self) { try fixture.client.createApp(bad) }
+                #expect(error?.code == .invalidArgument)
+            }
+            let missing = #expect(throws: BatonError.self) { try fixture.client.removeApp(named: "ghost") }
+            #expect(missing?.code == .notFound)
+            #expect(try fixture.client.listApps().map(\.name) == ["one"])
+        }
+    }
+
+    @Test func appsSurviveRestart() async throws {
+        try await DaemonFixture.with { fixture in
+            let backend = try EchoBackend()
+            defer { backend.stop() }
+            _ = try fixture.client.createApp(AppSpec(name: "keep", hosts: ["keep.test"], upstream: "127.0.0.1:\(backend.port)"))
+            try await fixture.restart()
+            #expect(try fixture.client.listApps().map(\.name) == ["keep"])
+            #expect(try fixture.get("/after", host: "keep.test") == (200, "hello /after"))
+        }
+    }
+
+    @Test func stateIsReadableWithoutACleanShutdown() throws {
+        // What kill -9 leaves: committed transactions in the WAL, no checkpoint, no close.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-db-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let first = try StateDatabase(path: root + "/state.db")
+        let second = try StateDatabase(path: root + "/state.db")
+        #expect(try first.appliedMigrations() == ["v1: apps and hosts"])
+        #expect(try second.appliedMigrations() == ["v1: apps and hosts"])
+    }
+
+    @Test func noDaemonSaysHowToStartOne() {
+        let client = ControlClient(socketPath: "/tmp/baton-none-\(UUID().uuidString)/baton.sock")
+        let error = #expect(throws: BatonError.self) { try client.listApps() }
+        #expect(error?.message == "no daemon at \(client.socketPath): start one with 'baton daemon'")
+    }
+
+    @Test func controlSocketIsMode0660() async throws {
+        try await DaemonFixture.with { fixture in
+            let attributes = try FileManager.default.attributesOfItem(atPath: fixture.root + "/baton.sock")
+            #expect((attributes[.posixPermissions] as? Int) == 0o660)
+        }
+    }
+
+    @Test func metricsCountRequestsByAppAndStatus() async throws {
+        try await DaemonFixture.with { fixture in
+            let backend = try EchoBackend()
+            defer { backend.stop() }
+            _ = try fixture.client.createApp(AppSpec(name: "m", hosts: ["m.test"], upstream: "127.0.0.1:\(backend.port)"))
+            _ = try fixture.get("/", host: "m.test")
+            let text = try fixture.client.metrics()
+            #expect(text.contains(#"baton_proxy_requests_total{app="m",status="200"} 1"#))
+            #expect(text.contains("baton_proxy_request_duration_seconds_bucket"))
+            #expect(text.contains("baton_proxy_in_flight_requests"))
+        }
+    }
+
+    @Test func smugglingAttemptThroughDaemonNeverReachesBackend() async throws {
+        try await DaemonFixture.with { fixture in
+            let backend = try EchoBackend()
+            defer { backend.stop() }
+            _ = try fixture.client.createApp(AppSpec(name: "s", hosts: ["s.test"], upstream: "127.0.0.1:\(backend.port)"))
+            let smuggled = "GET /smuggled HTTP/1.1\r\nHost: s.test\r\n\r\n"
+            let body = "0\r\n\r\n" + smuggled
+            let reply = try RawHTTP.exchange(
+                port: fixture.port,
+                "POST / HTTP/1.1\r\nHost: s.test\r\nContent-Length: \(body.utf8.count)\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+            #expect(RawHTTP.parse(reply).status == 400)
+            #expect(backend.paths.isEmpty)
+        }
+    }
+
+    @Test func secondDaemonOnTheSameRootIsRefused() async throws {
+        try await DaemonFixture.with { fixture in
+            var options = Daemon.Options(root: fixture.root)
+            options.listenPort = 0
+            options.accessLog = false
+            let second = try Daemon(options: options)
+            await #expect(throws: BatonError.self) { try await second.start() }
+            await second.stop()
+            #expect(try fixture.client.listApps().isEmpty)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import BatonProxy
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A proxy on 127.0.0.1 with a fresh port, in front of a `TestBackend`, routing `app.test` and
+/// `*.wild.test` to it. Stopped by `stop()`, which tests call in `defer`-like cleanup.
+final class ProxyFixture: Sendable {
+    let backend: TestBackend
+    let proxy: Proxy
+    let group: MultiThreadedEventLoopGroup
+    let port: Int
+
+    init(configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+        backend = try await TestBackend()
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        var configuration = ProxyConfiguration()
+        configure(&configuration)
+        proxy = Proxy(configuration: configuration, group: group)
+        let address = try await proxy.start(host: "127.0.0.1", port: 0)
+        port = address.port!
+        proxy.install(RouteTable([
+            ("app.test", Route(app: "app", target: backendTarget)),
+            ("*.wild.test", Route(app: "wild", target: backendTarget)),
+            ("empty.test", Route(app: "empty", target: nil)),
+            ("refused.test", Route(app: "refused", target: .address(host: "127.0.0.1", port: 1))),
+        ]))
+    }
+
+    var backendTarget: Target { .address(host: "127.0.0.1", port: backend.port) }
+
+    func client(timeout: Double = 10) throws -> RawClient { try RawClient(port: port, timeout: timeout) }
+
+    func stop() async {
+        await proxy.shutdown(gracePeriod: .milliseconds(200))
+        try? await group.shutdownGracefully()
+        await backend.stop()
+    }
+
+    /// Runs `body` with a fresh fixture and always stops it.
+    static func with(
+        configure: (inout ProxyConfiguration) -> Void = { _ in },
+        _ body: (ProxyFixture) async throws -> Void
+    ) async throws {
+        let fixture = try await ProxyFixture(configure: configure)
+        do {
+            try await body(fixture)
+        } catch {
+            await fixture.stop()
+            throw error
+        }
+        await fixture.stop()
+    }
+}

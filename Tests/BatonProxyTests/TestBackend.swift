@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// What reached the backend: every request head, and its body size once complete.
+struct RecordedRequest: Sendable {
+    var method: String
+    var uri: String
+    var headers: [(String, String)]
+    var bodyBytes = 0
+    var complete = false
+
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+    func headers(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name }.map(\.1) }
+}
+
+final class BackendLog: Sendable {
+    private let state = Mutex<[RecordedRequest]>([])
+    var requests: [RecordedRequest] { state.withLock { $0 } }
+    func append(_ request: RecordedRequest) -> Int { state.withLock { $0.append(request); return $0.count - 1 } }
+    func update(_ index: Int, _ body: (inout RecordedRequest) -> Void) { state.withLock { body(&$0[index]) } }
+    var uris: [String] { requests.map(\.uri) }
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
+/// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
+/// /reset closes without answering; anything else answers "hello <uri>".
+final class TestBackend: Sendable {
+    let log = BackendLog()
+    let channel: any Channel
+    let group: MultiThreadedEventLoopGroup
+    var port: Int { channel.localAddress!.port! }
+
+    init() async throws {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let log = self.log
+        channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(BackendHandler(log: log))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func stop() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+private final class BackendHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let log: BackendLog
+    var index = 0
+    var uri = ""
+    var bodyBytes = 0
+    var remaining = 0
+    var streaming = false
+
+    init(log: BackendLog) { self.log = log }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            uri = head.uri
+            bodyBytes = 0
+            index = log.append(RecordedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }))
+            if head.headers["expect"].first?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
+        case .body(let body):
+            bodyBytes += body.readableBytes
+        case .end:
+            let count = bodyBytes
+            log.update(index) { $0.bodyBytes = count; $0.complete = true }
+            respond(context: context)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext) {
+        let parts = uri.split(separator: "/")
+        switch parts.first {
+        case "big":
+            remaining = Int(parts[1]) ?? 0
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: String(remaining))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            streaming = true
+            pump(context: context)
+        case "slow":
+            let millis = Int64(parts[1]) ?? 0
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(millis)) {
+                self.simple(context: context, text: "slow done")
+            }
+        case "sse":
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/event-stream")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: one\n\n")))), promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(1500)) {
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: two\n\n")))), promise: nil)
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        case "upload":
+            simple(context: context, text: "received \(bodyBytes)")
+        case "reset":
+            context.close(promise: nil)
+        default:
+            simple(context: context, text: "hello \(uri)")
+        }
+    }
+
+    private func simple(context: ChannelHandlerContext, text: String) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: String(text.utf8.count))
+        headers.add(name: "keep-alive", value: "timeout=5")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func pump(context: ChannelHandlerContext) {
+        while streaming && remaining > 0 && context.channel.isWritable {
+            let size = min(remaining, 65536)
+            remaining -= size
+            var buffer = context.channel.allocator.buffer(capacity: size)
+            buffer.writeRepeatingByte(UInt8(ascii: "x"), count: size)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        if streaming && remaining == 0 {
+            streaming = false
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            context.flush()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && streaming { pump(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+}

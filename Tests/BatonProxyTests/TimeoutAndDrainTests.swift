@@ -1,0 +1,62 @@
+import BatonProxy
+import Foundation
+import Testing
+
+@Suite(.serialized) struct TimeoutAndDrainTests {
+    @Test func slowUpstreamResponseIs504() async throws {
+        try await ProxyFixture.with(configure: { $0.responseHeaderTimeout = .milliseconds(300) }) { fixture in
+            let client = try fixture.client()
+            try client.send("GET /slow/2000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 504)
+            #expect(response.text.contains(response.header("x-request-id") ?? "missing"))
+        }
+    }
+
+    @Test func upstreamResetBeforeResponseIs502() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("GET /reset HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(try client.readResponse().status == 502)
+        }
+    }
+
+    @Test func idleClientIsClosedAfterIdleTimeout() async throws {
+        try await ProxyFixture.with(configure: { $0.idleTimeout = .milliseconds(300) }) { fixture in
+            let client = try fixture.client()
+            try client.send("GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(client.isClosed())
+        }
+    }
+
+    @Test func drainWaitsForInFlightRequests() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("GET /slow/500 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 1)
+            let start = ContinuousClock.now
+            let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .seconds(5))
+            #expect(drained)
+            #expect(ContinuousClock.now - start >= .milliseconds(300))
+            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 0)
+            #expect(try client.readResponse().text == "slow done")
+        }
+    }
+
+    @Test func drainPastDeadlineClosesWhatIsLeft() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("GET /slow/5000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(100))
+            let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .milliseconds(200))
+            #expect(!drained)
+            let response = try client.readResponse()
+            #expect(response.status == 502)
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 0)
+        }
+    }
+}
