@@ -59,10 +59,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Health checks and the blue-green state machine, against protocols: tested without root.
+        .target(
+            name: "BatonDeploy",
+            dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "BatonDaemon",
             dependencies: [
-                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS",
+                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS", "BatonDeploy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -92,6 +97,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonProxy"]),
     ],
     swiftLanguageModes: [.v6]

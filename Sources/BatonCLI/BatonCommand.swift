@@ -10,7 +10,7 @@ public struct BatonCommand: ParsableCommand {
         version: BatonVersion.current,
         subcommands: [
             RunCommand.self,
-            ArtifactCommand.self, // store-helper: temporary local registration
+            ArtifactCommand.self,
         ]
     )
 

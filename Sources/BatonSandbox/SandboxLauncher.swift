@@ -10,7 +10,8 @@ public struct SandboxLauncher: Sendable {
     /// $BATON_ROOT: sandboxes live under `<root>/sandboxes`.
     public let root: String
     /// Detected on first use: a launch without limits or accounting never needs it.
-    public var cgroups: CgroupHierarchy? { CgroupHierarchy.host }
+    public var cgroups: CgroupHierarchy? { cgroupOverride ?? CgroupHierarchy.host }
+    private let cgroupOverride: CgroupHierarchy?
     public var userNamespace = UserNamespaceMapping()
     let logger: Logger
 
@@ -29,8 +30,11 @@ public struct SandboxLauncher: Sendable {
         ]
     }()
 
-    public init(root: String, logger: Logger = Logger(label: "baton.sandbox")) {
+    /// `cgroups` overrides the host's detected layout (tests drive the v2 code through a
+    /// hybrid host's unified mount this way).
+    public init(root: String, cgroups: CgroupHierarchy? = nil, logger: Logger = Logger(label: "baton.sandbox")) {
         self.root = root
+        self.cgroupOverride = cgroups
         self.logger = logger
     }
 

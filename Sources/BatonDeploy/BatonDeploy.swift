@@ -1,0 +1,1 @@
+// placeholder until the BatonDeploy work lands
