@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -35,6 +36,8 @@ int bt_pidfd_wait(int pidfd, int *code, int *signal, int nohang) {
 int bt_close_range(unsigned first, unsigned last, int flags) {
     return (int)syscall(SYS_close_range, first, last, flags);
 }
+
+int bt_setns(int fd, int nstype) { return setns(fd, nstype); }
 
 int bt_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
 

@@ -11,6 +11,8 @@ public struct BatonCommand: ParsableCommand {
         subcommands: [
             RunCommand.self,
             ArtifactCommand.self,
+            DaemonCommand.self,
+            AppCommand.self,
         ]
     )
 

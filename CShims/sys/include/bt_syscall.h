@@ -13,6 +13,7 @@ int bt_pidfd_send_signal(int pidfd, int sig);
 /// killed it (0 if it exited) and `*code` its exit code. With `nohang`, returns 1 while it runs.
 int bt_pidfd_wait(int pidfd, int *code, int *signal, int nohang);
 int bt_close_range(unsigned first, unsigned last, int flags);
+int bt_setns(int fd, int nstype);
 /// A close-on-exec memfd.
 int bt_memfd_create(const char *name);
 /// A non-blocking close-on-exec signalfd for `signals`.
