@@ -31,8 +31,7 @@ let package = Package(
         .target(
             name: "CArchive",
             path: "CShims/archive",
-            cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("archive")]
+            cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(name: "BatonOS", dependencies: ["CShims"]),
         .target(

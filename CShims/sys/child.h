@@ -26,11 +26,12 @@ int bt_child_set_caps(uint64_t keep, int last_cap, int raise_ambient);
 
 int bt_child_load_seccomp(const struct sock_filter *filter, unsigned short len);
 
-/// The program half: PID 2. Never returns.
-_Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd);
+/// The program half: PID 2. `output_fd` >= 0 replaces stdout and stderr. Never returns.
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd, int output_fd);
 
-/// The init half: PID 1. Reaps, forwards signals, exits with the program's status.
-_Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program);
+/// The init half: PID 1. Reaps, forwards signals, copies the program's output from
+/// `output_pipe` (-1: none) to `log_fd`, and exits with the program's status.
+_Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program, int output_pipe, int log_fd);
 
 /// "/proc/self/fd/N" into `buf` (at least 32 bytes).
 const char *bt_fd_path(int fd, char *buf);

@@ -113,10 +113,12 @@ static _Noreturn void exec_searching(const struct bt_spawn_config *c, int report
     bt_child_fail(report_fd, BT_STAGE_EXEC, 0, err, err == ENOENT ? 127 : 126);
 }
 
-_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd) {
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd) {
     reset_signals();
     if (setsid() < 0) bt_child_fail(report_fd, BT_STAGE_SETSID, 0, errno, 1);
-    if (install_stdio(c->stdio_fds) < 0) bt_child_fail(report_fd, BT_STAGE_STDIO, 0, errno, 1);
+    int stdio[3] = {c->stdio_fds[0], c->stdio_fds[1], c->stdio_fds[2]};
+    if (output_fd >= 0) stdio[1] = stdio[2] = output_fd;
+    if (install_stdio(stdio) < 0) bt_child_fail(report_fd, BT_STAGE_STDIO, 0, errno, 1);
     // Only 0-2 and the close-on-exec report pipe survive; the pipe closes itself at execve.
     if (report_fd > 3 && bt_close_range(3, (unsigned)report_fd - 1, 0) < 0)
         bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);

@@ -53,10 +53,10 @@ int bt_close_all_except(const int *keep, int count) {
 
 static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd) {
     // A caller's descriptors (another thread's pipes included) must not outlive this point.
-    int keep[5] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2]};
+    int keep[6] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2], config->log_dir_fd};
     int keep_std[3] = {0, 1, 2};
     for (int i = 0; i < 3; i++) if (config->stdio_fds[i] < 0) keep[2 + i] = keep_std[i];
-    if (bt_close_all_except(keep, 5) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
+    if (bt_close_all_except(keep, 6) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
 
     // The death signal is tied to the spawning thread; callers that want it spawn from a
     // thread that lives as long as the sandbox should.
@@ -89,13 +89,20 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     // Nothing inside may open our /proc/1/exe (the Baton binary) or ptrace us.
     if (prctl(PR_SET_DUMPABLE, 0) < 0) bt_child_fail(report_fd, BT_STAGE_DUMPABLE, 0, errno, 1);
 
+    int output[2] = {-1, -1}, log_fd = -1;
+    if (config->log_dir_fd >= 0) {
+        log_fd = openat(config->log_dir_fd, config->log_name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (log_fd < 0 || pipe2(output, O_CLOEXEC) < 0) bt_child_fail(report_fd, BT_STAGE_LOG, 0, errno, 1);
+    }
+
     // A raw clone, not fork(): glibc's fork handlers may take locks another thread of the
     // parent held at the moment we were cloned.
     pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (program < 0) bt_child_fail(report_fd, BT_STAGE_FORK, 0, errno, 1);
-    if (program == 0) bt_child_exec_program(config, report_fd);
+    if (program == 0) bt_child_exec_program(config, report_fd, output[1]);
     close(report_fd);
-    bt_child_init_loop(config, program);
+    if (output[1] >= 0) close(output[1]);
+    bt_child_init_loop(config, program, output[0], log_fd);
 }
 
 int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {

@@ -64,6 +64,24 @@ public struct SpawnRequest: Sendable {
     /// Descriptors to install as 0, 1, 2; -1 inherits the caller's.
     public var stdio: [Int32] = [-1, -1, -1]
 
+    /// The sandbox's own log: init appends the program's stdout and stderr to `name` in the
+    /// directory open at `directoryFD`, rotating to `rotatedName` past `maxBytes`.
+    public struct Log: Sendable, Equatable {
+        public var directoryFD: Int32
+        public var name: String
+        public var rotatedName: String
+        public var maxBytes: UInt64
+
+        public init(directoryFD: Int32, name: String, rotatedName: String, maxBytes: UInt64) {
+            self.directoryFD = directoryFD
+            self.name = name
+            self.rotatedName = rotatedName
+            self.maxBytes = maxBytes
+        }
+    }
+
+    public var log: Log?
+
     public var user: (uid: UInt32, gid: UInt32)?
     public var clearSupplementaryGroups = true
 

@@ -89,6 +89,12 @@ private final class CArena {
         c.search_path = string(r.searchPath)
         c.workdir = string(r.workdir)
         c.stdio_fds = (r.stdio[0], r.stdio[1], r.stdio[2])
+        c.log_dir_fd = r.log?.directoryFD ?? -1
+        if let log = r.log {
+            c.log_name = string(log.name)
+            c.log_rotated_name = string(log.rotatedName)
+            c.log_max_bytes = log.maxBytes
+        }
         if let user = r.user {
             c.set_ids = 1
             c.uid = user.uid

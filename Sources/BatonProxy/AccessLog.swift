@@ -1,7 +1,10 @@
 import Logging
+import NIOCore
 
-/// One JSON line per request through swift-log: time, host, method, path, status, bytes,
-/// duration, target and request id. Nothing is formatted when the logger would drop it.
+/// One JSON line per request: time, host, method, path, status, bytes, duration, target and
+/// request id. Each event loop formats lines straight into bytes and hands them to the logger in
+/// one batch per loop iteration, so a busy proxy makes one log call (one write) per batch, not
+/// one per request. Nothing is formatted when the logger would drop it.
 struct AccessLog: Sendable {
     let logger: Logger?
 
@@ -9,65 +12,131 @@ struct AccessLog: Sendable {
         guard let logger else { return false }
         return logger.logLevel <= .info
     }
+}
+
+/// The access-log lines of one event loop not yet handed to the logger. Touched only from its loop.
+final class AccessLogBuffer {
+    private let logger: Logger?
+    private let eventLoop: any EventLoop
+    private var pending: [UInt8] = []
+    private var flushScheduled = false
+    /// Past this many bytes the batch goes out at once rather than at the end of the iteration.
+    private static let flushThreshold = 64 * 1024
+
+    init(logger: Logger?, eventLoop: any EventLoop) {
+        self.logger = logger
+        self.eventLoop = eventLoop
+        pending.reserveCapacity(4096)
+    }
 
     struct Entry {
-        var time: String
         var host: String
         var method: String
         var path: String
         var status: UInt
         var bytes: Int
-        var durationMs: Double
+        var durationNanoseconds: Int64
         var target: String
         var requestID: String
     }
 
-    func write(_ entry: Entry) {
-        guard let logger else { return }
-        var line = "{\"time\":\""
-        line.reserveCapacity(256)
-        line += entry.time
-        line += "\",\"host\":"
-        appendJSONString(entry.host, to: &line)
-        line += ",\"method\":"
-        appendJSONString(entry.method, to: &line)
-        line += ",\"path\":"
-        appendJSONString(entry.path, to: &line)
-        line += ",\"status\":" + String(entry.status)
-        line += ",\"bytes\":" + String(entry.bytes)
-        let micros = Int((entry.durationMs * 1000).rounded())
-        line += ",\"duration_ms\":" + String(micros / 1000) + "." + String(micros % 1000).leftPadded(to: 3)
-        line += ",\"target\":"
-        appendJSONString(entry.target, to: &line)
-        line += ",\"request_id\":"
-        appendJSONString(entry.requestID, to: &line)
-        line += "}"
-        logger.info(Logger.Message(stringLiteral: line))
-    }
-}
-
-/// Appends `value` as a JSON string literal, escaping quotes, backslashes and control bytes.
-func appendJSONString(_ value: String, to out: inout String) {
-    out += "\""
-    let needsEscape = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-    if !needsEscape {
-        out += value
-    } else {
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + String(scalar.value, radix: 16).leftPadded(to: 2)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+    /// Appends the line for `entry`, stamped `timestamp` (RFC 3339 bytes, see `LoopContext`).
+    func append(_ entry: Entry, timestamp: [UInt8]) {
+        // Formatting into a local array keeps exclusivity checks of the stored property off
+        // every byte appended.
+        var line = pending
+        pending = []
+        Self.format(entry, timestamp: timestamp, into: &line)
+        pending = line
+        if pending.count >= Self.flushThreshold {
+            flush()
+        } else if !flushScheduled {
+            flushScheduled = true
+            eventLoop.assumeIsolated().execute { [self] in flush() }
         }
     }
-    out += "\""
+
+    private static func format(_ entry: Entry, timestamp: [UInt8], into out: inout [UInt8]) {
+        if !out.isEmpty { out.append(UInt8(ascii: "\n")) }
+        append("{\"time\":\"", to: &out)
+        out.append(contentsOf: timestamp)
+        append("\",\"host\":", to: &out)
+        appendJSONString(entry.host, to: &out)
+        append(",\"method\":", to: &out)
+        appendJSONString(entry.method, to: &out)
+        append(",\"path\":", to: &out)
+        appendJSONString(entry.path, to: &out)
+        append(",\"status\":", to: &out)
+        appendDecimal(UInt64(entry.status), to: &out)
+        append(",\"bytes\":", to: &out)
+        appendDecimal(UInt64(max(entry.bytes, 0)), to: &out)
+        append(",\"duration_ms\":", to: &out)
+        let micros = UInt64(max(entry.durationNanoseconds, 0) + 500) / 1000
+        appendDecimal(micros / 1000, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDecimal(micros % 1000, width: 3, to: &out)
+        append(",\"target\":", to: &out)
+        appendJSONString(entry.target, to: &out)
+        append(",\"request_id\":", to: &out)
+        appendJSONString(entry.requestID, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Hands every pending line to the logger as one message (lines joined by newlines).
+    func flush() {
+        flushScheduled = false
+        guard !pending.isEmpty else { return }
+        let text = String(decoding: pending, as: UTF8.self)
+        pending.removeAll(keepingCapacity: true)
+        logger?.info(Logger.Message(stringLiteral: text), source: "baton.access")
+    }
+
+    private static func append(_ literal: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    private static func appendDecimal(_ value: UInt64, width: Int = 1, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0 || count < width
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control bytes.
+    private static func appendJSONString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            var clean = bytes.startIndex
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean..<index]))
+                clean = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): append("\\\"", to: &out)
+                case UInt8(ascii: "\\"): append("\\\\", to: &out)
+                case UInt8(ascii: "\n"): append("\\n", to: &out)
+                case UInt8(ascii: "\r"): append("\\r", to: &out)
+                case UInt8(ascii: "\t"): append("\\t", to: &out)
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    append("\\u00", to: &out)
+                    out.append(hex.utf8Start[Int(byte >> 4)])
+                    out.append(hex.utf8Start[Int(byte & 0xF)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean...]))
+        }
+        out.append(UInt8(ascii: "\""))
+    }
 }

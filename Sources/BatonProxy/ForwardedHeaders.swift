@@ -8,23 +8,45 @@ enum ForwardedHeaders {
     static func upstreamRequest(
         _ head: HTTPRequestHead, clientIP: String, proto: String, requestID: String, upgrade: Bool
     ) -> HTTPRequestHead {
+        // One pass finds what is there, so the common request (none of these headers) is only
+        // appended to, never searched again.
+        var hasHopByHop = false
+        var priorForwardedFor: [String] = []
+        var replaced = false
+        var host: String?
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 4 where host == nil && equalsLowercase(name, "host"): host = value
+            case 12 where equalsLowercase(name, "x-request-id"): replaced = true
+            case 15 where equalsLowercase(name, "x-forwarded-for"): priorForwardedFor.append(value)
+            case 16 where equalsLowercase(name, "x-forwarded-host"): replaced = true
+            case 17 where equalsLowercase(name, "x-forwarded-proto"): replaced = true
+            default: if isHopByHop(name) { hasHopByHop = true }
+            }
+        }
         var out = head
-        out.version = .http1_1
-        removeHopByHop(&out.headers, keepUpgrade: upgrade)
+        if out.version != .http1_1 { out.version = .http1_1 }
+        if hasHopByHop { removeHopByHop(&out.headers, keepUpgrade: upgrade) }
+        if !priorForwardedFor.isEmpty { out.headers.remove(name: "x-forwarded-for") }
+        if replaced {
+            out.headers.remove(name: "x-forwarded-proto")
+            out.headers.remove(name: "x-forwarded-host")
+            out.headers.remove(name: "x-request-id")
+        }
+        out.headers.reserveCapacity(out.headers.count + 5)
         if upgrade {
             out.headers.add(name: "connection", value: "upgrade")
         }
-        let prior = out.headers["x-forwarded-for"]
-        if prior.isEmpty {
+        if priorForwardedFor.isEmpty {
             out.headers.add(name: "x-forwarded-for", value: clientIP)
         } else {
-            out.headers.replaceOrAdd(name: "x-forwarded-for", value: prior.joined(separator: ", ") + ", " + clientIP)
+            out.headers.add(name: "x-forwarded-for", value: priorForwardedFor.joined(separator: ", ") + ", " + clientIP)
         }
-        out.headers.replaceOrAdd(name: "x-forwarded-proto", value: proto)
-        if let host = head.headers.first(name: "host") {
-            out.headers.replaceOrAdd(name: "x-forwarded-host", value: host)
+        out.headers.add(name: "x-forwarded-proto", value: proto)
+        if let host {
+            out.headers.add(name: "x-forwarded-host", value: host)
         }
-        out.headers.replaceOrAdd(name: "x-request-id", value: requestID)
+        out.headers.add(name: "x-request-id", value: requestID)
         return out
     }
 
@@ -45,7 +67,7 @@ enum ForwardedHeaders {
                 closeDelimited = true
             }
             if keepAlive && !closeDelimited { out.headers.add(name: "connection", value: "keep-alive") }
-        } else {
+        } else if out.version != .http1_1 {
             out.version = .http1_1
         }
         if upgrade {
@@ -56,25 +78,28 @@ enum ForwardedHeaders {
         return (out, closeDelimited)
     }
 
+    /// Drops hop-by-hop headers and those the Connection header names, in one pass that keeps
+    /// the order of the rest.
     private static func removeHopByHop(_ headers: inout HTTPHeaders, keepUpgrade: Bool) {
         var hasHopByHop = false
         var listed: [Substring] = []
         for (name, value) in headers where isHopByHop(name) {
             hasHopByHop = true
             if equalsLowercase(name, "connection") {
-                for token in value.split(separator: ",") { listed.append(trim(token)) }
+                forEachListToken(value) { token in
+                    if !isFraming(token) && !(keepUpgrade && equalsLowercase(token, "upgrade")) { listed.append(token) }
+                }
             }
         }
         guard hasHopByHop else { return }
-        headers.remove(name: "connection")
-        headers.remove(name: "keep-alive")
-        headers.remove(name: "proxy-connection")
-        headers.remove(name: "te")
-        headers.remove(name: "trailer")
-        if !keepUpgrade { headers.remove(name: "upgrade") }
-        for token in listed where !isFraming(token) && !(keepUpgrade && equalsLowercase(token, "upgrade")) {
-            headers.remove(name: String(token))
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            if isHopByHop(name) && !(keepUpgrade && equalsLowercase(name, "upgrade")) { continue }
+            if !listed.isEmpty && listed.contains(where: { equalsIgnoringCase($0, name) }) { continue }
+            kept.append((name, value))
         }
+        headers = HTTPHeaders(kept)
     }
 
     @inline(__always)
@@ -93,6 +118,17 @@ enum ForwardedHeaders {
         equalsLowercase(token, "content-length") || equalsLowercase(token, "transfer-encoding")
             || equalsLowercase(token, "host")
     }
+}
+
+/// ASCII case-insensitive equality of two header names or tokens.
+func equalsIgnoringCase<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    for (x, y) in zip(a.utf8, b.utf8) where x != y {
+        let foldedX = x >= UInt8(ascii: "A") && x <= UInt8(ascii: "Z") ? x | 0x20 : x
+        let foldedY = y >= UInt8(ascii: "A") && y <= UInt8(ascii: "Z") ? y | 0x20 : y
+        if foldedX != foldedY { return false }
+    }
+    return true
 }
 
 extension HTTPResponseStatus {

@@ -7,23 +7,33 @@ import NIOCore
 final class LoopContext {
     let eventLoop: any EventLoop
     let shared: ProxyShared
-    private var idle: [Target: [Channel]] = [:]
+    /// Pooled connections by target; keyed by the `TargetState` object so a lookup hashes no strings.
+    private var idle: [ObjectIdentifier: [UpstreamHandler]] = [:]
     /// Every upstream connection made on this loop, by target, so a drain can close them.
     private var open: [Target: [ObjectIdentifier: Channel]] = [:]
     private var metrics: [String: AppMetrics] = [:]
-    private let idPrefix: String
+    let accessLog: AccessLogBuffer
+    /// 12 hex digits, random per loop, then "-"; a request id is this and 8 hex digits of a counter.
+    private let idPrefix: [UInt8]
     private var idCounter: UInt64 = 0
     private var tableGeneration: UInt64 = .max
     private var cachedTable: ResolvedTable?
     private var clockSecond: Int = -1
-    private var clockPrefix = ""
+    /// "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part before the milliseconds changes once a second.
+    private var clockText: [UInt8] = Array("1970-01-01T00:00:00.000Z".utf8)
 
     init(eventLoop: any EventLoop, shared: ProxyShared) {
         self.eventLoop = eventLoop
         self.shared = shared
+        self.accessLog = AccessLogBuffer(logger: shared.accessLog.logger, eventLoop: eventLoop)
         var random = SystemRandomNumberGenerator()
         let bits = random.next() & 0xFFFF_FFFF_FFFF
-        self.idPrefix = String(bits, radix: 16).leftPadded(to: 12) + "-"
+        self.idPrefix = Self.hex(bits, digits: 12) + [UInt8(ascii: "-")]
+    }
+
+    private static func hex(_ value: UInt64, digits: Int) -> [UInt8] {
+        let alphabet = Array("0123456789abcdef".utf8)
+        return (0..<digits).reversed().map { alphabet[Int((value >> (UInt64($0) * 4)) & 0xF)] }
     }
 
     /// The installed table; re-read from the shared box only when its generation moved.
@@ -39,7 +49,16 @@ final class LoopContext {
 
     func nextRequestID() -> String {
         idCounter &+= 1
-        return idPrefix + String(idCounter, radix: 16).leftPadded(to: 8)
+        let counter = idCounter
+        let prefix = idPrefix
+        return String(unsafeUninitializedCapacity: prefix.count + 8) { buffer in
+            _ = buffer.initialize(from: prefix)
+            for position in 0..<8 {
+                let nibble = UInt8((counter >> (UInt64(7 - position) * 4)) & 0xF)
+                buffer[prefix.count + position] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            return prefix.count + 8
+        }
     }
 
     func metrics(app: String) -> AppMetrics {
@@ -50,7 +69,7 @@ final class LoopContext {
     }
 
     /// Current UTC time as RFC 3339 with milliseconds; the date part is formatted once a second.
-    func timestamp() -> String {
+    func timestamp() -> [UInt8] {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         if now.tv_sec != clockSecond {
@@ -58,11 +77,16 @@ final class LoopContext {
             var seconds = now.tv_sec
             var parts = tm()
             gmtime_r(&seconds, &parts)
-            clockPrefix = String(parts.tm_year + 1900) + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday)
-                + "T" + two(parts.tm_hour) + ":" + two(parts.tm_min) + ":" + two(parts.tm_sec) + "."
+            let text = String(parts.tm_year + 1900) + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday)
+                + "T" + two(parts.tm_hour) + ":" + two(parts.tm_min) + ":" + two(parts.tm_sec) + ".000Z"
+            clockText = Array(text.utf8)
         }
         let millis = now.tv_nsec / 1_000_000
-        return clockPrefix + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
+        let end = clockText.count - 1
+        clockText[end - 3] = UInt8(ascii: "0") + UInt8(millis / 100)
+        clockText[end - 2] = UInt8(ascii: "0") + UInt8(millis / 10 % 10)
+        clockText[end - 1] = UInt8(ascii: "0") + UInt8(millis % 10)
+        return clockText
     }
 
     private func two(_ value: Int32) -> String { value < 10 ? "0" + String(value) : String(value) }
@@ -70,45 +94,58 @@ final class LoopContext {
     // MARK: upstream pool
 
     /// An idle, still-open connection to `target`, if one is pooled.
-    func takeIdle(_ target: Target) -> Channel? {
-        while var channels = idle[target], let channel = channels.popLast() {
-            idle[target] = channels
-            if channel.isActive { return channel }
+    func takeIdle(_ target: TargetState) -> UpstreamHandler? {
+        let key = ObjectIdentifier(target)
+        while let handler = idle[key]?.popLast() {
+            if handler.isReusable {
+                handler.becameBusy()
+                return handler
+            }
         }
         return nil
     }
 
     /// Keeps a connection whose exchange finished cleanly for the next request.
-    func putIdle(_ channel: Channel, target: Target) {
-        var channels = idle[target, default: []]
-        guard channels.count < shared.configuration.maxIdlePerTarget, channel.isActive else {
-            channel.close(promise: nil)
+    func putIdle(_ handler: UpstreamHandler) {
+        let key = ObjectIdentifier(handler.target)
+        guard handler.isReusable, idle[key, default: []].count < shared.configuration.maxIdlePerTarget else {
+            handler.markBroken()
+            handler.context?.close(promise: nil)
             return
         }
-        channels.append(channel)
-        idle[target] = channels
+        idle[key, default: []].append(handler)
+        handler.becameIdle()
     }
 
-    func removeIdle(_ channel: Channel, target: Target) {
-        guard var channels = idle[target], let index = channels.firstIndex(where: { $0 === channel }) else { return }
-        channels.remove(at: index)
-        idle[target] = channels
+    func removeIdle(_ handler: UpstreamHandler) {
+        let key = ObjectIdentifier(handler.target)
+        guard let index = idle[key]?.firstIndex(where: { $0 === handler }) else { return }
+        idle[key]?.remove(at: index)
     }
 
     func opened(_ channel: Channel, target: Target) {
         open[target, default: [:]][ObjectIdentifier(channel)] = channel
     }
 
+    func closed(_ channel: Channel, handler: UpstreamHandler) {
+        let target = handler.target.target
+        open[target]?[ObjectIdentifier(channel)] = nil
+        removeIdle(handler)
+        if open[target]?.isEmpty == true { open[target] = nil }
+    }
+
+    /// An upgraded connection left the pool's bookkeeping when its tunnel closed.
     func closed(_ channel: Channel, target: Target) {
         open[target]?[ObjectIdentifier(channel)] = nil
-        removeIdle(channel, target: target)
         if open[target]?.isEmpty == true { open[target] = nil }
     }
 
     /// Closes pooled connections to `target`, and with `includingBusy` every connection to it.
     func closeConnections(to target: Target, includingBusy: Bool) {
-        let idleChannels = idle.removeValue(forKey: target) ?? []
-        for channel in idleChannels { channel.close(promise: nil) }
+        for (key, handlers) in idle where handlers.first?.target.target == target {
+            idle[key] = nil
+            for handler in handlers { handler.context?.close(promise: nil) }
+        }
         if includingBusy, let all = open[target] {
             for channel in all.values { channel.close(promise: nil) }
         }
@@ -117,12 +154,6 @@ final class LoopContext {
     func closeAllIdle() {
         let all = idle
         idle = [:]
-        for channels in all.values { for channel in channels { channel.close(promise: nil) } }
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+        for handlers in all.values { for handler in handlers { handler.context?.close(promise: nil) } }
     }
 }

@@ -73,7 +73,7 @@ public final class Proxy: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(deadline)
                     try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
                         withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
                     try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline))

@@ -24,6 +24,7 @@ extension ProxyHandler {
             phase = .idle
             clientDeadline.requestFinished()
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            exchangeEnded()
         } else {
             phase = .local
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -46,12 +47,12 @@ extension ProxyHandler {
             metrics.countRequest(status: status)
             metrics.latency.record(Duration.nanoseconds(elapsed.nanoseconds))
         }
-        let log = loop.shared.accessLog
-        if log.enabled {
-            log.write(AccessLog.Entry(
-                time: loop.timestamp(), host: hostHeader, method: method.rawValue, path: uri, status: status,
-                bytes: bytesSent, durationMs: Double(elapsed.nanoseconds) / 1_000_000,
-                target: route?.target?.label ?? "-", requestID: requestID))
+        if loop.shared.accessLog.enabled {
+            loop.accessLog.append(
+                AccessLogBuffer.Entry(
+                    host: hostHeader, method: method.rawValue, path: uri, status: status, bytes: bytesSent,
+                    durationNanoseconds: elapsed.nanoseconds, target: route?.target?.label ?? "-", requestID: requestID),
+                timestamp: loop.timestamp())
         }
         requestID = ""
         route = nil
@@ -63,11 +64,22 @@ extension ProxyHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
+        guard error is HTTPParserError else {
             // I/O errors (reset by peer, ...): channelInactive does the accounting.
             context.close(promise: nil)
             return
         }
+        guard phase != .closed else { return }
+        if mustQueue {
+            // Belongs to a pipelined request after the one being answered.
+            queued.append(.parserError(error))
+            return
+        }
+        self.parserError(error)
+    }
+
+    func parserError(_ error: any Error) {
+        guard let parserError = error as? HTTPParserError else { return }
         let refusal: HTTPResponseStatus
         switch parserError {
         case .headerOverflow:

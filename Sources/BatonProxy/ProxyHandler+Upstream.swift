@@ -17,8 +17,7 @@ extension ProxyHandler: UpstreamOwner {
                 try pipeline.addHandler(
                     ByteToMessageHandler(
                         HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)))
-                try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
-                try pipeline.addHandler(UpstreamHandler(target: target, loop: loopBox.value))
+                try pipeline.addHandler(UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout))
             }
         }
         connecting.assumeIsolated().whenComplete { [self] result in
@@ -30,7 +29,7 @@ extension ProxyHandler: UpstreamOwner {
                 }
                 guard phase == .connecting, route?.target === target else {
                     // The client left while we connected: keep the connection for someone else.
-                    loop.putIdle(channel, target: target.target)
+                    loop.putIdle(handler)
                     return
                 }
                 attach(handler)
@@ -66,10 +65,7 @@ extension ProxyHandler: UpstreamOwner {
         pending.removeAll(keepingCapacity: true)
         upstreamContext.flush()
         if requestEnded { armResponseDeadline() }
-        if readPending && upstreamContext.channel.isWritable {
-            readPending = false
-            context.read()
-        }
+        releaseHeldRead()
     }
 
     /// Lets go of the upstream connection: back to the pool when it is clean, closed otherwise.
@@ -80,7 +76,7 @@ extension ProxyHandler: UpstreamOwner {
         handler.owner = nil
         guard let channel = handler.context?.channel else { return }
         if reuse && !handler.broken {
-            loop.putIdle(channel, target: handler.target.target)
+            loop.putIdle(handler)
         } else {
             handler.markBroken()
             channel.close(promise: nil)
@@ -134,8 +130,8 @@ extension ProxyHandler: UpstreamOwner {
         } else {
             phase = .idle
             clientDeadline.requestFinished()
-            // May deliver the next pipelined request right away, so state is reset first.
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            exchangeEnded()
         }
     }
 
@@ -144,9 +140,7 @@ extension ProxyHandler: UpstreamOwner {
     }
 
     func upstreamWritable() {
-        guard readPending else { return }
-        readPending = false
-        context.read()
+        releaseHeldRead()
     }
 
     func upstreamFailed(_ error: (any Error)?) {

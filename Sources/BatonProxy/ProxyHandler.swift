@@ -1,10 +1,11 @@
 import NIOCore
 import NIOHTTP1
 
-/// Last handler of a client connection: one request at a time (HTTPServerPipelineHandler keeps
-/// pipelined requests in order), each routed when its head arrives, streamed to an upstream
-/// connection of the same event loop and streamed back. Reads from either side wait while the
-/// other side cannot take more bytes.
+/// Last handler of a client connection: one request at a time, each routed when its head
+/// arrives, streamed to an upstream connection of the same event loop and streamed back. Reads
+/// from either side wait while the other side cannot take more bytes. Pipelined requests wait in
+/// `queued` (and reads stop) until the response before them has ended; a client that does not
+/// pipeline never has its reads paused, which saves two epoll_ctl calls per request.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -60,6 +61,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var responseDeadline: NIODeadline?
     var responseTimer: Scheduled<Void>?
 
+    /// Events that arrived while an earlier request was still being answered, in order.
+    var queued = CircularBuffer<QueuedEvent>()
+    var deliveringQueued = false
+    /// The server is shutting down: close after the exchange in progress.
+    var quiescing = false
+
     init(loop: LoopContext, clientDeadline: ClientDeadline) {
         self.loop = loop
         self.clientDeadline = clientDeadline
@@ -79,7 +86,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // Once closing, nothing more is read: bytes after a refused request are never parsed
         // into requests that could reach an upstream.
         guard phase != .closed else { return }
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if mustQueue {
+            queued.append(.part(part))
+            return
+        }
+        deliver(part)
+    }
+
+    /// Whether a new event belongs to a later request than the one being answered.
+    var mustQueue: Bool {
+        !queued.isEmpty || (requestEnded && (phase == .connecting || phase == .forwarding))
+    }
+
+    func deliver(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head):
             startRequest(head)
         case .body(let body):
@@ -95,16 +116,28 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        switch phase {
-        case .connecting:
+        if readMustWait {
             readPending = true
-            return
-        case .forwarding where upstream?.context?.channel.isWritable == false:
-            readPending = true
-            return
-        default:
+        } else {
             context.read()
         }
+    }
+
+    /// Reads wait while the upstream is being connected or cannot take more bytes, and while
+    /// pipelined requests are queued.
+    var readMustWait: Bool {
+        if !queued.isEmpty { return true }
+        switch phase {
+        case .connecting: return true
+        case .forwarding: return upstream?.context?.channel.isWritable == false
+        default: return false
+        }
+    }
+
+    func releaseHeldRead() {
+        guard readPending, !readMustWait, phase != .closed else { return }
+        readPending = false
+        context.read()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -125,13 +158,52 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            // The client sent all it will send: answer what is in progress, then close.
+            if queued.isEmpty {
+                inputClosed()
+            } else {
+                queued.append(.inputClosed)
+            }
+            return
+        }
+        if event is ChannelShouldQuiesceEvent {
+            // Shutdown: no further request on this connection; the one in progress finishes.
+            quiescing = true
+            queued.removeAll()
             keepAlive = false
-            closeAfterResponse = true
-            if phase == .idle || phase == .local { closeClient() }
+            if phase == .idle { closeClient() }
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func inputClosed() {
+        // The client sent all it will send: answer what is in progress, then close.
+        keepAlive = false
+        closeAfterResponse = true
+        if phase == .idle || phase == .local { closeClient() }
+    }
+
+    /// The exchange ended and the connection stays open: go on with queued pipelined requests.
+    func exchangeEnded() {
+        if quiescing {
+            closeClient()
+            return
+        }
+        guard !deliveringQueued else { return }
+        deliveringQueued = true
+        defer { deliveringQueued = false }
+        while let next = queued.first, phase != .closed,
+            !(requestEnded && (phase == .connecting || phase == .forwarding))
+        {
+            queued.removeFirst()
+            switch next {
+            case .part(let part): deliver(part)
+            case .parserError(let error): parserError(error)
+            case .inputClosed: inputClosed()
+            }
+        }
+        if phase == .closed { queued.removeAll() }
+        releaseHeldRead()
     }
 
     // MARK: request
@@ -184,10 +256,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         target.enter()
         metrics.inFlight.increment()
         inFlight = true
-        if let channel = loop.takeIdle(target.target),
-            let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self),
-            !handler.broken
-        {
+        if let handler = loop.takeIdle(target) {
             reusedConnection = true
             attach(handler)
         } else {
@@ -228,6 +297,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .local:
             phase = .idle
             clientDeadline.requestFinished()
+            exchangeEnded()
         case .idle, .tunnelling, .closed:
             break
         }
@@ -265,4 +335,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             value.split(separator: ",").contains { equalsLowercase(trim($0), "upgrade") }
         }
     }
+}
+
+/// What `ProxyHandler` keeps for later while a pipelined request waits its turn.
+enum QueuedEvent {
+    case part(HTTPServerRequestPart)
+    case parserError(any Error)
+    case inputClosed
 }

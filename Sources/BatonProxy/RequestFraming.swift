@@ -57,12 +57,36 @@ enum RequestFraming {
     }
 }
 
+/// Calls `body` with each non-empty, trimmed element of a comma-separated header value. Works
+/// on UTF-8 bytes: `split` on a String walks grapheme clusters and costs thousands of
+/// instructions for a value as short as "keep-alive".
+func forEachListToken(_ value: String, _ body: (Substring) -> Void) {
+    let utf8 = value.utf8
+    var start = utf8.startIndex
+    var index = start
+    while true {
+        if index == utf8.endIndex || utf8[index] == UInt8(ascii: ",") {
+            let token = trim(value[start..<index])
+            if !token.isEmpty { body(token) }
+            if index == utf8.endIndex { return }
+            start = utf8.index(after: index)
+        }
+        index = utf8.index(after: index)
+    }
+}
+
 @inline(__always)
 func trim(_ text: Substring) -> Substring {
-    var text = text
-    while let first = text.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { text = text.dropFirst() }
-    while let last = text.utf8.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { text = text.dropLast() }
-    return text
+    let utf8 = text.utf8
+    var start = utf8.startIndex
+    var end = utf8.endIndex
+    while start < end, utf8[start] == UInt8(ascii: " ") || utf8[start] == UInt8(ascii: "\t") { start = utf8.index(after: start) }
+    while start < end {
+        let last = utf8.index(before: end)
+        guard utf8[last] == UInt8(ascii: " ") || utf8[last] == UInt8(ascii: "\t") else { break }
+        end = last
+    }
+    return text[start..<end]
 }
 
 /// ASCII case-insensitive comparison against an already lower-case literal.

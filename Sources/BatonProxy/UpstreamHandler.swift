@@ -14,8 +14,10 @@ protocol UpstreamOwner: AnyObject {
     var clientWritable: Bool { get }
 }
 
-/// Last handler of an upstream connection: hands response parts to the owning exchange and
-/// holds upstream reads while the client is not writable (backpressure).
+/// Last handler of an upstream connection: hands response parts to the owning exchange, holds
+/// upstream reads while the client is not writable (backpressure), and closes the connection
+/// once it has sat in the pool for the idle timeout. The idle timer is re-armed lazily (not per
+/// request), and nothing wraps writes, so reuse costs no allocation.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -30,14 +32,57 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var broken = false
     /// Set after a 101: the rest of the HTTP response (its end) is not for anyone.
     var upgrading = false
+    private let idleTimeout: TimeAmount
+    /// When the connection went back to the pool; nil while an exchange uses it.
+    private var idleSince: NIODeadline?
+    private var idleTimer: Scheduled<Void>?
 
-    init(target: TargetState, loop: LoopContext) {
+    init(target: TargetState, loop: LoopContext, idleTimeout: TimeAmount) {
         self.target = target
         self.loop = loop
+        self.idleTimeout = idleTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        self.context = nil
+    }
+
+    /// Whether the connection can carry another exchange.
+    var isReusable: Bool { !broken && context?.channel.isActive == true }
+
+    /// The connection went into the pool.
+    func becameIdle() {
+        let now = NIODeadline.now()
+        idleSince = now
+        if idleTimer == nil { scheduleIdleCheck(at: now + idleTimeout) }
+    }
+
+    /// The connection was taken from the pool for an exchange.
+    func becameBusy() {
+        idleSince = nil
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            idleTimer = nil
+            // Busy now: the next return to the pool arms the timer again.
+            guard let since = idleSince, !broken, let context = self.context else { return }
+            let due = since + idleTimeout
+            if NIODeadline.now() < due {
+                scheduleIdleCheck(at: due)
+                return
+            }
+            broken = true
+            loop.removeIdle(self)
+            context.close(promise: nil)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -47,7 +92,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         broken = true
-        loop.closed(context.channel, target: target.target)
+        idleTimer?.cancel()
+        idleTimer = nil
+        loop.closed(context.channel, handler: self)
         if let owner {
             self.owner = nil
             owner.upstreamFailed(nil)
@@ -105,17 +152,4 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func markBroken() { broken = true }
-}
-
-extension UpstreamHandler {
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A pooled connection unused for the idle timeout is closed; a busy one is left alone
-        // (a quiet stream such as server-sent events is not idle).
-        if event is IdleStateHandler.IdleStateEvent, owner == nil {
-            broken = true
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
 }

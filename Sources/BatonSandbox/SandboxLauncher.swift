@@ -70,6 +70,13 @@ public struct SandboxLauncher: Sendable {
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1
+            let logFD = try spec.log.map { log in
+                try sys("open log directory \(log.directory)") { open(log.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            }
+            defer { if let logFD { close(logFD) } }
+            if let log = spec.log, let logFD {
+                request.log = .init(directoryFD: logFD, name: SandboxLog.fileName, rotatedName: SandboxLog.rotatedFileName, maxBytes: log.maxBytes)
+            }
             let process: ProcessHandle
             do {
                 process = try Spawner.spawn(request) { pid in

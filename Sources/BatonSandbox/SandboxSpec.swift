@@ -42,6 +42,9 @@ public struct SandboxSpec: Sendable {
 
     /// Descriptors for the program's stdin, stdout, stderr; -1 inherits the launcher's.
     public var stdio: [Int32] = [-1, -1, -1]
+    /// When set, stdout and stderr go to `<directory>/output.log`, written by the sandbox's
+    /// init (so the log outlives the launcher), rotated to `output.log.1` past `maxBytes`.
+    public var log: SandboxLog?
     /// Kill the sandbox when the launching thread dies (one-off runs; not daemon sandboxes).
     public var dieWithParent = false
 
@@ -54,4 +57,22 @@ public struct SandboxSpec: Sendable {
         self.root = root
         self.argv = argv
     }
+}
+
+/// Where a sandbox writes its output, and how much of it to keep.
+public struct SandboxLog: Sendable, Equatable {
+    public static let fileName = "output.log"
+    public static let rotatedFileName = "output.log.1"
+
+    public var directory: String
+    /// The current file's cap; with the rotated file, at most twice this is kept.
+    public var maxBytes: UInt64 = 8 << 20
+
+    public init(directory: String, maxBytes: UInt64 = 8 << 20) {
+        self.directory = directory
+        self.maxBytes = maxBytes
+    }
+
+    public var path: String { "\(directory)/\(Self.fileName)" }
+    public var rotatedPath: String { "\(directory)/\(Self.rotatedFileName)" }
 }

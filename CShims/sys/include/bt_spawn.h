@@ -79,6 +79,7 @@ enum bt_stage {
     BT_STAGE_SECCOMP,
     BT_STAGE_EXEC,
     BT_STAGE_INIT,
+    BT_STAGE_LOG,
 };
 
 struct bt_spawn_report {
@@ -121,6 +122,15 @@ struct bt_spawn_config {
     const char *workdir;    // absolute, resolved inside the root
 
     int stdio_fds[3];       // -1: inherit the caller's
+
+    /// When >= 0: the program's stdout and stderr go through a pipe to init, which appends
+    /// them to `log_name` in this directory and, past `log_max_bytes`, renames the file to
+    /// `log_rotated_name` and starts a new one. The sandbox writes its own log, so the log
+    /// outlives whoever launched it.
+    int log_dir_fd;
+    const char *log_name;
+    const char *log_rotated_name;
+    uint64_t log_max_bytes;
 
     int set_ids;
     uid_t uid;

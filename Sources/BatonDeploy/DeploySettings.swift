@@ -1,0 +1,48 @@
+import BatonOS
+
+/// How one app is deployed: where its health check is, how long each phase may take.
+public struct DeploySettings: Sendable, Equatable {
+    /// The port the app listens on inside its sandbox.
+    public var port: Int
+    /// The health check's request path, e.g. `/up`.
+    public var healthPath: String
+    public var health: HealthCheckPolicy
+    /// How long blue's in-flight requests may take to finish after the route moves.
+    public var drainTimeout: Duration
+    /// Between SIGTERM and SIGKILL when a sandbox is stopped.
+    public var stopGrace: Duration
+    /// How many of green's last log lines a failed deploy reports.
+    public var logLineCount: Int
+
+    public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
+                drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20) {
+        self.port = port
+        self.healthPath = healthPath
+        self.health = health
+        self.drainTimeout = drainTimeout
+        self.stopGrace = stopGrace
+        self.logLineCount = logLineCount
+    }
+
+    /// The settings if they make sense; otherwise a BatonError naming the bad one.
+    public func validated() throws(BatonError) -> DeploySettings {
+        guard (1...65535).contains(port) else {
+            throw BatonError(.invalidArgument, "port \(port) is out of range: use 1-65535")
+        }
+        guard healthPath.hasPrefix("/"), !healthPath.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw BatonError(.invalidArgument, "health path '\(healthPath)' must start with / and contain no spaces")
+        }
+        guard (100...599).contains(health.expectedStatus) else {
+            throw BatonError(.invalidArgument, "health status \(health.expectedStatus) is not an HTTP status: use 100-599")
+        }
+        guard health.timeout > .zero, health.attemptTimeout > .zero, health.firstInterval > .zero,
+              health.maxInterval >= health.firstInterval
+        else {
+            throw BatonError(.invalidArgument, "health timeout and intervals must be positive")
+        }
+        guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0 else {
+            throw BatonError(.invalidArgument, "drain timeout, stop grace and log line count must not be negative")
+        }
+        return self
+    }
+}

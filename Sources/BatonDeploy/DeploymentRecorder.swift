@@ -1,0 +1,17 @@
+import Foundation
+
+/// Persists deployments as they happen. The daemon implements it over the state database, one
+/// transaction per call, so a crash leaves every completed phase on record.
+public protocol DeploymentRecorder: Sendable {
+    /// Records a deployment that has begun (outcome `running`) and returns its id.
+    func begin(app: String, from: String?, to: String, at: Date) async throws -> Int64
+
+    /// Appends one completed phase to deployment `id`.
+    func record(_ phase: PhaseRecord, deployment id: Int64) async throws
+
+    /// Sets the final outcome of deployment `id`.
+    func finish(deployment id: Int64, outcome: DeploymentOutcome, reason: String?, at: Date) async throws
+
+    /// The deployments of `app`, newest first.
+    func history(app: String) async throws -> [DeploymentRecord]
+}

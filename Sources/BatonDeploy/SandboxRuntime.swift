@@ -1,0 +1,49 @@
+/// One running sandbox as BatonDeploy sees it: enough to health-check it, route to it and
+/// stop it. The daemon makes these from its launcher's sandboxes.
+public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
+    /// The sandbox's id, as `baton ps` shows it.
+    public let id: String
+    public let app: String
+    /// The manifest digest (`sha256:…`) the sandbox runs.
+    public let digest: String
+    /// The sandbox's PID 1 as seen from the daemon.
+    public let pid: Int32
+    /// The sandbox's network namespace (e.g. `/proc/PID/ns/net`): health checks and the proxy
+    /// make their sockets inside it and connect to 127.0.0.1.
+    public let netnsPath: String
+
+    public init(id: String, app: String, digest: String, pid: Int32, netnsPath: String) {
+        self.id = id
+        self.app = app
+        self.digest = digest
+        self.pid = pid
+        self.netnsPath = netnsPath
+    }
+
+    public var description: String { "sandbox \(id) (\(shortDigest(digest)))" }
+}
+
+/// Starts and stops sandboxes. The daemon implements it over BatonSandbox; tests use fakes.
+public protocol SandboxRuntime: Sendable {
+    /// Starts a sandbox of `digest` for `app` and returns once its program runs (not once it is
+    /// healthy). Throws, with nothing left behind, if it could not start.
+    func start(app: String, digest: String) async throws -> SandboxHandle
+
+    /// Nil while the sandbox's program runs; otherwise why it is gone, e.g. "exited with
+    /// status 1". Lets a deploy give up on a crashed green at once instead of at the timeout.
+    func exitReason(of sandbox: SandboxHandle) async -> String?
+
+    /// Stops the sandbox (SIGTERM, `grace`, SIGKILL) and removes what it used. Must finish
+    /// even when the calling task is cancelled: a half-stopped sandbox is an orphan.
+    func stop(_ sandbox: SandboxHandle, grace: Duration) async
+
+    /// The last `count` lines the sandbox's program wrote, oldest first.
+    func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String]
+}
+
+/// `sha256:` and the first 12 hex digits, for messages.
+func shortDigest(_ digest: String) -> String {
+    let prefix = "sha256:"
+    guard digest.hasPrefix(prefix) else { return digest }
+    return prefix + digest.dropFirst(prefix.count).prefix(12)
+}

@@ -1,0 +1,169 @@
+import BatonOS
+
+extension SwapCoordinator {
+    /// The one swap path for deploy and rollback. `choose` picks the digest once the app's deploy
+    /// lock is held and blue is known, so a rollback decides against the route it replaces.
+    func swap(app: String, settings: DeploySettings, progress: @escaping DeployProgress,
+              choose: (SandboxHandle?) async throws -> String) async throws -> DeploymentRecord {
+        let settings = try settings.validated()
+        // Check and claim with no suspension between them: this is the app's deploy lock.
+        guard swaps[app] == nil else {
+            throw BatonError(.conflict, "a deploy of \(app) is already in progress")
+        }
+        swaps[app] = SwapStatus(app: app)
+        defer { swaps[app] = nil }
+
+        let blue: SandboxHandle?
+        do {
+            blue = try await routes.serving(app: app)
+        } catch let error as BatonError {
+            throw error
+        } catch {
+            throw BatonError(.internal, "cannot read the route of \(app): \(error)", cause: error)
+        }
+        let digest = try await choose(blue)
+        swaps[app]?.toDigest = digest
+        swaps[app]?.blue = blue
+        swaps[app]?.blueState = blue == nil ? nil : .serving
+
+        var trail: DeploymentTrail
+        do {
+            trail = try await DeploymentTrail.begin(app: app, from: blue?.digest, to: digest, recorder: recorder,
+                                                    clock: clock, progress: progress, logger: logger)
+        } catch {
+            throw BatonError(.internal, "cannot record the deploy of \(app): \(error)", cause: error)
+        }
+        swaps[app]?.deployment = trail.record.id
+        let failure = FailureContext(app: app, digest: digest, blue: blue, settings: settings)
+
+        let green: SandboxHandle
+        do {
+            green = try await runtime.start(app: app, digest: digest)
+        } catch {
+            swaps[app]?.moveGreen(to: .failed)
+            let interrupted = error is CancellationError
+            throw await abandon(nil, failure, trail: &trail, outcome: interrupted ? .interrupted : .failed,
+                                reason: interrupted ? "interrupted while starting" : "could not start: \(error)",
+                                code: interrupted ? .unavailable : (error as? BatonError)?.code ?? .setupFailed,
+                                underlying: error)
+        }
+        swaps[app]?.green = green
+        swaps[app]?.moveGreen(to: .checking)
+        await completed(.started, app: app, trail: &trail, detail: green.id)
+
+        let report: HealthReport
+        do {
+            let checker = HealthChecker(policy: settings.health, clock: clock)
+            let runtime = self.runtime
+            report = try await checker.waitUntilHealthy(
+                makeProbe(green, settings),
+                exitReason: { await runtime.exitReason(of: green) },
+                onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
+        } catch {
+            swaps[app]?.moveGreen(to: .failed)
+            throw await abandon(green, failure, trail: &trail, outcome: .interrupted,
+                                reason: "interrupted while checking health", code: .unavailable, underlying: error)
+        }
+        if let reason = failure.unhealthyReason(report, green: green) {
+            swaps[app]?.moveGreen(to: .failed)
+            let code: BatonError.Code = report.verdict == .timedOut ? .timeout : .setupFailed
+            throw await abandon(green, failure, trail: &trail, outcome: .failed, reason: reason, code: code, underlying: nil)
+        }
+        swaps[app]?.moveGreen(to: .healthy)
+        await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
+
+        // The flip: one atomic step in the route installer, made while this app's deploy lock
+        // is held; nothing else is held, so other apps' swaps go on meanwhile.
+        do {
+            try await routes.install(app: app, sandbox: green)
+        } catch {
+            swaps[app]?.moveGreen(to: .failed)
+            throw await abandon(green, failure, trail: &trail, outcome: .failed, reason: "could not route to green: \(error)",
+                                code: (error as? BatonError)?.code ?? .internal, underlying: error)
+        }
+        swaps[app]?.moveGreen(to: .serving)
+        await completed(.routed, app: app, trail: &trail)
+
+        if let blue {
+            swaps[app]?.moveBlue(to: .draining)
+            let drained = await drain(blue, timeout: settings.drainTimeout)
+            await completed(.drained, app: app, trail: &trail,
+                            detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
+            await runtime.stop(blue, grace: settings.stopGrace)
+            swaps[app]?.moveBlue(to: .stopped)
+            await completed(.stopped, app: app, trail: &trail, detail: blue.id)
+        }
+        await trail.finish(.succeeded)
+        logger.info("deployed \(app): \(blue.map { shortDigest($0.digest) } ?? "nothing") -> \(shortDigest(digest)) on \(green.id)")
+        return trail.record
+    }
+
+    private func completed(_ phase: DeployPhase, app: String, trail: inout DeploymentTrail, detail: String? = nil) async {
+        swaps[app]?.lastPhase = phase
+        await trail.complete(phase, detail: detail)
+    }
+
+    /// Waits for blue's in-flight requests, but never past `timeout`: a drainer that overruns
+    /// is cancelled, and the swap goes on to stop blue.
+    private func drain(_ blue: SandboxHandle, timeout: Duration) async -> Bool {
+        let drainer = self.drainer
+        let clock = self.clock
+        return await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await drainer.drain(blue, timeout: timeout) }
+            group.addTask {
+                // nil: the deadline passed (or the deploy was cancelled) before the drainer answered.
+                try? await clock.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? false
+        }
+    }
+
+    /// Green did not make it: collect its last log lines, stop it, record the outcome, and
+    /// build the error. Blue is not touched.
+    private func abandon(_ green: SandboxHandle?, _ context: FailureContext, trail: inout DeploymentTrail,
+                         outcome: DeploymentOutcome, reason: String, code: BatonError.Code,
+                         underlying: (any Error)?) async -> BatonError {
+        var logLines: [String] = []
+        if let green {
+            logLines = await runtime.lastLogLines(of: green, count: context.settings.logLineCount)
+            await runtime.stop(green, grace: context.settings.stopGrace)
+            swaps[context.app]?.moveGreen(to: .stopped)
+        }
+        await trail.finish(outcome, reason: reason)
+        logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(outcome.rawValue): \(reason)")
+        let failure = DeployFailure(app: context.app, digest: context.digest, sandboxID: green?.id, reason: reason,
+                                    logLines: logLines, record: trail.record, underlying: underlying)
+        return BatonError(code, context.message(reason: reason), cause: failure)
+    }
+}
+
+/// What a failed swap's message needs to say.
+private struct FailureContext {
+    let app: String
+    let digest: String
+    let blue: SandboxHandle?
+    let settings: DeploySettings
+
+    /// One line: what failed, and what serves now.
+    func message(reason: String) -> String {
+        let serving = blue.map { "\(app) still serves \(shortDigest($0.digest))" } ?? "\(app) serves nothing yet"
+        return "deploy of \(app) to \(shortDigest(digest)) failed: \(reason); \(serving)"
+    }
+
+    /// Nil when healthy; otherwise why not, in words a user can act on.
+    func unhealthyReason(_ report: HealthReport, green: SandboxHandle) -> String? {
+        let last = report.lastResult.map { "last check: \($0)" } ?? "no check ran"
+        switch report.verdict {
+        case .healthy:
+            return nil
+        case .timedOut:
+            return "\(green.id) did not answer \(settings.health.expectedStatus) on \(settings.healthPath) port \(settings.port)"
+                + " within \(formatted(settings.health.timeout)) (\(report.attempts) checks, \(last))"
+        case .exited(let why):
+            return "\(green.id) stopped before it was healthy: \(why) (\(last))"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import BatonOS
+import Logging
+
+/// Runs blue-green swaps: start green → wait until healthy (deadline) → route to green in one
+/// step → drain blue (deadline) → stop blue, recording each phase as it completes.
+///
+/// One swap per app at a time (a second is refused); swaps of different apps run concurrently.
+/// If green fails to start or to become healthy, green is stopped, blue is untouched and still
+/// serving, and the thrown `BatonError` carries a `DeployFailure` with green's last log lines.
+public actor SwapCoordinator {
+    /// Makes the health probe for a green sandbox.
+    public typealias ProbeFactory = @Sendable (SandboxHandle, DeploySettings) -> any HealthProbe
+
+    /// The real probe: HTTP GET of the health path on 127.0.0.1:port inside green's namespace.
+    public static let httpProbe: ProbeFactory = { sandbox, settings in
+        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, inNetworkNamespace: sandbox.netnsPath)
+    }
+
+    let runtime: any SandboxRuntime
+    let routes: any RouteInstaller
+    let drainer: any TrafficDrainer
+    let recorder: any DeploymentRecorder
+    let clock: any DeployClock
+    let makeProbe: ProbeFactory
+    let logger: Logger
+    /// The swaps under way, by app: holding an entry is holding the app's deploy lock.
+    var swaps: [String: SwapStatus] = [:]
+
+    public init(runtime: any SandboxRuntime, routes: any RouteInstaller, drainer: any TrafficDrainer,
+                recorder: any DeploymentRecorder, clock: any DeployClock = SystemDeployClock(),
+                probe: @escaping ProbeFactory = SwapCoordinator.httpProbe,
+                logger: Logger = Logger(label: "baton.deploy")) {
+        self.runtime = runtime
+        self.routes = routes
+        self.drainer = drainer
+        self.recorder = recorder
+        self.clock = clock
+        self.makeProbe = probe
+        self.logger = logger
+    }
+
+    /// Swaps `app` to `digest`. Returns the succeeded deployment once traffic is on green and
+    /// blue is stopped. Throws `BatonError`: `.conflict` if a deploy of `app` is under way,
+    /// `.invalidArgument` for bad settings, `.timeout` if green never became healthy, or the
+    /// launcher's error if green did not start; the route is then unchanged.
+    public func deploy(app: String, to digest: String, settings: DeploySettings,
+                       progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
+        try await swap(app: app, settings: settings, progress: progress) { _ in digest }
+    }
+
+    /// Swaps `app` back to the digest that served before the current one, or to `digest` when
+    /// given. Throws `.notFound` if the app serves nothing or has no earlier digest.
+    public func rollback(app: String, to digest: String? = nil, settings: DeploySettings,
+                         progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
+        try await swap(app: app, settings: settings, progress: progress) { blue in
+            if let digest { return digest }
+            guard let blue else {
+                throw BatonError(.notFound, "\(app) serves nothing yet: deploy it first with 'baton deploy \(app) REF'")
+            }
+            return try await self.digest(before: blue.digest, app: app)
+        }
+    }
+
+    /// The digest that served `app` before `current`: the `from` of the latest succeeded
+    /// deployment that brought `current` in.
+    public func digest(before current: String, app: String) async throws -> String {
+        let history: [DeploymentRecord]
+        do {
+            history = try await recorder.history(app: app)
+        } catch {
+            throw BatonError(.internal, "cannot read the deploy history of \(app): \(error)", cause: error)
+        }
+        let arrival = history.first { $0.outcome == .succeeded && $0.toDigest == current }
+        guard let previous = arrival?.fromDigest else {
+            throw BatonError(.notFound, "\(app) has served only \(shortDigest(current)): there is no earlier digest to roll back to; name one with --to REF")
+        }
+        return previous
+    }
+
+    /// The swap under way for `app`, if any.
+    public func status(of app: String) -> SwapStatus? { swaps[app] }
+
+    /// Every swap under way, by app name.
+    public func inProgress() -> [SwapStatus] { swaps.values.sorted { $0.app < $1.app } }
+}

@@ -1,0 +1,60 @@
+/// Where one sandbox is in a swap. Transitions are checked: a state machine, not flags.
+public enum TargetState: String, Sendable, Equatable {
+    /// Green is being started.
+    case starting
+    /// Green runs and is being health-checked.
+    case checking
+    /// Green answered the expected status; not yet routed.
+    case healthy
+    /// The app's route points here.
+    case serving
+    /// No longer routed; in-flight requests are finishing.
+    case draining
+    /// Green failed to start or to become healthy.
+    case failed
+    /// Stopped and removed.
+    case stopped
+
+    /// Whether a sandbox in this state may move to `next`.
+    public func canMove(to next: TargetState) -> Bool {
+        switch (self, next) {
+        case (.starting, .checking), (.starting, .failed),
+             (.checking, .healthy), (.checking, .failed),
+             (.healthy, .serving), (.healthy, .failed),
+             (.serving, .draining),
+             (.draining, .stopped),
+             (.failed, .stopped):
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// A swap under way, for `baton ps` and the daemon's status.
+public struct SwapStatus: Sendable, Equatable {
+    public let app: String
+    /// The digest being deployed; nil while a rollback is still choosing it.
+    public internal(set) var toDigest: String?
+    public internal(set) var deployment: Int64?
+    public internal(set) var green: SandboxHandle?
+    public internal(set) var greenState: TargetState = .starting
+    /// The sandbox serving when the swap began, if any.
+    public internal(set) var blue: SandboxHandle?
+    public internal(set) var blueState: TargetState?
+    public internal(set) var lastPhase: DeployPhase?
+
+    init(app: String) {
+        self.app = app
+    }
+
+    mutating func moveGreen(to next: TargetState) {
+        assert(greenState.canMove(to: next), "green cannot move from \(greenState) to \(next)")
+        greenState = next
+    }
+
+    mutating func moveBlue(to next: TargetState) {
+        assert(blueState?.canMove(to: next) == true, "blue cannot move from \(String(describing: blueState)) to \(next)")
+        blueState = next
+    }
+}
