@@ -3,6 +3,11 @@ import PackageDescription
 
 // Dependencies point down: CLI -> Daemon -> Deploy -> {Proxy, Sandbox} -> {Store, OS}.
 // Only BatonOS imports CShims; NIO stays inside BatonProxy and BatonDaemon.
+/// Extension members resolve only from modules a file imports itself: a dependency that
+/// imports Foundation (swift-crypto does) must not make its NSString APIs win overloads in
+/// ours, which would link CoreFoundation and ICU into every `baton` start.
+let memberImports: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "baton",
     platforms: [.macOS(.v15)],
@@ -33,17 +38,19 @@ let package = Package(
             path: "CShims/archive",
             cSettings: [.define("_GNU_SOURCE")]
         ),
-        .target(name: "BatonOS", dependencies: ["CShims"]),
+        .target(name: "BatonOS", dependencies: ["CShims"], swiftSettings: memberImports),
         .target(
             name: "BatonStore",
             dependencies: [
                 "BatonOS", "CArchive",
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: memberImports
         ),
         .target(
             name: "BatonSandbox",
-            dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: memberImports
         ),
         .target(
             name: "BatonProxy",
@@ -90,7 +97,7 @@ let package = Package(
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
         .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
-            "BatonProxy",
+            "BatonProxy", "BatonSandbox",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Progress lines on stderr while a large layer is written: bytes so far and the rate, at most
 /// once a second, only once the work has taken a second.
@@ -30,7 +30,7 @@ final class ProgressMeter {
     private func line(_ now: Date) -> String {
         let seconds = max(now.timeIntervalSince(start), 0.001)
         let rate = Double(bytes) / seconds
-        return "\(label): \(ProgressMeter.format(bytes: bytes)) in \(String(format: "%.1f", seconds)) s, \(ProgressMeter.format(bytes: Int64(rate)))/s"
+        return "\(label): \(ProgressMeter.format(bytes: bytes)) in \(ProgressMeter.oneDecimal(seconds)) s, \(ProgressMeter.format(bytes: Int64(rate)))/s"
     }
 
     static func format(bytes: Int64) -> String {
@@ -41,6 +41,12 @@ final class ProgressMeter {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        return unit == 0 ? "\(bytes) B" : oneDecimal(value) + " " + units[unit]
+    }
+
+    /// "%.1f" without Foundation's String(format:).
+    static func oneDecimal(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonOS
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `baton`: the root command. Subcommands live one per file.
 public struct BatonCommand: ParsableCommand {
@@ -28,25 +29,25 @@ public struct BatonCommand: ParsableCommand {
             }
             var command = try parseAsRoot()
             try command.run()
-            Foundation.exit(0)
+            Glibc.exit(0)
         } catch let exit as CommandExit {
-            Foundation.exit(exit.status)
+            Glibc.exit(exit.status)
         } catch let error as BatonError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            Foundation.exit(error.exitStatus ?? (error.code == .notFound ? 2 : 1))
+            Output.progress("error: \(error.message)")
+            Glibc.exit(error.exitStatus ?? (error.code == .notFound ? 2 : 1))
         } catch let error as OSError {
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            Foundation.exit(1)
+            Output.progress("error: \(error.description)")
+            Glibc.exit(1)
         } catch {
             // ArgumentParser's errors: --help and --version print normally; a bad flag is one line.
             let code = exitCode(for: error)
             if code == .success {
                 Output.result(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             }
             let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            FileHandle.standardError.write(Data("error: \(text) (see 'baton --help')\n".utf8))
-            Foundation.exit(code.rawValue)
+            Output.progress("error: \(text) (see 'baton --help')")
+            Glibc.exit(code.rawValue)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Options every command takes.
 public struct GlobalOptions: ParsableArguments {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// "268435456", "256m", "1g": bytes.
 enum ByteCount {

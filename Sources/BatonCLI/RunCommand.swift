@@ -1,7 +1,7 @@
 import ArgumentParser
 import BatonOS
 import BatonSandbox
-import Foundation
+import FoundationEssentials
 
 /// `baton run`: one sandbox in the foreground, stdio attached, exiting with the program's status.
 struct RunCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A sandbox's cgroup: created before the sandbox starts, the child placed in it before it
@@ -70,7 +70,7 @@ public final class Cgroup: Sendable {
     public var hasProcesses: Bool {
         paths.contains { path in
             let procs = (try? readText("\(path)/cgroup.procs")) ?? ""
-            return !procs.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            return !procs.trimmedWhitespace.isEmpty
         }
     }
 

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Reads and writes the control files of one sandbox's cgroup directories.
@@ -26,7 +26,7 @@ struct CgroupFiles {
 
     func read(controller: String, file: String) -> String? {
         guard let directory = directory(for: controller) else { return nil }
-        return try? readText("\(directory)/\(file)").trimmingCharacters(in: .whitespacesAndNewlines)
+        return try? readText("\(directory)/\(file)").trimmedWhitespace
     }
 
     /// A "key value" line's value from files such as memory.events or memory.oom_control.

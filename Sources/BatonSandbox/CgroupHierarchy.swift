@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which cgroup layout the host has. Hybrid hosts (a v2 mount with no controllers beside v1
 /// controller mounts, as systemd's "hybrid" mode or this project's CI) are treated as v1.

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A running sandbox: its init process (PID 1 inside), cgroup and directory. Killing init

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// `<root>/sandboxes/<id>`: the staging mount point and a lock file its launcher holds.

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 import Logging
 
@@ -107,10 +107,10 @@ public struct SandboxLauncher: Sendable {
         case .layers(let paths):
             request = SpawnRequest(staging: staging, lowerDirs: paths, argv: spec.argv)
             // Short relative names keep the overlay options under the kernel's one-page limit.
-            let parents = Set(paths.map { ($0 as NSString).deletingLastPathComponent })
+            let parents = Set(paths.map { PathName.parent(of: $0) })
             if parents.count == 1, let parent = parents.first {
                 request.lowerBase = parent
-                request.lowerDirs = paths.map { ($0 as NSString).lastPathComponent }
+                request.lowerDirs = paths.map { PathName.lastComponent(of: $0) }
             }
         }
         var namespaces = Namespaces.mount | Namespaces.pid | Namespaces.uts | Namespaces.ipc | Namespaces.network | Namespaces.cgroup

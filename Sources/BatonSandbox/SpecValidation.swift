@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 
 /// Checks a spec before anything is created, so bad input changes nothing.
 enum SpecValidation {
@@ -12,8 +12,7 @@ enum SpecValidation {
         }
         switch spec.root {
         case .directory(let path):
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard PathName.isDirectory(path) else {
                 throw BatonError(.notFound, "root directory '\(path)' does not exist or is not a directory")
             }
         case .layers(let paths):

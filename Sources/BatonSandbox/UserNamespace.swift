@@ -1,5 +1,6 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The id mapping of a sandbox's user namespace: root inside is an unprivileged range outside.
 public struct UserNamespaceMapping: Sendable, Equatable {

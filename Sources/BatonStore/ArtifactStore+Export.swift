@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 extension ArtifactStore {
@@ -8,7 +8,7 @@ extension ArtifactStore {
     /// its descriptor as it is copied.
     public func exportArchive(_ ref: String, to path: String) throws {
         let artifact = try resolve(ref)
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.parent(of: path)
         guard FileIO.isDirectory(directory.isEmpty ? "." : directory) else {
             throw BatonError(.notFound, "directory \(directory) for \(path) does not exist")
         }

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 
 /// JSON for blobs: sorted keys and no insignificant whitespace, so a value has one byte form
 /// and so one digest.

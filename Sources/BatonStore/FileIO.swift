@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Small file-system helpers over `sys(...)`, so every failure names its operation and path.
@@ -42,7 +42,7 @@ enum FileIO {
 
     /// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the dir.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.parent(of: path)
         let temp = "\(path).tmp-\(UInt64.random(in: 0...UInt64.max))"
         let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, mode)
         do {
@@ -76,7 +76,7 @@ enum FileIO {
         if link(temp, path) != 0 && errno != EEXIST {
             throw OSError("link \(path)", errno: errno)
         }
-        try fsyncPath((path as NSString).deletingLastPathComponent)
+        try fsyncPath(PathName.parent(of: path))
     }
 
     static func exists(_ path: String) -> Bool {
@@ -96,7 +96,7 @@ enum FileIO {
 
     static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         if isDirectory(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: path)
         if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
         if mkdir(path, mode) != 0 && errno != EEXIST {
             throw OSError("mkdir \(path)", errno: errno)

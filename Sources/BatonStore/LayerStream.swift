@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// Writes one layer in one pass: files are read, tarred, hashed and written to the ingest file
