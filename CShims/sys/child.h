@@ -33,6 +33,11 @@ _Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int r
 /// `output_pipe` (-1: none) to `log_fd`, and exits with the program's status.
 _Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program, int output_pipe, int log_fd);
 
+/// clone3 with `flags` (and CLONE_PIDFD, CLONE_INTO_CGROUP when `cgroup_fd` >= 0), every
+/// signal blocked around it, and the sync and report pipes made. Returns 0 in the child
+/// (its ends of the pipes in `handle`), the pid in the parent (its ends), -1 on error.
+long bt_clone_with_pipes(uint64_t flags, int cgroup_fd, struct bt_spawn_handle *handle);
+
 /// "/proc/self/fd/N" into `buf` (at least 32 bytes).
 const char *bt_fd_path(int fd, char *buf);
 

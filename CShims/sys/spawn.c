@@ -105,7 +105,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     bt_child_init_loop(config, program, output[0], log_fd);
 }
 
-int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
+long bt_clone_with_pipes(uint64_t flags, int cgroup_fd, struct bt_spawn_handle *handle) {
     int sync_pipe[2], report_pipe[2];
     if (pipe2(sync_pipe, O_CLOEXEC) < 0) return -1;
     if (pipe2(report_pipe, O_CLOEXEC) < 0) {
@@ -118,16 +118,16 @@ int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handl
     int pidfd = -1;
     struct clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = (uint64_t)(config->namespaces & ~CLONE_NEWCGROUP) | CLONE_PIDFD;
+    args.flags = flags | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
-    if (config->cgroup_fd >= 0) {
+    if (cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = (uint64_t)config->cgroup_fd;
+        args.cgroup = (uint64_t)cgroup_fd;
     }
 
     // Signals stay blocked in the child until the program half resets and unblocks them;
-    // init waits for them with sigwaitinfo.
+    // init and the exec relay wait for them.
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -135,7 +135,9 @@ int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handl
     if (pid == 0) {
         close(sync_pipe[1]);
         close(report_pipe[0]);
-        child_main(config, sync_pipe[0], report_pipe[1]);
+        handle->sync_fd = sync_pipe[0];
+        handle->report_fd = report_pipe[1];
+        return 0;
     }
     int saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -151,7 +153,13 @@ int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handl
     handle->pidfd = pidfd;
     handle->sync_fd = sync_pipe[1];
     handle->report_fd = report_pipe[0];
-    return 0;
+    return pid;
+}
+
+int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
+    long pid = bt_clone_with_pipes((uint64_t)(config->namespaces & ~CLONE_NEWCGROUP), config->cgroup_fd, handle);
+    if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd);
+    return pid < 0 ? -1 : 0;
 }
 
 int bt_spawn_release(struct bt_spawn_handle *handle) {

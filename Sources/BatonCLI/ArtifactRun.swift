@@ -16,7 +16,7 @@ enum ArtifactRun {
         }
         let layers = try store.unpackedLayers(of: artifact)
         var spec = SandboxSpec(id: id, root: .layers(layers), argv: argv)
-        spec.environment = RunCommand.merge(SandboxSpec.defaultEnvironment, config.env)
+        spec.environment = SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = artifact.hostBindPaths
         if let user = config.user, let ids = UserSpec.parse(user) { spec.user = ids }

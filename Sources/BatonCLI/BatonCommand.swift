@@ -11,6 +11,7 @@ public struct BatonCommand: ParsableCommand {
         version: BatonVersion.current,
         subcommands: [
             RunCommand.self,
+            ExecCommand.self,
             ArtifactCommand.self,
             DaemonCommand.self,
             AppCommand.self,

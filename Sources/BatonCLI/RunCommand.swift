@@ -100,7 +100,7 @@ extension RunArguments {
         } else {
             spec = try ArtifactRun.spec(id: id, ref: ref!, root: root, command: command)
         }
-        spec.environment = RunCommand.merge(spec.environment, env)
+        spec.environment = SandboxSpec.merging(spec.environment, env)
         if let workdir { spec.workdir = workdir }
         spec.hostname = hostname
         spec.memoryLimit = memory.flatMap(ByteCount.parse)
@@ -115,17 +115,6 @@ extension RunArguments {
 }
 
 extension RunCommand {
-    /// Later entries override earlier ones with the same key.
-    static func merge(_ base: [String], _ overrides: [String]) -> [String] {
-        var result = base
-        for entry in overrides {
-            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
-            result.removeAll { $0.hasPrefix(key + "=") }
-            result.append(entry)
-        }
-        return result
-    }
-
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }

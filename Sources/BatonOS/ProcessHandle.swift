@@ -29,6 +29,19 @@ public final class ProcessHandle: @unchecked Sendable {
 
     deinit { close() }
 
+    /// A handle on a running process that need not be our child (a sandbox init adopted after
+    /// a restart, or one to exec into). Signals reach it; only a parent can wait for it.
+    public static func attach(to identity: ProcessIdentity) throws(OSError) -> ProcessHandle {
+        let fd = try sys("pidfd_open(\(identity.pid))") { bt_pidfd_open(identity.pid) }
+        // Checked after opening: the pidfd now pins this very process, so a pid reused
+        // between the check and the open cannot slip through.
+        guard ProcessIdentity.of(pid: identity.pid) == identity else {
+            Glibc.close(fd)
+            throw OSError("pidfd_open(\(identity.pid)): a different process now has this pid", errno: ESRCH)
+        }
+        return ProcessHandle(pid: identity.pid, pidfd: fd)
+    }
+
     public func close() {
         if pidfd >= 0 {
             Glibc.close(pidfd)

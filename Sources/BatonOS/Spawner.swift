@@ -16,11 +16,28 @@ public enum Spawner {
     public static func spawn(
         _ request: SpawnRequest, prepare: (pid_t) throws -> Void
     ) throws -> ProcessHandle {
+        try start(request, prepare: prepare) { config, handle in bt_spawn(config, handle) }
+    }
+
+    /// Starts `request`'s program inside the running sandbox whose init is `target`, joining
+    /// the namespaces in `request.namespaces`. The returned process relays signals to the
+    /// program and exits with its status.
+    public static func spawn(
+        into target: ProcessHandle, _ request: SpawnRequest, prepare: (pid_t) throws -> Void
+    ) throws -> ProcessHandle {
+        let targetFD = target.pidfd
+        return try start(request, prepare: prepare) { config, handle in bt_spawn_into(config, targetFD, handle) }
+    }
+
+    private static func start(
+        _ request: SpawnRequest, prepare: (pid_t) throws -> Void,
+        clone: (UnsafePointer<bt_spawn_config>, UnsafeMutablePointer<bt_spawn_handle>) -> Int32
+    ) throws -> ProcessHandle {
         var handle = bt_spawn_handle()
         let arena = CArena()
         defer { arena.free() }
         var config = arena.config(for: request)
-        try sys("clone3") { bt_spawn(&config, &handle) }
+        try sys("clone3") { clone(&config, &handle) }
         // The child has its own copy of every byte it needs now.
         let process = ProcessHandle(pid: handle.pid, pidfd: handle.pidfd)
         do {

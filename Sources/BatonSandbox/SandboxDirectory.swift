@@ -29,6 +29,8 @@ enum SandboxDirectory {
     }
 
     static func remove(_ directory: String, lockFD: Int32) {
+        unlink("\(directory)/\(SandboxRecord.fileName)")
+        unlink("\(directory)/\(SandboxRecord.fileName).tmp")
         rmdir("\(directory)/\(mountPoint)")
         unlink("\(directory)/\(lockFile)")
         rmdir(directory)

@@ -61,6 +61,7 @@ public struct SandboxLauncher: Sendable {
         SandboxDirectory.sweepStale(root: root)
         let (directory, lockFD) = try SandboxDirectory.create(root: root, id: spec.id)
         var cgroup: Cgroup?
+        var startedProcess: ProcessHandle?
         do {
             let needsCgroup = spec.memoryLimit != nil || spec.pidsLimit != nil || spec.cpus != nil || spec.cgroupAccounting
             let created = needsCgroup ? try Cgroup.create(name: spec.id, hierarchy: hierarchy(), memory: spec.memoryLimit, pids: spec.pidsLimit, cpus: spec.cpus,
@@ -83,14 +84,21 @@ public struct SandboxLauncher: Sendable {
                     try created.add(pid: pid)
                     if spec.userNamespace { try userNamespace.write(for: pid) }
                 }
+                startedProcess = process
             } catch let failure as SpawnFailure {
                 throw SetupFailure.error(failure, program: spec.argv[0], workdir: spec.workdir, mounts: request.mounts)
             } catch let error as OSError {
                 throw BatonError(.setupFailed, "sandbox setup failed: \(error.description)", cause: error)
             }
+            if let identity = ProcessIdentity.of(pid: process.pid) {
+                try SandboxRecord(id: spec.id, initProcess: identity, cgroupPaths: created.paths,
+                                  userNamespace: spec.userNamespace, environment: spec.environment).write(root: root)
+            }
             logger.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
             return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, lockFD: lockFD)
         } catch {
+            // A sandbox that started but could not be recorded must not run on unknown.
+            if let process = startedProcess { try? process.signal(SIGKILL); _ = try? process.wait() }
             cgroup?.remove()
             SandboxDirectory.remove(directory, lockFD: lockFD)
             throw error

@@ -52,6 +52,17 @@ public struct SandboxSpec: Sendable {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ]
 
+    /// `base` with `overrides` applied: a later KEY=VALUE replaces an earlier one.
+    public static func merging(_ base: [String], _ overrides: [String]) -> [String] {
+        var result = base
+        for entry in overrides {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            result.removeAll { $0.hasPrefix(key + "=") }
+            result.append(entry)
+        }
+        return result
+    }
+
     public init(id: String, root: Root, argv: [String]) {
         self.id = id
         self.root = root

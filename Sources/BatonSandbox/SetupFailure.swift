@@ -10,7 +10,7 @@ enum SetupFailure {
         9: "overlay root", 10: "mount", 11: "pivot_root", 12: "hostname", 13: "loopback interface",
         14: "non-dumpable init", 15: "fork of the program", 16: "stdio", 17: "setsid", 18: "working directory",
         19: "rlimit", 20: "setgroups", 21: "setgid", 22: "setuid", 23: "capabilities",
-        24: "no_new_privs", 25: "seccomp", 26: "exec", 27: "init", 28: "log file",
+        24: "no_new_privs", 25: "seccomp", 26: "exec", 27: "init", 28: "log file", 29: "joining the sandbox's namespaces",
     ]
 
     static let mountStage: Int32 = 10

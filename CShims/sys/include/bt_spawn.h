@@ -80,6 +80,7 @@ enum bt_stage {
     BT_STAGE_EXEC,
     BT_STAGE_INIT,
     BT_STAGE_LOG,
+    BT_STAGE_SETNS,
 };
 
 struct bt_spawn_report {
@@ -161,6 +162,14 @@ struct bt_spawn_handle {
 /// Clones the sandbox's init. The child waits until `bt_spawn_release` (after the parent
 /// has placed it in cgroups and written id maps) or exits if the sync fd is closed.
 int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle);
+
+/// Starts a program inside the running sandbox whose init `target_pidfd` refers to: the same
+/// namespaces (and so the same root), then the program half of `config` (stdio, session,
+/// working directory, descriptors, rlimits, identity, capabilities, no_new_privs, seccomp).
+/// Only the program fields of `config` and `namespaces` (which namespaces to join) are read.
+/// The returned process relays signals to the program and exits with its status; release
+/// and wait for exec as with bt_spawn.
+int bt_spawn_into(const struct bt_spawn_config *config, int target_pidfd, struct bt_spawn_handle *handle);
 
 /// Lets the child go on with setup; closes the sync fd.
 int bt_spawn_release(struct bt_spawn_handle *handle);

@@ -1,0 +1,69 @@
+import BatonOS
+import Glibc
+
+/// A program to start inside a running sandbox (`baton exec`): it joins the sandbox's
+/// namespaces and cgroup and gets the same confinement as the sandbox's own program — no
+/// capabilities beyond those kept, no_new_privs, the seccomp profile.
+public struct ExecSpec: Sendable {
+    public var argv: [String]
+    /// Added to (and overriding) the sandbox's own environment.
+    public var environment: [String] = []
+    public var workdir = "/"
+    public var user: (uid: UInt32, gid: UInt32)?
+    public var keepCapabilities: [String] = []
+    public var seccomp: SandboxSpec.SeccompMode = .default
+    public var stdio: [Int32] = [-1, -1, -1]
+
+    public init(argv: [String]) {
+        self.argv = argv
+    }
+}
+
+extension SandboxLauncher {
+    /// Starts `spec` in the sandbox `record` describes. The returned process relays signals
+    /// to the program and exits with its status; it is the caller's child, so wait on it.
+    public func exec(into record: SandboxRecord, _ spec: ExecSpec) throws -> ProcessHandle {
+        guard let program = spec.argv.first, !program.isEmpty else {
+            throw BatonError(.invalidArgument, "no program to run: give one after '--'")
+        }
+        guard spec.workdir.hasPrefix("/") else {
+            throw BatonError(.invalidArgument, "working directory '\(spec.workdir)' must be an absolute path inside the sandbox")
+        }
+        let keep: UInt64
+        switch Capabilities.mask(spec.keepCapabilities) {
+        case .success(let mask): keep = mask
+        case .failure(let unknown): throw BatonError(.invalidArgument, "unknown capability '\(unknown.name)'")
+        }
+        let target: ProcessHandle
+        do {
+            target = try ProcessHandle.attach(to: record.initProcess)
+        } catch {
+            throw BatonError(.notFound, "sandbox '\(record.id)' is no longer running", cause: error)
+        }
+        var request = SpawnRequest(staging: "", lowerDirs: [], argv: spec.argv)
+        request.namespaces = Namespaces.mount | Namespaces.uts | Namespaces.ipc | Namespaces.network | Namespaces.pid | Namespaces.cgroup
+        if record.userNamespace { request.namespaces |= Namespaces.user }
+        request.environment = SandboxSpec.merging(record.environment, spec.environment)
+        request.searchPath = SpecValidation.searchPath(in: request.environment)
+        request.workdir = spec.workdir
+        request.stdio = spec.stdio
+        request.user = spec.user
+        request.clearSupplementaryGroups = !record.userNamespace
+        request.keepCapabilities = keep
+        request.lastCapability = Capabilities.lastCapability
+        request.seccompProgram = spec.seccomp == .default ? try SeccompProfile.program.get() : nil
+        request.resourceLimits = Self.resourceLimits
+        request.forwardedSignals = Self.forwardedSignals
+        let cgroup = Cgroup(hierarchy: cgroups ?? .v1([:]), paths: record.cgroupPaths)
+        let cgroupFD = try cgroup.directoryFD()
+        defer { if let cgroupFD { close(cgroupFD) } }
+        request.cgroupFD = cgroupFD ?? -1
+        do {
+            return try Spawner.spawn(into: target, request) { pid in try cgroup.add(pid: pid) }
+        } catch let failure as SpawnFailure {
+            throw SetupFailure.error(failure, program: program, workdir: spec.workdir, mounts: [])
+        } catch let error as OSError {
+            throw BatonError(.setupFailed, "exec into sandbox '\(record.id)' failed: \(error.description)", cause: error)
+        }
+    }
+}
