@@ -58,6 +58,24 @@ public final class ProcessHandle: @unchecked Sendable {
         }
     }
 
+    /// Waits up to `timeout` seconds (nil: forever) for the process to exit; true once it has.
+    /// Works for any process a pidfd was opened for, child or not; a child is not reaped.
+    public func waitForExit(timeout: Double?) -> Bool {
+        var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+        let deadline = timeout.map { SignalWait.monotonicNow() + $0 }
+        while true {
+            var milliseconds: Int32 = -1
+            if let deadline {
+                let left = deadline - SignalWait.monotonicNow()
+                if left <= 0 { return false }
+                milliseconds = Int32(min(left * 1000 + 1, Double(Int32.max)))
+            }
+            let ready = Glibc.poll(&fds, 1, milliseconds)
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR { return true }
+        }
+    }
+
     /// Blocks until the process exits and reaps it.
     public func wait() throws(OSError) -> ProcessExit {
         try waitImpl(nohang: false)!

@@ -39,6 +39,16 @@ public final class Sandbox: Sendable {
         }
     }
 
+    /// Asks the program to stop (SIGTERM, which init forwards), waits up to `grace` seconds,
+    /// then kills the whole sandbox. Returns once init is gone.
+    public func stop(grace: Double) {
+        try? process.signal(SIGTERM)
+        if !process.waitForExit(timeout: grace) {
+            kill()
+            _ = process.waitForExit(timeout: nil)
+        }
+    }
+
     /// SIGKILL to init: the kernel then kills every process in the sandbox's pid namespace.
     public func kill() {
         try? process.signal(SIGKILL)
@@ -47,6 +57,35 @@ public final class Sandbox: Sendable {
     /// Sends a signal to init, which forwards the usual ones to the program.
     public func signal(_ signal: Int32) throws {
         try process.signal(signal)
+    }
+
+    /// Takes over a sandbox whose launcher is gone (a daemon restarted after `kill -9`): the
+    /// recorded init must still be the same process (pid and start time) and no other
+    /// launcher may hold the sandbox's lock. The caller becomes responsible for destroying it.
+    public static func adopt(root: String, id: String) throws -> Sandbox {
+        let record = try SandboxRecord.running(root: root, id: id)
+        let directory = "\(root)/sandboxes/\(id)"
+        let lockFD = open("\(directory)/\(SandboxDirectory.lockFile)", O_RDWR | O_CLOEXEC)
+        guard lockFD >= 0 else { throw BatonError(.notFound, "sandbox '\(id)' has no lock file; it cannot be adopted") }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            close(lockFD)
+            throw BatonError(.conflict, "sandbox '\(id)' is held by a running launcher")
+        }
+        do {
+            let process = try ProcessHandle.attach(to: record.initProcess)
+            let cgroup = Cgroup(hierarchy: CgroupHierarchy.host ?? .v1([:]), paths: record.cgroupPaths)
+            return Sandbox(id: id, process: process, cgroup: cgroup, directory: directory, lockFD: lockFD)
+        } catch {
+            close(lockFD)
+            throw BatonError(.notFound, "sandbox '\(id)' is no longer running", cause: error)
+        }
+    }
+
+    /// Lets go of a sandbox that keeps running (a daemon shutting down): releases the lock so
+    /// that a later `adopt` can take it over.
+    public func detach() {
+        close(lockFD)
+        process.close()
     }
 
     /// Removes the cgroup and the sandbox directory. Call once the sandbox has exited.
