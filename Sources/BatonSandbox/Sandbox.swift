@@ -11,7 +11,7 @@ public final class Sandbox: Sendable {
     /// $BATON_ROOT/sandboxes/<id>: holds the staging mount point.
     public let directory: String
 
-    /// An exclusive flock on `<directory>/lock`, held for the sandbox's life by its launcher:
+    /// An exclusive flock on the directory, held for the sandbox's life by its launcher:
     /// a directory whose lock is free belongs to a launcher that died.
     let lockFD: Int32
 
@@ -65,8 +65,8 @@ public final class Sandbox: Sendable {
     public static func adopt(root: String, id: String) throws -> Sandbox {
         let record = try SandboxRecord.running(root: root, id: id)
         let directory = "\(root)/sandboxes/\(id)"
-        let lockFD = open("\(directory)/\(SandboxDirectory.lockFile)", O_RDWR | O_CLOEXEC)
-        guard lockFD >= 0 else { throw BatonError(.notFound, "sandbox '\(id)' has no lock file; it cannot be adopted") }
+        let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard lockFD >= 0 else { throw BatonError(.notFound, "sandbox '\(id)' has no directory; it cannot be adopted") }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             close(lockFD)
             throw BatonError(.conflict, "sandbox '\(id)' is held by a running launcher")

@@ -2,10 +2,11 @@ import BatonOS
 import FoundationEssentials
 import Glibc
 
-/// `<root>/sandboxes/<id>`: the staging mount point and a lock file its launcher holds.
+/// `<root>/sandboxes/<id>`: the staging mount point and the sandbox record. Its launcher
+/// holds an flock on the directory itself (no lock file: on a filesystem mounted with
+/// `discard`, every file removed costs a synchronous discard).
 enum SandboxDirectory {
     static let mountPoint = "mnt"
-    static let lockFile = "lock"
 
     /// Creates the directory and takes its lock. Traversable (0711) so that a
     /// user-namespaced child can reach its staging mount point.
@@ -19,7 +20,7 @@ enum SandboxDirectory {
             if errno == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        let lockFD = open("\(directory)/\(lockFile)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) != 0 || mkdir("\(directory)/\(mountPoint)", 0o711) != 0 {
             let error = errno
             remove(directory, lockFD: lockFD)
@@ -32,7 +33,6 @@ enum SandboxDirectory {
         unlink("\(directory)/\(SandboxRecord.fileName)")
         unlink("\(directory)/\(SandboxRecord.fileName).tmp")
         rmdir("\(directory)/\(mountPoint)")
-        unlink("\(directory)/\(lockFile)")
         rmdir(directory)
         if lockFD >= 0 { close(lockFD) }
     }
@@ -45,7 +45,7 @@ enum SandboxDirectory {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: sandboxes) else { return }
         for id in entries {
             let directory = "\(sandboxes)/\(id)"
-            let fd = open("\(directory)/\(lockFile)", O_RDWR | O_CLOEXEC)
+            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); continue }
             let cgroup = CgroupHierarchy.host.map { Cgroup.existing(name: id, hierarchy: $0) } ?? .none
