@@ -58,6 +58,9 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     for (int i = 0; i < 3; i++) if (config->stdio_fds[i] < 0) keep[2 + i] = keep_std[i];
     if (bt_close_all_except(keep, 6) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
 
+    // Not the parent's thread name: `ps` and `pkill` should tell a sandbox from its launcher.
+    prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
+
     // The death signal is tied to the spawning thread; callers that want it spawn from a
     // thread that lives as long as the sandbox should.
     if (config->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)

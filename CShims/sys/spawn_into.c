@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *c, int target, in
     int keep[6] = {sync_fd, report_fd, target, c->stdio_fds[0], c->stdio_fds[1], c->stdio_fds[2]};
     for (int i = 0; i < 3; i++) if (c->stdio_fds[i] < 0) keep[3 + i] = i;
     if (bt_close_all_except(keep, 6) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
+    prctl(PR_SET_NAME, "baton-exec", 0, 0, 0);
     char go = 0;
     ssize_t got;
     do { got = read(sync_fd, &go, 1); } while (got < 0 && errno == EINTR);

@@ -61,6 +61,8 @@ public final class ProcessHandle: @unchecked Sendable {
     /// Waits up to `timeout` seconds (nil: forever) for the process to exit; true once it has.
     /// Works for any process a pidfd was opened for, child or not; a child is not reaped.
     public func waitForExit(timeout: Double?) -> Bool {
+        // A closed handle belongs to a process already waited for.
+        guard pidfd >= 0 else { return true }
         var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
         let deadline = timeout.map { SignalWait.monotonicNow() + $0 }
         while true {

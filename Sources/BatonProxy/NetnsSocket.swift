@@ -5,26 +5,31 @@ import Glibc
 /// created in, so the calling thread enters the namespace, creates the socket and returns at
 /// once; run it on a helper thread, never on an event loop.
 enum NetnsSocket {
-    /// A connected, non-blocking TCP socket to 127.0.0.1:`port` inside the namespace at
+    /// A non-blocking TCP socket connected, or connecting, to 127.0.0.1:`port` inside the namespace at
     /// `netnsPath` (e.g. /proc/PID/ns/net or /run/netns/NAME). The caller owns the descriptor.
     static func connect(netnsPath: String, port: Int) throws(OSError) -> CInt {
         let fd = try NamespaceSocket.make(inNetworkNamespace: netnsPath)
-        do {
+        do throws(OSError) {
+            // Non-blocking before connect: a listener whose backlog is full drops the SYN and
+            // a blocking connect would hold this pool thread for the retransmit (a second or
+            // more), stalling every other sandbox connection behind it. NIO finishes the
+            // connect: it waits for writability before the first write.
+            let flags = try sys("fcntl") { fcntl(fd, F_GETFL) }
+            try sys("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
-            try sys("connect 127.0.0.1:\(port) in \(netnsPath)") {
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
+            }
+            if rc != 0 && errno != EINPROGRESS {
+                throw OSError("connect 127.0.0.1:\(port) in \(netnsPath)", errno: errno)
             }
             var one: CInt = 1
             _ = setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
-            let flags = try sys("fcntl") { fcntl(fd, F_GETFL) }
-            try sys("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
             return fd
         } catch {
             close(fd)

@@ -1,6 +1,7 @@
 import BatonOS
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// A running sandbox: its init process (PID 1 inside), cgroup and directory. Killing init
 /// kills everything in the sandbox; `destroy()` removes what the launch created on the host.
@@ -14,6 +15,8 @@ public final class Sandbox: Sendable {
     /// An exclusive flock on the directory, held for the sandbox's life by its launcher:
     /// a directory whose lock is free belongs to a launcher that died.
     let lockFD: Int32
+    /// Set by the first `destroy` or `detach`: both release the lock descriptor exactly once.
+    private let released = Mutex(false)
 
     init(id: String, process: ProcessHandle, cgroup: Cgroup, directory: String, lockFD: Int32) {
         self.id = id
@@ -84,12 +87,21 @@ public final class Sandbox: Sendable {
     /// Lets go of a sandbox that keeps running (a daemon shutting down): releases the lock so
     /// that a later `adopt` can take it over.
     public func detach() {
+        guard release() else { return }
         close(lockFD)
         process.close()
     }
 
+    private func release() -> Bool {
+        released.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+
     /// Removes the cgroup and the sandbox directory. Call once the sandbox has exited.
     public func destroy() {
+        guard release() else { return }
         cgroup.remove()
         SandboxDirectory.remove(directory, lockFD: lockFD)
         process.close()
