@@ -69,17 +69,19 @@ static int enter_workdir(const char *workdir) {
     return 0;
 }
 
+/// Raw syscalls, not glibc's wrappers: in a child cloned from a multithreaded process, glibc's
+/// setxid broadcast waits for threads that only exist in the parent, and can hang forever.
 static int set_identity(const struct bt_spawn_config *c, int *stage) {
     if (c->clear_groups) {
         *stage = BT_STAGE_SETGROUPS;
-        if (setgroups(0, NULL) < 0) return -1;
+        if (syscall(SYS_setgroups, 0, NULL) < 0) return -1;
     }
     if (!c->set_ids) return 0;
     *stage = BT_STAGE_SETGID;
-    if (setresgid(c->gid, c->gid, c->gid) < 0) return -1;
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) return -1;
     *stage = BT_STAGE_SETUID;
     if (c->keep_caps && c->uid != 0 && prctl(PR_SET_KEEPCAPS, 1) < 0) return -1;
-    if (setresuid(c->uid, c->uid, c->uid) < 0) return -1;
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) return -1;
     return 0;
 }
 

@@ -74,7 +74,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     close(sync_fd);
 
     // Our ids do not change when the parent writes the maps: become the namespace's root.
-    if ((config->namespaces & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    if ((config->namespaces & CLONE_NEWUSER) && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
         bt_child_fail(report_fd, BT_STAGE_SETUID, 0, errno, 1);
 
     // Now that the parent has placed us in our cgroup, root the cgroup namespace there.

@@ -48,7 +48,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *c, int target, in
     // One call joins them all, user namespace first where there is one.
     if (bt_setns(target, c->namespaces) < 0) bt_child_fail(report_fd, BT_STAGE_SETNS, 0, errno, 1);
     close(target);
-    if ((c->namespaces & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    if ((c->namespaces & CLONE_NEWUSER) && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
         bt_child_fail(report_fd, BT_STAGE_SETUID, 0, errno, 1);
     // setns into the mount namespace put our root and cwd at the sandbox's root.
     if (chdir("/") < 0) bt_child_fail(report_fd, BT_STAGE_WORKDIR, 0, errno, 1);

@@ -15,6 +15,12 @@ public struct BatonCommand: ParsableCommand {
             ArtifactCommand.self,
             DaemonCommand.self,
             AppCommand.self,
+            DeployCommand.self,
+            RollbackCommand.self,
+            PsCommand.self,
+            LogsCommand.self,
+            StopCommand.self,
+            HistoryCommand.self,
         ]
     )
 

@@ -18,6 +18,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Control socket (default: <root>/baton.sock).", valueName: "path"))
     var socket: String?
 
+    @Option(help: ArgumentHelp("Also serve Prometheus metrics at GET /metrics over TCP here (default: off; always on the control socket).", valueName: "addr:port"))
+    var metrics: String?
+
     @Option(help: ArgumentHelp("Seconds to connect to an upstream.", valueName: "seconds"))
     var connectTimeout: Double = 5
 
@@ -43,6 +46,9 @@ struct DaemonCommand: ParsableCommand {
         guard Self.listenAddress(listen) != nil else {
             throw ValidationError("invalid --listen '\(listen)': use ADDR:PORT, e.g. 127.0.0.1:8080")
         }
+        if let metrics, Self.listenAddress(metrics) == nil {
+            throw ValidationError("invalid --metrics '\(metrics)': use ADDR:PORT, e.g. 127.0.0.1:9090")
+        }
         for (value, name) in [(connectTimeout, "--connect-timeout"), (responseTimeout, "--response-timeout"),
                               (headerTimeout, "--header-timeout"), (idleTimeout, "--idle-timeout")] where !(value > 0) {
             throw ValidationError("invalid \(name) \(value): use a positive number of seconds")
@@ -56,6 +62,7 @@ struct DaemonCommand: ParsableCommand {
         options.listenHost = host
         options.listenPort = port
         options.socketPath = socket.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        options.metricsListen = metrics.flatMap(Self.listenAddress)
         options.accessLog = !noAccessLog
         options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
@@ -64,8 +71,10 @@ struct DaemonCommand: ParsableCommand {
         options.proxy.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         options.proxy.maxBodyBytes = maxBody
         let socketPath = options.resolvedSocketPath
-        try Daemon.runUntilSignalled(options: options) { address in
-            Output.progress("baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)")
+        try Daemon.runUntilSignalled(options: options) { daemon, address in
+            var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)"
+            if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
+            Output.progress(ready)
         }
     }
 

@@ -25,7 +25,7 @@ extension StateDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    spec.name, kind.rawValue, spec.upstream, spec.port, spec.healthPath ?? "/",
+                    spec.name, kind.rawValue, spec.upstream, spec.port, spec.healthPath,
                     spec.healthStatus ?? 200, spec.healthTimeout ?? 30, spec.drainTimeout ?? 30,
                     spec.memory, spec.pids, envJSON, createdAt,
                 ])
@@ -60,7 +60,8 @@ extension StateDatabase {
         let envText: String = row["env"]
         let env = (try? JSONDecoder().decode([String].self, from: Data(envText.utf8))) ?? []
         return AppInfo(
-            name: row["name"], hosts: hosts, kind: AppInfo.Kind(rawValue: row["kind"]) ?? .sandbox, digest: nil,
+            name: row["name"], hosts: hosts, kind: AppInfo.Kind(rawValue: row["kind"]) ?? .sandbox,
+            digest: try String.fetchOne(db, sql: "SELECT digest FROM sandboxes WHERE id = ?", arguments: [row["serving_sandbox"] as String?]),
             upstream: row["upstream"], port: row["port"], healthPath: row["health_path"],
             healthStatus: row["health_status"], healthTimeout: row["health_timeout"],
             drainTimeout: row["drain_timeout"], memory: row["memory"], pids: row["pids"], env: env,
@@ -68,7 +69,7 @@ extension StateDatabase {
     }
 
     /// Runs a write transaction, passing BatonErrors through and wrapping database errors.
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.write(body)
         } catch let error as BatonError {
@@ -78,7 +79,7 @@ extension StateDatabase {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)
         } catch {

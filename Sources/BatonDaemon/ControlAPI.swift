@@ -48,7 +48,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var digest: String?
     public var upstream: String?
     public var port: Int?
-    public var healthPath: String
+    /// nil: the deployed artifact's (publish --health-path), else "/".
+    public var healthPath: String?
     public var healthStatus: Int
     public var healthTimeout: Double
     public var drainTimeout: Double

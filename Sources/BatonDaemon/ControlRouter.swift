@@ -17,9 +17,11 @@ struct ControlReply: Sendable {
 
 /// Maps control API routes to the service. Every route is listed here:
 ///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, DELETE /v1/apps/NAME,
-///   GET /metrics (Prometheus text).
+///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
+///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop, GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
     let service: ControlService
+    let deploys: DeployService
     let metrics: ProxyMetrics
 
     func handle(_ request: ControlRequest) async -> ControlReply {
@@ -46,12 +48,37 @@ struct ControlRouter: Sendable {
             return try Self.json(201, try await service.createApp(spec))
         case ("GET", 3, "v1") where parts[1] == "apps":
             return try Self.json(200, try await service.app(named: parts[2]))
+        case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "deploy":
+            let body = try ControlJSON.decoder().decode(DeployRequest.self, from: request.body)
+            return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref))
+        case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "rollback":
+            let body = try ControlJSON.decoder().decode(RollbackRequest.self, from: request.body)
+            return try Self.json(200, try await deploys.rollback(app: parts[2], to: body.to))
+        case ("GET", 2, "v1") where parts[1] == "deployments":
+            return try Self.json(200, try await deploys.history(app: Self.query(request.path, "app")))
+        case ("GET", 2, "v1") where parts[1] == "sandboxes":
+            return try Self.json(200, try await deploys.sandboxes(all: Self.query(request.path, "all") == "1"))
+        case ("POST", 4, "v1") where parts[1] == "sandboxes" && parts[3] == "stop":
+            try await deploys.stop(sandbox: parts[2])
+            return ControlReply(status: 204, body: Data())
         case ("DELETE", 3, "v1") where parts[1] == "apps":
+            _ = try await service.app(named: parts[2])
+            try await deploys.stopSandboxes(of: parts[2])
             try await service.removeApp(named: parts[2])
             return ControlReply(status: 204, body: Data())
         default:
             throw BatonError(.notFound, "no control route \(request.method) \(request.path)")
         }
+    }
+
+    /// The value of `name` in the path's query string (names and values are plain here).
+    static func query(_ path: String, _ name: String) -> String? {
+        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == name { return String(parts[1]).removingPercentEncoding ?? String(parts[1]) }
+        }
+        return nil
     }
 
     static func json<T: Encodable>(_ status: Int, _ value: T) throws -> ControlReply {

@@ -1,6 +1,7 @@
 import BatonOS
 import Foundation
 import Glibc
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -8,12 +9,12 @@ import Synchronization
 
 /// The control API's transport: HTTP/1.1 + JSON on a Unix socket of mode 0660. Each accepted
 /// client's credentials are checked (SO_PEERCRED): only root and members of the socket's group
-/// are served; anyone else is answered 403 and disconnected.
+/// are served; anyone else is answered 403, logged and disconnected.
 final class ControlServer: Sendable {
     let channel: any Channel
     let path: String
 
-    init(path: String, group: any EventLoopGroup, router: ControlRouter) async throws {
+    init(path: String, group: any EventLoopGroup, router: ControlRouter, logger: Logger) async throws {
         self.path = path
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK {
@@ -26,7 +27,11 @@ final class ControlServer: Sendable {
         let server = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 PeerCredentials.of(channel).flatMapThrowing { peer in
-                    let allowed = peer.isAllowed(group: socketGroup.load())
+                    let socketGID = socketGroup.load()
+                    let allowed = peer.isAllowed(group: socketGID)
+                    if !allowed {
+                        logger.warning("refused control client pid \(peer.pid) uid \(peer.uid) gid \(peer.gid): not root and not in the socket's group \(socketGID)")
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed))
                 }

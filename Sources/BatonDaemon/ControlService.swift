@@ -36,13 +36,23 @@ actor ControlService {
 
     /// Builds the route table from the stored apps and installs it.
     func reloadRoutes() throws {
-        proxy.install(Self.routeTable(for: try database.listApps()))
+        let apps = try database.listApps()
+        var serving: [String: SandboxRow] = [:]
+        for app in apps where app.kind == .sandbox {
+            serving[app.name] = try database.servingSandbox(app: app.name)
+        }
+        proxy.install(Self.routeTable(for: apps, serving: serving))
     }
 
-    static func routeTable(for apps: [AppInfo]) -> RouteTable {
+    /// Upstream apps route to their address; sandbox apps to the port inside their serving
+    /// sandbox's network namespace, or nowhere (503) before a deploy lands.
+    static func routeTable(for apps: [AppInfo], serving: [String: SandboxRow] = [:]) -> RouteTable {
         var entries: [(String, Route)] = []
         for app in apps {
-            let target = app.upstream.flatMap(AppValidation.parseAddress)
+            var target = app.upstream.flatMap(AppValidation.parseAddress)
+            if let row = serving[app.name], row.state == "running", let pid = row.pid {
+                target = .sandbox(netnsPath: "/proc/\(pid)/ns/net", port: row.port)
+            }
             for host in app.hosts { entries.append((host, Route(app: app.name, target: target))) }
         }
         return RouteTable(entries)

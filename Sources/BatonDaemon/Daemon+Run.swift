@@ -6,8 +6,9 @@ import NIOCore
 
 extension Daemon {
     /// Runs a daemon in the foreground until SIGTERM or SIGINT, then shuts it down gracefully.
-    /// Blocks the calling (synchronous) thread; `onReady` gets the proxy's bound address.
-    public static func runUntilSignalled(options: Options, onReady: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+    /// Blocks the calling (synchronous) thread; `onReady` gets the started daemon and the proxy's
+    /// bound address.
+    public static func runUntilSignalled(options: Options, onReady: @escaping @Sendable (Daemon, SocketAddress) -> Void = { _, _ in }) throws {
         for signal in [SIGTERM, SIGINT] { Glibc.signal(signal, SIG_IGN) }
         let stopRequested = DispatchSemaphore(value: 0)
         let sources = [SIGTERM, SIGINT].map { signal in
@@ -24,7 +25,7 @@ extension Daemon {
             do {
                 let daemon = try Daemon(options: options)
                 let address = try await daemon.start()
-                onReady(address)
+                onReady(daemon, address)
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     DispatchQueue.global().async {
                         stopRequested.wait()

@@ -21,6 +21,8 @@ public final class Daemon: Sendable {
         public var shutdownGrace: Duration = .seconds(10)
         /// Event loop threads; the machine's core count when nil.
         public var threads: Int?
+        /// Where to serve `GET /metrics` over TCP; off when nil (the control socket always has it).
+        public var metricsListen: (host: String, port: Int)?
 
         public init(root: String) {
             self.root = root
@@ -34,7 +36,9 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     let database: StateDatabase
     let service: ControlService
+    let deploys: DeployService
     private let control = Mutex<ControlServer?>(nil)
+    private let metricsServer = Mutex<MetricsServer?>(nil)
     private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
     /// Opens the state database (creating the root) and builds the proxy; nothing listens yet.
@@ -46,12 +50,15 @@ public final class Daemon: Sendable {
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
         service = ControlService(database: database, proxy: proxy)
+        deploys = DeployService(root: options.root, database: database, service: service,
+                                logger: Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") })
     }
 
     /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
     /// bound address (useful with port 0).
     @discardableResult
     public func start() async throws -> SocketAddress {
+        await deploys.recover()
         try await service.reloadRoutes()
         let address: SocketAddress
         do {
@@ -59,20 +66,39 @@ public final class Daemon: Sendable {
         } catch {
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
-        let router = ControlRouter(service: service, metrics: proxy.metrics)
+        if let (host, port) = options.metricsListen {
+            do {
+                let server = try await MetricsServer(host: host, port: port, group: group, metrics: proxy.metrics)
+                metricsServer.withLock { $0 = server }
+            } catch {
+                await proxy.shutdown(gracePeriod: .zero)
+                throw BatonError(.setupFailed, "cannot serve metrics on \(host):\(port): \(error): choose another --metrics address", cause: error)
+            }
+        }
+        let router = ControlRouter(service: service, deploys: deploys, metrics: proxy.metrics)
         let server: ControlServer
         do {
-            server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router)
-        } catch let error as BatonError {
-            await proxy.shutdown(gracePeriod: .zero)
-            throw error
+            server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)
         } catch {
+            await metricsServer.withLock { $0 }?.close()
             await proxy.shutdown(gracePeriod: .zero)
+            if let error = error as? BatonError { throw error }
             throw BatonError(.setupFailed, "cannot listen on \(options.resolvedSocketPath): \(error)", cause: error)
         }
         control.withLock { $0 = server }
         logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
         return address
+    }
+
+    /// The address `GET /metrics` is served on over TCP, once started with `metricsListen`.
+    public var metricsAddress: SocketAddress? {
+        metricsServer.withLock { $0 }?.address
+    }
+
+    /// `http://ADDR:PORT/metrics` when metrics are served over TCP.
+    public var metricsURL: String? {
+        guard let address = metricsAddress, let ip = address.ipAddress, let port = address.port else { return nil }
+        return "http://\(ip.contains(":") ? "[\(ip)]" : ip):\(port)/metrics"
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, closes the rest.
@@ -82,6 +108,10 @@ public final class Daemon: Sendable {
             return server
         }
         await server?.close()
+        await metricsServer.withLock { server in
+            defer { server = nil }
+            return server
+        }?.close()
         await proxy.shutdown(gracePeriod: options.shutdownGrace)
         try? await group.shutdownGracefully()
     }

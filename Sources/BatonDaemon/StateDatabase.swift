@@ -31,7 +31,7 @@ public final class StateDatabase: Sendable {
                     kind TEXT NOT NULL CHECK (kind IN ('upstream', 'sandbox')),
                     upstream TEXT,
                     port INTEGER,
-                    health_path TEXT NOT NULL,
+                    health_path TEXT,
                     health_status INTEGER NOT NULL,
                     health_timeout REAL NOT NULL,
                     drain_timeout REAL NOT NULL,
@@ -45,6 +45,43 @@ public final class StateDatabase: Sendable {
                     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE
                 );
                 CREATE INDEX app_hosts_app ON app_hosts(app);
+                """)
+        }
+        migrator.registerMigration("v2: sandboxes and deployments") { db in
+            try db.execute(sql: """
+                ALTER TABLE apps ADD COLUMN serving_sandbox TEXT;
+                CREATE TABLE sandboxes (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    app TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    artifact TEXT,
+                    port INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('running', 'exited', 'stopped', 'lost')),
+                    pid INTEGER,
+                    start_time INTEGER,
+                    exit_status INTEGER,
+                    created_at TEXT NOT NULL,
+                    ended_at TEXT
+                );
+                CREATE INDEX sandboxes_app ON sandboxes(app);
+                CREATE TABLE deployments (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    app TEXT NOT NULL,
+                    from_digest TEXT,
+                    to_digest TEXT NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'interrupted')),
+                    reason TEXT,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT
+                );
+                CREATE INDEX deployments_app ON deployments(app);
+                CREATE TABLE deployment_phases (
+                    deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+                    phase TEXT NOT NULL,
+                    completed_at TEXT NOT NULL,
+                    seconds REAL NOT NULL,
+                    detail TEXT
+                );
                 """)
         }
         return migrator

@@ -66,6 +66,13 @@ public final class Cgroup: Sendable {
         }
     }
 
+    /// Whether `pid` is in this cgroup (in every hierarchy it has a directory in).
+    public func contains(pid: pid_t) -> Bool {
+        paths.allSatisfy { path in
+            ((try? readText("\(path)/cgroup.procs")) ?? "").split(separator: "\n").contains { $0 == "\(pid)" }
+        }
+    }
+
     /// Whether any process is still in the cgroup.
     public var hasProcesses: Bool {
         paths.contains { path in

@@ -77,6 +77,11 @@ public final class Sandbox: Sendable {
         do {
             let process = try ProcessHandle.attach(to: record.initProcess)
             let cgroup = Cgroup(hierarchy: CgroupHierarchy.host ?? .v1([:]), paths: record.cgroupPaths)
+            // Third check after pid and start time: the process is in the sandbox's cgroup.
+            guard cgroup.paths.isEmpty || cgroup.contains(pid: record.initProcess.pid) else {
+                process.close()
+                throw BatonError(.notFound, "process \(record.initProcess.pid) is not in sandbox '\(id)''s cgroup")
+            }
             return Sandbox(id: id, process: process, cgroup: cgroup, directory: directory, lockFD: lockFD)
         } catch {
             close(lockFD)

@@ -10,18 +10,21 @@ final class DaemonFixture: @unchecked Sendable {
     var daemon: Daemon
     var port: Int
 
-    init(root: String? = nil) async throws {
+    init(root: String? = nil, configure: (inout Daemon.Options) -> Void = { _ in }) async throws {
         self.root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("baton-daemon-\(UUID().uuidString)").path
         var options = Daemon.Options(root: self.root)
         options.listenPort = 0
         options.accessLog = false
         options.shutdownGrace = .milliseconds(500)
         options.threads = 2
+        configure(&options)
         daemon = try Daemon(options: options)
         port = try await daemon.start().port!
     }
 
-    var client: ControlClient { ControlClient(socketPath: root + "/baton.sock") }
+    /// The control client; each call runs on its own thread (see `offThePool`), because the
+    /// in-process daemon answers from Swift's cooperative pool, which a blocked test would starve.
+    var client: AsyncControlClient { AsyncControlClient(client: ControlClient(socketPath: root + "/baton.sock")) }
 
     /// Stops the daemon and starts a new one on the same root.
     func restart() async throws {
@@ -37,8 +40,11 @@ final class DaemonFixture: @unchecked Sendable {
         if removeRoot { try? FileManager.default.removeItem(atPath: root) }
     }
 
-    static func with(_ body: (DaemonFixture) async throws -> Void) async throws {
-        let fixture = try await DaemonFixture()
+    static func with(
+        configure: (inout Daemon.Options) -> Void = { _ in },
+        _ body: (DaemonFixture) async throws -> Void
+    ) async throws {
+        let fixture = try await DaemonFixture(configure: configure)
         do {
             try await body(fixture)
         } catch {
@@ -49,10 +55,21 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// One HTTP/1.1 request through the proxy; returns status line and body.
-    func get(_ path: String, host: String) throws -> (status: Int, body: String) {
-        let reply = try RawHTTP.exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+    func get(_ path: String, host: String) async throws -> (status: Int, body: String) {
+        let port = self.port
+        let reply = try await offThePool { try RawHTTP.exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n") }
         return RawHTTP.parse(reply)
     }
+}
+
+/// `ControlClient` with every call off the cooperative pool.
+struct AsyncControlClient: Sendable {
+    let client: ControlClient
+    func createApp(_ spec: AppSpec) async throws -> AppInfo { try await offThePool { try client.createApp(spec) } }
+    func listApps() async throws -> [AppInfo] { try await offThePool { try client.listApps() } }
+    func app(named name: String) async throws -> AppInfo { try await offThePool { try client.app(named: name) } }
+    func removeApp(named name: String) async throws { try await offThePool { try client.removeApp(named: name) } }
+    func metrics() async throws -> String { try await offThePool { try client.metrics() } }
 }
 
 enum RawHTTP {

@@ -9,47 +9,47 @@ import Testing
         try await DaemonFixture.with { fixture in
             let backend = try EchoBackend()
             defer { backend.stop() }
-            let created = try fixture.client.createApp(AppSpec(name: "web", hosts: ["web.test", "*.web.test"], upstream: "127.0.0.1:\(backend.port)"))
+            let created = try await fixture.client.createApp(AppSpec(name: "web", hosts: ["web.test", "*.web.test"], upstream: "127.0.0.1:\(backend.port)"))
             #expect(created.kind == .upstream)
             #expect(created.hosts == ["*.web.test", "web.test"])
             #expect(created.digest == nil)
-            #expect(try fixture.client.listApps().map(\.name) == ["web"])
-            #expect(try fixture.get("/x", host: "web.test") == (200, "hello /x"))
-            #expect(try fixture.get("/y", host: "pr-1.web.test:8080") == (200, "hello /y"))
-            try fixture.client.removeApp(named: "web")
-            #expect(try fixture.get("/z", host: "web.test").status == 404)
+            #expect(try await fixture.client.listApps().map(\.name) == ["web"])
+            #expect(try await fixture.get("/x", host: "web.test") == (200, "hello /x"))
+            #expect(try await fixture.get("/y", host: "pr-1.web.test:8080") == (200, "hello /y"))
+            try await fixture.client.removeApp(named: "web")
+            #expect(try await fixture.get("/z", host: "web.test").status == 404)
             #expect(backend.paths == ["/x", "/y"])
         }
     }
 
     @Test func appWithoutDeployIsServed503() async throws {
         try await DaemonFixture.with { fixture in
-            _ = try fixture.client.createApp(AppSpec(name: "blog", hosts: ["blog.test"], port: 8000))
-            #expect(try fixture.get("/", host: "blog.test").status == 503)
-            #expect(try fixture.client.app(named: "blog").kind == .sandbox)
+            _ = try await fixture.client.createApp(AppSpec(name: "blog", hosts: ["blog.test"], port: 8000))
+            #expect(try await fixture.get("/", host: "blog.test").status == 503)
+            #expect(try await fixture.client.app(named: "blog").kind == .sandbox)
         }
     }
 
     @Test func userMistakesGetOneClearErrorAndChangeNothing() async throws {
         try await DaemonFixture.with { fixture in
-            _ = try fixture.client.createApp(AppSpec(name: "one", hosts: ["one.test"], upstream: "127.0.0.1:9"))
-            let taken = #expect(throws: BatonError.self) {
-                try fixture.client.createApp(AppSpec(name: "two", hosts: ["two.test", "one.test"], upstream: "127.0.0.1:9"))
+            _ = try await fixture.client.createApp(AppSpec(name: "one", hosts: ["one.test"], upstream: "127.0.0.1:9"))
+            let taken = await #expect(throws: BatonError.self) {
+                try await fixture.client.createApp(AppSpec(name: "two", hosts: ["two.test", "one.test"], upstream: "127.0.0.1:9"))
             }
             #expect(taken?.code == .conflict)
             #expect(taken?.message == "host one.test is already used by app one")
-            let again = #expect(throws: BatonError.self) {
-                try fixture.client.createApp(AppSpec(name: "one", hosts: ["x.test"], upstream: "127.0.0.1:9"))
+            let again = await #expect(throws: BatonError.self) {
+                try await fixture.client.createApp(AppSpec(name: "one", hosts: ["x.test"], upstream: "127.0.0.1:9"))
             }
             #expect(again?.code == .conflict)
             for bad in [AppSpec(name: "Bad_Name", hosts: ["a.test"]), AppSpec(name: "ok", hosts: ["no spaces.test"]),
                         AppSpec(name: "ok", hosts: ["a.test"], upstream: "nowhere")] {
-                let error = #expect(throws: BatonError.self) { try fixture.client.createApp(bad) }
+                let error = await #expect(throws: BatonError.self) { try await fixture.client.createApp(bad) }
                 #expect(error?.code == .invalidArgument)
             }
-            let missing = #expect(throws: BatonError.self) { try fixture.client.removeApp(named: "ghost") }
+            let missing = await #expect(throws: BatonError.self) { try await fixture.client.removeApp(named: "ghost") }
             #expect(missing?.code == .notFound)
-            #expect(try fixture.client.listApps().map(\.name) == ["one"])
+            #expect(try await fixture.client.listApps().map(\.name) == ["one"])
         }
     }
 
@@ -57,10 +57,10 @@ import Testing
         try await DaemonFixture.with { fixture in
             let backend = try EchoBackend()
             defer { backend.stop() }
-            _ = try fixture.client.createApp(AppSpec(name: "keep", hosts: ["keep.test"], upstream: "127.0.0.1:\(backend.port)"))
+            _ = try await fixture.client.createApp(AppSpec(name: "keep", hosts: ["keep.test"], upstream: "127.0.0.1:\(backend.port)"))
             try await fixture.restart()
-            #expect(try fixture.client.listApps().map(\.name) == ["keep"])
-            #expect(try fixture.get("/after", host: "keep.test") == (200, "hello /after"))
+            #expect(try await fixture.client.listApps().map(\.name) == ["keep"])
+            #expect(try await fixture.get("/after", host: "keep.test") == (200, "hello /after"))
         }
     }
 
@@ -71,8 +71,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let first = try StateDatabase(path: root + "/state.db")
         let second = try StateDatabase(path: root + "/state.db")
-        #expect(try first.appliedMigrations() == ["v1: apps and hosts"])
-        #expect(try second.appliedMigrations() == ["v1: apps and hosts"])
+        #expect(try first.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments"])
+        #expect(try second.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments"])
     }
 
     @Test func noDaemonSaysHowToStartOne() {
@@ -92,9 +92,9 @@ import Testing
         try await DaemonFixture.with { fixture in
             let backend = try EchoBackend()
             defer { backend.stop() }
-            _ = try fixture.client.createApp(AppSpec(name: "m", hosts: ["m.test"], upstream: "127.0.0.1:\(backend.port)"))
-            _ = try fixture.get("/", host: "m.test")
-            let text = try fixture.client.metrics()
+            _ = try await fixture.client.createApp(AppSpec(name: "m", hosts: ["m.test"], upstream: "127.0.0.1:\(backend.port)"))
+            _ = try await fixture.get("/", host: "m.test")
+            let text = try await fixture.client.metrics()
             #expect(text.contains(#"baton_proxy_requests_total{app="m",status="200"} 1"#))
             #expect(text.contains("baton_proxy_request_duration_seconds_bucket"))
             #expect(text.contains("baton_proxy_in_flight_requests"))
@@ -105,7 +105,7 @@ import Testing
         try await DaemonFixture.with { fixture in
             let backend = try EchoBackend()
             defer { backend.stop() }
-            _ = try fixture.client.createApp(AppSpec(name: "s", hosts: ["s.test"], upstream: "127.0.0.1:\(backend.port)"))
+            _ = try await fixture.client.createApp(AppSpec(name: "s", hosts: ["s.test"], upstream: "127.0.0.1:\(backend.port)"))
             let smuggled = "GET /smuggled HTTP/1.1\r\nHost: s.test\r\n\r\n"
             let body = "0\r\n\r\n" + smuggled
             let reply = try RawHTTP.exchange(
@@ -124,7 +124,7 @@ import Testing
             let second = try Daemon(options: options)
             await #expect(throws: BatonError.self) { try await second.start() }
             await second.stop()
-            #expect(try fixture.client.listApps().isEmpty)
+            #expect(try await fixture.client.listApps().isEmpty)
         }
     }
 }

@@ -1,0 +1,62 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton deploy APP REF`: the blue-green swap. Exits 0 only once traffic is on the new sandbox.
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Swap an app to an artifact: start, health-gate, flip, drain, destroy the old sandbox.",
+        discussion: "On a failed health check the old sandbox keeps serving; the reason and the new sandbox's last log lines are printed."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the deployment record as JSON.")
+    var json = false
+    @Argument(help: "The app.")
+    var app: String
+    @Argument(help: ArgumentHelp("The artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
+    var ref: String
+
+    func run() throws {
+        let client = global.controlClient
+        let watcher = json ? nil : PhaseWatcher(client: client, app: app)
+        let record = try client.deploy(app: app, ref: ref)
+        watcher?.finish()
+        try DeploymentReport.finish(record, json: json, alreadyPrinted: watcher?.printed ?? 0)
+    }
+}
+
+/// How `deploy` and `rollback` report a deployment: phases with their times on stderr, the
+/// outcome as the exit status.
+enum DeploymentReport {
+    static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0) throws {
+        if json {
+            try Output.json(record)
+        } else {
+            for phase in record.phases.dropFirst(alreadyPrinted) { print(phase) }
+        }
+        guard record.outcome == "succeeded" else {
+            if !json {
+                Output.progress("error: deploy of \(record.app) \(record.outcome): \(record.reason ?? "no reason recorded")")
+                if let lines = record.logLines, !lines.isEmpty {
+                    Output.progress("last log lines of the new sandbox:")
+                    for line in lines { Output.progress("  \(line)") }
+                }
+            }
+            throw CommandExit(status: 1)
+        }
+        if !json { Output.result("\(record.app) now serves \(record.toDigest)") }
+    }
+
+    static func print(_ phase: PhaseInfo) {
+        Output.progress("\(phase.phase.padded(8)) \(milliseconds(phase.seconds))" + (phase.detail.map { "  \($0)" } ?? ""))
+    }
+
+    static func milliseconds(_ seconds: Double) -> String {
+        "\(Int((seconds * 1000).rounded())) ms"
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton history [APP]`: which bytes served when.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List deployments: when, app, from digest, to digest, outcome, phase times."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print one JSON array.")
+    var json = false
+    @Argument(help: "Only this app's deployments.")
+    var app: String?
+
+    func run() throws {
+        let records = try global.controlClient.history(app: app)
+        if json {
+            try Output.json(records)
+            return
+        }
+        Output.table(["ID", "STARTED", "APP", "FROM", "TO", "OUTCOME", "PHASES"], records.map { record in
+            [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), record.outcome,
+             record.phases.map { "\($0.phase) \(DeploymentReport.milliseconds($0.seconds))" }.joined(separator: ", ")]
+        })
+    }
+
+    private func short(_ digest: String?) -> String {
+        guard let digest else { return "-" }
+        return String(digest.prefix(19))
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import BatonDaemon
+import BatonOS
+import BatonSandbox
+import Glibc
+
+/// `baton logs SANDBOX|APP [-f]`: a sandbox's output, read from the log its init writes
+/// (so it works whether or not the daemon is up, for an id; an app name asks the daemon
+/// which sandbox serves it).
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a sandbox's output.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .shortAndLong, help: "Keep printing as the sandbox writes.")
+    var follow = false
+    @Argument(help: "A sandbox id, or an app (its serving sandbox).")
+    var target: String
+
+    func run() throws {
+        let id = try sandboxID()
+        let log = SandboxLog(directory: "\(global.rootPath)/logs/\(id)")
+        guard access(log.path, F_OK) == 0 else {
+            throw BatonError(.notFound, "no logs for \(target): see 'baton ps --all'")
+        }
+        var offset = 0
+        // The rotated file first: it holds the older lines.
+        if access(log.rotatedPath, F_OK) == 0 { _ = copy(log.rotatedPath, from: 0) }
+        offset = copy(log.path, from: offset)
+        while follow {
+            usleep(200_000)
+            let size = fileSize(log.path)
+            if size < offset { offset = 0 }  // rotated: start the new file
+            offset = copy(log.path, from: offset)
+        }
+    }
+
+    private func sandboxID() throws -> String {
+        if access("\(global.rootPath)/logs/\(target)", F_OK) == 0 { return target }
+        let sandboxes = try global.controlClient.sandboxes(all: false)
+        guard let serving = sandboxes.first(where: { $0.app == target && $0.serving }) ?? sandboxes.last(where: { $0.app == target }) else {
+            throw BatonError(.notFound, "no sandbox or app named \(target): see 'baton ps'")
+        }
+        return serving.id
+    }
+
+    /// Writes `path` from `offset` to stdout; returns the new offset.
+    private func copy(_ path: String, from offset: Int) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return offset }
+        defer { close(fd) }
+        var position = offset
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = pread(fd, &buffer, buffer.count, off_t(position))
+            if n <= 0 { break }
+            var written = 0
+            while written < n {
+                let w = buffer[written..<n].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+                if w <= 0 { return position + written }
+                written += w
+            }
+            position += n
+        }
+        return position
+    }
+
+    private func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+}

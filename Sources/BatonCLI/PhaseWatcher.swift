@@ -1,0 +1,41 @@
+import BatonDaemon
+import Foundation
+import Synchronization
+
+/// Prints a deploy's phases as they happen. The daemon records each phase the moment it
+/// completes, so while the deploy call waits, another thread reads the app's newest running
+/// deployment every 50 ms and prints what is new.
+final class PhaseWatcher: Sendable {
+    private let state = Mutex<(done: Bool, printed: Int, deployment: Int64?)>((false, 0, nil))
+    private let stopped = Atomic(false)
+
+    init(client: ControlClient, app: String) {
+        let known = (try? client.history(app: app).first?.id) ?? nil
+        Thread { [self] in
+            while !state.withLock({ $0.done }) {
+                if let latest = try? client.history(app: app).first, latest.id != known {
+                    printNew(latest)
+                }
+                usleep(50_000)
+            }
+            stopped.store(true, ordering: .releasing)
+        }.start()
+    }
+
+    private func printNew(_ record: DeploymentInfo) {
+        state.withLock { state in
+            guard !state.done else { return }
+            state.deployment = record.id
+            for phase in record.phases.dropFirst(state.printed) { DeploymentReport.print(phase) }
+            state.printed = max(state.printed, record.phases.count)
+        }
+    }
+
+    /// Stops watching; `printed` then says how many phases are already on the screen.
+    func finish() {
+        state.withLock { $0.done = true }
+        while !stopped.load(ordering: .acquiring) { usleep(1_000) }
+    }
+
+    var printed: Int { state.withLock { $0.printed } }
+}

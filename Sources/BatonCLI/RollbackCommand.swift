@@ -1,0 +1,26 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton rollback APP`: the same swap, back to the digest that served before.
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Swap an app back to the artifact that served before the current one."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the deployment record as JSON.")
+    var json = false
+    @Option(help: ArgumentHelp("Roll back to this artifact instead.", valueName: "ref"))
+    var to: String?
+    @Argument(help: "The app.")
+    var app: String
+
+    func run() throws {
+        let client = global.controlClient
+        let watcher = json ? nil : PhaseWatcher(client: client, app: app)
+        let record = try client.rollback(app: app, to: to)
+        watcher?.finish()
+        try DeploymentReport.finish(record, json: json, alreadyPrinted: watcher?.printed ?? 0)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// `POST /v1/apps/NAME/deploy`: the artifact to swap to.
+public struct DeployRequest: Codable, Sendable {
+    public var ref: String
+    public init(ref: String) { self.ref = ref }
+}
+
+/// `POST /v1/apps/NAME/rollback`: an explicit target, or nil for the digest served before.
+public struct RollbackRequest: Codable, Sendable {
+    public var to: String?
+    public init(to: String?) { self.to = to }
+}
+
+/// One phase of a deployment as the API reports it.
+public struct PhaseInfo: Codable, Sendable, Equatable {
+    public var phase: String
+    public var completedAt: String
+    public var seconds: Double
+    public var detail: String?
+}
+
+/// A deployment: which bytes replaced which, when, how each phase went.
+public struct DeploymentInfo: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var app: String
+    public var fromDigest: String?
+    public var toDigest: String
+    public var outcome: String
+    public var reason: String?
+    public var startedAt: String
+    public var finishedAt: String?
+    public var phases: [PhaseInfo]
+    /// The new sandbox's last log lines when it failed to become healthy.
+    public var logLines: [String]?
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(app, forKey: .app)
+        try container.encode(fromDigest, forKey: .fromDigest)
+        try container.encode(toDigest, forKey: .toDigest)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(phases, forKey: .phases)
+        try container.encodeIfPresent(logLines, forKey: .logLines)
+    }
+}
+
+/// A sandbox as `baton ps` lists it.
+public struct SandboxInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var app: String
+    public var artifact: String?
+    public var digest: String
+    public var state: String
+    /// Whether the proxy sends the app's traffic to it.
+    public var serving: Bool
+    /// A health check made when listed: "healthy", or "unhealthy: why"; nil when not running.
+    public var health: String?
+    public var pid: Int32?
+    public var createdAt: String
+    public var uptimeSeconds: Double?
+    public var memoryBytes: Int64?
+    public var logPath: String
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(app, forKey: .app)
+        try container.encode(artifact, forKey: .artifact)
+        try container.encode(digest, forKey: .digest)
+        try container.encode(state, forKey: .state)
+        try container.encode(serving, forKey: .serving)
+        try container.encode(health, forKey: .health)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try container.encode(memoryBytes, forKey: .memoryBytes)
+        try container.encode(logPath, forKey: .logPath)
+    }
+}

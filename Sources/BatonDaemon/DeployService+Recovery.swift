@@ -1,0 +1,94 @@
+import BatonDeploy
+import BatonOS
+import BatonSandbox
+import Foundation
+
+/// What a new daemon does with what the last one left (DESIGN.md invariant 4): sandboxes
+/// still running are adopted, a serving sandbox that is gone is restarted from its digest,
+/// a half-deployed green is destroyed, an unfinished deployment is recorded as interrupted.
+extension DeployService {
+    func recover() async {
+        do {
+            for deployment in try database.interruptRunningDeployments() {
+                logger.warning("deployment \(deployment.id) of \(deployment.app) was interrupted by a daemon restart")
+            }
+            var alive = Set<String>()
+            for row in try database.sandboxes(includeEnded: false) {
+                if let sandbox = try? Sandbox.adopt(root: root, id: row.id) {
+                    runtime.track(sandbox, app: row.app)
+                    alive.insert(row.id)
+                } else {
+                    try database.endSandbox(id: row.id, state: "lost", exitStatus: nil)
+                    logger.warning("sandbox \(row.id) of \(row.app) was gone after the restart")
+                }
+            }
+            await stopStrays(known: Set(try database.sandboxes(includeEnded: true).map(\.id)))
+            for app in try database.listApps() where app.kind == .sandbox {
+                let serving = try database.servingSandbox(app: app.name)
+                // Greens of an interrupted swap, and anything else not serving: one sandbox per app.
+                for row in try database.sandboxes(includeEnded: false) where row.app == app.name && row.id != serving?.id {
+                    await runtime.stop(handle(row), grace: .seconds(5))
+                    logger.info("stopped \(row.id), which did not serve \(app.name)")
+                }
+                if let serving, !alive.contains(serving.id) {
+                    restart(app: app.name, digest: serving.digest)
+                }
+            }
+        } catch {
+            logger.error("recovery after restart failed: \(error)")
+        }
+        runtime.setExitHandler { [weak self] row in
+            guard let self else { return }
+            Task { await self.sandboxExited(row) }
+        }
+    }
+
+    /// A serving sandbox that exited on its own is restarted from the same digest, through
+    /// the same health gate, with a backoff growing to 30 s while restarts keep failing.
+    func sandboxExited(_ row: SandboxRow) async {
+        guard (try? database.servingSandbox(app: row.app))??.id == row.id else { return }
+        restart(app: row.app, digest: row.digest)
+    }
+
+    private func restart(app: String, digest: String) {
+        let failures = restartFailures(app)
+        let delay = failures == 0 ? 0 : min(30.0, pow(2, Double(failures - 1)))
+        logger.warning("restarting \(app) from \(digest) in \(delay) s")
+        Task {
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+            do {
+                let info = try await deploy(app: app, ref: digest)
+                recordRestart(app: app, succeeded: info.outcome == DeploymentOutcome.succeeded.rawValue)
+                if info.outcome != DeploymentOutcome.succeeded.rawValue { restartAgain(app: app, digest: digest) }
+            } catch {
+                logger.error("restart of \(app) failed: \(error)")
+                recordRestart(app: app, succeeded: false)
+                restartAgain(app: app, digest: digest)
+            }
+        }
+    }
+
+    private func restartAgain(app: String, digest: String) {
+        // Only while the app still has nothing serving: a deploy in between wins.
+        guard (try? database.servingSandbox(app: app))??.state != "running" else { return }
+        restart(app: app, digest: digest)
+    }
+
+    /// Sandbox directories no row knows (a daemon killed between launch and record).
+    private func stopStrays(known: Set<String>) async {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/sandboxes")) ?? []
+        for id in entries where !known.contains(id) {
+            guard let sandbox = try? Sandbox.adopt(root: root, id: id) else { continue }
+            await SandboxRuntimeService.offThread {
+                sandbox.stop(grace: 5)
+                sandbox.destroy()
+            }
+            logger.info("stopped stray sandbox \(id)")
+        }
+    }
+
+    func handle(_ row: SandboxRow) -> SandboxHandle {
+        let pid = row.pid ?? 0
+        return SandboxHandle(id: row.id, app: row.app, digest: row.digest, pid: pid, netnsPath: "/proc/\(pid)/ns/net")
+    }
+}

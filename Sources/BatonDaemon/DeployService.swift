@@ -1,0 +1,160 @@
+import BatonDeploy
+import BatonOS
+import BatonSandbox
+import BatonStore
+import Foundation
+import Logging
+
+/// Deploys, rollbacks, history and sandboxes behind the control API: resolves artifact
+/// references, derives each swap's settings from the app and the artifact, and hands the
+/// swap itself to BatonDeploy's coordinator.
+actor DeployService {
+    let root: String
+    let database: StateDatabase
+    let runtime: SandboxRuntimeService
+    let routing: SandboxRouting
+    let coordinator: SwapCoordinator
+    let logger: Logger
+    /// Consecutive failed restarts per app, for the backoff.
+    private var failedRestarts: [String: Int] = [:]
+
+    func restartFailures(_ app: String) -> Int { failedRestarts[app] ?? 0 }
+
+    func recordRestart(app: String, succeeded: Bool) {
+        failedRestarts[app] = succeeded ? 0 : (failedRestarts[app] ?? 0) + 1
+    }
+
+    init(root: String, database: StateDatabase, service: ControlService, logger: Logger) {
+        self.root = root
+        self.database = database
+        self.logger = logger
+        runtime = SandboxRuntimeService(root: root, database: database, logger: logger)
+        routing = SandboxRouting(database: database, runtime: runtime, service: service)
+        coordinator = SwapCoordinator(runtime: runtime, routes: routing, drainer: routing,
+                                      recorder: DeploymentRepository(database: database), logger: logger)
+    }
+
+    /// Swaps `app` to the artifact `ref` names. A failed health check is an outcome, not an
+    /// error: the record says why and carries the new sandbox's last log lines.
+    func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
+        let app = try sandboxApp(name)
+        let artifact = try ArtifactStore(root: root).resolve(ref)
+        return try await outcome(of: { [coordinator] settings in
+            try await coordinator.deploy(app: name, to: artifact.digest, settings: settings)
+        }, settings: try settings(for: app, artifact: artifact))
+    }
+
+    /// Swaps back to the digest served before the current one, or to `ref`.
+    func rollback(app name: String, to ref: String?) async throws -> DeploymentInfo {
+        let app = try sandboxApp(name)
+        let store = try ArtifactStore(root: root)
+        let target: ResolvedArtifact
+        if let ref {
+            target = try store.resolve(ref)
+        } else {
+            guard let current = try database.servingSandbox(app: name)?.digest else {
+                throw BatonError(.notFound, "app \(name) serves nothing yet: deploy it first")
+            }
+            target = try store.resolve(try await coordinator.digest(before: current, app: name))
+        }
+        return try await outcome(of: { [coordinator] settings in
+            try await coordinator.rollback(app: name, to: target.digest, settings: settings)
+        }, settings: try settings(for: app, artifact: target))
+    }
+
+    private func outcome(of swap: (DeploySettings) async throws -> DeploymentRecord, settings: DeploySettings) async throws -> DeploymentInfo {
+        do {
+            let record = try await swap(settings)
+            return try latest(id: record.id)
+        } catch let error as BatonError {
+            guard let failure = error.deployFailure else { throw error }
+            var info = try latest(id: failure.record?.id)
+            info.logLines = failure.logLines
+            if info.reason == nil { info.reason = failure.reason }
+            return info
+        }
+    }
+
+    private func latest(id: Int64?) throws -> DeploymentInfo {
+        guard let id, let info = try database.deployments(app: nil).first(where: { $0.id == id }) else {
+            throw BatonError(.internal, "the deployment was not recorded")
+        }
+        return info
+    }
+
+    func history(app: String?) throws -> [DeploymentInfo] {
+        if let app, try database.app(named: app) == nil, try database.deployments(app: app).isEmpty {
+            throw ControlService.noSuchApp(app)
+        }
+        return try database.deployments(app: app)
+    }
+
+    func sandboxes(all: Bool) async throws -> [SandboxInfo] {
+        let apps = try database.listApps()
+        let serving = Set(try apps.compactMap { try database.servingSandbox(app: $0.name)?.id })
+        let now = Date()
+        var result: [SandboxInfo] = []
+        for row in try database.sandboxes(includeEnded: all) {
+            let live = runtime.sandbox(id: row.id)
+            let health = row.state == "running" ? await check(row, app: apps.first { $0.name == row.app }) : nil
+            result.append(SandboxInfo(
+                id: row.id, app: row.app, artifact: row.artifact, digest: row.digest, state: row.state,
+                serving: serving.contains(row.id), health: health, pid: row.state == "running" ? row.pid : nil, createdAt: row.createdAt,
+                uptimeSeconds: row.state == "running" ? Timestamp.date(row.createdAt).map { now.timeIntervalSince($0) } : nil,
+                memoryBytes: live?.cgroup.memoryUsage.map { Int64($0) },
+                logPath: SandboxLog(directory: SandboxRuntimeService.logDirectory(root: root, id: row.id)).path))
+        }
+        return result
+    }
+
+    /// One health check of a running sandbox, as the deploy gate makes it (short deadline).
+    private func check(_ row: SandboxRow, app: AppInfo?) async -> String {
+        guard let pid = row.pid else { return "unknown" }
+        let path = app?.healthPath ?? (try? ArtifactStore(root: root).resolve(row.digest).config.healthPath) ?? "/"
+        let probe = HTTPHealthProbe.loopback(port: row.port, path: path ?? "/", inNetworkNamespace: "/proc/\(pid)/ns/net")
+        switch await probe.check(timeout: .milliseconds(500)) {
+        case .responded(let status) where status == (app?.healthStatus ?? 200): return "healthy"
+        case .responded(let status): return "unhealthy: \(path ?? "/") answered \(status)"
+        case .failed(let reason): return "unhealthy: \(reason)"
+        }
+    }
+
+    /// Stops one sandbox; an app it served is left with no target (503) until the next deploy.
+    func stop(sandbox id: String) async throws {
+        guard let row = try database.sandbox(id: id), row.state == "running", let pid = row.pid else {
+            throw BatonError(.notFound, "no running sandbox \(id): see 'baton ps'")
+        }
+        if try database.servingSandbox(app: row.app)?.id == id {
+            try database.setServing(app: row.app, sandbox: nil)
+            try await routing.service.reloadRoutes()
+        }
+        let handle = SandboxHandle(id: id, app: row.app, digest: row.digest, pid: pid, netnsPath: "/proc/\(pid)/ns/net")
+        await runtime.stop(handle, grace: .seconds(10))
+    }
+
+    /// Stops every running sandbox of `app` (before the app is removed).
+    func stopSandboxes(of app: String) async throws {
+        if try database.app(named: app) != nil { try database.setServing(app: app, sandbox: nil) }
+        for row in try database.sandboxes(includeEnded: false) where row.app == app {
+            await runtime.stop(handle(row), grace: .seconds(10))
+        }
+    }
+
+    private func sandboxApp(_ name: String) throws -> AppInfo {
+        guard let app = try database.app(named: name) else { throw ControlService.noSuchApp(name) }
+        guard app.kind == .sandbox else {
+            throw BatonError(.invalidArgument, "app \(name) routes to an upstream; create a sandbox app to deploy artifacts")
+        }
+        return app
+    }
+
+    /// The app's settings, with port and health path defaulting to the artifact's.
+    private func settings(for app: AppInfo, artifact: ResolvedArtifact) throws -> DeploySettings {
+        guard let port = app.port ?? artifact.config.exposedPorts.first else {
+            throw BatonError(.invalidArgument, "app \(app.name) has no port and \(artifact.digest) records none: create the app with --port or publish with --port")
+        }
+        let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
+        return try DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
+                                  drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000))).validated()
+    }
+}

@@ -1,0 +1,83 @@
+import BatonDeploy
+import BatonOS
+import Foundation
+import GRDB
+
+/// The deployment history in the state database: every phase is written as it completes, so
+/// after a crash the record says how far a swap got.
+struct DeploymentRepository: DeploymentRecorder {
+    let database: StateDatabase
+
+    func begin(app: String, from: String?, to: String, at date: Date) async throws -> Int64 {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO deployments (app, from_digest, to_digest, outcome, started_at) VALUES (?, ?, ?, 'running', ?)",
+                arguments: [app, from, to, Timestamp.string(date)])
+            return db.lastInsertedRowID
+        }
+    }
+
+    func record(_ phase: PhaseRecord, deployment id: Int64) async throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT INTO deployment_phases (deployment_id, phase, completed_at, seconds, detail) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, phase.phase.rawValue, Timestamp.string(phase.completedAt), phase.seconds, phase.detail])
+        }
+    }
+
+    func finish(deployment id: Int64, outcome: DeploymentOutcome, reason: String?, at date: Date) async throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE deployments SET outcome = ?, reason = ?, finished_at = ? WHERE id = ?",
+                arguments: [outcome.rawValue, reason, Timestamp.string(date), id])
+        }
+    }
+
+    func history(app: String) async throws -> [DeploymentRecord] {
+        try database.deployments(app: app).map { info in
+            DeploymentRecord(
+                id: info.id, app: info.app, fromDigest: info.fromDigest, toDigest: info.toDigest,
+                startedAt: Timestamp.date(info.startedAt) ?? Date(timeIntervalSince1970: 0),
+                phases: info.phases.compactMap { phase in
+                    DeployPhase(rawValue: phase.phase).map {
+                        PhaseRecord(phase: $0, completedAt: Timestamp.date(phase.completedAt) ?? Date(timeIntervalSince1970: 0),
+                                    duration: .milliseconds(Int64(phase.seconds * 1000)), detail: phase.detail)
+                    }
+                },
+                outcome: DeploymentOutcome(rawValue: info.outcome) ?? .interrupted, reason: info.reason,
+                finishedAt: info.finishedAt.flatMap(Timestamp.date))
+        }
+    }
+}
+
+extension StateDatabase {
+    /// Deployments, newest first; all apps when `app` is nil.
+    func deployments(app: String?) throws -> [DeploymentInfo] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM deployments" + (app == nil ? "" : " WHERE app = ?") + " ORDER BY id DESC",
+                arguments: app.map { [$0] } ?? [])
+            return try rows.map { row in
+                let id: Int64 = row["id"]
+                let phases = try Row.fetchAll(
+                    db, sql: "SELECT * FROM deployment_phases WHERE deployment_id = ? ORDER BY rowid", arguments: [id]
+                ).map { PhaseInfo(phase: $0["phase"], completedAt: $0["completed_at"], seconds: $0["seconds"], detail: $0["detail"]) }
+                return DeploymentInfo(id: id, app: row["app"], fromDigest: row["from_digest"], toDigest: row["to_digest"],
+                                      outcome: row["outcome"], reason: row["reason"], startedAt: row["started_at"],
+                                      finishedAt: row["finished_at"], phases: phases, logLines: nil)
+            }
+        }
+    }
+
+    /// Deployments a crashed daemon left running are recorded as interrupted.
+    func interruptRunningDeployments() throws -> [DeploymentInfo] {
+        let running = try deployments(app: nil).filter { $0.outcome == DeploymentOutcome.running.rawValue }
+        try write { db in
+            try db.execute(sql: """
+                UPDATE deployments SET outcome = 'interrupted', reason = 'the daemon stopped during the deploy', finished_at = ?
+                WHERE outcome = 'running'
+                """, arguments: [Timestamp.now()])
+        }
+        return running
+    }
+}

@@ -1,0 +1,91 @@
+import BatonOS
+import Foundation
+import GRDB
+
+/// A sandbox row: what the daemon started, for which app and bytes, and how it ended.
+struct SandboxRow: Sendable, Equatable {
+    var id: String
+    var app: String
+    var digest: String
+    var artifact: String?
+    /// The port the app listens on inside (the app's, else the artifact's).
+    var port: Int
+    var state: String
+    var pid: Int32?
+    var startTime: UInt64?
+    var createdAt: String
+}
+
+/// Sandboxes and which one serves each app, in the state database.
+extension StateDatabase {
+    func insertSandbox(_ row: SandboxRow) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [row.id, row.app, row.digest, row.artifact, row.port, row.state, row.pid,
+                            row.startTime.map { Int64($0) }, row.createdAt])
+        }
+    }
+
+    /// Marks a sandbox ended ('exited', 'stopped' or 'lost').
+    func endSandbox(id: String, state: String, exitStatus: Int32?) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE sandboxes SET state = ?, exit_status = ?, ended_at = ? WHERE id = ? AND state = 'running'",
+                arguments: [state, exitStatus, Timestamp.now(), id])
+        }
+    }
+
+    func sandboxes(includeEnded: Bool) throws -> [SandboxRow] {
+        try read { db in
+            let sql = "SELECT * FROM sandboxes" + (includeEnded ? "" : " WHERE state = 'running'") + " ORDER BY created_at, id"
+            return try Row.fetchAll(db, sql: sql).map(Self.sandboxRow)
+        }
+    }
+
+    func sandbox(id: String) throws -> SandboxRow? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM sandboxes WHERE id = ?", arguments: [id]).map(Self.sandboxRow) }
+    }
+
+    /// The sandbox the proxy sends `app`'s traffic to, if any.
+    func servingSandbox(app: String) throws -> SandboxRow? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT sandboxes.* FROM apps JOIN sandboxes ON sandboxes.id = apps.serving_sandbox
+                WHERE apps.name = ?
+                """, arguments: [app]).map(Self.sandboxRow)
+        }
+    }
+
+    /// Points `app` at sandbox `id` (nil: nothing serves it).
+    func setServing(app: String, sandbox id: String?) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE apps SET serving_sandbox = ? WHERE name = ?", arguments: [id, app])
+            if db.changesCount == 0 { throw BatonError(.notFound, "no app named \(app): see 'baton app ls'") }
+        }
+    }
+
+    private static func sandboxRow(_ row: Row) -> SandboxRow {
+        SandboxRow(id: row["id"], app: row["app"], digest: row["digest"], artifact: row["artifact"], port: row["port"], state: row["state"],
+                   pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"])
+    }
+}
+
+enum Timestamp {
+    static func now() -> String { string(Date()) }
+
+    static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Glibc
+
+/// The built `baton` executable, run the way a user runs it.
+enum BatonExecutable {
+    struct Result: Sendable {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// $BATON_BIN, else `baton` beside the test bundle in the build directory.
+    static let path: String = {
+        if let explicit = ProcessInfo.processInfo.environment["BATON_BIN"] { return explicit }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<2 {
+            let candidate = directory.appendingPathComponent("baton").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("baton").path
+    }()
+
+    /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s.
+    static func run(_ arguments: [String], prefix: [String] = []) throws -> Result {
+        let process = Process()
+        let command = prefix + [path] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+        defer { killer.cancel() }
+        // Drain both pipes before waiting so a chatty child never blocks on a full pipe.
+        let stdoutData = Mutexed(Data())
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            stdoutData.set(out.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: stdoutData.get(), as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}
+
+/// `baton daemon` as a child process on 127.0.0.1 (a free port), its stderr in a file.
+/// `stop()` must run in `defer`: it kills the process if it is still there.
+final class DaemonProcess: @unchecked Sendable {
+    // `port` is set once in init, before the object is shared; Process is only signalled and
+    // waited for afterwards.
+    let process = Process()
+    let root: String
+    let logPath: String
+    private(set) var port = 0
+
+    init(root: String, extra: [String] = []) throws {
+        self.root = root
+        logPath = root + "-daemon-\(UUID().uuidString.prefix(6)).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: BatonExecutable.path)
+        process.arguments = ["daemon", "--root", root, "--listen", "127.0.0.1:0", "--no-access-log"] + extra
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        do {
+            port = try waitForReadyLine()
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The ready line says where the proxy listens; waits (bounded) until it appears.
+    private func waitForReadyLine() throws -> Int {
+        for _ in 0..<600 {
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("baton daemon: proxy on ") }) {
+                let address = line.dropFirst("baton daemon: proxy on ".count).prefix { $0 != "," }
+                if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) { return port }
+            }
+            if !process.isRunning { break }
+            usleep(50_000)
+        }
+        throw DaemonProcessError("daemon did not become ready; its log:\n\(log)")
+    }
+
+    /// SIGKILL: no shutdown code runs, as after a crash or an OOM kill.
+    func killHard() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        killHard()
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+}
+
+struct DaemonProcessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A value handed from one thread to another.
+final class Mutexed<Value>: @unchecked Sendable {
+    // Every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
+
+/// Runs blocking work (child processes, blocking sockets) on its own thread, so it never holds
+/// one of the few threads of Swift's cooperative pool that in-process daemons need.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Glibc
+
+/// A root with a busybox base artifact and small site artifacts (`site:N` serves "vN" from
+/// busybox httpd on port 8000, /health answers ok, /cgi-bin/slow takes 2 s), a daemon on
+/// 127.0.0.1 and a sandbox app `web` (host web.test). `finish()` removes the app (which stops
+/// its sandboxes), stops the daemon and checks nothing of the app is left.
+final class DeployFixture {
+    let root: String
+    let daemon: DaemonProcess
+    static let host = "web.test"
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: root + "/src/base/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/src/base/bin/busybox")
+        for applet in ["sh", "sleep", "cat", "echo", "printf", "httpd"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/src/base/bin/\(applet)", withDestinationPath: "busybox")
+        }
+        try Self.baton(["artifact", "publish", "base:1", root + "/src/base"], root: root)
+        daemon = try DaemonProcess(root: root)
+        try Self.baton(["app", "create", "web", "--host", Self.host], root: root)
+    }
+
+    /// Publishes `site:VERSION` answering "vVERSION"; `command` replaces the httpd start.
+    func publishSite(_ version: String, command: String? = nil, healthPath: String = "/health") throws {
+        let source = "\(root)/src/site\(version)"
+        try FileManager.default.createDirectory(atPath: source + "/www/cgi-bin", withIntermediateDirectories: true)
+        try "v\(version)\n".write(toFile: source + "/www/index.html", atomically: true, encoding: .utf8)
+        try "ok\n".write(toFile: source + "/www/health", atomically: true, encoding: .utf8)
+        let slow = source + "/www/cgi-bin/slow"
+        try "#!/bin/sh\nsleep 2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nslow-v\(version)\\n'\n".write(toFile: slow, atomically: true, encoding: .utf8)
+        chmod(slow, 0o755)
+        try baton(["artifact", "publish", "site:\(version)", source, "--base", "base:1", "--port", "8000", "--health-path", healthPath,
+                   "--cmd", command ?? "/bin/busybox httpd -f -p 8000 -h /www"])
+    }
+
+    @discardableResult
+    func baton(_ arguments: [String], allowFailure: Bool = false) throws -> BatonExecutable.Result {
+        try Self.baton(arguments, root: root, allowFailure: allowFailure)
+    }
+
+    @discardableResult
+    static func baton(_ arguments: [String], root: String, allowFailure: Bool = false) throws -> BatonExecutable.Result {
+        // --root goes before any "--": what follows that is the program's.
+        var arguments = arguments
+        arguments.insert(contentsOf: ["--root", root], at: arguments.firstIndex(of: "--") ?? arguments.count)
+        let result = try BatonExecutable.run(arguments)
+        if !allowFailure && result.status != 0 {
+            throw DaemonProcessError("baton \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
+        }
+        return result
+    }
+
+    /// GET through the daemon's proxy: (status, body), or nil when the connection failed.
+    func get(_ path: String = "/") -> (status: Int, body: String)? {
+        HTTPGet.fetch(port: daemon.port, host: Self.host, path: path)
+    }
+
+    func finish() {
+        _ = try? baton(["app", "rm", "web"], allowFailure: true)
+        daemon.stop()
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/sandboxes")) ?? [])
+        // Anything still running is killed so one failed test cannot leak into the next.
+        for id in left {
+            if let record = try? Data(contentsOf: URL(fileURLWithPath: "\(root)/sandboxes/\(id)/sandbox.json")),
+               let object = try? JSONSerialization.jsonObject(with: record) as? [String: Any],
+               let initProcess = object["init_process"] as? [String: Any], let pid = initProcess["pid"] as? Int {
+                kill(Int32(pid), SIGKILL)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// One HTTP/1.1 GET over a plain socket.
+enum HTTPGet {
+    static func fetch(port: Int, host: String, path: String, timeout: Int = 30) -> (status: Int, body: String)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var wait = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+        guard write(fd, request, request.count) == request.count else { return nil }
+        var reply = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            reply += buffer[0..<n]
+        }
+        let text = String(decoding: reply, as: UTF8.self)
+        guard let head = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        let body = String(text[head.upperBound...])
+        let chunked = text[..<head.lowerBound].lowercased().contains("transfer-encoding: chunked")
+        return (status, chunked ? dechunk(body) : body)
+    }
+
+    /// The payload of a chunked body (sizes in hex, each chunk followed by CRLF).
+    static func dechunk(_ body: String) -> String {
+        var rest = Substring(body)
+        var payload = ""
+        while let line = rest.range(of: "\r\n"), let size = Int(rest[..<line.lowerBound], radix: 16), size > 0 {
+            let start = line.upperBound
+            let end = rest.utf8.index(start, offsetBy: size)
+            payload += rest[start..<end]
+            rest = rest[end...].dropFirst(2)
+        }
+        return payload
+    }
+}
