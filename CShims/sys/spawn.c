@@ -58,8 +58,15 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     for (int i = 0; i < 3; i++) if (config->stdio_fds[i] < 0) keep[2 + i] = keep_std[i];
     if (bt_close_all_except(keep, 6) < 0) bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);
 
-    // Not the parent's thread name: `ps` and `pkill` should tell a sandbox from its launcher.
+    // Not the parent's name or command line: `ps` and `pkill` should tell a sandbox from
+    // its launcher.
     prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
+    if (config->argv_area && config->init_title) {
+        size_t n = strlen(config->init_title);
+        if (n >= config->argv_area_len) n = config->argv_area_len - 1;
+        memset(config->argv_area, 0, config->argv_area_len);
+        memcpy(config->argv_area, config->init_title, n);
+    }
 
     // The death signal is tied to the spawning thread; callers that want it spawn from a
     // thread that lives as long as the sandbox should.

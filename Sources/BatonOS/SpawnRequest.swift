@@ -92,6 +92,8 @@ public struct SpawnRequest: Sendable {
     public var seccompProgram: [UInt64]?
     public var resourceLimits: [ResourceLimit] = []
     public var forwardedSignals: [Int32] = []
+    /// What `ps` shows for the sandbox's init instead of the launcher's command line.
+    public var initTitle: String?
 
     public init(staging: String, lowerDirs: [String], argv: [String]) {
         self.staging = staging

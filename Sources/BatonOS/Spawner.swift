@@ -126,6 +126,11 @@ private final class CArena {
         }
         c.rlimits = array(r.resourceLimits.map { bt_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) })
         c.rlimit_count = r.resourceLimits.count
+        if let title = r.initTitle, let area = ArgvArea.current {
+            c.argv_area = area.start
+            c.argv_area_len = area.length
+            c.init_title = string(title)
+        }
         c.forward_signals = array(r.forwardedSignals)
         c.forward_count = r.forwardedSignals.count
         return c
@@ -135,4 +140,19 @@ private final class CArena {
         for release in releases { release() }
         releases.removeAll()
     }
+}
+
+/// The process's own argv strings, which the kernel laid out back to back: the clone's copy
+/// of this area is what /proc/PID/cmdline shows for it.
+private enum ArgvArea {
+    nonisolated(unsafe) static let current: (start: UnsafeMutablePointer<CChar>, length: Int)? = {
+        let argv = CommandLine.unsafeArgv
+        guard CommandLine.argc > 0, let first = argv[0] else { return nil }
+        var end = first
+        for index in 0..<Int(CommandLine.argc) {
+            guard let argument = argv[index], argument == end else { break }
+            end = argument + strlen(argument) + 1
+        }
+        return (first, end - first)
+    }()
 }

@@ -140,6 +140,7 @@ public struct SandboxLauncher: Sendable {
         request.seccompProgram = seccomp
         request.resourceLimits = Self.resourceLimits
         request.forwardedSignals = Self.forwardedSignals
+        request.initTitle = "baton-init \(spec.id)"
         return request
     }
 }

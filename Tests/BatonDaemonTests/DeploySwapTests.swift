@@ -148,7 +148,7 @@ struct DeploySwapTests {
         let root = fixture.root
         let first = Thread { _ = try? DeployFixture.baton(["deploy", "web", "site:slow"], root: root, allowFailure: true) }
         first.start()
-        usleep(500_000)
+        try waitForRunningDeployment(fixture)
         let second = try fixture.baton(["deploy", "web", "site:1"], allowFailure: true)
         #expect(second.status != 0)
         #expect(second.stderr == "error: a deploy of web is already in progress\n", "\(second.stderr)")
@@ -166,7 +166,7 @@ struct DeploySwapTests {
         let root = fixture.root
         let swap = Thread { _ = try? DeployFixture.baton(["deploy", "web", "site:slow"], root: root, allowFailure: true) }
         swap.start()
-        usleep(800_000)  // green is starting, not yet healthy
+        try waitForRunningDeployment(fixture)  // green is starting, not yet healthy
         fixture.daemon.killHard()
         while !swap.isFinished { usleep(20_000) }
         let restarted = try DaemonProcess(root: fixture.root)
@@ -179,6 +179,17 @@ struct DeploySwapTests {
         let running = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(running.map { $0["id"] as? String } == [blue.id], "only blue runs: \(ps.stdout)")
         _ = try? fixture.baton(["app", "rm", "web"], allowFailure: true)
+    }
+
+    /// Waits (bounded) until the app's newest deployment is in progress.
+    func waitForRunningDeployment(_ fixture: DeployFixture) throws {
+        for _ in 0..<400 {
+            let history = try fixture.baton(["history", "web", "--json"])
+            let records = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]] ?? []
+            if records.first?["outcome"] as? String == "running" { return }
+            usleep(25_000)
+        }
+        throw DaemonProcessError("no deployment of web started")
     }
 
     func servingSandbox(_ fixture: DeployFixture) throws -> (id: String, pid: Int) {

@@ -25,6 +25,9 @@ struct AdoptionTests {
         let sandbox = try Sandbox.adopt(root: fixture.root, id: "adopted")
         #expect(sandbox.pid == identity.pid)
         #expect(sandbox.cgroup.hasProcesses)
+        // Stop only once the shell has set its trap (it prints "up" after), or SIGTERM would
+        // find the default action and the test would race the shell's start.
+        for _ in 0..<500 where ((try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "").isEmpty { usleep(10_000) }
         sandbox.stop(grace: 10)
         sandbox.destroy()
         #expect(!identity.isAlive)

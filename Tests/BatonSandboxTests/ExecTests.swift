@@ -29,7 +29,7 @@ struct ExecTests {
         let sandbox = try startSandbox(fixture, id: "exec-box", flags: ["--pids", "64"], script: "echo marker > /tmp/m; exec sleep 30")
         defer { stop(sandbox); fixture.finish(checking: ["exec-box"]) }
         let result = try BatonBinary.run(["exec", "exec-box", "--", "/bin/sh", "-c",
-                                          "hostname; cat /tmp/m; cat /proc/1/comm >/dev/null && ls /proc | grep -c '^[0-9]'; cut -d: -f2- /proc/self/cgroup | grep pids"],
+                                          "hostname; i=0; while [ ! -s /tmp/m ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; cat /tmp/m; cat /proc/1/comm >/dev/null && ls /proc | grep -c '^[0-9]'; cut -d: -f2- /proc/self/cgroup | grep pids"],
                                          root: fixture.root)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -76,10 +76,10 @@ struct ExecTests {
 
     @Test func anExecdProgramEndsWithItsSandbox() throws {
         let fixture = try SandboxFixture()
-        let sandbox = try startSandbox(fixture, id: "exec-end", script: "sleep 1")
+        let sandbox = try startSandbox(fixture, id: "exec-end", script: "sleep 3")
         defer { stop(sandbox); fixture.finish(checking: ["exec-end"]) }
         let result = try BatonBinary.run(["exec", "exec-end", "--", "/bin/sleep", "60"], root: fixture.root, limit: 30)
-        // The sandbox's init exits after a second; the kernel kills the rest of its namespace.
+        // The sandbox's init exits after three seconds; the kernel kills the rest of its namespace.
         #expect(result.status == 137)
     }
 }

@@ -147,6 +147,13 @@ struct bt_spawn_config {
     const struct bt_rlimit *rlimits;
     size_t rlimit_count;
 
+    /// The launcher's argv area (contiguous NUL-separated strings), which the clone shares
+    /// a copy of: init overwrites it with `init_title` so `ps` and `pkill -f` never mistake a
+    /// sandbox for the process that launched it. NULL leaves it as is.
+    char *argv_area;
+    size_t argv_area_len;
+    const char *init_title;
+
     /// Signals init forwards to the program.
     const int *forward_signals;
     size_t forward_count;
