@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C: raw syscalls, constants and the post-clone child path. No policy.
@@ -83,10 +84,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // `baton apply`: the declared apps file, the plan against the daemon, its execution.
+        .target(
+            name: "BatonApply",
+            dependencies: ["BatonOS", "BatonStore", "BatonDaemon", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "BatonCLI",
             dependencies: [
-                "BatonOS", "BatonSandbox", "BatonStore", "BatonDaemon",
+                "BatonOS", "BatonSandbox", "BatonStore", "BatonDaemon", "BatonApply",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +110,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
+        .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonDaemon", "BatonOS"]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonProxy"]),
     ],
     swiftLanguageModes: [.v6]

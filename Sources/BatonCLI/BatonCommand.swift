@@ -21,6 +21,7 @@ public struct BatonCommand: ParsableCommand {
             LogsCommand.self,
             StopCommand.self,
             HistoryCommand.self,
+            ApplyCommand.self,
         ]
     )
 

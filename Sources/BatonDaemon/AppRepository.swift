@@ -26,9 +26,44 @@ extension StateDatabase {
                     """,
                 arguments: [
                     spec.name, kind.rawValue, spec.upstream, spec.port, spec.healthPath,
-                    spec.healthStatus ?? 200, spec.healthTimeout ?? 30, spec.drainTimeout ?? 30,
-                    spec.memory, spec.pids, envJSON, createdAt,
+                    spec.healthStatus ?? AppSpec.defaultHealthStatus, spec.healthTimeout ?? AppSpec.defaultHealthTimeout,
+                    spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt,
                 ])
+            for host in spec.hosts {
+                try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
+            }
+            return try Self.fetchApp(db, name: spec.name)!
+        }
+    }
+
+    /// Replaces a validated app's settings and hosts in one transaction; refuses a change of
+    /// kind (upstream or sandbox) and a host another app uses. The serving sandbox stays.
+    func updateApp(_ spec: AppSpec) throws -> AppInfo {
+        let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
+        let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
+        return try write { db in
+            guard let current = try Self.fetchApp(db, name: spec.name) else { throw ControlService.noSuchApp(spec.name) }
+            guard current.kind == kind else {
+                throw BatonError(.conflict,
+                    "app \(spec.name) is of kind '\(current.kind.rawValue)' and cannot become '\(kind.rawValue)': remove it first with 'baton app rm \(spec.name)'")
+            }
+            for host in spec.hosts {
+                if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hosts WHERE host = ? AND app != ?", arguments: [host, spec.name]) {
+                    throw BatonError(.conflict, "host \(host) is already used by app \(owner)")
+                }
+            }
+            try db.execute(
+                sql: """
+                    UPDATE apps SET upstream = ?, port = ?, health_path = ?, health_status = ?, health_timeout = ?,
+                                    drain_timeout = ?, memory = ?, pids = ?, env = ?
+                    WHERE name = ?
+                    """,
+                arguments: [
+                    spec.upstream, spec.port, spec.healthPath,
+                    spec.healthStatus ?? AppSpec.defaultHealthStatus, spec.healthTimeout ?? AppSpec.defaultHealthTimeout,
+                    spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, spec.name,
+                ])
+            try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             for host in spec.hosts {
                 try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
             }

@@ -78,3 +78,16 @@ enum AppValidation {
         return .address(host: String(host), port: port)
     }
 }
+
+extension AppSpec {
+    /// What the daemon stores when a spec leaves these out.
+    public static let defaultHealthStatus = 200
+    public static let defaultHealthTimeout = 30.0
+    public static let defaultDrainTimeout = 30.0
+
+    /// The spec as the daemon would store it (host names lower-cased), or the error
+    /// `app create` would give: lets a client check a whole batch before changing anything.
+    public func validated() throws(BatonError) -> AppSpec {
+        try AppValidation.validate(self)
+    }
+}

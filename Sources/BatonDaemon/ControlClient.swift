@@ -18,6 +18,11 @@ public struct ControlClient: Sendable {
         try decode(AppInfo.self, try call("POST", "/v1/apps", body: try ControlJSON.encoder().encode(spec)))
     }
 
+    /// Replaces the settings and hosts of the app `spec.name` names; its kind cannot change.
+    public func updateApp(_ spec: AppSpec) throws -> AppInfo {
+        try decode(AppInfo.self, try call("PATCH", "/v1/apps/" + Self.escape(spec.name), body: try ControlJSON.encoder().encode(spec)))
+    }
+
     public func listApps() throws -> [AppInfo] {
         try decode([AppInfo].self, try call("GET", "/v1/apps"))
     }

@@ -16,7 +16,8 @@ struct ControlReply: Sendable {
 }
 
 /// Maps control API routes to the service. Every route is listed here:
-///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, DELETE /v1/apps/NAME,
+///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, PATCH /v1/apps/NAME (an AppSpec),
+///   DELETE /v1/apps/NAME,
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
 ///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop, GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
@@ -48,6 +49,9 @@ struct ControlRouter: Sendable {
             return try Self.json(201, try await service.createApp(spec))
         case ("GET", 3, "v1") where parts[1] == "apps":
             return try Self.json(200, try await service.app(named: parts[2]))
+        case ("PATCH", 3, "v1") where parts[1] == "apps":
+            let spec = try ControlJSON.decoder().decode(AppSpec.self, from: request.body)
+            return try Self.json(200, try await service.updateApp(named: parts[2], spec))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "deploy":
             let body = try ControlJSON.decoder().decode(DeployRequest.self, from: request.body)
             return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref))

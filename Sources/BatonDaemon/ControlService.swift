@@ -20,6 +20,15 @@ actor ControlService {
         return app
     }
 
+    /// Replaces the settings of app `name`; a running sandbox keeps its own until the next deploy.
+    func updateApp(named name: String, _ spec: AppSpec) throws -> AppInfo {
+        var spec = spec
+        spec.name = name
+        let app = try database.updateApp(try AppValidation.validate(spec))
+        try reloadRoutes()
+        return withInFlight(app)
+    }
+
     func listApps() throws -> [AppInfo] {
         try database.listApps().map(withInFlight)
     }

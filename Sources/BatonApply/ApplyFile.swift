@@ -1,0 +1,59 @@
+import BatonDaemon
+
+/// A place in the apply file, printed the way compilers print one: `baton.yml:3:15`.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One app as the file declares it: the spec the daemon stores, and for a sandbox app the
+/// artifact that should serve it.
+public struct DeclaredApp: Sendable, Equatable {
+    public var spec: AppSpec
+    /// The REF of a sandbox app; nil for an upstream app.
+    public var artifact: String?
+    /// Where the app's name is written.
+    public var location: SourceLocation
+    /// Where its `artifact:` value is written.
+    public var artifactLocation: SourceLocation?
+
+    public init(spec: AppSpec, artifact: String?, location: SourceLocation, artifactLocation: SourceLocation? = nil) {
+        self.spec = spec
+        self.artifact = artifact
+        self.location = location
+        self.artifactLocation = artifactLocation
+    }
+
+    public var name: String { spec.name }
+}
+
+/// The apps a file declares, in the order written.
+public struct ApplyFile: Sendable, Equatable {
+    public var path: String
+    public var apps: [DeclaredApp]
+
+    public init(path: String, apps: [DeclaredApp]) {
+        self.path = path
+        self.apps = apps
+    }
+}
+
+/// A declared app with the digest its artifact resolved to (nil for an upstream app).
+public struct ResolvedApp: Sendable, Equatable {
+    public var declared: DeclaredApp
+    public var digest: String?
+
+    public init(declared: DeclaredApp, digest: String?) {
+        self.declared = declared
+        self.digest = digest
+    }
+}

@@ -1,0 +1,117 @@
+import BatonDaemon
+import BatonOS
+import Foundation
+import Yams
+
+/// Reads an apply file:
+///
+///     apps:
+///       web:
+///         artifact: web:1.4.2
+///         hosts: [web.example.com]
+///         port: 8080
+///         health: { path: /healthz, status: 200, timeout: 30 }
+///         drain: 30
+///         memory: 268435456
+///         pids: 256
+///         env: { LOG_LEVEL: info }
+///       legacy:
+///         upstream: 127.0.0.1:9000
+///         hosts: [legacy.example.com]
+///
+/// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
+public enum ApplyFileParser {
+    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "env"]
+    static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
+    static let healthKeys: Set<String> = ["path", "status", "timeout"]
+
+    /// Reads and parses the file at `path`; the path is named as given in errors.
+    public static func load(path: String) throws(BatonError) -> ApplyFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatonError(.notFound, "cannot read \(path): give an existing YAML file with -f")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw BatonError(.invalidArgument, "\(path): not UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(BatonError) -> ApplyFile {
+        let reader = NodeReader(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw reader.yamlError(error)
+        } catch {
+            throw BatonError(.invalidArgument, "\(file): invalid YAML: \(error)")
+        }
+        guard let root else { throw BatonError(.invalidArgument, "\(file): empty file: declare apps under a top-level 'apps:' map") }
+        let top = try reader.mapping(root, "the file")
+        try reader.refuseUnknownKeys(top, allowed: ["apps"], in: "the file")
+        guard let appsNode = top["apps"] else {
+            throw reader.fail(root, "missing top-level 'apps:' map")
+        }
+        let apps = try reader.mapping(appsNode, "'apps'")
+        var declared: [DeclaredApp] = []
+        var hostOwners: [String: String] = [:]
+        for (key, value) in apps {
+            let app = try parseApp(name: try reader.string(key, "an app name"), key: key, value: value, reader: reader)
+            for host in app.spec.hosts {
+                if let owner = hostOwners[host] {
+                    throw reader.fail(key, "app \(app.name): host \(host) is already declared for app \(owner)")
+                }
+                hostOwners[host] = app.name
+            }
+            declared.append(app)
+        }
+        return ApplyFile(path: file, apps: declared)
+    }
+
+    private static func parseApp(name: String, key: Node, value: Node, reader: NodeReader) throws(BatonError) -> DeclaredApp {
+        let fields = try reader.mapping(value, "app \(name)")
+        let artifactNode = fields["artifact"]
+        let upstreamNode = fields["upstream"]
+        switch (artifactNode, upstreamNode) {
+        case (nil, nil):
+            throw reader.fail(key, "app \(name) needs 'artifact: REF' (a sandbox app) or 'upstream: ADDR:PORT'")
+        case (.some, .some(let upstream)):
+            throw reader.fail(upstream, "app \(name): 'artifact' and 'upstream' exclude each other: keep one")
+        default:
+            break
+        }
+        try reader.refuseUnknownKeys(fields, allowed: upstreamNode == nil ? sandboxKeys : upstreamKeys,
+                                     in: "app \(name)" + (upstreamNode == nil ? "" : " (an upstream app)"))
+        var spec = AppSpec(name: name, hosts: [])
+        if let hosts = fields["hosts"] {
+            spec.hosts = try reader.strings(hosts, "'hosts'")
+        }
+        spec.upstream = try upstreamNode.map { (node: Node) throws(BatonError) in try reader.string(node, "'upstream'") }
+        spec.port = try fields["port"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'port'") }
+        spec.drainTimeout = try fields["drain"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'drain'") }
+        spec.memory = try fields["memory"].map { (node: Node) throws(BatonError) in Int64(try reader.integer(node, "'memory'")) }
+        spec.pids = try fields["pids"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'pids'") }
+        if let health = fields["health"] {
+            let check = try reader.mapping(health, "'health'")
+            try reader.refuseUnknownKeys(check, allowed: healthKeys, in: "'health'")
+            spec.healthPath = try check["path"].map { (node: Node) throws(BatonError) in try reader.string(node, "'health.path'") }
+            spec.healthStatus = try check["status"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'health.status'") }
+            spec.healthTimeout = try check["timeout"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'health.timeout'") }
+        }
+        if let env = fields["env"] {
+            var entries: [String] = []
+            for (variable, setting) in try reader.mapping(env, "'env'") {
+                entries.append(try reader.string(variable, "an env name") + "=" + (try reader.string(setting, "an env value")))
+            }
+            spec.env = entries.sorted()
+        }
+        let artifact = try artifactNode.map { (node: Node) throws(BatonError) in try reader.string(node, "'artifact'") }
+        do {
+            spec = try spec.validated()
+        } catch {
+            throw reader.fail(key, "app \(name): \(error.message)")
+        }
+        return DeclaredApp(spec: spec, artifact: artifact, location: reader.location(key),
+                           artifactLocation: artifactNode.map(reader.location))
+    }
+}

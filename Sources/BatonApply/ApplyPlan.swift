@@ -1,0 +1,88 @@
+import BatonDaemon
+import BatonOS
+
+/// What `apply` would do to converge the daemon's apps to a file: removals first (they free
+/// host names), then updates, creations and swaps. Pure: computed from the resolved file and
+/// the daemon's `app ls`, so it is the same whether printed by --dry-run or carried out.
+public struct ApplyPlan: Sendable, Equatable {
+    public var steps: [ApplyStep]
+
+    public init(steps: [ApplyStep]) {
+        self.steps = steps
+    }
+
+    /// Steps that change something.
+    public var changes: [ApplyStep] { steps.filter { $0.action != .unchanged } }
+
+    /// Refuses, naming the place in the file, what the daemon would refuse half way: an app
+    /// changing kind, or a host kept by an app that stays outside the file.
+    public static func make(desired: [ResolvedApp], current: [AppInfo], prune: Bool) throws(BatonError) -> ApplyPlan {
+        let currentByName = Dictionary(current.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let declaredNames = Set(desired.map(\.declared.name))
+        let kept = current.filter { !declaredNames.contains($0.name) }
+        var removes: [ApplyStep] = [], updates: [ApplyStep] = [], creates: [ApplyStep] = [], swaps: [ApplyStep] = []
+        var unchanged: [ApplyStep] = []
+        if prune {
+            removes = kept.map { ApplyStep(.remove, app: $0.name, fromDigest: $0.digest) }
+        } else {
+            let hostOwners = Dictionary(kept.flatMap { app in app.hosts.map { ($0, app.name) } }, uniquingKeysWith: { first, _ in first })
+            for app in desired {
+                for host in app.declared.spec.hosts {
+                    if let owner = hostOwners[host] {
+                        throw BatonError(.conflict,
+                            "\(app.declared.location): app \(app.declared.name): host \(host) is used by app \(owner), which the file does not declare: remove it, or apply with --prune")
+                    }
+                }
+            }
+        }
+        for app in desired {
+            let spec = app.declared.spec
+            guard let existing = currentByName[spec.name] else {
+                creates.append(ApplyStep(.create, app: spec.name, artifact: app.declared.artifact, toDigest: app.digest, spec: spec))
+                continue
+            }
+            let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
+            guard existing.kind == kind else {
+                throw BatonError(.conflict,
+                    "\(app.declared.location): app \(spec.name) is of kind '\(existing.kind.rawValue)' on the daemon and '\(kind.rawValue)' in the file: remove it first with 'baton app rm \(spec.name)'")
+            }
+            let changed = SettingsDiff.changes(spec, existing)
+            if !changed.isEmpty {
+                updates.append(ApplyStep(.update, app: spec.name, changes: changed, spec: spec))
+            }
+            let restartFor = changed.filter(SettingsDiff.sandboxSettings.contains)
+            if let digest = app.digest, digest != existing.digest {
+                swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: existing.digest, toDigest: digest))
+            } else if let digest = app.digest, existing.digest != nil, !restartFor.isEmpty {
+                // A running sandbox keeps the settings it was started with: a swap to the same
+                // bytes, through the same health gate, is how new ones reach the app.
+                swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: digest, toDigest: digest,
+                                       changes: restartFor))
+            } else if changed.isEmpty {
+                unchanged.append(ApplyStep(.unchanged, app: spec.name, fromDigest: existing.digest, toDigest: existing.digest))
+            }
+        }
+        return ApplyPlan(steps: removes + updates + creates + swaps + unchanged)
+    }
+}
+
+/// Which stored settings differ from a declared spec, by their key in the file.
+enum SettingsDiff {
+    /// Settings a sandbox takes when it starts.
+    static let sandboxSettings: Set<String> = ["port", "memory", "pids", "env"]
+
+    static func changes(_ spec: AppSpec, _ app: AppInfo) -> [String] {
+        var changed: [String] = []
+        if Set(spec.hosts) != Set(app.hosts) { changed.append("hosts") }
+        if spec.upstream != app.upstream { changed.append("upstream") }
+        if spec.port != app.port { changed.append("port") }
+        if spec.healthPath != app.healthPath { changed.append("health.path") }
+        if (spec.healthStatus ?? AppSpec.defaultHealthStatus) != app.healthStatus { changed.append("health.status") }
+        if (spec.healthTimeout ?? AppSpec.defaultHealthTimeout) != app.healthTimeout { changed.append("health.timeout") }
+        if (spec.drainTimeout ?? AppSpec.defaultDrainTimeout) != app.drainTimeout { changed.append("drain") }
+        if spec.memory != app.memory { changed.append("memory") }
+        if spec.pids != app.pids { changed.append("pids") }
+        if spec.env.sorted() != app.env.sorted() { changed.append("env") }
+        return changed
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import BatonApply
+import BatonDaemon
+import BatonStore
+
+/// `baton apply -f FILE.yml`: converge the daemon's apps to a file, by the same health-gated
+/// swaps as `deploy`. The whole file is checked and every artifact resolved before the first
+/// change, so a wrong file changes nothing.
+struct ApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Declare apps and their artifacts in a YAML file; converge by swaps.",
+        discussion: """
+            Creates missing apps, swaps apps whose artifact changed, updates changed settings and \
+            leaves unchanged apps alone. Apps absent from the file are removed only with --prune. \
+            If one step fails the others still run; the exit status is then 1.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .customLong("file")], help: ArgumentHelp("The apps file (YAML).", valueName: "file.yml"))
+    var file: String
+    @Flag(help: "Remove apps the file does not declare.")
+    var prune = false
+    @Flag(help: "Print the plan and change nothing.")
+    var dryRun = false
+    @Flag(help: "Print the plan or the results as one JSON array.")
+    var json = false
+
+    func run() throws {
+        let declared = try ApplyFileParser.load(path: file)
+        let store = declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
+        let resolved = try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest }
+        let client = global.controlClient
+        let plan = try ApplyPlan.make(desired: resolved, current: try client.listApps(), prune: prune)
+        if dryRun {
+            try report(plan.steps, outcomes: false)
+            return
+        }
+        let results = ApplyExecutor(control: client).run(plan) { step in
+            Output.progress("\(step.action.rawValue) \(step.app)" + (step.detail.isEmpty ? "" : ": \(step.detail)"))
+        }
+        try report(results, outcomes: true)
+        let failed = results.filter { $0.outcome == "failed" }
+        guard failed.isEmpty else {
+            if !json {
+                for step in failed { Output.progress("error: \(step.action.rawValue) of \(step.app) failed: \(step.reason ?? "no reason")") }
+            }
+            throw CommandExit(status: 1)
+        }
+    }
+
+    private func report(_ steps: [ApplyStep], outcomes: Bool) throws {
+        if json {
+            try Output.json(steps)
+            return
+        }
+        let header = ["ACTION", "APP", "DETAIL"] + (outcomes ? ["OUTCOME"] : [])
+        Output.table(header, steps.map { step in
+            [step.action.rawValue, step.app, step.detail.isEmpty ? "-" : step.detail] + (outcomes ? [step.outcome ?? "-"] : [])
+        })
+    }
+}
