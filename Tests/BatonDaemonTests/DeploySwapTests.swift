@@ -181,6 +181,25 @@ struct DeploySwapTests {
         _ = try? fixture.baton(["app", "rm", "web"], allowFailure: true)
     }
 
+    @Test func stopEndsTheServingSandboxAndTheAppAnswers503() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try fixture.publishSite("1")
+        try fixture.baton(["deploy", "web", "site:1"])
+        let serving = try servingSandbox(fixture)
+        try fixture.baton(["stop", serving.id])
+        #expect(fixture.get()?.status == 503)
+        let ps = try fixture.baton(["ps", "--all", "--json"])
+        let boxes = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(boxes.first { $0["id"] as? String == serving.id }?["state"] as? String == "stopped")
+        #expect(kill(Int32(serving.pid), 0) != 0)
+        let again = try fixture.baton(["stop", serving.id], allowFailure: true)
+        #expect(again.stderr == "error: no running sandbox \(serving.id): see 'baton ps'\n")
+        // A deploy brings it back.
+        try fixture.baton(["deploy", "web", "site:1"])
+        #expect(fixture.get()?.body == "v1\n")
+    }
+
     /// Waits (bounded) until the app's newest deployment is in progress.
     func waitForRunningDeployment(_ fixture: DeployFixture) throws {
         for _ in 0..<400 {
