@@ -1,11 +1,12 @@
 import ArgumentParser
+import BatonSandbox
 import BatonStore
 
 /// `baton artifact gc`.
 struct ArtifactGCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Delete blobs and unpacked layers that no name reaches."
+        abstract: "Delete blobs and unpacked layers that no name and no running sandbox reaches."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -14,7 +15,10 @@ struct ArtifactGCCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try ArtifactStore(root: global.rootPath).collectGarbage()
+        // Artifacts running sandboxes were made from stay, named or not: their layers are
+        // those sandboxes' roots.
+        let inUse = Set(SandboxRecord.allRunning(root: global.rootPath).compactMap(\.artifactDigest))
+        let report = try ArtifactStore(root: global.rootPath).collectGarbage(keeping: inUse)
         if json { return try Output.json(report) }
         Output.result("removed \(report.removedBlobs) blobs (\(ProgressMeter.format(bytes: report.freedBytes))) and \(report.removedLayers) unpacked layers")
     }

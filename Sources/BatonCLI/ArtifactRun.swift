@@ -19,6 +19,7 @@ enum ArtifactRun {
         spec.environment = SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = artifact.hostBindPaths
+        spec.artifactDigest = artifact.digest
         if let user = config.user, let ids = UserSpec.parse(user) { spec.user = ids }
         return spec
     }

@@ -59,6 +59,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = artifact.hostBindPaths
+        spec.artifactDigest = artifact.digest
         spec.memoryLimit = app.memory.map { UInt64($0) }
         spec.pidsLimit = app.pids
         spec.cgroupAccounting = true

@@ -92,7 +92,8 @@ public struct SandboxLauncher: Sendable {
             }
             if let identity = ProcessIdentity.of(pid: process.pid) {
                 try SandboxRecord(id: spec.id, initProcess: identity, cgroupPaths: created.paths,
-                                  userNamespace: spec.userNamespace, environment: spec.environment).write(root: root)
+                                  userNamespace: spec.userNamespace, environment: spec.environment,
+                                  artifactDigest: spec.artifactDigest).write(root: root)
             }
             logger.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
             return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, lockFD: lockFD)

@@ -16,13 +16,23 @@ public struct SandboxRecord: Codable, Equatable, Sendable {
     public let userNamespace: Bool
     /// The program's environment, kept for `exec` to start from.
     public let environment: [String]
+    /// The artifact the root was made from (none for `--rootfs`).
+    public let artifactDigest: String?
 
-    public init(id: String, initProcess: ProcessIdentity, cgroupPaths: [String], userNamespace: Bool, environment: [String]) {
+    public init(id: String, initProcess: ProcessIdentity, cgroupPaths: [String], userNamespace: Bool, environment: [String],
+                artifactDigest: String? = nil) {
         self.id = id
         self.initProcess = initProcess
         self.cgroupPaths = cgroupPaths
         self.userNamespace = userNamespace
         self.environment = environment
+        self.artifactDigest = artifactDigest
+    }
+
+    /// Every sandbox under `root` whose init still runs.
+    public static func allRunning(root: String) -> [SandboxRecord] {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/sandboxes")) ?? []
+        return ids.compactMap { try? running(root: root, id: $0) }
     }
 
     /// The network namespace the proxy and health checks make their sockets in.

@@ -19,6 +19,9 @@ public struct SandboxSpec: Sendable {
     public var id: String
     public var root: Root
     public var argv: [String]
+    /// The artifact (manifest digest) the root comes from, recorded so `artifact gc` keeps
+    /// its layers while the sandbox runs.
+    public var artifactDigest: String?
     /// Host directories bound read-only at the same path inside (an artifact published with
     /// `--base host`); the root must have a directory at each.
     public var hostBinds: [String] = []

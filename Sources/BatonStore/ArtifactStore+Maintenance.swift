@@ -49,11 +49,17 @@ extension ArtifactStore {
     }
 
     /// Removes blobs and unpacked layers that no name reaches, and leftovers of interrupted
-    /// writes. Waits for writers in progress (they hold the ingest lock shared).
-    public func collectGarbage() throws -> GarbageReport {
+    /// writes. Waits for writers in progress (they hold the ingest lock shared). Artifacts in
+    /// `inUse` (manifest digests of running sandboxes) are kept even without a name: their
+    /// unpacked layers are the sandboxes' root.
+    public func collectGarbage(keeping inUse: Set<String> = []) throws -> GarbageReport {
         guard layout.exists else { return GarbageReport() }
         return try StoreLock.withCollectorLock(layout) {
-            let reachable = try reachableBlobs()
+            var reachable = try reachableBlobs()
+            for digest in inUse.compactMap(Digest.init) where !reachable.contains(digest) {
+                let size = FileIO.fileSize(layout.blobPath(digest)) ?? 0
+                reachable.formUnion(reached(from: Descriptor(mediaType: MediaType.imageManifest, digest: digest, size: size)))
+            }
             var report = GarbageReport()
             for hex in FileIO.listDirectory(layout.blobs) {
                 if let digest = Digest("sha256:" + hex), reachable.contains(digest) { continue }
@@ -79,13 +85,19 @@ extension ArtifactStore {
     private func reachableBlobs() throws -> Set<Digest> {
         var reachable: Set<Digest> = []
         for descriptor in try index.read().manifests {
-            reachable.insert(descriptor.digest)
-            guard let bytes = try? readVerified(descriptor, what: "manifest"),
-                let manifest = try? CanonicalJSON.decode(Manifest.self, from: bytes, what: "manifest")
-            else { continue }
-            reachable.insert(manifest.config.digest)
-            for layer in manifest.layers { reachable.insert(layer.digest) }
+            reachable.formUnion(reached(from: descriptor))
         }
+        return reachable
+    }
+
+    /// A manifest, its config and its layers.
+    private func reached(from descriptor: Descriptor) -> Set<Digest> {
+        var reachable: Set<Digest> = [descriptor.digest]
+        guard let bytes = try? readVerified(descriptor, what: "manifest"),
+            let manifest = try? CanonicalJSON.decode(Manifest.self, from: bytes, what: "manifest")
+        else { return reachable }
+        reachable.insert(manifest.config.digest)
+        for layer in manifest.layers { reachable.insert(layer.digest) }
         return reachable
     }
 }

@@ -58,6 +58,31 @@ struct ArtifactRunTests {
         #expect(result.stdout == "v1\n", "\(result.stderr)")
     }
 
+    @Test func gcKeepsTheLayersOfARunningSandboxEvenAfterItsNameIsRemoved() throws {
+        let fixture = try SandboxFixture()
+        defer { fixture.finish(checking: ["gc-box"]) }
+        try publishApp(fixture)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BatonBinary.path)
+        process.arguments = ["run", "--name", "gc-box", "app:1", "--", "/bin/sh", "-c", "sleep 2; cat /srv/app/version"]
+        process.environment = ["BATON_ROOT": fixture.root]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let record = "\(fixture.root)/sandboxes/gc-box/sandbox.json"
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: record) { usleep(10_000) }
+        #expect(try BatonBinary.run(["artifact", "rm", "app:1"], root: fixture.root).status == 0)
+        let gc = try BatonBinary.run(["artifact", "gc", "--json"], root: fixture.root)
+        #expect(gc.stdout.contains("\"removed_layers\" : 0"), "\(gc.stdout)")
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: output, as: UTF8.self) == "v1\n")
+        // Once the sandbox is gone, nothing keeps the unnamed artifact.
+        let after = try BatonBinary.run(["artifact", "gc", "--json"], root: fixture.root)
+        #expect(!after.stdout.contains("\"removed_layers\" : 0"), "\(after.stdout)")
+    }
+
     @Test func anUnknownOrMalformedReferenceIsOneErrorLine() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }
