@@ -32,7 +32,8 @@ struct ApplyCommand: ParsableCommand {
         let store = declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
         let resolved = try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest }
         let client = global.controlClient
-        let plan = try ApplyPlan.make(desired: resolved, current: try client.listApps(), prune: prune)
+        // Previews come and go per branch (`baton preview`): a file neither declares nor prunes them.
+        let plan = try ApplyPlan.make(desired: resolved, current: try client.listApps().filter { !$0.preview }, prune: prune)
         if dryRun {
             try report(plan.steps, outcomes: false)
             return

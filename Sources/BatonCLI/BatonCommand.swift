@@ -22,6 +22,7 @@ public struct BatonCommand: ParsableCommand {
             StopCommand.self,
             HistoryCommand.self,
             ApplyCommand.self,
+            PreviewCommand.self,
         ]
     )
 

@@ -39,6 +39,9 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds in-flight requests may finish after SIGTERM.", valueName: "seconds"))
     var shutdownGrace: Double = 10
 
+    @Option(help: ArgumentHelp("Previews answer at NAME.<domain>.", valueName: "domain"))
+    var previewDomain = Daemon.Options.defaultPreviewDomain
+
     @Flag(help: "Do not write the JSON access log to stdout.")
     var noAccessLog = false
 
@@ -53,6 +56,9 @@ struct DaemonCommand: ParsableCommand {
                               (headerTimeout, "--header-timeout"), (idleTimeout, "--idle-timeout")] where !(value > 0) {
             throw ValidationError("invalid \(name) \(value): use a positive number of seconds")
         }
+        guard !previewDomain.contains("*"), HostName.isValidPattern("a." + previewDomain.lowercased()) else {
+            throw ValidationError("invalid --preview-domain '\(previewDomain)': use a DNS name such as preview.example.com")
+        }
         if let maxBody, maxBody < 0 { throw ValidationError("invalid --max-body \(maxBody)") }
     }
 
@@ -64,6 +70,7 @@ struct DaemonCommand: ParsableCommand {
         options.socketPath = socket.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
         options.metricsListen = metrics.flatMap(Self.listenAddress)
         options.accessLog = !noAccessLog
+        options.previewDomain = previewDomain.lowercased()
         options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))

@@ -100,7 +100,7 @@ extension StateDatabase {
             upstream: row["upstream"], port: row["port"], healthPath: row["health_path"],
             healthStatus: row["health_status"], healthTimeout: row["health_timeout"],
             drainTimeout: row["drain_timeout"], memory: row["memory"], pids: row["pids"], env: env,
-            createdAt: row["created_at"], inFlight: 0)
+            createdAt: row["created_at"], inFlight: 0, preview: (row["preview"] as Int?) == 1)
     }
 
     /// Runs a write transaction, passing BatonErrors through and wrapping database errors.

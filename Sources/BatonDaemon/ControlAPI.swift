@@ -59,6 +59,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var createdAt: String
     /// Requests in flight on the app's target now (filled by the daemon, 0 when unknown).
     public var inFlight: Int
+    /// Made by `baton preview create`: `apply` leaves previews alone.
+    public var preview: Bool = false
 
     public func encode(to encoder: any Encoder) throws {
         // Absent values are written as null so every key is always there.
@@ -78,6 +80,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(env, forKey: .env)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(inFlight, forKey: .inFlight)
+        try container.encode(preview, forKey: .preview)
     }
 }
 

@@ -19,11 +19,15 @@ struct ControlReply: Sendable {
 ///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, PATCH /v1/apps/NAME (an AppSpec),
 ///   DELETE /v1/apps/NAME,
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
-///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop, GET /metrics (Prometheus text).
+///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop,
+///   POST /v1/previews (a PreviewRequest), GET /v1/previews, DELETE /v1/previews/NAME,
+///   GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
     let service: ControlService
     let deploys: DeployService
     let metrics: ProxyMetrics
+    /// Previews answer at NAME.<previewDomain>.
+    var previewDomain = Daemon.Options.defaultPreviewDomain
 
     func handle(_ request: ControlRequest) async -> ControlReply {
         do {
@@ -69,6 +73,14 @@ struct ControlRouter: Sendable {
             _ = try await service.app(named: parts[2])
             try await deploys.stopSandboxes(of: parts[2])
             try await service.removeApp(named: parts[2])
+            return ControlReply(status: 204, body: Data())
+        case ("POST", 2, "v1") where parts[1] == "previews":
+            let body = try ControlJSON.decoder().decode(PreviewRequest.self, from: request.body)
+            return try Self.json(200, try await deploys.createPreview(body, domain: previewDomain))
+        case ("GET", 2, "v1") where parts[1] == "previews":
+            return try Self.json(200, try await deploys.previews())
+        case ("DELETE", 3, "v1") where parts[1] == "previews":
+            try await deploys.removePreview(named: parts[2])
             return ControlReply(status: 204, body: Data())
         default:
             throw BatonError(.notFound, "no control route \(request.method) \(request.path)")

@@ -23,6 +23,9 @@ public final class Daemon: Sendable {
         public var threads: Int?
         /// Where to serve `GET /metrics` over TCP; off when nil (the control socket always has it).
         public var metricsListen: (host: String, port: Int)?
+        /// Previews answer at NAME.<previewDomain>.
+        public var previewDomain = Options.defaultPreviewDomain
+        public static let defaultPreviewDomain = "preview.localhost"
 
         public init(root: String) {
             self.root = root
@@ -39,6 +42,7 @@ public final class Daemon: Sendable {
     let deploys: DeployService
     private let control = Mutex<ControlServer?>(nil)
     private let metricsServer = Mutex<MetricsServer?>(nil)
+    private let previewReaper = Mutex<Task<Void, Never>?>(nil)
     private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
     /// Opens the state database (creating the root) and builds the proxy; nothing listens yet.
@@ -75,7 +79,7 @@ public final class Daemon: Sendable {
                 throw BatonError(.setupFailed, "cannot serve metrics on \(host):\(port): \(error): choose another --metrics address", cause: error)
             }
         }
-        let router = ControlRouter(service: service, deploys: deploys, metrics: proxy.metrics)
+        let router = ControlRouter(service: service, deploys: deploys, metrics: proxy.metrics, previewDomain: options.previewDomain)
         let server: ControlServer
         do {
             server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)
@@ -86,6 +90,7 @@ public final class Daemon: Sendable {
             throw BatonError(.setupFailed, "cannot listen on \(options.resolvedSocketPath): \(error)", cause: error)
         }
         control.withLock { $0 = server }
+        previewReaper.withLock { $0 = Self.reapExpiredPreviews(deploys) }
         logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
         return address
     }
@@ -108,12 +113,26 @@ public final class Daemon: Sendable {
             return server
         }
         await server?.close()
+        previewReaper.withLock { reaper in
+            reaper?.cancel()
+            reaper = nil
+        }
         await metricsServer.withLock { server in
             defer { server = nil }
             return server
         }?.close()
         await proxy.shutdown(gracePeriod: options.shutdownGrace)
         try? await group.shutdownGracefully()
+    }
+
+    /// Once a second, removes the previews whose expiry has passed, until cancelled.
+    private static func reapExpiredPreviews(_ deploys: DeployService) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                await deploys.removeExpiredPreviews()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     private static func prepareRoot(_ root: String) throws {

@@ -84,6 +84,12 @@ public final class StateDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v3: previews") { db in
+            try db.execute(sql: """
+                ALTER TABLE apps ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE apps ADD COLUMN expires_at TEXT;
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,65 @@
+import ArgumentParser
+import BatonDaemon
+
+/// `baton preview`: throwaway apps at NAME.<preview domain>, one command each.
+struct PreviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preview",
+        abstract: "Create, list and remove previews: apps at NAME.<preview domain> (needs a running daemon).",
+        subcommands: [PreviewCreateCommand.self, PreviewListCommand.self, PreviewRemoveCommand.self])
+}
+
+/// `baton preview create NAME REF [--ttl SECONDS]`: deploys REF at NAME.<preview domain>
+/// through the health gate; on an existing preview, swaps it and restarts its expiry.
+struct PreviewCreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Serve an artifact at NAME.<preview domain>, or swap an existing preview to it.",
+        discussion: """
+            The artifact's port and health path are used. Exits 0 only once the preview serves; \
+            on a failed health check a new preview is removed again and an existing one keeps serving.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print the deployment record as JSON.")
+    var json = false
+    @Option(help: ArgumentHelp("Remove the preview this many seconds after this command (default: never).", valueName: "seconds"))
+    var ttl: Double?
+    @Argument(help: "The preview's name (also the first label of its host).")
+    var name: String
+    @Argument(help: ArgumentHelp("The artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
+    var ref: String
+
+    func validate() throws {
+        if let ttl, !(ttl > 0) { throw ValidationError("invalid --ttl \(ttl): use a positive number of seconds") }
+    }
+
+    func run() throws {
+        let client = global.controlClient
+        let watcher = json ? nil : PhaseWatcher(client: client, app: name)
+        let creation: PreviewCreation
+        do {
+            creation = try client.createPreview(name: name, ref: ref, ttl: ttl)
+        } catch {
+            watcher?.finish()
+            throw error
+        }
+        watcher?.finish()
+        try DeploymentReport.finish(creation.deployment, json: json, alreadyPrinted: watcher?.printed ?? 0)
+        if !json { Output.result("http://\(creation.host)/") }
+    }
+}
+
+/// `baton preview rm NAME`: stops its sandboxes and removes it.
+struct PreviewRemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Stop a preview's sandboxes and remove it.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The preview's name.")
+    var name: String
+
+    func run() throws {
+        try global.controlClient.removePreview(named: name)
+        Output.result(name)
+    }
+}
