@@ -58,7 +58,13 @@ final class DeployFixture {
     }
 
     func finish() {
-        _ = try? baton(["app", "rm", "web"], allowFailure: true)
+        // Every app, previews included: removing one stops its sandboxes and their cgroups.
+        if let list = try? baton(["app", "ls", "--json"], allowFailure: true),
+           let apps = try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]] {
+            for name in apps.compactMap({ $0["name"] as? String }) {
+                _ = try? baton(["app", "rm", name], allowFailure: true)
+            }
+        }
         daemon.stop()
         let left = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/sandboxes")) ?? [])
         // Anything still running is killed so one failed test cannot leak into the next.
@@ -67,6 +73,10 @@ final class DeployFixture {
                let object = try? JSONSerialization.jsonObject(with: record) as? [String: Any],
                let initProcess = object["init_process"] as? [String: Any], let pid = initProcess["pid"] as? Int {
                 kill(Int32(pid), SIGKILL)
+                for _ in 0..<200 where kill(Int32(pid), 0) == 0 { usleep(10_000) }
+            }
+            for controller in ["memory", "pids", "cpu", "unified"] {
+                rmdir("/sys/fs/cgroup/\(controller)/baton/\(id)")
             }
         }
         try? FileManager.default.removeItem(atPath: root)
