@@ -41,19 +41,10 @@ extension SandboxLauncher {
             throw BatonError(.notFound, "sandbox '\(record.id)' is no longer running", cause: error)
         }
         var request = SpawnRequest(staging: "", lowerDirs: [], argv: spec.argv)
-        request.namespaces = Namespaces.mount | Namespaces.uts | Namespaces.ipc | Namespaces.network | Namespaces.pid | Namespaces.cgroup
-        if record.userNamespace { request.namespaces |= Namespaces.user }
-        request.environment = SandboxSpec.merging(record.environment, spec.environment)
-        request.searchPath = SpecValidation.searchPath(in: request.environment)
-        request.workdir = spec.workdir
-        request.stdio = spec.stdio
-        request.user = spec.user
-        request.clearSupplementaryGroups = !record.userNamespace
-        request.keepCapabilities = keep
-        request.lastCapability = Capabilities.lastCapability
-        request.seccompProgram = spec.seccomp == .default ? try SeccompProfile.program.get() : nil
-        request.resourceLimits = Self.resourceLimits
-        request.forwardedSignals = Self.forwardedSignals
+        request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: record.userNamespace)
+        request.setProgram(environment: SandboxSpec.merging(record.environment, spec.environment), workdir: spec.workdir,
+                           stdio: spec.stdio, user: spec.user, userNamespace: record.userNamespace, keepCapabilities: keep,
+                           seccomp: spec.seccomp == .default ? try SeccompProfile.program.get() : nil)
         let cgroup = Cgroup(hierarchy: cgroups ?? .v1([:]), paths: record.cgroupPaths)
         let cgroupFD = try cgroup.directoryFD()
         defer { if let cgroupFD { close(cgroupFD) } }

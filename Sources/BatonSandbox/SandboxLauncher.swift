@@ -122,25 +122,13 @@ public struct SandboxLauncher: Sendable {
                 request.lowerDirs = paths.map { PathName.lastComponent(of: $0) }
             }
         }
-        var namespaces = Namespaces.mount | Namespaces.pid | Namespaces.uts | Namespaces.ipc | Namespaces.network | Namespaces.cgroup
-        if spec.userNamespace { namespaces |= Namespaces.user }
-        request.namespaces = namespaces
+        request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: spec.userNamespace)
         request.dieWithParent = spec.dieWithParent
         request.skeletonDirs = MountPlan.skeleton
         request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds)
         request.hostname = spec.hostname ?? spec.id
-        request.environment = spec.environment
-        request.searchPath = SpecValidation.searchPath(in: spec.environment)
-        request.workdir = spec.workdir
-        request.stdio = spec.stdio
-        request.user = spec.user
-        // In a user namespace setgroups is denied; the namespace has no supplementary groups anyway.
-        request.clearSupplementaryGroups = !spec.userNamespace
-        request.keepCapabilities = keep
-        request.lastCapability = Capabilities.lastCapability
-        request.seccompProgram = seccomp
-        request.resourceLimits = Self.resourceLimits
-        request.forwardedSignals = Self.forwardedSignals
+        request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,
+                           userNamespace: spec.userNamespace, keepCapabilities: keep, seccomp: seccomp)
         request.initTitle = "baton-init \(spec.id)"
         return request
     }
