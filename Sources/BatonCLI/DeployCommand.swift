@@ -19,16 +19,31 @@ struct DeployCommand: ParsableCommand {
 
     func run() throws {
         let client = global.controlClient
-        let watcher = json ? nil : PhaseWatcher(client: client, app: app)
-        let record = try client.deploy(app: app, ref: ref)
-        watcher?.finish()
-        try DeploymentReport.finish(record, json: json, alreadyPrinted: watcher?.printed ?? 0)
+        try DeploymentReport.watch(client: client, app: app, json: json) { try client.deploy(app: app, ref: ref) }
     }
 }
 
 /// How `deploy` and `rollback` report a deployment: phases with their times on stderr, the
 /// outcome as the exit status.
 enum DeploymentReport {
+    /// Runs a swap, printing its phases live while it runs (unless `json`), then reports it.
+    static func watch(client: ControlClient, app: String, json: Bool, _ swap: () throws -> DeploymentInfo) throws {
+        try watch(client: client, app: app, json: json, record: { $0 }, swap)
+    }
+
+    /// The same for a call whose result carries the deployment (`record` finds it); returns
+    /// the result once the deployment has been reported as succeeded.
+    @discardableResult
+    static func watch<T>(client: ControlClient, app: String, json: Bool, record: (T) -> DeploymentInfo,
+                         _ swap: () throws -> T) throws -> T {
+        let watcher = json ? nil : PhaseWatcher(client: client, app: app)
+        defer { watcher?.finish() }
+        let result = try swap()
+        watcher?.finish()
+        try finish(record(result), json: json, alreadyPrinted: watcher?.printed ?? 0)
+        return result
+    }
+
     static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0) throws {
         if json {
             try Output.json(record)

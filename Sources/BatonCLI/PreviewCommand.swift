@@ -36,16 +36,9 @@ struct PreviewCreateCommand: ParsableCommand {
 
     func run() throws {
         let client = global.controlClient
-        let watcher = json ? nil : PhaseWatcher(client: client, app: name)
-        let creation: PreviewCreation
-        do {
-            creation = try client.createPreview(name: name, ref: ref, ttl: ttl)
-        } catch {
-            watcher?.finish()
-            throw error
+        let creation = try DeploymentReport.watch(client: client, app: name, json: json, record: \.deployment) {
+            try client.createPreview(name: name, ref: ref, ttl: ttl)
         }
-        watcher?.finish()
-        try DeploymentReport.finish(creation.deployment, json: json, alreadyPrinted: watcher?.printed ?? 0)
         if !json { Output.result("http://\(creation.host)/") }
     }
 }

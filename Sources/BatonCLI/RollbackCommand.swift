@@ -18,9 +18,6 @@ struct RollbackCommand: ParsableCommand {
 
     func run() throws {
         let client = global.controlClient
-        let watcher = json ? nil : PhaseWatcher(client: client, app: app)
-        let record = try client.rollback(app: app, to: to)
-        watcher?.finish()
-        try DeploymentReport.finish(record, json: json, alreadyPrinted: watcher?.printed ?? 0)
+        try DeploymentReport.watch(client: client, app: app, json: json) { try client.rollback(app: app, to: to) }
     }
 }

@@ -5,16 +5,16 @@ extension ControlClient {
     /// Creates the preview `name` serving `ref` (or swaps it to `ref`); the deployment says
     /// whether it became healthy.
     public func createPreview(name: String, ref: String, ttl: Double?) throws -> PreviewCreation {
-        try decodeReply(PreviewCreation.self, try call("POST", "/v1/previews",
+        try decode(PreviewCreation.self, try call("POST", "/v1/previews",
                                                        body: try ControlJSON.encoder().encode(PreviewRequest(name: name, ref: ref, ttl: ttl))))
     }
 
     public func previews() throws -> [PreviewInfo] {
-        try decodeReply([PreviewInfo].self, try call("GET", "/v1/previews"))
+        try decode([PreviewInfo].self, try call("GET", "/v1/previews"))
     }
 
     /// Stops the preview's sandboxes and removes it.
     public func removePreview(named name: String) throws {
-        _ = try call("DELETE", "/v1/previews/" + Self.pathComponent(name))
+        _ = try call("DELETE", "/v1/previews/" + Self.escape(name))
     }
 }

@@ -62,7 +62,7 @@ public struct ControlClient: Sendable {
         throw BatonError(.internal, "the daemon answered \(status)")
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
         do {
             return try ControlJSON.decoder().decode(type, from: data)
         } catch {
@@ -135,7 +135,7 @@ public struct ControlClient: Sendable {
         }
     }
 
-    private static func escape(_ name: String) -> String {
+    static func escape(_ name: String) -> String {
         name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? name
     }
 }
