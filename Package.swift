@@ -1,7 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Dependencies point down: CLI -> Daemon -> Deploy -> {Proxy, Sandbox} -> {Store, OS}.
+// Two executables. `baton` (the CLI) stays small so a sandbox starts fast: it never links NIO,
+// GRDB, Yams or Foundation's ICU half. `baton-daemon` (what `baton daemon` execs) holds the rest.
+// Dependencies point down: baton -> CLI -> {Apply, Control, Sandbox, Store} -> OS;
+// baton-daemon -> Daemon -> {ApplyFile, Control, Deploy, Proxy, Sandbox, Store} -> OS.
 // Only BatonOS imports CShims; NIO stays inside BatonProxy and BatonDaemon.
 /// Extension members resolve only from modules a file imports itself: a dependency that
 /// imports Foundation (swift-crypto does) must not make its NSString APIs win overloads in
@@ -13,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        .executable(name: "baton-daemon", targets: ["baton-daemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -71,10 +75,18 @@ let package = Package(
             name: "BatonDeploy",
             dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")]
         ),
+        // The control API's requests and replies, and the blocking client the CLI calls it with.
+        .target(name: "BatonControl", dependencies: ["BatonOS"], swiftSettings: memberImports),
+        // The apps file's YAML dialect; the daemon parses it for `baton apply`.
+        .target(
+            name: "BatonApplyFile",
+            dependencies: ["BatonOS", "BatonControl", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "BatonDaemon",
             dependencies: [
-                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS", "BatonDeploy",
+                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile",
+                "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,22 +96,26 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // `baton apply`: the declared apps file, the plan against the daemon, its execution.
+        // `baton apply`: the plan of a parsed apps file against the daemon, and its execution.
+        .target(name: "BatonApply", dependencies: ["BatonOS", "BatonControl"], swiftSettings: memberImports),
+        // How both executables parse, run and report an error.
         .target(
-            name: "BatonApply",
-            dependencies: ["BatonOS", "BatonStore", "BatonDaemon", .product(name: "Yams", package: "Yams")]
+            name: "BatonCommandLine",
+            dependencies: ["BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: memberImports
         ),
         .target(
             name: "BatonCLI",
             dependencies: [
-                "BatonOS", "BatonSandbox", "BatonStore", "BatonDaemon", "BatonApply",
+                "BatonOS", "BatonSandbox", "BatonStore", "BatonControl", "BatonApply", "BatonCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "baton", dependencies: ["BatonCLI"]),
+        .executableTarget(name: "baton-daemon", dependencies: ["BatonDaemon"]),
         .testTarget(name: "BatonOSTests", dependencies: ["BatonOS"]),
-        .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", "BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
         .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
@@ -110,8 +126,8 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
-        .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonDaemon", "BatonOS"]),
-        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonProxy"]),
+        .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
+        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy"]),
     ],
     swiftLanguageModes: [.v6]
 )

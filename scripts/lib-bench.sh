@@ -1,4 +1,5 @@
-# Shared by the bench-* scripts: a release build of baton (unless $BATON_BIN is set).
+# Shared by the bench-* scripts: the release build of baton and baton-daemon (scripts/build-release),
+# unless $BATON_BIN is set (then baton-daemon must be beside it).
 baton_release_binary() {
   if [[ -n "${BATON_BIN:-}" ]]; then
     echo "$BATON_BIN"
@@ -6,7 +7,7 @@ baton_release_binary() {
   fi
   local top
   top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  echo "bench: building release (static Swift stdlib) ..." >&2
-  (cd "$top" && swift build -c release --static-swift-stdlib --product baton --scratch-path .build-release >&2)
-  echo "$top/.build-release/release/baton"
+  echo "bench: building release binaries (scripts/build-release) ..." >&2
+  "$top/scripts/build-release" "$top/.build-release/bin" >/dev/null
+  echo "$top/.build-release/bin/baton"
 }

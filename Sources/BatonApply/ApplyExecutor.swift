@@ -1,4 +1,4 @@
-import BatonDaemon
+import BatonControl
 import BatonOS
 
 /// The daemon operations `apply` uses; `ControlClient` is the real one.

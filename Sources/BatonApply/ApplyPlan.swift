@@ -1,4 +1,4 @@
-import BatonDaemon
+import BatonControl
 import BatonOS
 
 /// What `apply` would do to converge the daemon's apps to a file: removals first (they free

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 
 /// Turns every artifact REF of a file into its digest before anything changes.

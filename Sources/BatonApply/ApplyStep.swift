@@ -1,4 +1,4 @@
-import BatonDaemon
+import BatonControl
 
 /// One change `apply` makes (or, for `unchanged`, does not make) to one app.
 public struct ApplyStep: Sendable, Equatable, Encodable {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton app`: apps the daemon routes to.
 struct AppCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 import BatonOS
 
 /// `baton app create APP --host HOST… [--upstream ADDR:PORT | sandbox settings]`.

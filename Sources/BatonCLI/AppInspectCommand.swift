@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton app inspect APP`: every setting of one app, as JSON.
 struct AppInspectCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton app ls`: name, hosts, kind and the digest serving now.
 struct AppListCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton app rm APP`: stops routing the app's hosts and forgets it.
 struct AppRemoveCommand: ParsableCommand {

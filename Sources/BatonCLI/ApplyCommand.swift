@@ -1,7 +1,10 @@
 import ArgumentParser
+import BatonCommandLine
 import BatonApply
-import BatonDaemon
+import BatonControl
+import BatonOS
 import BatonStore
+import FoundationEssentials
 
 /// `baton apply -f FILE.yml`: converge the daemon's apps to a file, by the same health-gated
 /// swaps as `deploy`. The whole file is checked and every artifact resolved before the first
@@ -28,10 +31,10 @@ struct ApplyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let declared = try ApplyFileParser.load(path: file)
+        let client = global.controlClient
+        let declared = try client.parseApplyFile(file: file, text: try Self.read(file))
         let store = declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
         let resolved = try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest }
-        let client = global.controlClient
         // Previews come and go per branch (`baton preview`): a file neither declares nor prunes them.
         let plan = try ApplyPlan.make(desired: resolved, current: try client.listApps().filter { !$0.preview }, prune: prune)
         if dryRun {
@@ -49,6 +52,17 @@ struct ApplyCommand: ParsableCommand {
             }
             throw CommandExit(status: 1)
         }
+    }
+
+    /// The file's text; the daemon parses it (see `ApplyFile`).
+    static func read(_ path: String) throws(BatonError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatonError(.notFound, "cannot read \(path): give an existing YAML file with -f")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw BatonError(.invalidArgument, "\(path): not UTF-8 text")
+        }
+        return text
     }
 
     private func report(_ steps: [ApplyStep], outcomes: Bool) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonCommandLine
 import BatonOS
 import FoundationEssentials
 import Glibc
@@ -13,7 +14,7 @@ public struct BatonCommand: ParsableCommand {
             RunCommand.self,
             ExecCommand.self,
             ArtifactCommand.self,
-            DaemonCommand.self,
+            DaemonExecCommand.self,
             AppCommand.self,
             DeployCommand.self,
             RollbackCommand.self,
@@ -30,40 +31,21 @@ public struct BatonCommand: ParsableCommand {
 
     /// Parses and runs, turning every failure a user can cause into one `error:` line.
     public static func runMain() -> Never {
-        do {
-            let arguments = Array(CommandLine.arguments.dropFirst())
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // The daemon is its own executable, so this one never links NIO or SQLite.
+        if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
+        CommandMain.exiting(hint: "baton --help") {
             // The sandbox start path skips ArgumentParser's reflection (see RunArguments).
-            if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: GlobalOptions.resolveRoot(nil)) {
+            if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {
                 try run.run()
+                return
             }
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
-            Glibc.exit(0)
-        } catch let exit as CommandExit {
-            Glibc.exit(exit.status)
-        } catch let error as BatonError {
-            Output.progress("error: \(error.message)")
-            Glibc.exit(error.exitStatus ?? (error.code == .notFound ? 2 : 1))
-        } catch let error as OSError {
-            Output.progress("error: \(error.description)")
-            Glibc.exit(1)
-        } catch {
-            // ArgumentParser's errors: --help and --version print normally; a bad flag is one line.
-            let code = exitCode(for: error)
-            if code == .success {
-                Output.result(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            Output.progress("error: \(text) (see 'baton --help')")
-            Glibc.exit(code.rawValue)
+        } errorText: { error in
+            (exitCode(for: error), fullMessage(for: error), message(for: error))
         }
     }
-}
-
-/// Thrown by a command that has already said what it needs to and wants a specific status.
-struct CommandExit: Error {
-    let status: Int32
 }
 
 enum BatonVersion {

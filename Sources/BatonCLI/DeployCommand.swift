@@ -1,5 +1,6 @@
 import ArgumentParser
-import BatonDaemon
+import BatonCommandLine
+import BatonControl
 
 /// `baton deploy APP REF`: the blue-green swap. Exits 0 only once traffic is on the new sandbox.
 struct DeployCommand: ParsableCommand {

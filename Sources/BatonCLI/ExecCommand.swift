@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonCommandLine
 import BatonOS
 import BatonSandbox
 

@@ -1,6 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
-import Glibc
+import BatonOS
 
 /// Options every command takes.
 public struct GlobalOptions: ParsableArguments {
@@ -10,11 +9,5 @@ public struct GlobalOptions: ParsableArguments {
     public init() {}
 
     /// `--root`, else `$BATON_ROOT`, else /var/lib/baton; always absolute.
-    var rootPath: String { Self.resolveRoot(root) }
-
-    static func resolveRoot(_ explicit: String?) -> String {
-        let chosen = explicit ?? getenv("BATON_ROOT").map { String(cString: $0) } ?? "/var/lib/baton"
-        if chosen.hasPrefix("/") { return chosen }
-        return FileManager.default.currentDirectoryPath + "/" + chosen
-    }
+    var rootPath: String { StateRoot.resolve(root) }
 }

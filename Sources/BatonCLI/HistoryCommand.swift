@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton history [APP]`: which bytes served when.
 struct HistoryCommand: ParsableCommand {

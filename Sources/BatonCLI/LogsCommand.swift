@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 import BatonOS
 import BatonSandbox
 import Glibc

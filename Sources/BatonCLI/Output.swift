@@ -1,26 +1,16 @@
+import BatonCommandLine
 import FoundationEssentials
 import Glibc
 
 /// Where a command's words go: results to stdout, progress and errors to stderr.
 enum Output {
     static func result(_ line: String) {
-        write(line + "\n", to: STDOUT_FILENO)
+        StandardStream.line(line, to: STDOUT_FILENO)
     }
 
     /// Progress and errors.
     static func progress(_ line: String) {
-        write(line + "\n", to: STDERR_FILENO)
-    }
-
-    /// The whole text, retrying short writes (a pipe may take it in pieces).
-    private static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            bytes = bytes.dropFirst(written)
-        }
+        StandardStream.line(line, to: STDERR_FILENO)
     }
 
     /// Prints a value as JSON with snake_case keys, sorted for stable output.

@@ -1,5 +1,6 @@
-import BatonDaemon
-import Foundation
+import BatonControl
+import BatonOS
+import Glibc
 import Synchronization
 
 /// Prints a deploy's phases as they happen. The daemon records each phase the moment it
@@ -11,7 +12,7 @@ final class PhaseWatcher: Sendable {
 
     init(client: ControlClient, app: String) {
         let known = (try? client.history(app: app).first?.id) ?? nil
-        Thread { [self] in
+        DetachedThread.start { [self] in
             while !state.withLock({ $0.done }) {
                 if let latest = try? client.history(app: app).first, latest.id != known {
                     printNew(latest)
@@ -19,7 +20,7 @@ final class PhaseWatcher: Sendable {
                 usleep(50_000)
             }
             stopped.store(true, ordering: .releasing)
-        }.start()
+        }
     }
 
     private func printNew(_ record: DeploymentInfo) {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton preview`: throwaway apps at NAME.<preview domain>, one command each.
 struct PreviewCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import BatonDaemon
-import Foundation
+import BatonControl
+import FoundationEssentials
 
 /// `baton preview ls`: name, host, artifact, digest, age and expiry of each preview.
 struct PreviewListCommand: ParsableCommand {
@@ -28,9 +28,7 @@ struct PreviewListCommand: ParsableCommand {
     /// "in 5m", or "never".
     static func expiry(_ text: String?) -> String {
         guard let text else { return "never" }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = formatter.date(from: text) else { return text }
+        guard let date = Timestamp.date(text) else { return text }
         return "in " + duration(max(0, date.timeIntervalSinceNow))
     }
 

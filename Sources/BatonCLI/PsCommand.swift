@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton ps`: the daemon's sandboxes.
 struct PsCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton rollback APP`: the same swap, back to the digest that served before.
 struct RollbackCommand: ParsableCommand {

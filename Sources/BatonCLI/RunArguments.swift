@@ -1,3 +1,4 @@
+import BatonOS
 import BatonSandbox
 
 /// `baton run`'s arguments as plain values, filled either by ArgumentParser (RunCommand) or,
@@ -57,7 +58,7 @@ struct RunArguments {
                 continue
             case "--rm": if inline != nil { return nil }
             case "--userns": if inline != nil { return nil }; result.userns = true
-            case "--root": guard let v = take() else { return nil }; result.root = GlobalOptions.resolveRoot(v)
+            case "--root": guard let v = take() else { return nil }; result.root = StateRoot.resolve(v)
             case "--name": guard let v = take() else { return nil }; result.name = v
             case "--env": guard let v = take() else { return nil }; result.env.append(v)
             case "--hostname": guard let v = take() else { return nil }; result.hostname = v

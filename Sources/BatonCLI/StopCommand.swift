@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonDaemon
+import BatonControl
 
 /// `baton stop SANDBOX`: SIGTERM, a grace period, SIGKILL; the app it served answers 503.
 struct StopCommand: ParsableCommand {

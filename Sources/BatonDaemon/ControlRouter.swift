@@ -1,3 +1,5 @@
+import BatonApplyFile
+import BatonControl
 import BatonOS
 import BatonProxy
 import Foundation
@@ -21,6 +23,7 @@ struct ControlReply: Sendable {
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
 ///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop,
 ///   POST /v1/previews (a PreviewRequest), GET /v1/previews, DELETE /v1/previews/NAME,
+///   POST /v1/apply/parse (an ApplyParseRequest; answers the ApplyFile it declares),
 ///   GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
     let service: ControlService
@@ -82,6 +85,9 @@ struct ControlRouter: Sendable {
         case ("DELETE", 3, "v1") where parts[1] == "previews":
             try await deploys.removePreview(named: parts[2])
             return ControlReply(status: 204, body: Data())
+        case ("POST", 3, "v1") where parts[1] == "apply" && parts[2] == "parse":
+            let body = try ControlJSON.decoder().decode(ApplyParseRequest.self, from: request.body)
+            return try Self.json(200, try ApplyFileParser.parse(body.text, file: body.file))
         default:
             throw BatonError(.notFound, "no control route \(request.method) \(request.path)")
         }

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 import BatonProxy
 import Foundation
@@ -58,7 +59,7 @@ actor ControlService {
     static func routeTable(for apps: [AppInfo], serving: [String: SandboxRow] = [:]) -> RouteTable {
         var entries: [(String, Route)] = []
         for app in apps {
-            var target = app.upstream.flatMap(AppValidation.parseAddress)
+            var target = app.upstream.flatMap(Self.upstreamTarget)
             if let row = serving[app.name], row.state == "running", let pid = row.pid {
                 target = .sandbox(netnsPath: "/proc/\(pid)/ns/net", port: row.port)
             }
@@ -69,7 +70,7 @@ actor ControlService {
 
     private func withInFlight(_ app: AppInfo) -> AppInfo {
         var app = app
-        if let target = app.upstream.flatMap(AppValidation.parseAddress) {
+        if let target = app.upstream.flatMap(Self.upstreamTarget) {
             app.inFlight = proxy.inFlight(target: target)
         }
         return app
@@ -77,5 +78,9 @@ actor ControlService {
 
     static func noSuchApp(_ name: String) -> BatonError {
         BatonError(.notFound, "no app named \(name): see 'baton app ls'")
+    }
+
+    private static func upstreamTarget(_ text: String) -> Target? {
+        AppValidation.parseAddress(text).map { .address(host: $0.host, port: $0.port) }
     }
 }

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonDeploy
 import BatonOS
 import BatonSandbox

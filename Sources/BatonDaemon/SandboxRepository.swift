@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 import Foundation
 import GRDB
@@ -71,21 +72,5 @@ extension StateDatabase {
     private static func sandboxRow(_ row: Row) -> SandboxRow {
         SandboxRow(id: row["id"], app: row["app"], digest: row["digest"], artifact: row["artifact"], port: row["port"], state: row["state"],
                    pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"])
-    }
-}
-
-enum Timestamp {
-    static func now() -> String { string(Date()) }
-
-    static func string(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 }

@@ -1,3 +1,4 @@
+import BatonOS
 import NIOCore
 import NIOHTTP1
 

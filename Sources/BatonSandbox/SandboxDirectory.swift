@@ -42,7 +42,7 @@ enum SandboxDirectory {
     /// whoever adopts it.
     static func sweepStale(root: String) {
         let sandboxes = "\(root)/sandboxes"
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: sandboxes) else { return }
+        guard let entries = try? DirectoryListing.names(sandboxes) else { return }
         for id in entries {
             let directory = "\(sandboxes)/\(id)"
             let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

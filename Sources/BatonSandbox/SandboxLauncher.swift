@@ -13,7 +13,8 @@ public struct SandboxLauncher: Sendable {
     public var cgroups: CgroupHierarchy? { cgroupOverride ?? CgroupHierarchy.host }
     private let cgroupOverride: CgroupHierarchy?
     public var userNamespace = UserNamespaceMapping()
-    let logger: Logger
+    /// nil on the CLI's start path, where making a Logger costs more than its one debug line.
+    let logger: Logger?
 
     /// Signals init passes on to the program.
     public static let forwardedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT]
@@ -32,7 +33,7 @@ public struct SandboxLauncher: Sendable {
 
     /// `cgroups` overrides the host's detected layout (tests drive the v2 code through a
     /// hybrid host's unified mount this way).
-    public init(root: String, cgroups: CgroupHierarchy? = nil, logger: Logger = Logger(label: "baton.sandbox")) {
+    public init(root: String, cgroups: CgroupHierarchy? = nil, logger: Logger? = nil) {
         self.root = root
         self.cgroupOverride = cgroups
         self.logger = logger
@@ -95,7 +96,7 @@ public struct SandboxLauncher: Sendable {
                                   userNamespace: spec.userNamespace, environment: spec.environment,
                                   artifactDigest: spec.artifactDigest).write(root: root)
             }
-            logger.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
+            logger?.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
             return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, lockFD: lockFD)
         } catch {
             // A sandbox that started but could not be recorded must not run on unknown.

@@ -110,7 +110,7 @@ enum FileIO {
     }
 
     static func listDirectory(_ path: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+        (try? DirectoryListing.names(path)) ?? []
     }
 
     static func fileSize(_ path: String) -> Int64? {

@@ -5,17 +5,7 @@ import Glibc
 /// does not depend on the order the file system returns them.
 enum TreeWalker {
     static func sortedNames(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw OSError("opendir \(path)", errno: errno) }
-        defer { closedir(dir) }
-        var names: [[UInt8]] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
-            names.append(name)
-        }
-        return names.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) }
+        try DirectoryListing.names(path)
     }
 
     static func lstatPath(_ path: String) throws -> stat {

@@ -1,4 +1,5 @@
 @testable import BatonDaemon
+import BatonControl
 import BatonApply
 import BatonOS
 import Synchronization

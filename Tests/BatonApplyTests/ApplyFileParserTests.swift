@@ -1,4 +1,6 @@
 import BatonApply
+import BatonApplyFile
+import BatonControl
 import BatonDaemon
 import BatonOS
 import Testing
@@ -87,10 +89,6 @@ import Testing
         let text = "apps:\n  web:\n    artifact: x:1\n    hosts: [h.test]\n  web:\n    upstream: 127.0.0.1:1\n    hosts: [g.test]\n"
         #expect(failure(text).hasPrefix("baton.yml:"), "\(failure(text))")
         #expect(failure(text).contains("web"), "\(failure(text))")
-    }
-
-    @Test func aMissingFileIsNamed() {
-        #expect(throws: BatonError.self) { try ApplyFileParser.load(path: "/nonexistent/baton.yml") }
     }
 
     private func failure(_ text: String) -> String {

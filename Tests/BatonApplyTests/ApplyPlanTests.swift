@@ -1,3 +1,4 @@
+import BatonControl
 import BatonApply
 @testable import BatonDaemon
 import BatonOS

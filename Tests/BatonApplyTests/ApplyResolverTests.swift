@@ -1,4 +1,6 @@
 import BatonApply
+import BatonApplyFile
+import BatonControl
 import BatonDaemon
 import BatonOS
 import Testing

@@ -1,3 +1,4 @@
+import BatonOS
 import ArgumentParser
 @testable import BatonCLI
 import Testing
@@ -20,7 +21,7 @@ import Testing
     @Test(arguments: vectors)
     func fastParserAgreesWithArgumentParser(_ vector: [String]) throws {
         let slow = try RunCommand.parse(vector).arguments
-        let fast = try #require(RunArguments.fastParse(vector, root: GlobalOptions.resolveRoot(nil)))
+        let fast = try #require(RunArguments.fastParse(vector, root: StateRoot.resolve(nil)))
         #expect(String(describing: fast) == String(describing: slow))
     }
 

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonDaemon
 import BatonOS
 import Foundation

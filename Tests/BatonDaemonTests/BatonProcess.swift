@@ -22,9 +22,9 @@ enum BatonExecutable {
     }()
 
     /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s.
-    static func run(_ arguments: [String], prefix: [String] = []) throws -> Result {
+    static func run(_ arguments: [String], prefix: [String] = [], executable: String = path) throws -> Result {
         let process = Process()
-        let command = prefix + [path] + arguments
+        let command = prefix + [executable] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         let out = Pipe(), err = Pipe()

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonDaemon
 import BatonProxy
 import Foundation
@@ -70,6 +71,12 @@ struct AsyncControlClient: Sendable {
     func app(named name: String) async throws -> AppInfo { try await offThePool { try client.app(named: name) } }
     func removeApp(named name: String) async throws { try await offThePool { try client.removeApp(named: name) } }
     func metrics() async throws -> String { try await offThePool { try client.metrics() } }
+    func parseApplyFile(file: String, text: String) async throws -> ApplyFile {
+        try await offThePool { try client.parseApplyFile(file: file, text: text) }
+    }
+    func call(_ method: String, _ path: String, body: Data) async throws -> Data {
+        try await offThePool { try client.call(method, path, body: body) }
+    }
 }
 
 enum RawHTTP {

@@ -1,3 +1,4 @@
+import BatonOS
 import BatonProxy
 import Testing
 

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 import Yams
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `POST /v1/previews`: make (or swap) the preview `name` to the artifact `ref`.
 public struct PreviewRequest: Codable, Sendable {
@@ -18,6 +18,13 @@ public struct PreviewRequest: Codable, Sendable {
 public struct PreviewCreation: Codable, Sendable {
     public var host: String
     public var deployment: DeploymentInfo
+
+    public init(
+        host: String, deployment: DeploymentInfo
+    ) {
+        self.host = host
+        self.deployment = deployment
+    }
 }
 
 /// A preview as `baton preview ls` lists it.
@@ -31,6 +38,19 @@ public struct PreviewInfo: Codable, Sendable, Equatable {
     public var ageSeconds: Double?
     /// nil: no TTL.
     public var expiresAt: String?
+
+
+    public init(
+        name: String, host: String, artifact: String? = nil, digest: String? = nil, createdAt: String, ageSeconds: Double? = nil, expiresAt: String? = nil
+    ) {
+        self.name = name
+        self.host = host
+        self.artifact = artifact
+        self.digest = digest
+        self.createdAt = createdAt
+        self.ageSeconds = ageSeconds
+        self.expiresAt = expiresAt
+    }
 
     public func encode(to encoder: any Encoder) throws {
         // Absent values are written as null so every key is always there.

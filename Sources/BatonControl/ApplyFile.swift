@@ -1,7 +1,6 @@
-import BatonDaemon
 
 /// A place in the apply file, printed the way compilers print one: `baton.yml:3:15`.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+public struct SourceLocation: Codable, Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int
@@ -17,7 +16,7 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
 
 /// One app as the file declares it: the spec the daemon stores, and for a sandbox app the
 /// artifact that should serve it.
-public struct DeclaredApp: Sendable, Equatable {
+public struct DeclaredApp: Codable, Sendable, Equatable {
     public var spec: AppSpec
     /// The REF of a sandbox app; nil for an upstream app.
     public var artifact: String?
@@ -36,14 +35,26 @@ public struct DeclaredApp: Sendable, Equatable {
     public var name: String { spec.name }
 }
 
-/// The apps a file declares, in the order written.
-public struct ApplyFile: Sendable, Equatable {
+/// The apps a file declares, in the order written. The daemon parses the YAML (`POST
+/// /v1/apply/parse`) so the CLI need not link a YAML parser and the Foundation it brings.
+public struct ApplyFile: Codable, Sendable, Equatable {
     public var path: String
     public var apps: [DeclaredApp]
 
     public init(path: String, apps: [DeclaredApp]) {
         self.path = path
         self.apps = apps
+    }
+}
+
+/// The text of an apps file, sent to be parsed; `file` is the name its errors use.
+public struct ApplyParseRequest: Codable, Sendable, Equatable {
+    public var file: String
+    public var text: String
+
+    public init(file: String, text: String) {
+        self.file = file
+        self.text = text
     }
 }
 

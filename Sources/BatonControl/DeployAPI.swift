@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `POST /v1/apps/NAME/deploy`: the artifact to swap to.
 public struct DeployRequest: Codable, Sendable {
@@ -18,6 +18,15 @@ public struct PhaseInfo: Codable, Sendable, Equatable {
     public var completedAt: String
     public var seconds: Double
     public var detail: String?
+
+    public init(
+        phase: String, completedAt: String, seconds: Double, detail: String? = nil
+    ) {
+        self.phase = phase
+        self.completedAt = completedAt
+        self.seconds = seconds
+        self.detail = detail
+    }
 }
 
 /// A deployment: which bytes replaced which, when, how each phase went.
@@ -33,6 +42,22 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     public var phases: [PhaseInfo]
     /// The new sandbox's last log lines when it failed to become healthy.
     public var logLines: [String]?
+
+
+    public init(
+        id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
+    ) {
+        self.id = id
+        self.app = app
+        self.fromDigest = fromDigest
+        self.toDigest = toDigest
+        self.outcome = outcome
+        self.reason = reason
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.phases = phases
+        self.logLines = logLines
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -65,6 +90,24 @@ public struct SandboxInfo: Codable, Sendable, Equatable {
     public var uptimeSeconds: Double?
     public var memoryBytes: Int64?
     public var logPath: String
+
+
+    public init(
+        id: String, app: String, artifact: String? = nil, digest: String, state: String, serving: Bool, health: String? = nil, pid: Int32? = nil, createdAt: String, uptimeSeconds: Double? = nil, memoryBytes: Int64? = nil, logPath: String
+    ) {
+        self.id = id
+        self.app = app
+        self.artifact = artifact
+        self.digest = digest
+        self.state = state
+        self.serving = serving
+        self.health = health
+        self.pid = pid
+        self.createdAt = createdAt
+        self.uptimeSeconds = uptimeSeconds
+        self.memoryBytes = memoryBytes
+        self.logPath = logPath
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

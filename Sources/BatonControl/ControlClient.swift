@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The CLI's way to the daemon: one blocking HTTP/1.1 exchange per call over the Unix socket,
@@ -48,13 +48,13 @@ public struct ControlClient: Sendable {
         request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         try writeAll(fd, Data(request.utf8) + body)
         let reply = try readAll(fd)
-        guard let split = reply.range(of: Data("\r\n\r\n".utf8)),
-            let statusLine = String(data: reply[..<split.lowerBound], encoding: .utf8)?.split(separator: "\r\n").first,
+        guard let headEnd = Self.headEnd(reply),
+            let statusLine = String(validating: reply[..<headEnd], as: UTF8.self)?.split(separator: "\r\n").first,
             let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "")
         else {
             throw BatonError(.internal, "the daemon at \(socketPath) sent a reply that is not HTTP")
         }
-        let payload = reply[split.upperBound...]
+        let payload = reply[(headEnd + 4)...]
         if (200..<300).contains(status) { return Data(payload) }
         if let error = try? ControlJSON.decoder().decode(ControlErrorBody.self, from: Data(payload)) {
             throw BatonError(BatonError.Code(rawValue: error.code) ?? .internal, error.error)
@@ -135,7 +135,26 @@ public struct ControlClient: Sendable {
         }
     }
 
+    /// Where the reply's head ends: the index of its blank line's "\r\n\r\n".
+    static func headEnd(_ reply: Data) -> Int? {
+        let bytes = [UInt8](reply)
+        guard bytes.count >= 4 else { return nil }
+        return (0...(bytes.count - 4)).first { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+    }
+
+    /// A name as one path segment: ASCII letters, digits and "-._" stay, every other byte is %XX.
     static func escape(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._"))) ?? name
+        var escaped = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                escaped += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return escaped
     }
 }

@@ -1,16 +1,22 @@
 import ArgumentParser
-import BatonDaemon
+import BatonCommandLine
+import BatonControl
 import BatonOS
 import BatonProxy
 import Foundation
+import Glibc
 
-/// `baton daemon`: serves the proxy and the control API until SIGTERM or SIGINT.
-struct DaemonCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "daemon",
+/// `baton daemon` (the `baton-daemon` executable, which `baton daemon` execs): serves the proxy
+/// and the control API until SIGTERM or SIGINT.
+public struct DaemonCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "baton daemon",
         abstract: "Run the proxy, the state database and the control API in the foreground.")
 
-    @OptionGroup var global: GlobalOptions
+    public init() {}
+
+    @Option(name: .long, help: ArgumentHelp("Baton's state directory (store, layers, sandboxes, state database, socket).", valueName: "dir"))
+    var root: String?
 
     @Option(help: ArgumentHelp("Address the proxy listens on.", valueName: "addr:port"))
     var listen = "127.0.0.1:8080"
@@ -45,7 +51,7 @@ struct DaemonCommand: ParsableCommand {
     @Flag(help: "Do not write the JSON access log to stdout.")
     var noAccessLog = false
 
-    func validate() throws {
+    public func validate() throws {
         guard Self.listenAddress(listen) != nil else {
             throw ValidationError("invalid --listen '\(listen)': use ADDR:PORT, e.g. 127.0.0.1:8080")
         }
@@ -62,9 +68,9 @@ struct DaemonCommand: ParsableCommand {
         if let maxBody, maxBody < 0 { throw ValidationError("invalid --max-body \(maxBody)") }
     }
 
-    func run() throws {
+    public func run() throws {
         let (host, port) = Self.listenAddress(listen)!
-        var options = Daemon.Options(root: global.rootPath)
+        var options = Daemon.Options(root: StateRoot.resolve(root))
         options.listenHost = host
         options.listenPort = port
         options.socketPath = socket.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
@@ -81,7 +87,7 @@ struct DaemonCommand: ParsableCommand {
         try Daemon.runUntilSignalled(options: options) { daemon, address in
             var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)"
             if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
-            Output.progress(ready)
+            StandardStream.line(ready, to: STDERR_FILENO)
         }
     }
 
@@ -92,5 +98,11 @@ struct DaemonCommand: ParsableCommand {
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return host.isEmpty ? nil : (host, port)
+    }
+}
+
+extension DaemonCommand {
+    public static func runMain() -> Never {
+        CommandMain.run(DaemonCommand.self, Array(CommandLine.arguments.dropFirst()), hint: "baton daemon --help")
     }
 }

@@ -1,6 +1,5 @@
-import BatonDaemon
+import BatonControl
 import BatonOS
-import Foundation
 import Yams
 
 /// Reads an apply file:
@@ -25,17 +24,7 @@ public enum ApplyFileParser {
     static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
-    /// Reads and parses the file at `path`; the path is named as given in errors.
-    public static func load(path: String) throws(BatonError) -> ApplyFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BatonError(.notFound, "cannot read \(path): give an existing YAML file with -f")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw BatonError(.invalidArgument, "\(path): not UTF-8 text")
-        }
-        return try parse(text, file: path)
-    }
-
+    /// Parses the text of an apps file; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(BatonError) -> ApplyFile {
         let reader = NodeReader(file: file)
         let root: Node?

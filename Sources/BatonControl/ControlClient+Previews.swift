@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 
 extension ControlClient {
     /// Creates the preview `name` serving `ref` (or swaps it to `ref`); the deployment says

@@ -1,5 +1,5 @@
 import BatonOS
-import Foundation
+import FoundationEssentials
 
 extension ControlClient {
     public func deploy(app: String, ref: String) throws -> DeploymentInfo {

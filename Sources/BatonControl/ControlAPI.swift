@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What `baton app create` asks for. Upstream apps route to `upstream` (ADDR:PORT); sandbox
 /// apps get their target when a deploy lands (issue 5).
@@ -62,6 +62,28 @@ public struct AppInfo: Codable, Sendable, Equatable {
     /// Made by `baton preview create`: `apply` leaves previews alone.
     public var preview: Bool = false
 
+
+    public init(
+        name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false
+    ) {
+        self.name = name
+        self.hosts = hosts
+        self.kind = kind
+        self.digest = digest
+        self.upstream = upstream
+        self.port = port
+        self.healthPath = healthPath
+        self.healthStatus = healthStatus
+        self.healthTimeout = healthTimeout
+        self.drainTimeout = drainTimeout
+        self.memory = memory
+        self.pids = pids
+        self.env = env
+        self.createdAt = createdAt
+        self.inFlight = inFlight
+        self.preview = preview
+    }
+
     public func encode(to encoder: any Encoder) throws {
         // Absent values are written as null so every key is always there.
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -88,17 +110,25 @@ public struct AppInfo: Codable, Sendable, Equatable {
 public struct ControlErrorBody: Codable, Sendable {
     public var error: String
     public var code: String
+
+    public init(
+        error: String, code: String
+    ) {
+        self.error = error
+        self.code = code
+    }
 }
 
-enum ControlJSON {
-    static func encoder() -> JSONEncoder {
+/// The control API's JSON: snake_case keys, sorted, on both ends.
+public enum ControlJSON {
+    public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
-    static func decoder() -> JSONDecoder {
+    public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder

@@ -1,9 +1,8 @@
 import BatonOS
-import BatonProxy
 
 /// Checks an `AppSpec` before anything is stored: a user mistake is one clear message.
-enum AppValidation {
-    static func validate(_ spec: AppSpec) throws(BatonError) -> AppSpec {
+public enum AppValidation {
+    public static func validate(_ spec: AppSpec) throws(BatonError) -> AppSpec {
         var spec = spec
         guard isValidName(spec.name) else {
             throw BatonError(.invalidArgument,
@@ -48,7 +47,7 @@ enum AppValidation {
         return spec
     }
 
-    static func isValidName(_ name: String) -> Bool {
+    public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...63).contains(bytes.count) else { return false }
         for (index, byte) in bytes.enumerated() {
@@ -58,8 +57,8 @@ enum AppValidation {
         return true
     }
 
-    /// `host:port` or `[v6]:port` as a proxy target.
-    static func parseAddress(_ text: String) -> Target? {
+    /// `host:port` or `[v6]:port`: where an upstream app's proxy target is.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {
@@ -75,7 +74,7 @@ enum AppValidation {
         guard !host.isEmpty, host.allSatisfy({ !$0.isWhitespace && $0 != "/" }),
             let port = Int(portText), (1...65535).contains(port)
         else { return nil }
-        return .address(host: String(host), port: port)
+        return (String(host), port)
     }
 }
 
