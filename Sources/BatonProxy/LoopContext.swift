@@ -11,6 +11,9 @@ final class LoopContext {
     private var idle: [ObjectIdentifier: [UpstreamHandler]] = [:]
     /// Every upstream connection made on this loop, by target, so a drain can close them.
     private var open: [Target: [ObjectIdentifier: Channel]] = [:]
+    /// Client connections accepted on this loop, so a shutdown can close those still open
+    /// after its grace period while the event loops still run.
+    private var clients: [ObjectIdentifier: Channel] = [:]
     private var metrics: [String: AppMetrics] = [:]
     let accessLog: AccessLogBuffer
     /// 12 hex digits, random per loop, then "-"; a request id is this and 8 hex digits of a counter.
@@ -151,9 +154,18 @@ final class LoopContext {
         }
     }
 
-    func closeAllIdle() {
-        let all = idle
+    /// Tracks `channel` until it closes.
+    func accepted(_ channel: Channel) {
+        let key = ObjectIdentifier(channel)
+        clients[key] = channel
+        channel.closeFuture.whenComplete { [self] _ in clients[key] = nil }
+    }
+
+    /// Closes every client and upstream connection of this loop, busy or not: the end of a
+    /// shutdown whose grace period is over.
+    func closeEverything() {
         idle = [:]
-        for handlers in all.values { for handler in handlers { handler.context?.close(promise: nil) } }
+        for channel in clients.values { channel.close(promise: nil) }
+        for channels in open.values { for channel in channels.values { channel.close(promise: nil) } }
     }
 }

@@ -14,7 +14,9 @@ public final class Proxy: Sendable {
     public let metrics: ProxyMetrics
     let shared: ProxyShared
     private let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>]
-    private let quiesce: ServerQuiescingHelper
+    /// Made by `start` and dropped at the end of `shutdown`: its deinit completes a promise on
+    /// the group, which must still be running then.
+    private let quiesce = Mutex<ServerQuiescingHelper?>(nil)
     private let serverChannel = Mutex<(any Channel)?>(nil)
     private let stopped = Mutex(false)
 
@@ -33,56 +35,70 @@ public final class Proxy: Sendable {
             loops[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeEmptyBox(valueType: LoopContext.self, eventLoop: loop)
         }
         self.loops = loops
-        self.quiesce = ServerQuiescingHelper(group: group)
     }
 
     /// Starts accepting on `host:port` (port 0 picks a free port) and returns the bound address.
     public func start(host: String, port: Int) async throws -> SocketAddress {
         let shared = self.shared
         let loops = self.loops
-        let quiesce = self.quiesce
+        let quiesce = ServerQuiescingHelper(group: group)
+        self.quiesce.withLock { $0 = quiesce }
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = shared.configuration.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = shared.configuration.maxHeaderBytes
         let limits = decoderLimits
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
-                }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 8)
-            // A client that sends its request and shuts down its write side still gets the answer.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let box = loops[ObjectIdentifier(channel.eventLoop)]!
-                    let loop: LoopContext
-                    if let existing = box.value {
-                        loop = existing
-                    } else {
-                        loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
-                        box.value = loop
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                     }
-                    let deadline = ClientDeadline(
-                        headerTimeout: shared.configuration.clientHeaderTimeout,
-                        idleTimeout: shared.configuration.idleTimeout)
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(deadline)
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-                        withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: limits)
-                    try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline))
                 }
-            }
-            .bind(host: host, port: port).get()
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 8)
+                // A client that sends its request and shuts down its write side still gets the answer.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try Self.configureClient(channel, loops: loops, shared: shared, limits: limits)
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            self.quiesce.withLock { $0 = nil }
+            throw error
+        }
         serverChannel.withLock { $0 = channel }
         guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
         return address
+    }
+
+    /// A client connection's pipeline: deadlines, HTTP/1.1 framing, then the proxy itself, which
+    /// shares its loop's upstream pools.
+    private static func configureClient(
+        _ channel: any Channel, loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>], shared: ProxyShared,
+        limits: NIOHTTPDecoderLimitConfiguration
+    ) throws {
+        let box = loops[ObjectIdentifier(channel.eventLoop)]!
+        let loop: LoopContext
+        if let existing = box.value {
+            loop = existing
+        } else {
+            loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
+            box.value = loop
+        }
+        let deadline = ClientDeadline(headerTimeout: shared.configuration.clientHeaderTimeout, idleTimeout: shared.configuration.idleTimeout)
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(deadline)
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
+            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: limits)
+        try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline))
+        loop.accepted(channel)
     }
 
     /// Replaces the route table in one step. Requests already started keep their target; every
@@ -122,7 +138,7 @@ public final class Proxy: Sendable {
             defer { stopped = true }
             return !stopped
         }
-        guard first else { return }
+        guard first, let quiesce = self.quiesce.withLock({ $0 }) else { return }
         let promise = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: promise)
         let finished = promise.futureResult
@@ -130,10 +146,13 @@ public final class Proxy: Sendable {
         while !Self.isDone(finished), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        await onEveryLoop { $0.closeAllIdle() }
+        // What is still open after the grace period is closed now, while every event loop
+        // still runs to finish the closing (the group is shut down after this returns).
+        await onEveryLoop { $0.closeEverything() }
         if let channel = serverChannel.withLock({ $0 }) {
             try? await channel.close()
         }
+        self.quiesce.withLock { $0 = nil }
     }
 
     private static func isDone(_ future: EventLoopFuture<Void>) -> Bool {
