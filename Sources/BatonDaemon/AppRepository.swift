@@ -6,7 +6,9 @@ import GRDB
 /// Apps in the state database.
 extension StateDatabase {
     /// Stores a validated app in one transaction; refuses a taken name or host.
-    func createApp(_ spec: AppSpec) throws -> AppInfo {
+    /// Stores a validated app in one transaction; `preview` marks it as made by
+    /// `baton preview create` in the same write, so a crash never leaves half a preview.
+    func createApp(_ spec: AppSpec, preview: Bool = false) throws -> AppInfo {
         let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
         let createdAt = ISO8601DateFormatter().string(from: Date())
         let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
@@ -22,13 +24,13 @@ extension StateDatabase {
             try db.execute(
                 sql: """
                     INSERT INTO apps (name, kind, upstream, port, health_path, health_status, health_timeout,
-                                      drain_timeout, memory, pids, env, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      drain_timeout, memory, pids, env, created_at, preview)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     spec.name, kind.rawValue, spec.upstream, spec.port, spec.healthPath,
                     spec.healthStatus ?? AppSpec.defaultHealthStatus, spec.healthTimeout ?? AppSpec.defaultHealthTimeout,
-                    spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt,
+                    spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt, preview,
                 ])
             for host in spec.hosts {
                 try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])

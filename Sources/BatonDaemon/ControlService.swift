@@ -14,9 +14,9 @@ actor ControlService {
         self.proxy = proxy
     }
 
-    func createApp(_ spec: AppSpec) throws -> AppInfo {
+    func createApp(_ spec: AppSpec, preview: Bool = false) throws -> AppInfo {
         let spec = try AppValidation.validate(spec)
-        let app = try database.createApp(spec)
+        let app = try database.createApp(spec, preview: preview)
         try reloadRoutes()
         return app
     }

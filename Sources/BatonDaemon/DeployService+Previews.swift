@@ -32,8 +32,7 @@ extension DeployService {
             try database.markPreview(name, expiresAt: nil)
         } else {
             // No port or health path: the deploy takes the artifact's.
-            _ = try await routing.service.createApp(AppSpec(name: name, hosts: [host]))
-            try database.markPreview(name, expiresAt: nil)
+            _ = try await routing.service.createApp(AppSpec(name: name, hosts: [host]), preview: true)
         }
         let deployment: DeploymentInfo
         do {
