@@ -74,7 +74,7 @@ struct ControlRouter: Sendable {
             return ControlReply(status: 204, body: Data())
         case ("DELETE", 3, "v1") where parts[1] == "apps":
             _ = try await service.app(named: parts[2])
-            try await deploys.stopSandboxes(of: parts[2])
+            try await deploys.removeSandboxes(of: parts[2])
             try await service.removeApp(named: parts[2])
             return ControlReply(status: 204, body: Data())
         case ("POST", 2, "v1") where parts[1] == "previews":

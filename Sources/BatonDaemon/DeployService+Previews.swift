@@ -66,7 +66,7 @@ extension DeployService {
         guard try database.preview(named: name) != nil else {
             throw BatonError(.notFound, "no preview named \(name): see 'baton preview ls'")
         }
-        try await stopSandboxes(of: name)
+        try await removeSandboxes(of: name)
         try await routing.service.removeApp(named: name)
     }
 
@@ -88,7 +88,7 @@ extension DeployService {
 
     private func removeIfNeverServed(_ name: String) async throws {
         guard try database.preview(named: name) != nil, try database.servingSandbox(app: name) == nil else { return }
-        try await stopSandboxes(of: name)
+        try await removeSandboxes(of: name)
         try await routing.service.removeApp(named: name)
     }
 

@@ -19,6 +19,7 @@ extension DeployService {
                     alive.insert(row.id)
                 } else {
                     try database.endSandbox(id: row.id, state: "lost", exitStatus: nil)
+                    runtime.forgetEnded(app: row.app)
                     logger.warning("sandbox \(row.id) of \(row.app) was gone after the restart")
                 }
             }

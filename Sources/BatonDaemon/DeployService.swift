@@ -133,12 +133,14 @@ actor DeployService {
         await runtime.stop(handle, grace: .seconds(10))
     }
 
-    /// Stops every running sandbox of `app` (before the app is removed).
-    func stopSandboxes(of app: String) async throws {
+    /// Before `app` is removed: stops its running sandboxes and forgets all its sandboxes,
+    /// their records and their logs.
+    func removeSandboxes(of app: String) async throws {
         if try database.app(named: app) != nil { try database.setServing(app: app, sandbox: nil) }
         for row in try database.sandboxes(includeEnded: false) where row.app == app {
             await runtime.stop(handle(row), grace: .seconds(10))
         }
+        runtime.forgetEnded(app: app, keep: 0)
     }
 
     private func sandboxApp(_ name: String) throws -> AppInfo {

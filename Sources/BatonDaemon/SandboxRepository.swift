@@ -40,6 +40,22 @@ extension StateDatabase {
         }
     }
 
+    /// Forgets the ended sandboxes of `app` beyond the newest `keep` (never one an app serves)
+    /// and returns their ids: the caller removes their log directories.
+    func pruneEndedSandboxes(app: String, keep: Int) throws -> [String] {
+        try write { db in
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM sandboxes
+                WHERE app = ? AND state != 'running'
+                  AND id NOT IN (SELECT serving_sandbox FROM apps WHERE serving_sandbox IS NOT NULL)
+                ORDER BY COALESCE(ended_at, created_at) DESC, id DESC
+                LIMIT -1 OFFSET ?
+                """, arguments: [app, keep])
+            for id in ids { try db.execute(sql: "DELETE FROM sandboxes WHERE id = ?", arguments: [id]) }
+            return ids
+        }
+    }
+
     func sandboxes(includeEnded: Bool) throws -> [SandboxRow] {
         try read { db in
             let sql = "SELECT * FROM sandboxes" + (includeEnded ? "" : " WHERE state = 'running'") + " ORDER BY created_at, id"

@@ -37,6 +37,21 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
 
     static func logDirectory(root: String, id: String) -> String { "\(root)/logs/\(id)" }
 
+    /// How many ended sandboxes of each app keep their record (`baton ps --all`) and their log
+    /// (`baton logs`); older ones are forgotten as newer ones end.
+    static let endedSandboxesKept = 10
+
+    /// Forgets `app`'s ended sandboxes beyond the newest `keep`: their rows and log directories.
+    func forgetEnded(app: String, keep: Int = endedSandboxesKept) {
+        do {
+            for id in try database.pruneEndedSandboxes(app: app, keep: keep) {
+                try? FileManager.default.removeItem(atPath: Self.logDirectory(root: root, id: id))
+            }
+        } catch {
+            logger.warning("cannot forget the ended sandboxes of \(app): \(error)")
+        }
+    }
+
     func start(app: String, digest: String) async throws -> SandboxHandle {
         guard let settings = try database.app(named: app) else {
             throw BatonError(.notFound, "no app named \(app): see 'baton app ls'")
@@ -92,6 +107,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             guard stillTracked else { return }
             try? database.endSandbox(id: sandbox.id, state: "exited", exitStatus: status)
             sandbox.destroy()
+            forgetEnded(app: app)
             logger.warning("sandbox \(sandbox.id) of \(app) exited", metadata: ["status": "\(status.map(String.init) ?? "unknown")"])
             if let row = try? database.sandbox(id: sandbox.id) {
                 onExit.withLock { $0 }?(row)
@@ -114,6 +130,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             entry.sandbox.destroy()
         }
         try? database.endSandbox(id: handle.id, state: "stopped", exitStatus: nil)
+        forgetEnded(app: handle.app)
     }
 
     func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String] {
