@@ -23,6 +23,6 @@ public enum JSONText {
     }
 
     public static func array(_ values: [String]) -> String {
-        "[" + values.map(string).joined(separator: ",") + "]"
+        "[" + values.map(string).joinedPlain(separator: ",") + "]"
     }
 }

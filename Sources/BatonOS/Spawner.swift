@@ -90,7 +90,7 @@ private final class CArena {
         c.die_with_parent = r.dieWithParent ? 1 : 0
         c.cgroup_fd = r.cgroupFD
         c.staging = string(r.staging)
-        c.lowerdirs = string(r.lowerDirs.joined(separator: ":"))
+        c.lowerdirs = string(r.lowerDirs.joinedPlain(separator: ":"))
         c.lower_base = string(r.lowerBase)
         c.skeleton_dirs = strings(r.skeletonDirs)
         c.skeleton_count = r.skeletonDirs.count

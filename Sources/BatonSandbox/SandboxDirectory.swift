@@ -2,12 +2,12 @@ import BatonOS
 import FoundationEssentials
 import Glibc
 
-/// `<root>/sandboxes/<id>`: the staging mount point and the sandbox record. Its launcher
-/// holds an flock on the directory itself (no lock file: on a filesystem mounted with
-/// `discard`, every file removed costs a synchronous discard).
+/// `<root>/sandboxes/<id>`: the sandbox record, and the staging mount point. Its launcher
+/// holds an flock on the directory itself. The child mounts its staging tmpfs over the
+/// directory, in its own mount namespace only, so the host keeps seeing the record. No lock
+/// file and no subdirectory: on a filesystem mounted with `discard`, every file removed costs
+/// a synchronous discard.
 enum SandboxDirectory {
-    static let mountPoint = "mnt"
-
     /// Creates the directory and takes its lock. Traversable (0711) so that a
     /// user-namespaced child can reach its staging mount point.
     static func create(root: String, id: String) throws -> (path: String, lockFD: Int32) {
@@ -21,7 +21,7 @@ enum SandboxDirectory {
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }
         let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) != 0 || mkdir("\(directory)/\(mountPoint)", 0o711) != 0 {
+        if lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
             let error = errno
             remove(directory, lockFD: lockFD)
             throw BatonError(.setupFailed, "cannot prepare \(directory): \(String(cString: strerror(error)))")
@@ -32,7 +32,7 @@ enum SandboxDirectory {
     static func remove(_ directory: String, lockFD: Int32) {
         unlink("\(directory)/\(SandboxRecord.fileName)")
         unlink("\(directory)/\(SandboxRecord.fileName).tmp")
-        rmdir("\(directory)/\(mountPoint)")
+        rmdir("\(directory)/mnt")  // the staging subdirectory of sandboxes started by earlier versions
         rmdir(directory)
         if lockFD >= 0 { close(lockFD) }
     }

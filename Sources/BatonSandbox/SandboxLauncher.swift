@@ -68,7 +68,7 @@ public struct SandboxLauncher: Sendable {
             let created = needsCgroup ? try Cgroup.create(name: spec.id, hierarchy: hierarchy(), memory: spec.memoryLimit, pids: spec.pidsLimit, cpus: spec.cpus,
                                          accounting: spec.cgroupAccounting) : Cgroup.none
             cgroup = created
-            var request = makeRequest(spec, staging: "\(directory)/\(SandboxDirectory.mountPoint)", keep: keep, seccomp: seccomp)
+            var request = makeRequest(spec, staging: directory, keep: keep, seccomp: seccomp)
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1

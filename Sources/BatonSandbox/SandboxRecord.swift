@@ -63,7 +63,7 @@ public struct SandboxRecord: Codable, Equatable, Sendable {
             "\"user_namespace\":\(userNamespace)",
         ]
         if let artifactDigest { fields.insert("\"artifact_digest\":" + JSONText.string(artifactDigest), at: 0) }
-        return "{" + fields.joined(separator: ",") + "}"
+        return "{" + fields.joinedPlain(separator: ",") + "}"
     }
 
     /// The record of sandbox `id` under `root`, if it has one and its init still runs.
