@@ -1,7 +1,8 @@
 import NIOHTTP1
 
 /// Header rewriting between client and upstream: hop-by-hop headers are removed (RFC 9110
-/// §7.6.1), X-Forwarded-* and X-Request-Id are set, Host is kept.
+/// §7.6.1), X-Forwarded-* and X-Request-Id are set, Host is kept. Trailers pass both ways,
+/// less the fields a trailer must not carry.
 enum ForwardedHeaders {
     /// The request head sent upstream. Transfer-Encoding stays (it was validated to be exactly
     /// `chunked`) so the encoder frames the body the way the client did.
@@ -67,6 +68,8 @@ enum ForwardedHeaders {
                 closeDelimited = true
             }
             if keepAlive && !closeDelimited { out.headers.add(name: "connection", value: "keep-alive") }
+            // An HTTP/1.0 client gets no chunks, so no trailer section either.
+            out.headers.remove(name: "trailer")
         } else if out.version != .http1_1 {
             out.version = .http1_1
         }
@@ -76,6 +79,17 @@ enum ForwardedHeaders {
             out.headers.add(name: "connection", value: "close")
         }
         return (out, closeDelimited)
+    }
+
+    /// A trailer section to forward: without hop-by-hop fields and without those a trailer may
+    /// not set (framing, routing, the Trailer list itself; RFC 9110 §6.5.1). Nil when nothing
+    /// is left. (The encoder writes trailers only on a chunked message.)
+    static func trailers(_ trailers: HTTPHeaders?) -> HTTPHeaders? {
+        guard let trailers, !trailers.isEmpty else { return nil }
+        var kept = trailers
+        removeHopByHop(&kept, keepUpgrade: false)
+        for name in ["trailer", "content-length", "transfer-encoding", "host", "upgrade"] { kept.remove(name: name) }
+        return kept.isEmpty ? nil : kept
     }
 
     /// Drops hop-by-hop headers and those the Connection header names, in one pass that keeps
@@ -106,7 +120,8 @@ enum ForwardedHeaders {
     private static func isHopByHop(_ name: String) -> Bool {
         switch name.utf8.count {
         case 2: return equalsLowercase(name, "te")
-        case 7: return equalsLowercase(name, "upgrade") || equalsLowercase(name, "trailer")
+        // Not Trailer: RFC 9110 §6.6.2 makes it end-to-end (RFC 2616's list named "Trailers").
+        case 7: return equalsLowercase(name, "upgrade")
         case 10: return equalsLowercase(name, "connection") || equalsLowercase(name, "keep-alive")
         case 16: return equalsLowercase(name, "proxy-connection")
         default: return false

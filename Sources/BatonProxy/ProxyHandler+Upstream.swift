@@ -117,20 +117,21 @@ extension ProxyHandler: UpstreamOwner {
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
     }
 
-    func upstreamEnd() {
+    func upstreamEnd(trailers received: HTTPHeaders?) {
         guard phase == .forwarding, responseStarted else { return }
+        let trailers = ForwardedHeaders.trailers(received)
         detachUpstream(reuse: upstreamKeepAlive && requestEnded)
         let close = closeAfterResponse || !keepAlive
         finishExchange()
         if close {
             phase = .closed
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { [self] _ in
                 closeClient()
             }
         } else {
             phase = .idle
             clientDeadline.requestFinished()
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
             exchangeEnded()
         }
     }

@@ -287,8 +287,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func requestEnd(_ trailers: HTTPHeaders?) {
+    private func requestEnd(_ received: HTTPHeaders?) {
         requestEnded = true
+        let trailers = ForwardedHeaders.trailers(received)
         switch phase {
         case .connecting:
             pending.append(.end(trailers))

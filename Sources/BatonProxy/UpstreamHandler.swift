@@ -6,7 +6,8 @@ import NIOHTTP1
 protocol UpstreamOwner: AnyObject {
     func upstreamHead(_ head: HTTPResponseHead)
     func upstreamBody(_ body: ByteBuffer)
-    func upstreamEnd()
+    /// The response ended; `trailers` as the upstream sent them, if any.
+    func upstreamEnd(trailers: HTTPHeaders?)
     func upstreamReadComplete()
     func upstreamWritable()
     func upstreamFailed(_ error: (any Error)?)
@@ -113,7 +114,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head): owner.upstreamHead(head)
         case .body(let body): owner.upstreamBody(body)
-        case .end: owner.upstreamEnd()
+        case .end(let trailers): owner.upstreamEnd(trailers: trailers)
         }
     }
 

@@ -116,7 +116,12 @@ final class RawClient {
                 let sizeLine = try readLine()
                 guard let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else { throw TestFailure("bad chunk size \(sizeLine)") }
                 if size == 0 {
-                    while try !readLine().isEmpty {}
+                    while true {
+                        let line = try readLine()
+                        if line.isEmpty { break }
+                        guard let colon = line.firstIndex(of: ":") else { continue }
+                        response.trailers.append((line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    }
                     break
                 }
                 var remaining = size
@@ -144,6 +149,8 @@ struct RawResponse {
     var headers: [(String, String)]
     var body: [UInt8]
     var bodyLength: Int
+    /// The trailer section of a chunked body, names lower-cased.
+    var trailers: [(String, String)] = []
 
     func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
     var text: String { String(decoding: body, as: UTF8.self) }

@@ -11,6 +11,7 @@ struct RecordedRequest: Sendable {
     var headers: [(String, String)]
     var bodyBytes = 0
     var complete = false
+    var trailers: [(String, String)] = []
 
     func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
     func headers(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name }.map(\.1) }
@@ -26,7 +27,8 @@ final class BackendLog: Sendable {
 
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
 /// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
-/// /reset closes without answering; anything else answers "hello <uri>".
+/// /reset closes without answering, /trailers answers chunked with a trailer section (some of
+/// it fields a trailer must not carry); anything else answers "hello <uri>".
 final class TestBackend: Sendable {
     let log = BackendLog()
     let channel: any Channel
@@ -77,9 +79,10 @@ private final class BackendHandler: ChannelInboundHandler {
             }
         case .body(let body):
             bodyBytes += body.readableBytes
-        case .end:
+        case .end(let trailers):
             let count = bodyBytes
-            log.update(index) { $0.bodyBytes = count; $0.complete = true }
+            let received = trailers.map { $0.map { ($0.name, $0.value) } } ?? []
+            log.update(index) { $0.bodyBytes = count; $0.complete = true; $0.trailers = received }
             respond(context: context)
         }
     }
@@ -112,6 +115,13 @@ private final class BackendHandler: ChannelInboundHandler {
             simple(context: context, text: "received \(bodyBytes)")
         case "reset":
             context.close(promise: nil)
+        case "trailers":
+            var headers = HTTPHeaders()
+            headers.add(name: "trailer", value: "x-checksum")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data")))), promise: nil)
+            let trailers = HTTPHeaders([("x-checksum", "abc123"), ("connection", "close"), ("trailer", "x-more"), ("upgrade", "h2c"), ("x-done", "yes")])
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         default:
             simple(context: context, text: "hello \(uri)")
         }

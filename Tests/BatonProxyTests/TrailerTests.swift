@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Trailer sections pass through the proxy both ways (gRPC-web, checksums computed while
+/// streaming), minus the fields a trailer must not carry.
+@Suite struct TrailerTests {
+    @Test func responseTrailersReachTheClientWithoutFramingFields() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("GET /trailers HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "data")
+            #expect(response.header("trailer") == "x-checksum", "the Trailer field announces what comes")
+            #expect(response.trailers.map(\.0) == ["x-checksum", "x-done"], "\(response.trailers)")
+            #expect(response.trailers.first?.1 == "abc123")
+            // The connection stays usable: a trailer cannot close it.
+            try client.send("GET /again HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(try client.readResponse().text == "hello /again")
+        }
+    }
+
+    @Test func anHTTP10ClientGetsTheBodyWithoutChunksOrTrailerField() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("GET /trailers HTTP/1.0\r\nHost: app.test\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "data")
+            #expect(response.header("trailer") == nil)
+            #expect(response.trailers.isEmpty)
+        }
+    }
+
+    @Test func requestTrailersReachTheUpstreamWithoutFramingFields() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nTrailer: x-signature\r\n\r\n")
+            try client.send("5\r\nhello\r\n0\r\nX-Signature: s1\r\nHost: evil.test\r\nTE: trailers\r\n\r\n")
+            #expect(try client.readResponse().text == "received 5")
+            let recorded = try #require(fixture.backend.log.requests.last)
+            #expect(recorded.header("trailer") == "x-signature")
+            #expect(recorded.trailers.map { $0.0.lowercased() } == ["x-signature"], "\(recorded.trailers)")
+        }
+    }
+
+    @Test func aContentLengthInRequestTrailersIsRefused() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try client.send("5\r\nhello\r\n0\r\nContent-Length: 7\r\n\r\n")
+            #expect(try client.readResponse().status == 400)
+        }
+    }
+}
