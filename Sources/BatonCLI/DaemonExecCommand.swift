@@ -39,7 +39,7 @@ enum DaemonExecutable {
         let argv = ([name] + arguments).map { strdup($0) } + [nil]
         execv(executable, argv)
         let code = errno
-        StandardStream.line("error: cannot start the daemon: execv \(executable): \(String(cString: strerror(code))) (errno \(code)); install baton-daemon beside baton", to: STDERR_FILENO)
+        StandardStream.line("error: cannot start the daemon: execv \(executable): \(String(cString: strerror(code))) (errno \(code)); 'baton daemon' runs the baton-daemon executable beside baton: build both ('swift build' does) or install both (scripts/build-release DIR)", to: STDERR_FILENO)
         exit(code == ENOENT ? 2 : 1)
     }
 }
