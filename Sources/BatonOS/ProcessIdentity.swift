@@ -13,29 +13,55 @@ public struct ProcessIdentity: Codable, Equatable, Sendable {
 
     /// The identity of the running process `pid`, or nil if there is none.
     public static func of(pid: Int32) -> ProcessIdentity? {
-        guard let stat = readStat(pid) else { return nil }
-        // The command name (field 2) may hold spaces and parentheses: count after the last ')'.
-        guard let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); the start time is field 22.
-        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+        guard let stat = readStat(pid), let start = field(22, of: stat).flatMap(decimal) else { return nil }
         return ProcessIdentity(pid: pid, startTime: start)
     }
 
     /// Whether the process this identity was taken from still runs (and is not a zombie).
     public var isAlive: Bool {
-        guard let now = Self.of(pid: pid), now == self, let stat = Self.readStat(pid),
-              let close = stat.lastIndex(of: ")") else { return false }
-        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+        guard let stat = Self.readStat(pid), let start = Self.field(22, of: stat).flatMap(Self.decimal),
+              start == startTime, let state = Self.field(3, of: stat)
+        else { return false }
+        return state != [UInt8(ascii: "Z")]
     }
 
-    private static func readStat(_ pid: Int32) -> String? {
+    /// Field `number` (1-based, as in proc(5)) of a /proc/PID/stat line, for fields after the
+    /// command name: that one (field 2) may hold spaces and parentheses, so counting starts
+    /// after the last ')'. Bytes, not String: this runs on the sandbox start path.
+    private static func field(_ number: Int, of stat: [UInt8]) -> ArraySlice<UInt8>? {
+        guard number >= 3, let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var current = 2
+        var index = close + 1
+        while index < stat.count {
+            while index < stat.count && stat[index] == UInt8(ascii: " ") { index += 1 }
+            let begin = index
+            while index < stat.count && stat[index] != UInt8(ascii: " ") && stat[index] != UInt8(ascii: "\n") { index += 1 }
+            guard index > begin else { return nil }
+            current += 1
+            if current == number { return stat[begin..<index] }
+        }
+        return nil
+    }
+
+    private static func decimal(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        var value: UInt64 = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") else { return nil }
+            let (scaled, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = scaled.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !overflow1 && !overflow2 else { return nil }
+            value = sum
+        }
+        return digits.isEmpty ? nil : value
+    }
+
+    private static func readStat(_ pid: Int32) -> [UInt8]? {
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 1024)
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
+        return Array(buffer[0..<n])
     }
 }
