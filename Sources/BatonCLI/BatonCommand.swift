@@ -34,6 +34,7 @@ public struct BatonCommand: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // The daemon is its own executable, so this one never links NIO or SQLite.
         if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
+        if arguments == ["help", "daemon"] { DaemonExecutable.exec(["--help"]) }
         CommandMain.exiting(hint: "baton --help") {
             // The sandbox start path skips ArgumentParser's reflection (see RunArguments).
             if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {

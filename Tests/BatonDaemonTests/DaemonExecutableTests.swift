@@ -4,8 +4,9 @@ import Testing
 
 /// `baton daemon` is the `baton-daemon` executable beside `baton`, run in baton's place.
 @Suite struct DaemonExecutableTests {
-    @Test func helpIsTheDaemons() async throws {
-        let result = try await offThePool { try BatonExecutable.run(["daemon", "--help"]) }
+    @Test(arguments: [["daemon", "--help"], ["help", "daemon"]])
+    func helpIsTheDaemons(_ arguments: [String]) async throws {
+        let result = try await offThePool { try BatonExecutable.run(arguments) }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("USAGE: baton daemon"))
         #expect(result.stdout.contains("--listen"))
