@@ -112,10 +112,10 @@ actor DeployService {
     private func check(_ row: SandboxRow, app: AppInfo?) async -> String {
         guard let pid = row.pid else { return "unknown" }
         let path = app?.healthPath ?? (try? ArtifactStore(root: root).resolve(row.digest).config.healthPath) ?? "/"
-        let probe = HTTPHealthProbe.loopback(port: row.port, path: path ?? "/", inNetworkNamespace: "/proc/\(pid)/ns/net")
+        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, inNetworkNamespace: "/proc/\(pid)/ns/net")
         switch await probe.check(timeout: .milliseconds(500)) {
         case .responded(let status) where status == (app?.healthStatus ?? 200): return "healthy"
-        case .responded(let status): return "unhealthy: \(path ?? "/") answered \(status)"
+        case .responded(let status): return "unhealthy: \(path) answered \(status)"
         case .failed(let reason): return "unhealthy: \(reason)"
         }
     }

@@ -158,7 +158,8 @@ final class LoopContext {
     func accepted(_ channel: Channel) {
         let key = ObjectIdentifier(channel)
         clients[key] = channel
-        channel.closeFuture.whenComplete { [self] _ in clients[key] = nil }
+        // On this loop (the initializer runs on it), so the isolated callback may touch `clients`.
+        channel.closeFuture.assumeIsolated().whenComplete { [self] _ in clients[key] = nil }
     }
 
     /// Closes every client and upstream connection of this loop, busy or not: the end of a
