@@ -112,7 +112,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "baton", dependencies: ["BatonCLI"]),
+        // Release builds link `baton` fully static: no dynamic loader, relocations or shared
+        // libraries to map at each start (docs/benchmarks.md). libarchive is still opened
+        // with dlopen, which works against the glibc the binary was linked with.
+        .executableTarget(
+            name: "baton",
+            dependencies: ["BatonCLI"],
+            linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "baton-daemon", dependencies: ["BatonDaemon"]),
         .testTarget(name: "BatonOSTests", dependencies: ["BatonOS"]),
         .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", "BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
