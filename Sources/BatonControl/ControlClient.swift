@@ -49,12 +49,12 @@ public struct ControlClient: Sendable {
         try writeAll(fd, Data(request.utf8) + body)
         let reply = try readAll(fd)
         guard let headEnd = Self.headEnd(reply),
-            let statusLine = String(validating: reply[..<headEnd], as: UTF8.self)?.split(separator: "\r\n").first,
+            let statusLine = String(validating: reply.prefix(headEnd), as: UTF8.self)?.split(separator: "\r\n").first,
             let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "")
         else {
             throw BatonError(.internal, "the daemon at \(socketPath) sent a reply that is not HTTP")
         }
-        let payload = reply[(headEnd + 4)...]
+        let payload = reply.dropFirst(headEnd + 4)
         if (200..<300).contains(status) { return Data(payload) }
         if let error = try? ControlJSON.decoder().decode(ControlErrorBody.self, from: Data(payload)) {
             throw BatonError(BatonError.Code(rawValue: error.code) ?? .internal, error.error)
@@ -135,7 +135,7 @@ public struct ControlClient: Sendable {
         }
     }
 
-    /// Where the reply's head ends: the index of its blank line's "\r\n\r\n".
+    /// Where the reply's head ends: the offset of its blank line's "\r\n\r\n".
     static func headEnd(_ reply: Data) -> Int? {
         let bytes = [UInt8](reply)
         guard bytes.count >= 4 else { return nil }
