@@ -115,6 +115,8 @@ let package = Package(
         // Release builds link `baton` fully static: no dynamic loader, relocations or shared
         // libraries to map at each start (docs/benchmarks.md). libarchive is still opened
         // with dlopen, which works against the glibc the binary was linked with.
+        // Not a dependency on baton-daemon, though `baton daemon` execs it: SwiftPM would link
+        // the daemon's modules into baton. Build both (`swift build`, scripts/build-release).
         .executableTarget(
             name: "baton",
             dependencies: ["BatonCLI"],
