@@ -12,7 +12,7 @@ final class PhaseWatcher: Sendable {
 
     init(client: ControlClient, app: String) {
         let known = (try? client.history(app: app).first?.id) ?? nil
-        DetachedThread.start { [self] in
+        let started = DetachedThread.start { [self] in
             while !state.withLock({ $0.done }) {
                 if let latest = try? client.history(app: app).first, latest.id != known {
                     printNew(latest)
@@ -21,6 +21,8 @@ final class PhaseWatcher: Sendable {
             }
             stopped.store(true, ordering: .releasing)
         }
+        // Without a thread the phases are printed only at the end, by the caller.
+        if !started { stopped.store(true, ordering: .releasing) }
     }
 
     private func printNew(_ record: DeploymentInfo) {

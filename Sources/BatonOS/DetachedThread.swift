@@ -8,8 +8,10 @@ public enum DetachedThread {
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    /// Starts `body` on a new detached thread; fails only if the system cannot make one.
-    public static func start(_ body: @escaping @Sendable () -> Void) {
+    /// Starts `body` on a new detached thread. Returns false, and never runs `body`, when the
+    /// system cannot make one (the caller decides what to do without it).
+    @discardableResult
+    public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
@@ -17,11 +19,11 @@ public enum DetachedThread {
             body.run()
             return nil
         }, context)
-        if result == 0 {
-            pthread_detach(thread)
-        } else {
-            // No thread: run inline rather than lose the work.
-            Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
+        guard result == 0 else {
+            Unmanaged<Body>.fromOpaque(context).release()
+            return false
         }
+        pthread_detach(thread)
+        return true
     }
 }
