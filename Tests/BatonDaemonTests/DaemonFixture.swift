@@ -80,11 +80,12 @@ struct AsyncControlClient: Sendable {
 }
 
 enum RawHTTP {
-    /// Sends `request` and reads until the server closes.
-    static func exchange(port: Int, _ request: String) throws -> String {
+    /// Sends `request` to 127.0.0.1:`port` and reads until the server closes (or `timeout`
+    /// seconds pass without a byte).
+    static func exchange(port: Int, _ request: String, timeout: Int = 10) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -8,10 +8,8 @@ import Testing
 @Suite struct RealTimeSwapTests {
     typealias F = DeployFixture
 
-    @Test func swapRoutesOnceTheAppStartsToAnswer() async throws {
-        let port = TinyHTTPServer.unusedPort()
-        let server = Mutex<TinyHTTPServer?>(nil)
-        defer { server.withLock { $0?.stop() } }
+    /// A coordinator with fakes around it, blue serving v1, probing for real over HTTP.
+    static func coordinatorWithBlueServing() -> (SwapCoordinator, FakeRoutes) {
         let log = CallLog()
         let runtime = FakeRuntime(log: log)
         let routes = FakeRoutes(log: log)
@@ -20,6 +18,14 @@ import Testing
             runtime: runtime, routes: routes, drainer: FakeDrainer(behavior: .drained, log: log),
             recorder: FakeRecorder(log: log),
             probe: { _, settings in HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath) })
+        return (coordinator, routes)
+    }
+
+    @Test func swapRoutesOnceTheAppStartsToAnswer() async throws {
+        let port = TinyHTTPServer.unusedPort()
+        let server = Mutex<TinyHTTPServer?>(nil)
+        defer { server.withLock { $0?.stop() } }
+        let (coordinator, routes) = Self.coordinatorWithBlueServing()
 
         // The app starts answering 300 ms after green starts.
         let opener = Task {
@@ -42,14 +48,7 @@ import Testing
 
     @Test func appThatNeverAnswersFailsAtTheRealTimeout() async throws {
         let port = TinyHTTPServer.unusedPort()
-        let log = CallLog()
-        let runtime = FakeRuntime(log: log)
-        let routes = FakeRoutes(log: log)
-        routes.set("web", to: runtime.adopt(id: "blue", app: "web", digest: F.v1))
-        let coordinator = SwapCoordinator(
-            runtime: runtime, routes: routes, drainer: FakeDrainer(behavior: .drained, log: log),
-            recorder: FakeRecorder(log: log),
-            probe: { _, settings in HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath) })
+        let (coordinator, routes) = Self.coordinatorWithBlueServing()
         let began = ContinuousClock.now
         let error = await batonError {
             _ = try await coordinator.deploy(
