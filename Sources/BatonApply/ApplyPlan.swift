@@ -41,7 +41,7 @@ public struct ApplyPlan: Sendable, Equatable {
                 creates.append(ApplyStep(.create, app: spec.name, artifact: app.declared.artifact, toDigest: app.digest, spec: spec))
                 continue
             }
-            let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
+            let kind = spec.kind
             guard existing.kind == kind else {
                 throw BatonError(.conflict,
                     "\(app.declared.location): app \(spec.name) is of kind '\(existing.kind.rawValue)' on the daemon and '\(kind.rawValue)' in the file: remove it first with 'baton app rm \(spec.name)'")

@@ -1,3 +1,4 @@
+import BatonOS
 import BatonControl
 
 /// One change `apply` makes (or, for `unchanged`, does not make) to one app.
@@ -61,16 +62,14 @@ public struct ApplyStep: Sendable, Equatable, Encodable {
     public var detail: String {
         switch action {
         case .create, .swap:
-            let target = [toDigest.map(Self.short), artifact.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
+            let target = [toDigest.map(shortDigest), artifact.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
             if action == .create { return target }
             let restart = changes.isEmpty ? "" : " to apply \(changes.joined(separator: ", "))"
-            return "\(fromDigest.map(Self.short) ?? "nothing") -> \(target)\(restart)"
+            return "\(fromDigest.map(shortDigest) ?? "nothing") -> \(target)\(restart)"
         case .update:
             return changes.joined(separator: ", ")
         case .remove, .unchanged:
             return ""
         }
     }
-
-    static func short(_ digest: String) -> String { String(digest.prefix(19)) }
 }

@@ -25,12 +25,8 @@ enum DaemonExecutable {
 
     /// `baton-daemon` in the directory of the running `baton` (symlinks resolved).
     static func path() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return name }
-        let exe = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = exe.lastIndex(of: "/") else { return name }
-        return exe[..<slash] + "/" + name
+        guard let exe = try? PathName.readLink("/proc/self/exe") else { return name }
+        return PathName.parent(of: exe) + "/" + name
     }
 
     /// Replaces this process with `baton-daemon arguments…`; returns only to exit with an error.

@@ -72,7 +72,3 @@ enum DeploymentReport {
         "\(Int((seconds * 1000).rounded())) ms"
     }
 }
-
-extension String {
-    func padded(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
-}

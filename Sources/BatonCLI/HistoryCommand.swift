@@ -1,3 +1,4 @@
+import BatonOS
 import ArgumentParser
 import BatonControl
 
@@ -27,7 +28,6 @@ struct HistoryCommand: ParsableCommand {
     }
 
     private func short(_ digest: String?) -> String {
-        guard let digest else { return "-" }
-        return String(digest.prefix(19))
+        digest.map(shortDigest) ?? "-"
     }
 }

@@ -18,7 +18,7 @@ struct LogsCommand: ParsableCommand {
 
     func run() throws {
         let id = try sandboxID()
-        let log = SandboxLog(directory: "\(global.rootPath)/logs/\(id)")
+        let log = SandboxLog(directory: SandboxLog.directory(root: global.rootPath, id: id))
         guard access(log.path, F_OK) == 0 else {
             throw BatonError(.notFound, "no logs for \(target): see 'baton ps --all'")
         }
@@ -35,7 +35,7 @@ struct LogsCommand: ParsableCommand {
     }
 
     private func sandboxID() throws -> String {
-        if access("\(global.rootPath)/logs/\(target)", F_OK) == 0 { return target }
+        if access(SandboxLog.directory(root: global.rootPath, id: target), F_OK) == 0 { return target }
         let sandboxes = try global.controlClient.sandboxes(all: false)
         guard let serving = sandboxes.first(where: { $0.app == target && $0.serving }) ?? sandboxes.last(where: { $0.app == target }) else {
             throw BatonError(.notFound, "no sandbox or app named \(target): see 'baton ps'")

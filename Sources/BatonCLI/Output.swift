@@ -1,4 +1,5 @@
 import BatonCommandLine
+import BatonControl
 import FoundationEssentials
 import Glibc
 
@@ -15,9 +16,8 @@ enum Output {
 
     /// Prints a value as JSON with snake_case keys, sorted for stable output.
     static func json<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = ControlJSON.encoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
         let data = try encoder.encode(value)
         result(String(decoding: data, as: UTF8.self))
     }
@@ -29,9 +29,14 @@ enum Output {
         }
         for row in [header] + rows {
             let cells = row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[index] - cell.count))
+                index == row.count - 1 ? cell : cell.padded(widths[index])
             }
             result(cells.joined(separator: "  "))
         }
     }
+}
+
+extension String {
+    /// The string with spaces after it up to `width` characters.
+    func padded(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
 }

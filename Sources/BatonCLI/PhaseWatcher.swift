@@ -7,7 +7,7 @@ import Synchronization
 /// completes, so while the deploy call waits, another thread reads the app's newest running
 /// deployment every 50 ms and prints what is new.
 final class PhaseWatcher: Sendable {
-    private let state = Mutex<(done: Bool, printed: Int, deployment: Int64?)>((false, 0, nil))
+    private let state = Mutex<(done: Bool, printed: Int)>((false, 0))
     private let stopped = Atomic(false)
 
     init(client: ControlClient, app: String) {
@@ -28,7 +28,6 @@ final class PhaseWatcher: Sendable {
     private func printNew(_ record: DeploymentInfo) {
         state.withLock { state in
             guard !state.done else { return }
-            state.deployment = record.id
             for phase in record.phases.dropFirst(state.printed) { DeploymentReport.print(phase) }
             state.printed = max(state.printed, record.phases.count)
         }

@@ -1,3 +1,4 @@
+import BatonOS
 import ArgumentParser
 import BatonControl
 import FoundationEssentials
@@ -20,7 +21,7 @@ struct PreviewListCommand: ParsableCommand {
         Output.table(
             ["NAME", "HOST", "ARTIFACT", "DIGEST", "AGE", "EXPIRES"],
             previews.map { preview in
-                [preview.name, preview.host, preview.artifact ?? "-", preview.digest.map { String($0.prefix(19)) } ?? "-",
+                [preview.name, preview.host, preview.artifact ?? "-", preview.digest.map(shortDigest) ?? "-",
                  preview.ageSeconds.map(Self.duration) ?? "-", Self.expiry(preview.expiresAt)]
             })
     }

@@ -1,3 +1,4 @@
+import BatonOS
 import ArgumentParser
 import BatonControl
 
@@ -18,7 +19,7 @@ struct PsCommand: ParsableCommand {
             return
         }
         Output.table(["ID", "APP", "ARTIFACT", "DIGEST", "STATE", "HEALTH", "PID", "UPTIME", "MEMORY"], sandboxes.map { box in
-            [box.id, box.app, box.artifact ?? "-", String(box.digest.prefix(19)),
+            [box.id, box.app, box.artifact ?? "-", shortDigest(box.digest),
              box.state + (box.serving ? " (serving)" : ""), box.health.map { $0.hasPrefix("unhealthy") ? "unhealthy" : $0 } ?? "-",
              box.pid.map(String.init) ?? "-",
              box.uptimeSeconds.map { "\(Int($0)) s" } ?? "-", box.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-"]

@@ -97,7 +97,7 @@ extension RunArguments {
         let id = name ?? SandboxID.random()
         var spec: SandboxSpec
         if let rootfs {
-            spec = SandboxSpec(id: id, root: .directory(RunCommand.absolute(rootfs)), argv: command)
+            spec = SandboxSpec(id: id, root: .directory(PathName.absolute(rootfs)), argv: command)
         } else {
             spec = try ArtifactRun.spec(id: id, ref: ref!, root: root, command: command)
         }
@@ -116,10 +116,6 @@ extension RunArguments {
 }
 
 extension RunCommand {
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
-
     static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
     }

@@ -79,6 +79,9 @@ public enum AppValidation {
 }
 
 extension AppSpec {
+    /// Upstream when it names an upstream address, else sandbox.
+    public var kind: AppInfo.Kind { upstream == nil ? .sandbox : .upstream }
+
     /// What the daemon stores when a spec leaves these out.
     public static let defaultHealthStatus = 200
     public static let defaultHealthTimeout = 30.0

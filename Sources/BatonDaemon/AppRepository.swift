@@ -5,12 +5,12 @@ import GRDB
 
 /// Apps in the state database.
 extension StateDatabase {
-    /// Stores a validated app in one transaction; refuses a taken name or host.
-    /// Stores a validated app in one transaction; `preview` marks it as made by
-    /// `baton preview create` in the same write, so a crash never leaves half a preview.
+    /// Stores a validated app in one transaction; refuses a taken name or host. `preview` marks
+    /// it as made by `baton preview create` in the same write, so a crash never leaves half a
+    /// preview.
     func createApp(_ spec: AppSpec, preview: Bool = false) throws -> AppInfo {
-        let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
-        let createdAt = ISO8601DateFormatter().string(from: Date())
+        let kind = spec.kind
+        let createdAt = Timestamp.string(Date(), fractionalSeconds: false)
         let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
         return try write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM apps WHERE name = ?", arguments: [spec.name]) == true {
@@ -42,7 +42,7 @@ extension StateDatabase {
     /// Replaces a validated app's settings and hosts in one transaction; refuses a change of
     /// kind (upstream or sandbox) and a host another app uses. The serving sandbox stays.
     func updateApp(_ spec: AppSpec) throws -> AppInfo {
-        let kind: AppInfo.Kind = spec.upstream == nil ? .sandbox : .upstream
+        let kind = spec.kind
         let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
         return try write { db in
             guard let current = try Self.fetchApp(db, name: spec.name) else { throw ControlService.noSuchApp(spec.name) }

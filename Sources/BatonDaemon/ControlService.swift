@@ -61,7 +61,7 @@ actor ControlService {
         for app in apps {
             var target = app.upstream.flatMap(Self.upstreamTarget)
             if let row = serving[app.name], row.state == "running", let pid = row.pid {
-                target = .sandbox(netnsPath: "/proc/\(pid)/ns/net", port: row.port)
+                target = .sandbox(netnsPath: NamespaceSocket.networkNamespace(of: pid), port: row.port)
             }
             for host in app.hosts { entries.append((host, Route(app: app.name, target: target))) }
         }

@@ -73,7 +73,7 @@ public struct DaemonCommand: ParsableCommand {
         var options = Daemon.Options(root: StateRoot.resolve(root))
         options.listenHost = host
         options.listenPort = port
-        options.socketPath = socket.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        options.socketPath = socket.map(PathName.absolute)
         options.metricsListen = metrics.flatMap(Self.listenAddress)
         options.accessLog = !noAccessLog
         options.previewDomain = previewDomain.lowercased()

@@ -56,7 +56,7 @@ extension DeployService {
             let serving = try database.servingSandbox(app: row.name)
             return PreviewInfo(
                 name: row.name, host: app.hosts.first ?? "", artifact: serving?.artifact, digest: serving?.digest,
-                createdAt: app.createdAt, ageSeconds: Self.date(app.createdAt).map { now.timeIntervalSince($0) },
+                createdAt: app.createdAt, ageSeconds: Timestamp.date(app.createdAt).map { now.timeIntervalSince($0) },
                 expiresAt: row.expiresAt)
         }
     }
@@ -90,10 +90,5 @@ extension DeployService {
         guard try database.preview(named: name) != nil, try database.servingSandbox(app: name) == nil else { return }
         try await removeSandboxes(of: name)
         try await routing.service.removeApp(named: name)
-    }
-
-    /// App creation times are whole seconds; preview times carry fractions.
-    private static func date(_ text: String) -> Date? {
-        Timestamp.date(text) ?? ISO8601DateFormatter().date(from: text)
     }
 }

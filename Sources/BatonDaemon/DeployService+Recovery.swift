@@ -77,7 +77,7 @@ extension DeployService {
 
     /// Sandbox directories no row knows (a daemon killed between launch and record).
     private func stopStrays(known: Set<String>) async {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/sandboxes")) ?? []
+        let entries = (try? DirectoryListing.names("\(root)/sandboxes")) ?? []
         for id in entries where !known.contains(id) {
             guard let sandbox = try? Sandbox.adopt(root: root, id: id) else { continue }
             await SandboxRuntimeService.offThread {
@@ -90,6 +90,6 @@ extension DeployService {
 
     func handle(_ row: SandboxRow) -> SandboxHandle {
         let pid = row.pid ?? 0
-        return SandboxHandle(id: row.id, app: row.app, digest: row.digest, pid: pid, netnsPath: "/proc/\(pid)/ns/net")
+        return SandboxHandle(id: row.id, app: row.app, digest: row.digest, pid: pid, netnsPath: NamespaceSocket.networkNamespace(of: pid))
     }
 }

@@ -103,7 +103,7 @@ actor DeployService {
                 serving: serving.contains(row.id), health: health, pid: row.state == "running" ? row.pid : nil, createdAt: row.createdAt,
                 uptimeSeconds: row.state == "running" ? Timestamp.date(row.createdAt).map { now.timeIntervalSince($0) } : nil,
                 memoryBytes: live?.cgroup.memoryUsage.map { Int64($0) },
-                logPath: SandboxLog(directory: SandboxRuntimeService.logDirectory(root: root, id: row.id)).path))
+                logPath: SandboxLog(directory: SandboxLog.directory(root: root, id: row.id)).path))
         }
         return result
     }
@@ -112,9 +112,9 @@ actor DeployService {
     private func check(_ row: SandboxRow, app: AppInfo?) async -> String {
         guard let pid = row.pid else { return "unknown" }
         let path = app?.healthPath ?? (try? ArtifactStore(root: root).resolve(row.digest).config.healthPath) ?? "/"
-        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, inNetworkNamespace: "/proc/\(pid)/ns/net")
+        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, inNetworkNamespace: NamespaceSocket.networkNamespace(of: pid))
         switch await probe.check(timeout: .milliseconds(500)) {
-        case .responded(let status) where status == (app?.healthStatus ?? 200): return "healthy"
+        case .responded(let status) where status == (app?.healthStatus ?? AppSpec.defaultHealthStatus): return "healthy"
         case .responded(let status): return "unhealthy: \(path) answered \(status)"
         case .failed(let reason): return "unhealthy: \(reason)"
         }
@@ -122,15 +122,14 @@ actor DeployService {
 
     /// Stops one sandbox; an app it served is left with no target (503) until the next deploy.
     func stop(sandbox id: String) async throws {
-        guard let row = try database.sandbox(id: id), row.state == "running", let pid = row.pid else {
+        guard let row = try database.sandbox(id: id), row.state == "running", row.pid != nil else {
             throw BatonError(.notFound, "no running sandbox \(id): see 'baton ps'")
         }
         if try database.servingSandbox(app: row.app)?.id == id {
             try database.setServing(app: row.app, sandbox: nil)
             try await routing.service.reloadRoutes()
         }
-        let handle = SandboxHandle(id: id, app: row.app, digest: row.digest, pid: pid, netnsPath: "/proc/\(pid)/ns/net")
-        await runtime.stop(handle, grace: .seconds(10))
+        await runtime.stop(handle(row), grace: .seconds(10))
     }
 
     /// Before `app` is removed: stops its running sandboxes and forgets all its sandboxes,

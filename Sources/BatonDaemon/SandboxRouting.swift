@@ -13,7 +13,7 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer {
 
     func serving(app: String) async throws -> SandboxHandle? {
         guard let row = try database.servingSandbox(app: app), row.state == "running", let pid = row.pid else { return nil }
-        return SandboxHandle(id: row.id, app: app, digest: row.digest, pid: pid, netnsPath: "/proc/\(pid)/ns/net")
+        return SandboxHandle(id: row.id, app: app, digest: row.digest, pid: pid, netnsPath: NamespaceSocket.networkNamespace(of: pid))
     }
 
     func install(app: String, sandbox: SandboxHandle) async throws {

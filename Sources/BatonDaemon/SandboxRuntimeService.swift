@@ -35,8 +35,6 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         onExit.withLock { $0 = handler }
     }
 
-    static func logDirectory(root: String, id: String) -> String { "\(root)/logs/\(id)" }
-
     /// How many ended sandboxes of each app keep their record (`baton ps --all`) and their log
     /// (`baton logs`); older ones are forgotten as newer ones end.
     static let endedSandboxesKept = 10
@@ -45,7 +43,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     func forgetEnded(app: String, keep: Int = endedSandboxesKept) {
         do {
             for id in try database.pruneEndedSandboxes(app: app, keep: keep) {
-                try? FileManager.default.removeItem(atPath: Self.logDirectory(root: root, id: id))
+                try? FileManager.default.removeItem(atPath: SandboxLog.directory(root: root, id: id))
             }
         } catch {
             logger.warning("cannot forget the ended sandboxes of \(app): \(error)")
@@ -79,7 +77,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.memoryLimit = app.memory.map { UInt64($0) }
         spec.pidsLimit = app.pids
         spec.cgroupAccounting = true
-        let logs = Self.logDirectory(root: root, id: id)
+        let logs = SandboxLog.directory(root: root, id: id)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         spec.log = SandboxLog(directory: logs)
         spec.stdio = [Self.devNull, -1, -1]
@@ -134,7 +132,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     }
 
     func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String] {
-        Self.tail(path: SandboxLog(directory: Self.logDirectory(root: root, id: sandbox.id)).path, lines: count)
+        Self.tail(path: SandboxLog(directory: SandboxLog.directory(root: root, id: sandbox.id)).path, lines: count)
     }
 
     func sandbox(id: String) -> Sandbox? { entries.withLock { $0[id]?.sandbox } }
@@ -150,7 +148,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     }
 
     static func handle(_ sandbox: Sandbox, app: String, digest: String) -> SandboxHandle {
-        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, netnsPath: "/proc/\(sandbox.pid)/ns/net")
+        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, netnsPath: NamespaceSocket.networkNamespace(of: sandbox.pid))
     }
 
     static func tail(path: String, lines count: Int) -> [String] {

@@ -1,3 +1,5 @@
+import BatonOS
+
 /// One running sandbox as BatonDeploy sees it: enough to health-check it, route to it and
 /// stop it. The daemon makes these from its launcher's sandboxes.
 public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
@@ -39,11 +41,4 @@ public protocol SandboxRuntime: Sendable {
 
     /// The last `count` lines the sandbox's program wrote, oldest first.
     func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String]
-}
-
-/// `sha256:` and the first 12 hex digits, for messages.
-func shortDigest(_ digest: String) -> String {
-    let prefix = "sha256:"
-    guard digest.hasPrefix(prefix) else { return digest }
-    return prefix + digest.dropFirst(prefix.count).prefix(12)
 }

@@ -5,6 +5,9 @@ import Glibc
 /// in, so the calling thread enters the namespace, makes the socket and returns at once; call
 /// it on a helper thread, never on an event loop.
 public enum NamespaceSocket {
+    /// The network namespace of process `pid` (a sandbox's init), as `make` takes it.
+    public static func networkNamespace(of pid: Int32) -> String { "/proc/\(pid)/ns/net" }
+
     /// A close-on-exec socket of `type` created inside the network namespace at `netnsPath`
     /// (e.g. /proc/PID/ns/net). The caller owns the descriptor.
     public static func make(inNetworkNamespace netnsPath: String, domain: Int32 = AF_INET,

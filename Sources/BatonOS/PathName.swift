@@ -22,6 +22,21 @@ public enum PathName {
 }
 
 extension PathName {
+    /// `path` made absolute against the working directory (not resolved: ".." and links stay).
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
+    }
+
+    /// The target `path`, a symbolic link, points at.
+    public static func readLink(_ path: String) throws(OSError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = try sys("readlink \(path)") { readlink(path, &buffer, buffer.count - 1) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Whether `path` names a directory (following symlinks), by stat(2).
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()

@@ -35,9 +35,6 @@ public struct SandboxRecord: Codable, Equatable, Sendable {
         return ids.compactMap { try? running(root: root, id: $0) }
     }
 
-    /// The network namespace the proxy and health checks make their sockets in.
-    public var networkNamespacePath: String { "/proc/\(initProcess.pid)/ns/net" }
-
     static func path(root: String, id: String) -> String { "\(root)/sandboxes/\(id)/\(fileName)" }
 
     func write(root: String) throws {

@@ -87,6 +87,9 @@ public struct SandboxLog: Sendable, Equatable {
         self.maxBytes = maxBytes
     }
 
+    /// Where the sandbox `id` under `root` keeps its log: `<root>/logs/<id>`.
+    public static func directory(root: String, id: String) -> String { "\(root)/logs/\(id)" }
+
     public var path: String { "\(directory)/\(Self.fileName)" }
     public var rotatedPath: String { "\(directory)/\(Self.rotatedFileName)" }
 }

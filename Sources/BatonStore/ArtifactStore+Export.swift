@@ -9,7 +9,7 @@ extension ArtifactStore {
     public func exportArchive(_ ref: String, to path: String) throws {
         let artifact = try resolve(ref)
         let directory = PathName.parent(of: path)
-        guard FileIO.isDirectory(directory.isEmpty ? "." : directory) else {
+        guard PathName.isDirectory(directory) else {
             throw BatonError(.notFound, "directory \(directory) for \(path) does not exist")
         }
         let temp = "\(path).tmp-\(UInt64.random(in: 0...UInt64.max))"

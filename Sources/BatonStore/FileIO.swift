@@ -84,20 +84,15 @@ enum FileIO {
         return lstat(path, &info) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
     static func isRegularFollowing(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-        if isDirectory(path) { return }
+        if PathName.isDirectory(path) { return }
         let parent = PathName.parent(of: path)
-        if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
+        if parent != path { try makeDirectories(parent, mode: mode) }
         if mkdir(path, mode) != 0 && errno != EEXIST {
             throw OSError("mkdir \(path)", errno: errno)
         }

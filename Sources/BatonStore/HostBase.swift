@@ -41,7 +41,7 @@ enum HostBase {
             let hostPath = hostRoot + "/" + name
             guard let info = try? TreeWalker.lstatPath(hostPath) else { continue }
             if (info.st_mode & S_IFMT) == S_IFLNK {
-                let target = try TreeWalker.readLink(hostPath)
+                let target = try PathName.readLink(hostPath)
                 topLevel.append((name, { try stream.addSymlink(name, target: target) }))
             } else if (info.st_mode & S_IFMT) == S_IFDIR {
                 binds.append("/" + name)
@@ -71,7 +71,7 @@ enum HostBase {
         for name in etcFiles where FileIO.isRegularFollowing(etc + "/" + name) {
             entries.append((name, { try stream.addFile("etc/" + name, from: etc + "/" + name, follow: true) }))
         }
-        if let target = try? TreeWalker.readLink(etc + "/localtime") {
+        if let target = try? PathName.readLink(etc + "/localtime") {
             entries.append(("localtime", { try stream.addSymlink("etc/localtime", target: target) }))
         }
         if FileIO.isRegularFollowing(etc + "/ca-certificates.conf") {
@@ -79,7 +79,7 @@ enum HostBase {
                 try stream.addFile("etc/ca-certificates.conf", from: etc + "/ca-certificates.conf", follow: true)
             }))
         }
-        for name in etcTrees where FileIO.isDirectory(etc + "/" + name) {
+        for name in etcTrees where PathName.isDirectory(etc + "/" + name) {
             entries.append((name, {
                 try stream.addDirectory("etc/" + name, permissions: 0o755)
                 try stream.addTree(etc + "/" + name, prefix: "etc/" + name, skip: isSecret)

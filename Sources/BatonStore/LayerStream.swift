@@ -59,7 +59,7 @@ final class LayerStream {
     /// Adds everything under `directory` (not the directory itself) beneath `prefix`, depth
     /// first in byte order of names. `skip` leaves out an entry (and all beneath it).
     func addTree(_ directory: String, prefix: String, skip: (String) -> Bool = { _ in false }) throws {
-        for name in try TreeWalker.sortedNames(directory) {
+        for name in try DirectoryListing.names(directory) {
             let path = directory + "/" + name
             let archivePath = prefix.isEmpty ? name : prefix + "/" + name
             if skip(archivePath) { continue }
@@ -71,7 +71,7 @@ final class LayerStream {
             case S_IFREG:
                 try addFile(archivePath, from: path)
             case S_IFLNK:
-                try addSymlink(archivePath, target: try TreeWalker.readLink(path))
+                try addSymlink(archivePath, target: try PathName.readLink(path))
             default:
                 throw BatonError(.invalidArgument,
                     "cannot publish \(path): sockets, FIFOs and device nodes cannot go into an artifact; remove it or publish a directory without it")

@@ -14,7 +14,7 @@ struct LayerUnpacker {
     /// The unpacked directory for `layer`, unpacking it first if needed.
     func unpack(_ layer: Descriptor) throws -> String {
         let final = layout.layerPath(layer.digest)
-        if FileIO.isDirectory(final) { return final }
+        if PathName.isDirectory(final) { return final }
         guard MediaType.isLayer(layer.mediaType) else {
             throw BatonError(.corrupt, "layer \(layer.digest) has media type '\(layer.mediaType)', which is not a layer")
         }
@@ -31,7 +31,7 @@ struct LayerUnpacker {
             if rename(temp, final) != 0 {
                 let code = errno
                 // Another process unpacked the same layer first; theirs is as good as ours.
-                guard (code == ENOTEMPTY || code == EEXIST) && FileIO.isDirectory(final) else {
+                guard (code == ENOTEMPTY || code == EEXIST) && PathName.isDirectory(final) else {
                     throw OSError("rename \(temp)", errno: code)
                 }
                 FileIO.removeTree(temp)

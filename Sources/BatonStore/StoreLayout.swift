@@ -31,7 +31,7 @@ struct StoreLayout: Sendable {
     /// Creates the layout if it is not there. Each file appears by an atomic rename, so a
     /// crash here leaves either no store or a valid empty one.
     func create() throws {
-        if FileIO.exists(index) && FileIO.isDirectory(ingest) && FileIO.isDirectory(layers) { return }
+        if FileIO.exists(index) && PathName.isDirectory(ingest) && PathName.isDirectory(layers) { return }
         try FileIO.makeDirectories(blobs)
         try FileIO.makeDirectories(ingest)
         try FileIO.makeDirectories(layers)

@@ -32,8 +32,8 @@ import Testing
         for secret in ["etc/shadow", "etc/gshadow", "etc/ssh", "etc/ssl/private", "etc/sudoers"] {
             #expect(!FileIO.exists(host + "/" + secret), "\(secret) must not be copied")
         }
-        #expect(FileIO.isDirectory(host + "/usr"))
-        #expect(FileIO.isDirectory(host + "/tmp") && FileIO.isDirectory(host + "/proc"))
+        #expect(PathName.isDirectory(host + "/usr"))
+        #expect(PathName.isDirectory(host + "/tmp") && PathName.isDirectory(host + "/proc"))
         for name in HostBase.libraryDirectories {
             var info = stat()
             guard lstat("/" + name, &info) == 0 else { continue }
