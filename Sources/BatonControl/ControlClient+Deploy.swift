@@ -4,12 +4,12 @@ import FoundationEssentials
 extension ControlClient {
     public func deploy(app: String, ref: String) throws -> DeploymentInfo {
         try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
-                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref))))
+                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref)), replySeconds: Self.swapReplySeconds))
     }
 
     public func rollback(app: String, to ref: String?) throws -> DeploymentInfo {
         try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/rollback",
-                                                       body: try ControlJSON.encoder().encode(RollbackRequest(to: ref))))
+                                                       body: try ControlJSON.encoder().encode(RollbackRequest(to: ref)), replySeconds: Self.swapReplySeconds))
     }
 
     public func history(app: String?) throws -> [DeploymentInfo] {

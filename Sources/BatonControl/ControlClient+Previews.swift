@@ -6,7 +6,8 @@ extension ControlClient {
     /// whether it became healthy.
     public func createPreview(name: String, ref: String, ttl: Double?) throws -> PreviewCreation {
         try decode(PreviewCreation.self, try call("POST", "/v1/previews",
-                                                       body: try ControlJSON.encoder().encode(PreviewRequest(name: name, ref: ref, ttl: ttl))))
+                                                       body: try ControlJSON.encoder().encode(PreviewRequest(name: name, ref: ref, ttl: ttl)),
+                                                       replySeconds: Self.swapReplySeconds))
     }
 
     public func previews() throws -> [PreviewInfo] {

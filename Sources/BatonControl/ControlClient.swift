@@ -40,9 +40,14 @@ public struct ControlClient: Sendable {
         String(decoding: try call("GET", "/metrics"), as: UTF8.self)
     }
 
+    /// How long a reply may take. Swaps wait out health checks and a drain, so they get
+    /// `swapReplySeconds`; everything else gets the shorter one, so a stuck daemon is reported.
+    public static let replySeconds = 120
+    public static let swapReplySeconds = 900
+
     /// Sends one request; returns the body of a 2xx reply, throws the daemon's error otherwise.
-    public func call(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
-        let fd = try connectSocket()
+    public func call(_ method: String, _ path: String, body: Data = Data(), replySeconds: Int = Self.replySeconds) throws -> Data {
+        let fd = try connectSocket(replySeconds: replySeconds)
         defer { close(fd) }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: baton\r\nConnection: close\r\n"
         request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
@@ -74,7 +79,7 @@ public struct ControlClient: Sendable {
         BatonError(.unavailable, "no daemon at \(socketPath): start one with 'baton daemon'")
     }
 
-    private func connectSocket() throws -> Int32 {
+    private func connectSocket(replySeconds: Int) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BatonError(.internal, "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -88,7 +93,7 @@ public struct ControlClient: Sendable {
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
-        var timeout = timeval(tv_sec: 900, tv_usec: 0)  // a deploy waits out health checks and a drain
+        var timeout = timeval(tv_sec: replySeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

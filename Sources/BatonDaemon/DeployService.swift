@@ -40,32 +40,28 @@ actor DeployService {
     func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let artifact = try ArtifactStore(root: root).resolve(ref)
-        return try await outcome(of: { [coordinator] settings in
+        let settings = try Self.settings(for: app, artifact: artifact)
+        return try await outcome { [coordinator] in
             try await coordinator.deploy(app: name, to: artifact.digest, settings: settings)
-        }, settings: try settings(for: app, artifact: artifact))
+        }
     }
 
-    /// Swaps back to the digest served before the current one, or to `ref`.
+    /// Swaps back to the digest served before the current one, or to `ref`. The coordinator
+    /// picks the earlier digest under the app's deploy lock, against the route it replaces.
     func rollback(app name: String, to ref: String?) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let store = try ArtifactStore(root: root)
-        let target: ResolvedArtifact
-        if let ref {
-            target = try store.resolve(ref)
-        } else {
-            guard let current = try database.servingSandbox(app: name)?.digest else {
-                throw BatonError(.notFound, "app \(name) serves nothing yet: deploy it first")
+        let digest = try ref.map { try store.resolve($0).digest }
+        return try await outcome { [coordinator] in
+            try await coordinator.rollback(app: name, to: digest) { digest in
+                try Self.settings(for: app, artifact: try store.resolve(digest))
             }
-            target = try store.resolve(try await coordinator.digest(before: current, app: name))
         }
-        return try await outcome(of: { [coordinator] settings in
-            try await coordinator.rollback(app: name, to: target.digest, settings: settings)
-        }, settings: try settings(for: app, artifact: target))
     }
 
-    private func outcome(of swap: (DeploySettings) async throws -> DeploymentRecord, settings: DeploySettings) async throws -> DeploymentInfo {
+    private func outcome(of swap: () async throws -> DeploymentRecord) async throws -> DeploymentInfo {
         do {
-            let record = try await swap(settings)
+            let record = try await swap()
             return try latest(id: record.id)
         } catch let error as BatonError {
             guard let failure = error.deployFailure else { throw error }
@@ -151,12 +147,12 @@ actor DeployService {
     }
 
     /// The app's settings, with port and health path defaulting to the artifact's.
-    private func settings(for app: AppInfo, artifact: ResolvedArtifact) throws -> DeploySettings {
+    private static func settings(for app: AppInfo, artifact: ResolvedArtifact) throws -> DeploySettings {
         guard let port = app.port ?? artifact.config.exposedPorts.first else {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and \(artifact.digest) records none: create the app with --port or publish with --port")
         }
         let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
-        return try DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
-                                  drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000))).validated()
+        return DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
+                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)))
     }
 }

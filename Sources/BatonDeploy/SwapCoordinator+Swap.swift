@@ -1,11 +1,11 @@
 import BatonOS
 
 extension SwapCoordinator {
-    /// The one swap path for deploy and rollback. `choose` picks the digest once the app's deploy
-    /// lock is held and blue is known, so a rollback decides against the route it replaces.
-    func swap(app: String, settings: DeploySettings, progress: @escaping DeployProgress,
-              choose: (SandboxHandle?) async throws -> String) async throws -> DeploymentRecord {
-        let settings = try settings.validated()
+    /// The one swap path for deploy and rollback. `choose` picks the digest and its settings
+    /// once the app's deploy lock is held and blue is known, so a rollback decides against the
+    /// route it replaces.
+    func swap(app: String, progress: @escaping DeployProgress,
+              choose: (SandboxHandle?) async throws -> (digest: String, settings: DeploySettings)) async throws -> DeploymentRecord {
         // Check and claim with no suspension between them: this is the app's deploy lock.
         guard swaps[app] == nil else {
             throw BatonError(.conflict, "a deploy of \(app) is already in progress")
@@ -21,7 +21,8 @@ extension SwapCoordinator {
         } catch {
             throw BatonError(.internal, "cannot read the route of \(app): \(error)", cause: error)
         }
-        let digest = try await choose(blue)
+        let (digest, chosenSettings) = try await choose(blue)
+        let settings = try chosenSettings.validated()
         swaps[app]?.toDigest = digest
         swaps[app]?.blue = blue
         swaps[app]?.blueState = blue == nil ? nil : .serving

@@ -45,19 +45,27 @@ public actor SwapCoordinator {
     /// launcher's error if green did not start; the route is then unchanged.
     public func deploy(app: String, to digest: String, settings: DeploySettings,
                        progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, settings: settings, progress: progress) { _ in digest }
+        try await swap(app: app, progress: progress) { _ in (digest, settings) }
     }
 
     /// Swaps `app` back to the digest that served before the current one, or to `digest` when
     /// given. Throws `.notFound` if the app serves nothing or has no earlier digest.
     public func rollback(app: String, to digest: String? = nil, settings: DeploySettings,
                          progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, settings: settings, progress: progress) { blue in
-            if let digest { return digest }
+        try await rollback(app: app, to: digest, settingsFor: { _ in settings }, progress: progress)
+    }
+
+    /// The same, for settings that depend on the digest (its artifact's port and health path):
+    /// `settingsFor` is asked once the digest is chosen, under the app's deploy lock.
+    public func rollback(app: String, to digest: String? = nil, settingsFor: (String) throws -> DeploySettings,
+                         progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
+        try await swap(app: app, progress: progress) { blue in
+            if let digest { return (digest, try settingsFor(digest)) }
             guard let blue else {
                 throw BatonError(.notFound, "\(app) serves nothing yet: deploy it first with 'baton deploy \(app) REF'")
             }
-            return try await self.digest(before: blue.digest, app: app)
+            let previous = try await self.digest(before: blue.digest, app: app)
+            return (previous, try settingsFor(previous))
         }
     }
 

@@ -31,9 +31,13 @@ enum SandboxDirectory {
 
     static func remove(_ directory: String, lockFD: Int32) {
         unlink("\(directory)/\(SandboxRecord.fileName)")
-        unlink("\(directory)/\(SandboxRecord.fileName).tmp")
-        rmdir("\(directory)/mnt")  // the staging subdirectory of sandboxes started by earlier versions
-        rmdir(directory)
+        // What is rarely there is removed only when it is: a record write cut short, and the
+        // staging subdirectory of sandboxes started by earlier versions.
+        if rmdir(directory) != 0 && errno == ENOTEMPTY {
+            unlink("\(directory)/\(SandboxRecord.fileName).tmp")
+            rmdir("\(directory)/mnt")
+            rmdir(directory)
+        }
         if lockFD >= 0 { close(lockFD) }
     }
 
