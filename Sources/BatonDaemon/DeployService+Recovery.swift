@@ -80,7 +80,7 @@ extension DeployService {
         let entries = (try? DirectoryListing.names("\(root)/sandboxes")) ?? []
         for id in entries where !known.contains(id) {
             guard let sandbox = try? Sandbox.adopt(root: root, id: id) else { continue }
-            await SandboxRuntimeService.offThread {
+            await DetachedThread.run {
                 sandbox.stop(grace: 5)
                 sandbox.destroy()
             }

@@ -54,7 +54,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         guard let settings = try database.app(named: app) else {
             throw BatonError(.notFound, "no app named \(app): see 'baton app ls'")
         }
-        return try await Self.offThread { try self.launch(app: settings, digest: digest) }
+        return try await DetachedThread.run { try self.launch(app: settings, digest: digest) }
     }
 
     private func launch(app: AppInfo, digest: String) throws -> SandboxHandle {
@@ -93,7 +93,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     /// Starts watching a sandbox this daemon launched or adopted.
     func track(_ sandbox: Sandbox, app: String) {
         entries.withLock { $0[sandbox.id] = Entry(sandbox: sandbox) }
-        let thread = Thread { [self] in
+        let watching = DetachedThread.start { [self] in
             _ = sandbox.process.waitForExit(timeout: nil)
             let status = (try? sandbox.process.poll())?.map { $0.shellStatus }
             let stillTracked = entries.withLock { entries -> Bool in
@@ -111,8 +111,9 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
                 onExit.withLock { $0 }?(row)
             }
         }
-        thread.name = "baton-watch-\(sandbox.id)"
-        thread.start()
+        if !watching {
+            logger.error("cannot start a thread to watch sandbox \(sandbox.id) of \(app): its exit will be noticed at the next restart")
+        }
     }
 
     func exitReason(of sandbox: SandboxHandle) async -> String? {
@@ -122,7 +123,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     func stop(_ handle: SandboxHandle, grace: Duration) async {
         guard let entry = entries.withLock({ $0.removeValue(forKey: handle.id) }) else { return }
         let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        await Self.offThread {
+        await DetachedThread.run {
             entry.sandbox.stop(grace: seconds)
             _ = try? entry.sandbox.process.poll()
             entry.sandbox.destroy()
@@ -163,18 +164,5 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         let value = UInt64.random(in: 0..<(1 << 32))
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 8 - hex.count) + hex
-    }
-
-    /// Runs blocking work (clone, waits) on its own thread, not the cooperative pool.
-    static func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
-    static func offThread(_ body: @escaping @Sendable () -> Void) async {
-        await withCheckedContinuation { continuation in
-            Thread { body(); continuation.resume() }.start()
-        }
     }
 }

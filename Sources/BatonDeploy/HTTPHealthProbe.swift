@@ -1,5 +1,4 @@
 import BatonOS
-import Foundation
 import Glibc
 
 /// The real health check: `GET <path>` over a fresh connection, judged by the status line.
@@ -32,11 +31,7 @@ public struct HTTPHealthProbe: HealthProbe {
     public func check(timeout: Duration) async -> HealthResult {
         let request = self.request
         let connect = self.connect
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: Self.checkBlocking(request: request, connect: connect, timeout: timeout))
-            }
-        }
+        return await DetachedThread.run { Self.checkBlocking(request: request, connect: connect, timeout: timeout) }
     }
 
     private static func checkBlocking(request: [UInt8], connect: Connect, timeout: Duration) -> HealthResult {
