@@ -1,3 +1,4 @@
+import BatonOS
 import Logging
 import NIOCore
 
@@ -61,11 +62,11 @@ final class AccessLogBuffer {
         append("{\"time\":\"", to: &out)
         out.append(contentsOf: timestamp)
         append("\",\"host\":", to: &out)
-        appendJSONString(entry.host, to: &out)
+        JSONText.append(entry.host, to: &out)
         append(",\"method\":", to: &out)
-        appendJSONString(entry.method, to: &out)
+        JSONText.append(entry.method, to: &out)
         append(",\"path\":", to: &out)
-        appendJSONString(entry.path, to: &out)
+        JSONText.append(entry.path, to: &out)
         append(",\"status\":", to: &out)
         appendDecimal(UInt64(entry.status), to: &out)
         append(",\"bytes\":", to: &out)
@@ -76,9 +77,9 @@ final class AccessLogBuffer {
         out.append(UInt8(ascii: "."))
         appendDecimal(micros % 1000, width: 3, to: &out)
         append(",\"target\":", to: &out)
-        appendJSONString(entry.target, to: &out)
+        JSONText.append(entry.target, to: &out)
         append(",\"request_id\":", to: &out)
-        appendJSONString(entry.requestID, to: &out)
+        JSONText.append(entry.requestID, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
@@ -109,34 +110,5 @@ final class AccessLogBuffer {
             } while rest > 0 || count < width
             out.append(contentsOf: buffer[(20 - count)...])
         }
-    }
-
-    /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control bytes.
-    private static func appendJSONString(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { bytes in
-            var clean = bytes.startIndex
-            for index in bytes.indices {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean..<index]))
-                clean = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): append("\\\"", to: &out)
-                case UInt8(ascii: "\\"): append("\\\\", to: &out)
-                case UInt8(ascii: "\n"): append("\\n", to: &out)
-                case UInt8(ascii: "\r"): append("\\r", to: &out)
-                case UInt8(ascii: "\t"): append("\\t", to: &out)
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    append("\\u00", to: &out)
-                    out.append(hex.utf8Start[Int(byte >> 4)])
-                    out.append(hex.utf8Start[Int(byte & 0xF)])
-                }
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[clean...]))
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
