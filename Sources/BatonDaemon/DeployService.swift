@@ -73,7 +73,7 @@ actor DeployService {
     }
 
     private func latest(id: Int64?) throws -> DeploymentInfo {
-        guard let id, let info = try database.deployments(app: nil).first(where: { $0.id == id }) else {
+        guard let id, let info = try database.deployment(id: id) else {
             throw BatonError(.internal, "the deployment was not recorded")
         }
         return info

@@ -54,25 +54,37 @@ struct DeploymentRepository: DeploymentRecorder {
 extension StateDatabase {
     /// Deployments, newest first; all apps when `app` is nil.
     func deployments(app: String?) throws -> [DeploymentInfo] {
+        try deployments(app == nil ? "" : "WHERE app = ?", app.map { [$0] } ?? [])
+    }
+
+    func deployment(id: Int64) throws -> DeploymentInfo? {
+        try deployments("WHERE id = ?", [id]).first
+    }
+
+    /// The deployments `filter` (a WHERE clause on `deployments`) selects, newest first, with
+    /// their phases: two queries however many there are (the CLI polls this during a deploy).
+    private func deployments(_ filter: String, _ arguments: StatementArguments) throws -> [DeploymentInfo] {
         try read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM deployments" + (app == nil ? "" : " WHERE app = ?") + " ORDER BY id DESC",
-                arguments: app.map { [$0] } ?? [])
-            return try rows.map { row in
+            var phases: [Int64: [PhaseInfo]] = [:]
+            let phaseRows = try Row.fetchAll(db, sql: """
+                SELECT * FROM deployment_phases WHERE deployment_id IN (SELECT id FROM deployments \(filter)) ORDER BY rowid
+                """, arguments: arguments)
+            for row in phaseRows {
+                phases[row["deployment_id"], default: []].append(
+                    PhaseInfo(phase: row["phase"], completedAt: row["completed_at"], seconds: row["seconds"], detail: row["detail"]))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM deployments \(filter) ORDER BY id DESC", arguments: arguments).map { row in
                 let id: Int64 = row["id"]
-                let phases = try Row.fetchAll(
-                    db, sql: "SELECT * FROM deployment_phases WHERE deployment_id = ? ORDER BY rowid", arguments: [id]
-                ).map { PhaseInfo(phase: $0["phase"], completedAt: $0["completed_at"], seconds: $0["seconds"], detail: $0["detail"]) }
                 return DeploymentInfo(id: id, app: row["app"], fromDigest: row["from_digest"], toDigest: row["to_digest"],
                                       outcome: row["outcome"], reason: row["reason"], startedAt: row["started_at"],
-                                      finishedAt: row["finished_at"], phases: phases, logLines: nil)
+                                      finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
             }
         }
     }
 
     /// Deployments a crashed daemon left running are recorded as interrupted.
     func interruptRunningDeployments() throws -> [DeploymentInfo] {
-        let running = try deployments(app: nil).filter { $0.outcome == DeploymentOutcome.running.rawValue }
+        let running = try deployments("WHERE outcome = 'running'", [])
         try write { db in
             try db.execute(sql: """
                 UPDATE deployments SET outcome = 'interrupted', reason = 'the daemon stopped during the deploy', finished_at = ?
