@@ -92,32 +92,38 @@ enum ForwardedHeaders {
         return kept.isEmpty ? nil : kept
     }
 
-    /// Drops hop-by-hop headers and those the Connection header names, in one pass that keeps
-    /// the order of the rest.
+    /// Drops hop-by-hop headers and those the Connection header names, keeping the order of
+    /// the rest. The usual case, `Connection: keep-alive` or `close` and nothing else to drop,
+    /// removes in place; only other listed names cost a rebuild.
     private static func removeHopByHop(_ headers: inout HTTPHeaders, keepUpgrade: Bool) {
-        var hasHopByHop = false
+        var present: [String] = []
         var listed: [Substring] = []
         for (name, value) in headers where isHopByHop(name) {
-            hasHopByHop = true
+            if !(keepUpgrade && equalsLowercase(name, "upgrade")) { present.append(name) }
             if equalsLowercase(name, "connection") {
                 forEachListToken(value) { token in
-                    if !isFraming(token) && !(keepUpgrade && equalsLowercase(token, "upgrade")) { listed.append(token) }
+                    // Options (close, keep-alive) and hop-by-hop names are dropped anyway.
+                    if !isFraming(token) && !isHopByHop(token) && !equalsLowercase(token, "close") { listed.append(token) }
                 }
             }
         }
-        guard hasHopByHop else { return }
+        guard !present.isEmpty else { return }
+        guard !listed.isEmpty else {
+            for name in present { headers.remove(name: name) }
+            return
+        }
         var kept: [(String, String)] = []
         kept.reserveCapacity(headers.count)
         for (name, value) in headers {
             if isHopByHop(name) && !(keepUpgrade && equalsLowercase(name, "upgrade")) { continue }
-            if !listed.isEmpty && listed.contains(where: { equalsIgnoringCase($0, name) }) { continue }
+            if listed.contains(where: { equalsIgnoringCase($0, name) }) { continue }
             kept.append((name, value))
         }
         headers = HTTPHeaders(kept)
     }
 
     @inline(__always)
-    private static func isHopByHop(_ name: String) -> Bool {
+    private static func isHopByHop<S: StringProtocol>(_ name: S) -> Bool {
         switch name.utf8.count {
         case 2: return equalsLowercase(name, "te")
         // Not Trailer: RFC 9110 §6.6.2 makes it end-to-end (RFC 2616's list named "Trailers").
