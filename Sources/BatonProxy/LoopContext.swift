@@ -124,6 +124,8 @@ final class LoopContext {
         let key = ObjectIdentifier(handler.target)
         guard let index = idle[key]?.firstIndex(where: { $0 === handler }) else { return }
         idle[key]?.remove(at: index)
+        // A target that went away must not leave its key behind for the loop's lifetime.
+        if idle[key]?.isEmpty == true { idle[key] = nil }
     }
 
     func opened(_ channel: Channel, target: Target) {
@@ -131,10 +133,8 @@ final class LoopContext {
     }
 
     func closed(_ channel: Channel, handler: UpstreamHandler) {
-        let target = handler.target.target
-        open[target]?[ObjectIdentifier(channel)] = nil
+        closed(channel, target: handler.target.target)
         removeIdle(handler)
-        if open[target]?.isEmpty == true { open[target] = nil }
     }
 
     /// An upgraded connection left the pool's bookkeeping when its tunnel closed.
