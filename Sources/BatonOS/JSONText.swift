@@ -15,6 +15,7 @@ public enum JSONText {
     }
 
     /// Appends `value` as a JSON string literal, copying the runs that need no escape whole.
+    @inlinable
     public static func append(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var value = value
