@@ -82,9 +82,8 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.log = SandboxLog(directory: logs)
         spec.stdio = [Self.devNull, -1, -1]
         let sandbox = try launcher.launch(spec)
-        let identity = ProcessIdentity.of(pid: sandbox.pid)
         try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
-                                              port: port, state: "running", pid: sandbox.pid, startTime: identity?.startTime,
+                                              port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
                                               createdAt: Timestamp.now()))
         track(sandbox, app: app.name)
         return Self.handle(sandbox, app: app.name, digest: artifact.digest)

@@ -11,6 +11,9 @@ public final class Sandbox: Sendable {
     public let cgroup: Cgroup
     /// $BATON_ROOT/sandboxes/<id>: holds the staging mount point.
     public let directory: String
+    /// The init's pid and start time, as recorded in `sandbox.json` (nil if it was gone before
+    /// it could be read).
+    public let identity: ProcessIdentity?
 
     /// An exclusive flock on the directory, held for the sandbox's life by its launcher:
     /// a directory whose lock is free belongs to a launcher that died.
@@ -18,11 +21,12 @@ public final class Sandbox: Sendable {
     /// Set by the first `destroy` or `detach`: both release the lock descriptor exactly once.
     private let released = Mutex(false)
 
-    init(id: String, process: ProcessHandle, cgroup: Cgroup, directory: String, lockFD: Int32) {
+    init(id: String, process: ProcessHandle, cgroup: Cgroup, directory: String, identity: ProcessIdentity?, lockFD: Int32) {
         self.id = id
         self.process = process
         self.cgroup = cgroup
         self.directory = directory
+        self.identity = identity
         self.lockFD = lockFD
     }
 
@@ -67,12 +71,10 @@ public final class Sandbox: Sendable {
     /// launcher may hold the sandbox's lock. The caller becomes responsible for destroying it.
     public static func adopt(root: String, id: String) throws -> Sandbox {
         let record = try SandboxRecord.running(root: root, id: id)
-        let directory = "\(root)/sandboxes/\(id)"
-        let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard lockFD >= 0 else { throw BatonError(.notFound, "sandbox '\(id)' has no directory; it cannot be adopted") }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            close(lockFD)
-            throw BatonError(.conflict, "sandbox '\(id)' is held by a running launcher")
+        let directory = SandboxDirectory.path(root: root, id: id)
+        guard let lockFD = SandboxDirectory.lock(directory) else {
+            if errno == EWOULDBLOCK { throw BatonError(.conflict, "sandbox '\(id)' is held by a running launcher") }
+            throw BatonError(.notFound, "sandbox '\(id)' has no directory; it cannot be adopted")
         }
         do {
             let process = try ProcessHandle.attach(to: record.initProcess)
@@ -82,7 +84,7 @@ public final class Sandbox: Sendable {
                 process.close()
                 throw BatonError(.notFound, "process \(record.initProcess.pid) is not in sandbox '\(id)''s cgroup")
             }
-            return Sandbox(id: id, process: process, cgroup: cgroup, directory: directory, lockFD: lockFD)
+            return Sandbox(id: id, process: process, cgroup: cgroup, directory: directory, identity: record.initProcess, lockFD: lockFD)
         } catch {
             close(lockFD)
             throw BatonError(.notFound, "sandbox '\(id)' is no longer running", cause: error)

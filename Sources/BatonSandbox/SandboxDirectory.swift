@@ -11,22 +11,36 @@ enum SandboxDirectory {
     /// Creates the directory and takes its lock. Traversable (0711) so that a
     /// user-namespaced child can reach its staging mount point.
     static func create(root: String, id: String) throws -> (path: String, lockFD: Int32) {
-        let sandboxes = "\(root)/sandboxes"
-        for path in [root, sandboxes] where mkdir(path, 0o711) != 0 && errno != EEXIST {
+        for path in [root, "\(root)/sandboxes"] where mkdir(path, 0o711) != 0 && errno != EEXIST {
             throw BatonError(.setupFailed, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
-        let directory = "\(sandboxes)/\(id)"
+        let directory = path(root: root, id: id)
         if mkdir(directory, 0o711) != 0 {
             if errno == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if lockFD < 0 || flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+        guard let lockFD = lock(directory) else {
             let error = errno
-            remove(directory, lockFD: lockFD)
+            remove(directory, lockFD: -1)
             throw BatonError(.setupFailed, "cannot prepare \(directory): \(String(cString: strerror(error)))")
         }
         return (directory, lockFD)
+    }
+
+    static func path(root: String, id: String) -> String { "\(root)/sandboxes/\(id)" }
+
+    /// The directory opened and flock'ed without waiting; nil (errno set) when it is missing
+    /// or another launcher holds it.
+    static func lock(_ directory: String) -> Int32? {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = errno
+            close(fd)
+            errno = error
+            return nil
+        }
+        return fd
     }
 
     static func remove(_ directory: String, lockFD: Int32) {
@@ -45,13 +59,10 @@ enum SandboxDirectory {
     /// holds and whose cgroup has no process. A directory whose sandbox still runs is left to
     /// whoever adopts it.
     static func sweepStale(root: String) {
-        let sandboxes = "\(root)/sandboxes"
-        guard let entries = try? DirectoryListing.names(sandboxes) else { return }
+        guard let entries = try? DirectoryListing.names("\(root)/sandboxes") else { return }
         for id in entries {
-            let directory = "\(sandboxes)/\(id)"
-            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); continue }
+            let directory = path(root: root, id: id)
+            guard let fd = lock(directory) else { continue }
             let cgroup = CgroupHierarchy.host.map { Cgroup.existing(name: id, hierarchy: $0) } ?? .none
             if cgroup.hasProcesses { close(fd); continue }
             cgroup.remove()

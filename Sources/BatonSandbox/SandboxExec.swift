@@ -29,11 +29,7 @@ extension SandboxLauncher {
         guard spec.workdir.hasPrefix("/") else {
             throw BatonError(.invalidArgument, "working directory '\(spec.workdir)' must be an absolute path inside the sandbox")
         }
-        let keep: UInt64
-        switch Capabilities.mask(spec.keepCapabilities) {
-        case .success(let mask): keep = mask
-        case .failure(let unknown): throw BatonError(.invalidArgument, "unknown capability '\(unknown.name)'")
-        }
+        let keep = try SandboxLauncher.keptCapabilities(spec.keepCapabilities)
         let target: ProcessHandle
         do {
             target = try ProcessHandle.attach(to: record.initProcess)
@@ -44,7 +40,7 @@ extension SandboxLauncher {
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: record.userNamespace)
         request.setProgram(environment: SandboxSpec.merging(record.environment, spec.environment), workdir: spec.workdir,
                            stdio: spec.stdio, user: spec.user, userNamespace: record.userNamespace, keepCapabilities: keep,
-                           seccomp: spec.seccomp == .default ? try SeccompProfile.program.get() : nil)
+                           seccomp: try SandboxLauncher.seccompProgram(spec.seccomp))
         let cgroup = Cgroup(hierarchy: cgroups ?? .v1([:]), paths: record.cgroupPaths)
         let cgroupFD = try cgroup.directoryFD()
         defer { if let cgroupFD { close(cgroupFD) } }

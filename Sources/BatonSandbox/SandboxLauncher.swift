@@ -46,18 +46,24 @@ public struct SandboxLauncher: Sendable {
         return cgroups
     }
 
+    /// The capability mask `--keep-cap` names, for a launch and an exec alike.
+    static func keptCapabilities(_ names: [String]) throws(BatonError) -> UInt64 {
+        switch Capabilities.mask(names) {
+        case .success(let mask): return mask
+        case .failure(let unknown):
+            throw BatonError(.invalidArgument, "unknown capability '\(unknown.name)' (names as in capabilities(7), e.g. NET_BIND_SERVICE)")
+        }
+    }
+
+    /// The BPF program `mode` loads, nil for unconfined.
+    static func seccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
+        mode == .default ? try SeccompProfile.program.get() : nil
+    }
+
     public func launch(_ spec: SandboxSpec) throws -> Sandbox {
         try SpecValidation.validate(spec, userNamespace: userNamespace)
-        let keep: UInt64
-        switch Capabilities.mask(spec.keepCapabilities) {
-        case .success(let mask): keep = mask
-        case .failure(let unknown): throw BatonError(.invalidArgument, "unknown capability '\(unknown.name)' (names as in capabilities(7), e.g. NET_BIND_SERVICE)")
-        }
-        let seccomp: [UInt64]?
-        switch spec.seccomp {
-        case .unconfined: seccomp = nil
-        case .default: seccomp = try SeccompProfile.program.get()
-        }
+        let keep = try Self.keptCapabilities(spec.keepCapabilities)
+        let seccomp = try Self.seccompProgram(spec.seccomp)
 
         SandboxDirectory.sweepStale(root: root)
         let (directory, lockFD) = try SandboxDirectory.create(root: root, id: spec.id)
@@ -91,13 +97,14 @@ public struct SandboxLauncher: Sendable {
             } catch let error as OSError {
                 throw BatonError(.setupFailed, "sandbox setup failed: \(error.description)", cause: error)
             }
-            if let identity = ProcessIdentity.of(pid: process.pid) {
+            let identity = ProcessIdentity.of(pid: process.pid)
+            if let identity {
                 try SandboxRecord(id: spec.id, initProcess: identity, cgroupPaths: created.paths,
                                   userNamespace: spec.userNamespace, environment: spec.environment,
                                   artifactDigest: spec.artifactDigest).write(root: root)
             }
             logger?.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
-            return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, lockFD: lockFD)
+            return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, identity: identity, lockFD: lockFD)
         } catch {
             // A sandbox that started but could not be recorded must not run on unknown.
             if let process = startedProcess { try? process.signal(SIGKILL); _ = try? process.wait() }

@@ -35,7 +35,7 @@ public struct SandboxRecord: Codable, Equatable, Sendable {
         return ids.compactMap { try? running(root: root, id: $0) }
     }
 
-    static func path(root: String, id: String) -> String { "\(root)/sandboxes/\(id)/\(fileName)" }
+    static func path(root: String, id: String) -> String { SandboxDirectory.path(root: root, id: id) + "/" + fileName }
 
     func write(root: String) throws {
         let path = Self.path(root: root, id: id)
