@@ -29,6 +29,12 @@ int bt_child_load_seccomp(const struct sock_filter *filter, unsigned short len);
 /// The program half: PID 2. `output_fd` >= 0 replaces stdout and stderr. Never returns.
 _Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd, int output_fd);
 
+/// Whether `sig` is one the sandbox's init (or exec's relay) passes on to the program.
+int bt_child_forwards(const struct bt_spawn_config *config, int sig);
+
+/// Exits as the program did: its status, or 128 + the signal that killed it.
+_Noreturn void bt_child_exit_like(int status);
+
 /// The init half: PID 1. Reaps, forwards signals, copies the program's output from
 /// `output_pipe` (-1: none) to `log_fd`, and exits with the program's status.
 _Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program, int output_pipe, int log_fd);

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int forwards(const struct bt_spawn_config *c, int sig) {
+int bt_child_forwards(const struct bt_spawn_config *c, int sig) {
     for (size_t i = 0; i < c->forward_count; i++) if (c->forward_signals[i] == sig) return 1;
     return 0;
 }
@@ -49,7 +49,7 @@ static int copy_output(const struct bt_spawn_config *c, struct log_state *log) {
     return 1;
 }
 
-static _Noreturn void exit_like(int status) {
+_Noreturn void bt_child_exit_like(int status) {
     if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
     _exit(128 + WTERMSIG(status));
 }
@@ -79,7 +79,7 @@ _Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program
         int count = log.pipe_fd >= 0 ? 2 : 1;
         if (poll(fds, (nfds_t)count, exited ? 0 : -1) <= 0) {
             // The program is gone and its output is drained (or nobody else still writes).
-            if (exited) exit_like(status);
+            if (exited) bt_child_exit_like(status);
             continue;
         }
         if (count == 2 && fds[1].revents) {
@@ -90,7 +90,7 @@ _Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program
         if (read(signals, &info, sizeof info) != (ssize_t)sizeof info) continue;
         int sig = (int)info.ssi_signo;
         if (sig != SIGCHLD) {
-            if (forwards(c, sig) && !exited) kill(program, sig);
+            if (bt_child_forwards(c, sig) && !exited) kill(program, sig);
             continue;
         }
         for (;;) {
@@ -99,6 +99,6 @@ _Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program
             if (pid <= 0) break;
             if (pid == program) { exited = 1; status = child_status; }
         }
-        if (exited && log.pipe_fd < 0) exit_like(status);
+        if (exited && log.pipe_fd < 0) bt_child_exit_like(status);
     }
 }

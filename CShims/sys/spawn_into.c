@@ -21,16 +21,13 @@ static _Noreturn void relay(const struct bt_spawn_config *c, pid_t program) {
         int sig = sigwaitinfo(&all, &info);
         if (sig < 0) continue;
         if (sig != SIGCHLD) {
-            for (size_t i = 0; i < c->forward_count; i++) {
-                if (c->forward_signals[i] == sig) kill(program, sig);
-            }
+            if (bt_child_forwards(c, sig)) kill(program, sig);
             continue;
         }
         int status = 0;
         pid_t pid = waitpid(program, &status, WNOHANG);
         if (pid != program) continue;
-        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-        _exit(128 + WTERMSIG(status));
+        bt_child_exit_like(status);
     }
 }
 

@@ -142,13 +142,15 @@ public struct ControlClient: Sendable {
 
     /// Where the reply's head ends: the offset of its blank line's "\r\n\r\n".
     static func headEnd(_ reply: Data) -> Int? {
-        let bytes = [UInt8](reply)
-        guard bytes.count >= 4 else { return nil }
-        return (0...(bytes.count - 4)).first { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+        reply.withUnsafeBytes { bytes in
+            guard bytes.count >= 4 else { return nil }
+            return (0...(bytes.count - 4)).first { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+        }
     }
 
     /// A name as one path segment: ASCII letters, digits and "-._" stay, every other byte is %XX.
     static func escape(_ name: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
         var escaped = ""
         for byte in name.utf8 {
             switch byte {
@@ -156,7 +158,6 @@ public struct ControlClient: Sendable {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
                 escaped.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                let hex = Array("0123456789ABCDEF".utf8)
                 escaped += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
             }
         }

@@ -16,11 +16,7 @@ extension StateDatabase {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM apps WHERE name = ?", arguments: [spec.name]) == true {
                 throw BatonError(.conflict, "app \(spec.name) already exists: remove it first with 'baton app rm \(spec.name)'")
             }
-            for host in spec.hosts {
-                if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hosts WHERE host = ?", arguments: [host]) {
-                    throw BatonError(.conflict, "host \(host) is already used by app \(owner)")
-                }
-            }
+            try Self.refuseTakenHosts(db, spec)
             try db.execute(
                 sql: """
                     INSERT INTO apps (name, kind, upstream, port, health_path, health_status, health_timeout,
@@ -32,10 +28,23 @@ extension StateDatabase {
                     spec.healthStatus ?? AppSpec.defaultHealthStatus, spec.healthTimeout ?? AppSpec.defaultHealthTimeout,
                     spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt, preview,
                 ])
-            for host in spec.hosts {
-                try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
-            }
+            try Self.insertHosts(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
+        }
+    }
+
+    /// Refuses a host of `spec` that another app uses.
+    private static func refuseTakenHosts(_ db: Database, _ spec: AppSpec) throws {
+        for host in spec.hosts {
+            if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hosts WHERE host = ? AND app != ?", arguments: [host, spec.name]) {
+                throw BatonError(.conflict, "host \(host) is already used by app \(owner)")
+            }
+        }
+    }
+
+    private static func insertHosts(_ db: Database, _ spec: AppSpec) throws {
+        for host in spec.hosts {
+            try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
         }
     }
 
@@ -50,11 +59,7 @@ extension StateDatabase {
                 throw BatonError(.conflict,
                     "app \(spec.name) is of kind '\(current.kind.rawValue)' and cannot become '\(kind.rawValue)': remove it first with 'baton app rm \(spec.name)'")
             }
-            for host in spec.hosts {
-                if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hosts WHERE host = ? AND app != ?", arguments: [host, spec.name]) {
-                    throw BatonError(.conflict, "host \(host) is already used by app \(owner)")
-                }
-            }
+            try Self.refuseTakenHosts(db, spec)
             try db.execute(
                 sql: """
                     UPDATE apps SET upstream = ?, port = ?, health_path = ?, health_status = ?, health_timeout = ?,
@@ -67,9 +72,7 @@ extension StateDatabase {
                     spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, spec.name,
                 ])
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
-            for host in spec.hosts {
-                try db.execute(sql: "INSERT INTO app_hosts (host, app) VALUES (?, ?)", arguments: [host, spec.name])
-            }
+            try Self.insertHosts(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
