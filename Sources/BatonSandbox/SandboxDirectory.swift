@@ -27,6 +27,19 @@ enum SandboxDirectory {
         return (directory, lockFD)
     }
 
+    /// How old an unlocked directory without a record must be before a sweep takes it for a
+    /// dead launcher's: a live launcher leaves its new directory so between mkdir and flock.
+    static let emptyStaleAfterSeconds = 10
+
+    /// Whether the directory at `fd` has no record yet and was made moments ago: maybe a
+    /// launcher's between its mkdir and its flock, which a sweep must leave alone.
+    private static func isYoungAndEmpty(_ fd: Int32) -> Bool {
+        var info = stat()
+        if fstatat(fd, SandboxRecord.fileName, &info, AT_SYMLINK_NOFOLLOW) == 0 { return false }
+        guard fstat(fd, &info) == 0 else { return false }
+        return time(nil) - info.st_ctim.tv_sec < emptyStaleAfterSeconds
+    }
+
     static func path(root: String, id: String) -> String { "\(root)/sandboxes/\(id)" }
 
     /// The directory opened and flock'ed without waiting; nil (errno set) when it is missing
@@ -63,6 +76,10 @@ enum SandboxDirectory {
         for id in entries {
             let directory = path(root: root, id: id)
             guard let fd = lock(directory) else { continue }
+            if isYoungAndEmpty(fd) {
+                close(fd)
+                continue
+            }
             let cgroup = CgroupHierarchy.host.map { Cgroup.existing(name: id, hierarchy: $0) } ?? .none
             if cgroup.hasProcesses { close(fd); continue }
             cgroup.remove()
