@@ -48,7 +48,3 @@ public struct BatonCommand: ParsableCommand {
         }
     }
 }
-
-enum BatonVersion {
-    static let current = "0.1.0"
-}

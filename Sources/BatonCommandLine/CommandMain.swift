@@ -43,6 +43,11 @@ public enum CommandMain {
     }
 }
 
+/// The version both executables print: `baton --version`, `baton daemon --version`.
+public enum BatonVersion {
+    public static let current = "0.1.0"
+}
+
 /// Thrown by a command that has already said what it needs to and wants a specific status.
 public struct CommandExit: Error {
     public let status: Int32

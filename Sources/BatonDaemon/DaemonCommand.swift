@@ -11,7 +11,8 @@ import Glibc
 public struct DaemonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "baton daemon",
-        abstract: "Run the proxy, the state database and the control API in the foreground.")
+        abstract: "Run the proxy, the state database and the control API in the foreground.",
+        version: BatonVersion.current)
 
     public init() {}
 

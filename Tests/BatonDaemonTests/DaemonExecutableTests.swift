@@ -13,6 +13,14 @@ import Testing
         #expect(result.stdout.contains("--preview-domain"))
     }
 
+    @Test func theDaemonReportsBatonsVersion() async throws {
+        let baton = try await offThePool { try BatonExecutable.run(["--version"]) }
+        let daemon = try await offThePool { try BatonExecutable.run(["daemon", "--version"]) }
+        #expect(daemon.status == 0, "\(daemon.stderr)")
+        #expect(!baton.stdout.isEmpty)
+        #expect(daemon.stdout == baton.stdout, "an installed pair must match")
+    }
+
     @Test func aBadFlagIsOneErrorLineFromTheDaemon() async throws {
         let result = try await offThePool { try BatonExecutable.run(["daemon", "--listen", "nowhere"]) }
         #expect(result.status != 0)
