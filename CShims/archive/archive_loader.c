@@ -11,20 +11,27 @@
 #include <stdlib.h>
 
 static void *library;
+static char load_error[512];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
 static void load(void) {
     library = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+    if (!library) snprintf(load_error, sizeof load_error, "%s", dlerror());
+}
+
+const char *bt_archive_load_error(void) {
+    pthread_once(&load_once, load);
+    return library ? NULL : load_error;
 }
 
 static void *bt_archive_symbol(const char *name) {
     pthread_once(&load_once, load);
     void *symbol = library ? dlsym(library, name) : NULL;
     if (!symbol) {
-        // A missing system library is an installation problem, not a user input; say what to do.
-        fprintf(stderr, "error: cannot load %s from libarchive.so.13 (%s): run scripts/setup to install libarchive\n",
-                name, dlerror());
-        exit(70);
+        // Callers check bt_archive_load_error() before their first libarchive call, and every
+        // libarchive.so.13 has these functions: reaching here is a bug in Baton, not input.
+        fprintf(stderr, "baton: internal error: %s missing from libarchive.so.13\n", name);
+        abort();
     }
     return symbol;
 }

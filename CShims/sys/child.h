@@ -9,9 +9,15 @@
 /// Writes a failure record for the parent and exits with `code`.
 _Noreturn void bt_child_fail(int report_fd, int stage, int index, int error, int code);
 
-/// Mounts the staging tmpfs, the overlay root and the mount plan, then pivots into it.
-/// Returns 0, or -1 with `*stage`/`*index` set and errno holding the cause.
-int bt_child_enter_root(const struct bt_spawn_config *config, int *stage, int *index);
+/// Makes every mount private, then mounts the read-only overlay root on the sandbox directory.
+/// Runs with the launcher's file access (in a user namespace, before the child takes the
+/// namespace's root id, which cannot traverse Baton's 0700 directories). Returns an O_PATH
+/// descriptor of the overlay's root, or -1 with `*stage` set and errno holding the cause.
+int bt_child_mount_overlay(const struct bt_spawn_config *config, int *stage);
+
+/// Applies the mount plan beneath `rootfd`, then pivots into it. Returns 0, or -1 with
+/// `*stage`/`*index` set and errno holding the cause.
+int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, int *stage, int *index);
 
 /// Brings `lo` up in the sandbox's network namespace.
 int bt_child_loopback_up(void);

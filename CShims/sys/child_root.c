@@ -1,5 +1,6 @@
-// The sandbox's root: a private staging tmpfs, a read-only overlay of the skeleton and the
-// given lower dirs, the mount plan applied beneath it, then pivot_root.
+// The sandbox's root: a read-only overlay of the skeleton and the given lower dirs mounted on
+// the sandbox directory (in the child's own mount namespace only), the mount plan applied
+// beneath it, then pivot_root.
 #include "child.h"
 
 #include <errno.h>
@@ -108,38 +109,49 @@ static int apply_mask(int rootfd, const struct bt_mount_op *op) {
     return rc;
 }
 
+/// Clones the mount tree at `source` (every submount with it), makes the whole clone read-only
+/// and adds `flags` (MS_NOSUID/NODEV/NOEXEC, which share their values with MOUNT_ATTR_*) on every
+/// mount of it (AT_RECURSIVE: a tmpfs the host mounted beneath the source is covered too), then
+/// attaches it on `target`. Both are descriptors, so no path is resolved twice.
+static int attach_readonly_clone(int source, int target, unsigned long flags) {
+    int tree = (int)syscall(SYS_open_tree, source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    if (tree < 0) return -1;
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_RDONLY | (flags & (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    attr.propagation = MS_PRIVATE;
+    int rc = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+    if (rc == 0) rc = (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    errno = e;
+    return rc;
+}
+
 static int apply_readonly(int rootfd, const struct bt_mount_op *op) {
     int target = open_beneath(rootfd, op->target, O_PATH, 0);
     if (target < 0) return errno == ENOENT ? 0 : -1;
-    int rc = bind_fd(target, target, MS_REC);
-    close(target);
-    if (rc < 0) return -1;
-    // Reopen: the remount must name the new bind mount, not the dentry beneath it.
-    target = open_beneath(rootfd, op->target, O_PATH, 0);
-    if (target < 0) return -1;
-    char path[32];
-    rc = mount(NULL, bt_fd_path(target, path), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | op->flags, NULL);
+    int rc = attach_readonly_clone(target, target, op->flags);
     int e = errno;
     close(target);
     errno = e;
     return rc;
 }
 
+/// The host directory is opened without following any symlink on its path, so a host path
+/// that is (or passes through) a link is refused rather than bound from wherever it points.
 static int apply_bind_readonly(int rootfd, const struct bt_mount_op *op) {
-    int source = open(op->source, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int source = (int)syscall(SYS_openat2, AT_FDCWD, op->source, &how, sizeof how);
     if (source < 0) return -1;
     int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
-    int rc = target < 0 ? -1 : bind_fd(source, target, MS_REC);
+    int rc = target < 0 ? -1 : attach_readonly_clone(source, target, op->flags);
     int e = errno;
     close(source);
     if (target >= 0) close(target);
-    if (rc < 0) { errno = e; return -1; }
-    target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
-    if (target < 0) return -1;
-    char path[32];
-    rc = mount(NULL, bt_fd_path(target, path), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | op->flags, NULL);
-    e = errno;
-    close(target);
     errno = e;
     return rc;
 }
@@ -183,42 +195,55 @@ static int apply(int rootfd, const struct bt_mount_op *op) {
 
 #define FAIL(s, i) do { *stage = (s); *index = (i); return -1; } while (0)
 
-int bt_child_enter_root(const struct bt_spawn_config *config, int *stage, int *index) {
+int bt_child_mount_overlay(const struct bt_spawn_config *config, int *stage) {
     // Nothing we mount may propagate back to the host, and nothing the host later mounts
     // or unmounts reaches in.
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL(BT_STAGE_MOUNT_PRIVATE, 0);
-    if (mount("tmpfs", config->staging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0)
-        FAIL(BT_STAGE_STAGING, 0);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { *stage = BT_STAGE_MOUNT_PRIVATE; return -1; }
 
-    char skel[PATH_BUF], root[PATH_BUF], options[PATH_BUF];
-    size_t skel_len = 0, root_len = 0, options_len = 0;
-    if (append(skel, &skel_len, config->staging) < 0 || append(skel, &skel_len, "/skel") < 0 ||
-        append(root, &root_len, config->staging) < 0 || append(root, &root_len, "/root") < 0)
-        FAIL(BT_STAGE_STAGING, 0);
-    if (mkdir(skel, 0755) < 0 || mkdir(root, 0755) < 0) FAIL(BT_STAGE_SKELETON, 0);
-    int skelfd = open(skel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (skelfd < 0) FAIL(BT_STAGE_SKELETON, 0);
-    for (size_t i = 0; i < config->skeleton_count; i++) {
-        if (mkdirat(skelfd, config->skeleton_dirs[i], 0755) < 0) { close(skelfd); FAIL(BT_STAGE_SKELETON, (int)i); }
+    // The sandbox directory is reached through its parent's descriptor: once the overlay is
+    // mounted on it, opening the name again from the parent gives the overlay's root.
+    const char *slash = strrchr(config->sandbox_dir, '/');
+    char parent_path[PATH_BUF];
+    size_t n = slash ? (size_t)(slash - config->sandbox_dir) : 0;
+    if (!slash || n == 0 || n >= sizeof parent_path) { errno = EINVAL; *stage = BT_STAGE_SANDBOX_DIR; return -1; }
+    memcpy(parent_path, config->sandbox_dir, n);
+    parent_path[n] = 0;
+    const char *name = slash + 1;
+    int parent = open(parent_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0) { *stage = BT_STAGE_SANDBOX_DIR; return -1; }
+    int mount_point = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (mount_point < 0) { int e = errno; close(parent); errno = e; *stage = BT_STAGE_SANDBOX_DIR; return -1; }
+
+    char options[PATH_BUF], at[32];
+    size_t options_len = 0;
+    if (append(options, &options_len, "lowerdir=") < 0 || append(options, &options_len, config->skeleton) < 0 ||
+        append(options, &options_len, ":") < 0 || append(options, &options_len, config->lowerdirs) < 0 ||
+        (config->lower_base && chdir(config->lower_base) < 0) ||
+        mount("overlay", bt_fd_path(mount_point, at), "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, options) < 0) {
+        int e = errno;
+        close(mount_point);
+        close(parent);
+        errno = e;
+        *stage = BT_STAGE_OVERLAY;
+        return -1;
     }
-    close(skelfd);
+    close(mount_point);
+    int rootfd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(parent);
+    errno = e;
+    if (rootfd < 0) *stage = BT_STAGE_OVERLAY;
+    return rootfd;
+}
 
-    if (append(options, &options_len, "lowerdir=") < 0 || append(options, &options_len, skel) < 0 ||
-        append(options, &options_len, ":") < 0 || append(options, &options_len, config->lowerdirs) < 0)
-        FAIL(BT_STAGE_OVERLAY, 0);
-    if (config->lower_base && chdir(config->lower_base) < 0) FAIL(BT_STAGE_OVERLAY, 0);
-    if (mount("overlay", root, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, options) < 0) FAIL(BT_STAGE_OVERLAY, 0);
-
-    int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) FAIL(BT_STAGE_OVERLAY, 0);
+int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, int *stage, int *index) {
     for (size_t i = 0; i < config->mount_count; i++) {
-        if (apply(rootfd, &config->mounts[i]) < 0) { int e = errno; close(rootfd); errno = e; FAIL(BT_STAGE_MOUNT_OP, (int)i); }
+        if (apply(rootfd, &config->mounts[i]) < 0) FAIL(BT_STAGE_MOUNT_OP, (int)i);
     }
 
     // pivot_root(".", ".") stacks the old root on the new one; detaching "." then drops
     // the old root and, with it, every host path.
-    if (fchdir(rootfd) < 0) { close(rootfd); FAIL(BT_STAGE_PIVOT_ROOT, 0); }
-    close(rootfd);
+    if (fchdir(rootfd) < 0) FAIL(BT_STAGE_PIVOT_ROOT, 0);
     if (syscall(SYS_pivot_root, ".", ".") < 0) FAIL(BT_STAGE_PIVOT_ROOT, 0);
     if (umount2(".", MNT_DETACH) < 0) FAIL(BT_STAGE_PIVOT_ROOT, 1);
     if (chdir("/") < 0) FAIL(BT_STAGE_PIVOT_ROOT, 2);

@@ -18,7 +18,7 @@ enum ArtifactRun {
         var spec = SandboxSpec(id: id, root: .layers(layers), argv: argv)
         spec.environment = SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        spec.hostBinds = artifact.hostBindPaths
+        spec.hostBinds = try store.hostBindPaths(of: artifact)
         spec.artifactDigest = artifact.digest
         if let user = config.user, let ids = UserSpec.parse(user) { spec.user = ids }
         return spec

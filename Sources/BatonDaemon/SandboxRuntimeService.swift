@@ -72,7 +72,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         var spec = SandboxSpec(id: id, root: .layers(try store.unpackedLayers(of: artifact)), argv: argv)
         spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        spec.hostBinds = artifact.hostBindPaths
+        spec.hostBinds = try store.hostBindPaths(of: artifact)
         spec.artifactDigest = artifact.digest
         spec.memoryLimit = app.memory.map { UInt64($0) }
         spec.pidsLimit = app.pids

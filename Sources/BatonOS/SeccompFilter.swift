@@ -19,16 +19,36 @@ public final class SeccompFilter {
         }
     }
 
-    /// One condition on a syscall argument: `(arg & mask) == value`.
+    /// One condition on a syscall argument, compared as the full 64-bit register.
     public struct ArgumentMatch: Sendable {
+        public enum Comparison: Sendable {
+            /// `(arg & mask) == value`: with a 32-bit mask, the high half (which the kernel
+            /// ignores for an int argument) cannot smuggle a value past the rule.
+            case maskedEqual(mask: UInt64)
+            case equal
+            case greaterOrEqual
+        }
+
         public let index: UInt32
-        public let mask: UInt64
+        public let comparison: Comparison
         public let value: UInt64
 
         public init(index: UInt32, mask: UInt64 = UInt64.max, value: UInt64) {
+            self.init(index: index, comparison: mask == UInt64.max ? .equal : .maskedEqual(mask: mask), value: value)
+        }
+
+        public init(index: UInt32, comparison: Comparison, value: UInt64) {
             self.index = index
-            self.mask = mask
+            self.comparison = comparison
             self.value = value
+        }
+
+        var raw: scmp_arg_cmp {
+            switch comparison {
+            case .maskedEqual(let mask): bt_scmp_arg(index, SCMP_CMP_MASKED_EQ, mask, value)
+            case .equal: bt_scmp_arg(index, SCMP_CMP_EQ, value, 0)
+            case .greaterOrEqual: bt_scmp_arg(index, SCMP_CMP_GE, value, 0)
+            }
         }
     }
 
@@ -38,6 +58,9 @@ public final class SeccompFilter {
         guard let context = seccomp_init(defaultAction.raw) else { throw OSError("seccomp_init", errno: ENOMEM) }
         self.context = context
         try check("seccomp_attr_set(ACT_BADARCH)", seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, badArchitecture.raw))
+        // A binary tree of syscall numbers instead of a linear scan: with an allowlist of
+        // hundreds of calls, every system call would otherwise walk half of them.
+        try check("seccomp_attr_set(CTL_OPTIMIZE)", seccomp_attr_set(context, SCMP_FLTATR_CTL_OPTIMIZE, 2))
     }
 
     deinit { seccomp_release(context) }
@@ -48,14 +71,16 @@ public final class SeccompFilter {
         return number == __NR_SCMP_ERROR ? nil : number
     }
 
-    /// Adds a rule; all `matches` must hold. Names unknown on this architecture are skipped
-    /// and reported as false.
+    /// Adds a rule; all `matches` must hold. Names unknown on this architecture (or to this
+    /// libseccomp) are skipped and reported as false.
+    ///
+    /// libseccomp lets an unconditional rule for a syscall override every conditional rule
+    /// for it: give a syscall either one unconditional rule or only conditional ones, each
+    /// action's conditions disjoint from the others'.
     @discardableResult
     public func add(_ action: Action, _ name: String, matching matches: [ArgumentMatch] = []) throws(OSError) -> Bool {
         guard let number = Self.syscallNumber(name) else { return false }
-        let comparisons = matches.map { match in
-            bt_scmp_arg(match.index, SCMP_CMP_MASKED_EQ, match.mask, match.value)
-        }
+        let comparisons = matches.map(\.raw)
         let rc = comparisons.withUnsafeBufferPointer { buffer in
             seccomp_rule_add_array(context, action.raw, number, UInt32(buffer.count), buffer.baseAddress)
         }

@@ -45,12 +45,14 @@ public struct SpawnRequest: Sendable {
     /// A cgroup v2 directory fd to clone into, or -1.
     public var cgroupFD: Int32 = -1
 
-    /// Host directory the child mounts its private staging tmpfs on.
-    public var staging: String
+    /// The sandbox's directory: the child mounts the overlay root on it (in its own mount
+    /// namespace only).
+    public var sandboxDirectory: String
+    /// The skeleton layer on top of every root (absolute).
+    public var skeleton = ""
     /// Overlay lower dirs, top first; relative ones are relative to `lowerBase`.
     public var lowerDirs: [String]
     public var lowerBase: String?
-    public var skeletonDirs: [String] = []
     public var mounts: [Mount] = []
 
     public var hostname: String?
@@ -95,8 +97,8 @@ public struct SpawnRequest: Sendable {
     /// What `ps` shows for the sandbox's init instead of the launcher's command line.
     public var initTitle: String?
 
-    public init(staging: String, lowerDirs: [String], argv: [String]) {
-        self.staging = staging
+    public init(sandboxDirectory: String, lowerDirs: [String], argv: [String]) {
+        self.sandboxDirectory = sandboxDirectory
         self.lowerDirs = lowerDirs
         self.argv = argv
     }

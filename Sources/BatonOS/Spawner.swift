@@ -89,11 +89,10 @@ private final class CArena {
         c.namespaces = r.namespaces
         c.die_with_parent = r.dieWithParent ? 1 : 0
         c.cgroup_fd = r.cgroupFD
-        c.staging = string(r.staging)
+        c.sandbox_dir = string(r.sandboxDirectory)
+        c.skeleton = string(r.skeleton)
         c.lowerdirs = string(r.lowerDirs.joinedPlain(separator: ":"))
         c.lower_base = string(r.lowerBase)
-        c.skeleton_dirs = strings(r.skeletonDirs)
-        c.skeleton_count = r.skeletonDirs.count
         c.mounts = array(r.mounts.map { m in
             bt_mount_op(kind: m.kind.rawValue, source: string(m.source), target: string(m.target),
                         fstype: string(m.fstype), flags: m.flags, data: string(m.data), rdev: m.rdev)
@@ -155,4 +154,46 @@ private enum ArgvArea {
         }
         return (first, end - first)
     }()
+}
+
+extension SpawnFailure {
+    /// Stages a caller tells apart, as the C child path numbers them.
+    public static let mountStage = Int32(BT_STAGE_MOUNT_OP.rawValue)
+    public static let workdirStage = Int32(BT_STAGE_WORKDIR.rawValue)
+    public static let execStage = Int32(BT_STAGE_EXEC.rawValue)
+
+    /// What the child was doing when it failed, in words.
+    public var stageName: String {
+        switch bt_stage(rawValue: UInt32(stage)) {
+        case BT_STAGE_CLONE: "clone"
+        case BT_STAGE_SYNC: "sync with parent"
+        case BT_STAGE_CLOSE_FDS: "closing inherited descriptors"
+        case BT_STAGE_PDEATHSIG: "parent-death signal"
+        case BT_STAGE_CGROUP_NS: "cgroup namespace"
+        case BT_STAGE_MOUNT_PRIVATE: "private mount propagation"
+        case BT_STAGE_SANDBOX_DIR: "sandbox directory"
+        case BT_STAGE_OVERLAY: "overlay root"
+        case BT_STAGE_MOUNT_OP: "mount"
+        case BT_STAGE_PIVOT_ROOT: "pivot_root"
+        case BT_STAGE_HOSTNAME: "hostname"
+        case BT_STAGE_LOOPBACK: "loopback interface"
+        case BT_STAGE_DUMPABLE: "non-dumpable init"
+        case BT_STAGE_FORK: "fork of the program"
+        case BT_STAGE_STDIO: "stdio"
+        case BT_STAGE_SETSID: "setsid"
+        case BT_STAGE_WORKDIR: "working directory"
+        case BT_STAGE_RLIMIT: "rlimit"
+        case BT_STAGE_SETGROUPS: "setgroups"
+        case BT_STAGE_SETGID: "setgid"
+        case BT_STAGE_SETUID: "setuid"
+        case BT_STAGE_CAPABILITIES: "capabilities"
+        case BT_STAGE_NO_NEW_PRIVS: "no_new_privs"
+        case BT_STAGE_SECCOMP: "seccomp"
+        case BT_STAGE_EXEC: "exec"
+        case BT_STAGE_INIT: "init"
+        case BT_STAGE_LOG: "log file"
+        case BT_STAGE_SETNS: "joining the sandbox's namespaces"
+        default: "stage \(stage)"
+        }
+    }
 }

@@ -2,20 +2,21 @@ import BatonOS
 import FoundationEssentials
 import Glibc
 
-/// `<root>/sandboxes/<id>`: the sandbox record, and the staging mount point. Its launcher
-/// holds an flock on the directory itself. The child mounts its staging tmpfs over the
+/// `<root>/sandboxes/<id>`: the sandbox record, and the overlay root's mount point. Its
+/// launcher holds an flock on the directory itself. The child mounts the overlay over the
 /// directory, in its own mount namespace only, so the host keeps seeing the record. No lock
 /// file and no subdirectory: on a filesystem mounted with `discard`, every file removed costs
 /// a synchronous discard.
 enum SandboxDirectory {
-    /// Creates the directory and takes its lock. Traversable (0711) so that a
-    /// user-namespaced child can reach its staging mount point.
+    /// Creates the directory (0700, like everything under the root) and takes its lock.
     static func create(root: String, id: String) throws -> (path: String, lockFD: Int32) {
-        for path in [root, "\(root)/sandboxes"] where mkdir(path, 0o711) != 0 && errno != EEXIST {
-            throw BatonError(.setupFailed, "cannot create \(path): \(String(cString: strerror(errno)))")
+        try StateRoot.prepare(root)
+        let sandboxes = "\(root)/sandboxes"
+        if mkdir(sandboxes, 0o700) != 0 && errno != EEXIST {
+            throw BatonError(.setupFailed, "cannot create \(sandboxes): \(String(cString: strerror(errno)))")
         }
         let directory = path(root: root, id: id)
-        if mkdir(directory, 0o711) != 0 {
+        if mkdir(directory, 0o700) != 0 {
             if errno == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }

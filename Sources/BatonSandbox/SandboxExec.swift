@@ -36,7 +36,7 @@ extension SandboxLauncher {
         } catch {
             throw BatonError(.notFound, "sandbox '\(record.id)' is no longer running", cause: error)
         }
-        var request = SpawnRequest(staging: "", lowerDirs: [], argv: spec.argv)
+        var request = SpawnRequest(sandboxDirectory: "", lowerDirs: [], argv: spec.argv)
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: record.userNamespace)
         request.setProgram(environment: SandboxSpec.merging(record.environment, spec.environment), workdir: spec.workdir,
                            stdio: spec.stdio, user: spec.user, userNamespace: record.userNamespace, keepCapabilities: keep,

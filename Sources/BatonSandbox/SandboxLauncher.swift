@@ -70,11 +70,12 @@ public struct SandboxLauncher: Sendable {
         var cgroup: Cgroup?
         var startedProcess: ProcessHandle?
         do {
+            let skeleton = try SandboxSkeleton.ensure(root: root, owner: spec.userNamespace ? userNamespace.hostBase : nil)
             let needsCgroup = spec.memoryLimit != nil || spec.pidsLimit != nil || spec.cpus != nil || spec.cgroupAccounting
             let created = needsCgroup ? try Cgroup.create(name: spec.id, hierarchy: hierarchy(), memory: spec.memoryLimit, pids: spec.pidsLimit, cpus: spec.cpus,
                                          accounting: spec.cgroupAccounting) : Cgroup.none
             cgroup = created
-            var request = makeRequest(spec, staging: directory, keep: keep, seccomp: seccomp)
+            var request = makeRequest(spec, directory: directory, skeleton: skeleton, keep: keep, seccomp: seccomp)
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1
@@ -85,23 +86,28 @@ public struct SandboxLauncher: Sendable {
             if let log = spec.log, let logFD {
                 request.log = .init(directoryFD: logFD, name: SandboxLog.fileName, rotatedName: SandboxLog.rotatedFileName, maxBytes: log.maxBytes)
             }
+            var identity: ProcessIdentity?
             let process: ProcessHandle
             do {
                 process = try Spawner.spawn(request) { pid in
                     try created.add(pid: pid)
                     if spec.userNamespace { try userNamespace.write(for: pid) }
+                    // Recorded before the child may run anything: a launcher killed from here
+                    // on leaves a sandbox that recovery and `sweepStale` can find (a launcher
+                    // killed earlier closes the sync pipe, and the child exits unrun).
+                    guard let started = ProcessIdentity.of(pid: pid) else {
+                        throw OSError("read /proc/\(pid)/stat", errno: ESRCH)
+                    }
+                    identity = started
+                    try SandboxRecord(id: spec.id, initProcess: started, cgroupPaths: created.paths,
+                                      userNamespace: spec.userNamespace, environment: spec.environment,
+                                      artifactDigest: spec.artifactDigest).write(root: root)
                 }
                 startedProcess = process
             } catch let failure as SpawnFailure {
                 throw SetupFailure.error(failure, program: spec.argv[0], workdir: spec.workdir, mounts: request.mounts)
             } catch let error as OSError {
                 throw BatonError(.setupFailed, "sandbox setup failed: \(error.description)", cause: error)
-            }
-            let identity = ProcessIdentity.of(pid: process.pid)
-            if let identity {
-                try SandboxRecord(id: spec.id, initProcess: identity, cgroupPaths: created.paths,
-                                  userNamespace: spec.userNamespace, environment: spec.environment,
-                                  artifactDigest: spec.artifactDigest).write(root: root)
             }
             logger?.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
             return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, identity: identity, lockFD: lockFD)
@@ -114,15 +120,15 @@ public struct SandboxLauncher: Sendable {
         }
     }
 
-    func makeRequest(_ spec: SandboxSpec, staging: String, keep: UInt64, seccomp: [UInt64]?) -> SpawnRequest {
+    func makeRequest(_ spec: SandboxSpec, directory: String, skeleton: String, keep: UInt64, seccomp: [UInt64]?) -> SpawnRequest {
         var request: SpawnRequest
         switch spec.root {
         case .directory(let path):
             // "." relative to the root directory: any path works, even one with ':' or ','.
-            request = SpawnRequest(staging: staging, lowerDirs: ["."], argv: spec.argv)
+            request = SpawnRequest(sandboxDirectory: directory, lowerDirs: ["."], argv: spec.argv)
             request.lowerBase = path
         case .layers(let paths):
-            request = SpawnRequest(staging: staging, lowerDirs: paths, argv: spec.argv)
+            request = SpawnRequest(sandboxDirectory: directory, lowerDirs: paths, argv: spec.argv)
             // Short relative names keep the overlay options under the kernel's one-page limit.
             let parents = Set(paths.map { PathName.parent(of: $0) })
             if parents.count == 1, let parent = parents.first {
@@ -132,7 +138,7 @@ public struct SandboxLauncher: Sendable {
         }
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: spec.userNamespace)
         request.dieWithParent = spec.dieWithParent
-        request.skeletonDirs = MountPlan.skeleton
+        request.skeleton = skeleton
         request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds)
         request.hostname = spec.hostname ?? spec.id
         request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,

@@ -18,8 +18,8 @@ enum SpecValidation {
         case .layers(let paths):
             guard !paths.isEmpty else { throw BatonError(.invalidArgument, "an artifact root needs at least one layer") }
         }
-        for path in spec.hostBinds where !path.hasPrefix("/") || path == "/" || path.contains("..") {
-            throw BatonError(.invalidArgument, "host bind '\(path)' must be an absolute directory other than /")
+        for path in spec.hostBinds where !HostDirectories.bindable.contains(path) {
+            throw BatonError(.invalidArgument, "host bind '\(path)' refused: only \(HostDirectories.bindable.sorted().joinedPlain(separator: ", ")) are ever bound")
         }
         guard spec.workdir.hasPrefix("/") else {
             throw BatonError(.invalidArgument, "working directory '\(spec.workdir)' must be an absolute path inside the root")

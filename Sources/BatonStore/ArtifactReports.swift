@@ -24,7 +24,8 @@ public struct ArtifactDetails: Sendable, Encodable {
     /// The base's manifest digest, `host`, or nil.
     public let base: String?
     public let reproducible: Bool
-    /// Host directories bound read-only at run time (`--base host`).
+    /// Host directories bound read-only at run time: granted by `publish --base host` on this
+    /// host only, whatever the config's labels say.
     public let hostBinds: [String]
 
     enum CodingKeys: String, CodingKey {
@@ -44,7 +45,7 @@ public struct ArtifactDetails: Sendable, Encodable {
         try container.encode(hostBinds, forKey: .hostBinds)
     }
 
-    init(_ artifact: ResolvedArtifact) {
+    init(_ artifact: ResolvedArtifact, hostBinds: [String]) {
         name = artifact.name
         digest = artifact.digest
         size = artifact.size
@@ -52,7 +53,7 @@ public struct ArtifactDetails: Sendable, Encodable {
         config = artifact.config
         base = artifact.base
         reproducible = artifact.reproducible
-        hostBinds = artifact.hostBindPaths
+        self.hostBinds = hostBinds
     }
 }
 

@@ -12,18 +12,7 @@ extension ArtifactStore {
         guard PathName.isDirectory(directory) else {
             throw BatonError(.notFound, "directory \(directory) for \(path) does not exist")
         }
-        let temp = "\(path).tmp-\(UInt64.random(in: 0...UInt64.max))"
-        let fd = try FileIO.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        do {
-            try writeArchive(artifact, to: fd, path: temp)
-            try sys("fsync \(temp)") { fsync(fd) }
-            close(fd)
-            try sys("rename \(temp)") { rename(temp, path) }
-        } catch {
-            close(fd)
-            unlink(temp)
-            throw error
-        }
+        try FileIO.replaceAtomically(path, mode: 0o644) { fd, temp in try writeArchive(artifact, to: fd, path: temp) }
     }
 
     private func writeArchive(_ artifact: ResolvedArtifact, to fd: Int32, path: String) throws {

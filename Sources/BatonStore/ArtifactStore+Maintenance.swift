@@ -13,7 +13,8 @@ extension ArtifactStore {
 
     /// Digest, size, layers, base, config and reproducibility of `ref`.
     public func inspect(_ ref: String) throws -> ArtifactDetails {
-        ArtifactDetails(try resolve(ref))
+        let artifact = try resolve(ref)
+        return ArtifactDetails(artifact, hostBinds: try hostBindPaths(of: artifact))
     }
 
     /// Removes the name (or, for a bare digest, every name bound to it). Blobs stay until `gc`.
@@ -76,6 +77,7 @@ extension ArtifactStore {
                 if !name.hasPrefix(".tmp-") { report.removedLayers += 1 }
             }
             try FileIO.fsyncPath(layout.blobs)
+            hostBinds.prune(keeping: reachable)
             return report
         }
     }

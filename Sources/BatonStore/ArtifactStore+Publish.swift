@@ -33,6 +33,8 @@ extension ArtifactStore {
             var image = base?.config ?? ImageConfig()
             var pending: [PendingLayer] = []
             var annotations: [String: String] = [:]
+            // Granted only by this host's own publish, never read from a config (HostBindGrants).
+            var binds = try base.map { try hostBinds.binds(of: $0.manifestDescriptor.digest) } ?? []
             if let base {
                 annotations[AnnotationKey.base] = base.digest
                 if !base.reproducible { annotations[AnnotationKey.reproducible] = "false" }
@@ -42,6 +44,7 @@ extension ArtifactStore {
                 pending.append(host.layer)
                 layers.append(host.layer.descriptor)
                 diffIDs.append(host.layer.descriptor.digest)
+                binds = host.binds
                 image.labels[AnnotationKey.hostBinds] = host.binds.joined(separator: ",")
                 annotations[AnnotationKey.base] = "host"
                 annotations[AnnotationKey.reproducible] = "false"
@@ -64,6 +67,7 @@ extension ArtifactStore {
             let blobs = try ImageBlobs(image, diffIDs: diffIDs, layers: layers, annotations: annotations)
             // Refuse a rebinding before any blob becomes visible; `bind` checks again under the lock.
             try index.checkBindable(fullName, to: blobs.manifestDescriptor.digest)
+            if !binds.isEmpty { try hostBinds.grant(binds, to: blobs.manifestDescriptor.digest) }
             if let bound, bound.digest == blobs.manifestDescriptor.digest {
                 return PublishResult(name: fullName, digest: bound.digest.description, bytesAdded: 0, layerSize: app.descriptor.size)
             }

@@ -19,6 +19,15 @@ public struct ArtifactStore: Sendable {
 
     var index: IndexFile { IndexFile(layout: layout) }
 
+    var hostBinds: HostBindGrants { HostBindGrants(layout: layout) }
+
+    /// The host directories to bind read-only into a sandbox of `artifact`, lowest first:
+    /// those this host's `publish --base host` granted it (HostBindGrants), never what its
+    /// config asks for. Empty for every imported or pulled artifact.
+    public func hostBindPaths(of artifact: ResolvedArtifact) throws -> [String] {
+        try hostBinds.binds(of: artifact.manifestDescriptor.digest)
+    }
+
     /// Finds `ref` (`NAME:VERSION`, `NAME@sha256:…`, `sha256:…`) and reads its manifest and
     /// config, verifying each against its descriptor.
     public func resolve(_ ref: String) throws -> ResolvedArtifact {

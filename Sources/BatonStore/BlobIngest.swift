@@ -17,7 +17,7 @@ final class BlobIngest {
     init(_ layout: StoreLayout, hashOnly: Bool = false) throws {
         self.layout = layout
         tempPath = "\(layout.ingest)/\(UInt64.random(in: 0...UInt64.max)).part"
-        fd = hashOnly ? -1 : try FileIO.open(tempPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        fd = hashOnly ? -1 : try FileIO.open(tempPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
     }
 
     deinit {

@@ -41,21 +41,34 @@ enum FileIO {
     }
 
     /// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the dir.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let directory = PathName.parent(of: path)
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+        try replaceAtomically(path, mode: mode) { fd, temp in
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+        }
+        try fsyncPath(PathName.parent(of: path))
+    }
+
+    /// Creates a temp file beside `path`, lets `write` fill it, fsyncs it and renames it over
+    /// `path`. On any failure the temp file is removed and `path` is untouched.
+    static func replaceAtomically(_ path: String, mode: mode_t, _ write: (Int32, String) throws -> Void) throws {
         let temp = "\(path).tmp-\(UInt64.random(in: 0...UInt64.max))"
         let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, mode)
         do {
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
+            // Closed exactly once, on every path: a second close could hit a descriptor
+            // another thread has been given meanwhile.
+            defer { close(fd) }
+            try write(fd, temp)
             try sys("fsync \(temp)") { fsync(fd) }
-            close(fd)
-            try sys("rename \(temp)") { rename(temp, path) }
         } catch {
-            close(fd)
             unlink(temp)
             throw error
         }
-        try fsyncPath(directory)
+        do {
+            try sys("rename \(temp)") { rename(temp, path) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
     }
 
     /// Creates `path` with `bytes` unless it exists: written aside, then hard-linked into place,
@@ -63,7 +76,7 @@ enum FileIO {
     static func createAtomically(_ bytes: [UInt8], at path: String) throws {
         if exists(path) { return }
         let temp = "\(path).tmp-\(UInt64.random(in: 0...UInt64.max))"
-        let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         defer { unlink(temp) }
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temp) }
@@ -89,7 +102,8 @@ enum FileIO {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
-    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+    /// Baton's own directories under the root are 0700 (StateRoot).
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws {
         if PathName.isDirectory(path) { return }
         let parent = PathName.parent(of: path)
         if parent != path { try makeDirectories(parent, mode: mode) }

@@ -14,18 +14,6 @@ public struct ResolvedArtifact: Sendable {
     /// The config's `rootfs.diff_ids` (uncompressed layer digests), bottom first.
     let diffIDs: [Digest]
 
-    /// True when published with `--base host` (directly or through its base).
-    public var hostBase: Bool { config.labels[AnnotationKey.hostBinds] != nil }
-
-    /// Host directories to bind read-only at the same path over the mounted overlay (e.g.
-    /// `["/usr"]` on a merged-/usr host), lowest first. Empty unless `hostBase`. The artifact's
-    /// host layer holds an empty directory for each, and symlinks (`bin -> usr/bin`) as the
-    /// host had them.
-    public var hostBindPaths: [String] {
-        guard let list = config.labels[AnnotationKey.hostBinds] else { return [] }
-        return list.split(separator: ",").map(String.init)
-    }
-
     /// What this artifact was stacked on: a manifest digest, `host`, or nil.
     public var base: String? { annotations[AnnotationKey.base] }
 

@@ -31,6 +31,7 @@ struct StoreLayout: Sendable {
     /// Creates the layout if it is not there. Each file appears by an atomic rename, so a
     /// crash here leaves either no store or a valid empty one.
     func create() throws {
+        try StateRoot.prepare(root)
         if FileIO.exists(index) && PathName.isDirectory(ingest) && PathName.isDirectory(layers) { return }
         try FileIO.makeDirectories(blobs)
         try FileIO.makeDirectories(ingest)

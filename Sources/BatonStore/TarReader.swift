@@ -51,6 +51,7 @@ final class TarReader {
     private let source: Source
 
     init(path: String) throws {
+        try TarWriter.requireLibarchive()
         self.path = path
         fd = try FileIO.open(path, O_RDONLY)
         source = Source(fd: fd)

@@ -18,6 +18,7 @@ final class TarWriter {
     private var finished = false
 
     init(sink consume: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        try Self.requireLibarchive()
         guard let archive = bt_tar_writer_new(), let entry = archive_entry_new() else {
             throw BatonError(.internal, "libarchive: cannot create a tar writer")
         }
@@ -101,5 +102,14 @@ final class TarWriter {
 
     static func message(_ archive: OpaquePointer) -> String {
         archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
+    }
+}
+
+extension TarWriter {
+    /// Throws a clear error when libarchive cannot be loaded, before any call into it.
+    static func requireLibarchive() throws {
+        if let reason = bt_archive_load_error() {
+            throw BatonError(.unavailable, "cannot load libarchive.so.13 (\(String(cString: reason))): run scripts/setup, or apt-get install libarchive13")
+        }
     }
 }

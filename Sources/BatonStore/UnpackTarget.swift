@@ -23,8 +23,8 @@ final class UnpackTarget {
     /// Opens the directory holding `entry` (creating missing parents when `create`), refusing a
     /// parent that is a symlink or not a directory. The caller closes the result.
     func openParent(of entry: EntryPath, create: Bool = true) throws -> Int32 {
-        var current = dup(rootFD)
-        guard current >= 0 else { throw OSError("dup", errno: errno) }
+        var current = fcntl(rootFD, F_DUPFD_CLOEXEC, 0)
+        guard current >= 0 else { throw OSError("fcntl F_DUPFD_CLOEXEC", errno: errno) }
         var walked: [String] = []
         for component in entry.parent {
             walked.append(component)

@@ -20,6 +20,11 @@ enum bt_entry_kind {
     BT_ENTRY_OTHER = 9,
 };
 
+/// NULL once libarchive (loaded on first use) is there; otherwise why it could not be loaded.
+/// Check before the first libarchive call: a missing library is then an error to report, not
+/// a crash.
+const char *bt_archive_load_error(void);
+
 /// A reader for tar streams (ustar, pax, GNU), uncompressed or through any filter libarchive
 /// knows (gzip, zstd, …). NULL on allocation failure.
 struct archive *bt_tar_reader_new(void);

@@ -21,7 +21,8 @@ enum bt_mount_kind {
     /// Hide `target`: the verified /dev/null over a file, an empty read-only tmpfs over a
     /// directory. An absent target is skipped.
     BT_MOUNT_MASK = 3,
-    /// Bind `target` onto itself read-only, adding `flags`. An absent target is skipped.
+    /// Bind `target` onto itself, with every mount beneath it, all read-only and with `flags`
+    /// added. An absent target is skipped.
     BT_MOUNT_READONLY = 4,
     /// Create the symlink `target` pointing at `source`.
     BT_MOUNT_SYMLINK = 5,
@@ -29,8 +30,8 @@ enum bt_mount_kind {
     BT_MOUNT_MKDIR = 6,
     /// Remount the filesystem at `target` read-only, keeping `flags`.
     BT_MOUNT_REMOUNT_RO = 7,
-    /// Bind the host directory `source` (opened without following a final symlink) onto the
-    /// directory `target`, recursively and read-only, adding `flags`.
+    /// Bind the host directory `source` (no symlink anywhere on its path) onto the directory
+    /// `target`, with every mount beneath it, all read-only and with `flags` added.
     BT_MOUNT_BIND_RO = 8,
 };
 
@@ -58,8 +59,7 @@ enum bt_stage {
     BT_STAGE_PDEATHSIG,
     BT_STAGE_CGROUP_NS,
     BT_STAGE_MOUNT_PRIVATE,
-    BT_STAGE_STAGING,
-    BT_STAGE_SKELETON,
+    BT_STAGE_SANDBOX_DIR,
     BT_STAGE_OVERLAY,
     BT_STAGE_MOUNT_OP,      // index = the op
     BT_STAGE_PIVOT_ROOT,
@@ -98,17 +98,16 @@ struct bt_spawn_config {
     /// A cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1.
     int cgroup_fd;
 
-    /// Host directory on which the child mounts its private staging tmpfs.
-    const char *staging;
+    /// The sandbox's directory (absolute): the child mounts the overlay root on it, in its own
+    /// mount namespace only.
+    const char *sandbox_dir;
+    /// The skeleton layer (absolute) that sits on top of every root, so that mount targets
+    /// are always our directories and never the root's symlinks.
+    const char *skeleton;
     /// Overlay lower dirs, top first, ':'-separated. Relative entries are relative to
     /// `lower_base` (short names keep the option string under the kernel's page limit).
     const char *lowerdirs;
     const char *lower_base;
-    size_t staging_size;
-    /// Directories created in the skeleton layer that sits on top of every root, so that
-    /// mount targets are always our directories and never the root's symlinks.
-    const char *const *skeleton_dirs;
-    size_t skeleton_count;
 
     const struct bt_mount_op *mounts;
     size_t mount_count;

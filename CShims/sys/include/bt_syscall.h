@@ -22,19 +22,4 @@ int bt_signalfd(const int *signals, int count);
 int bt_signalfd_next(int fd);
 int bt_block_signals(const int *signals, int count, int block);
 
-/// Namespace flags for SandboxSpec, as clone(2) spells them.
-static const int BT_CLONE_NEWNS = 0x00020000;
-static const int BT_CLONE_NEWCGROUP = 0x02000000;
-static const int BT_CLONE_NEWUTS = 0x04000000;
-static const int BT_CLONE_NEWIPC = 0x08000000;
-static const int BT_CLONE_NEWUSER = 0x10000000;
-static const int BT_CLONE_NEWPID = 0x20000000;
-static const int BT_CLONE_NEWNET = 0x40000000;
-
-/// Mount flags the mount plan uses.
-static const unsigned long BT_MS_RDONLY = 1;
-static const unsigned long BT_MS_NOSUID = 2;
-static const unsigned long BT_MS_NODEV = 4;
-static const unsigned long BT_MS_NOEXEC = 8;
-
 #endif
