@@ -36,7 +36,7 @@ static int copy_output(const struct bt_spawn_config *c, struct log_state *log) {
     if (n == 0) return 0;
     if (log->size + (uint64_t)n > c->log_max_bytes && log->size > 0 &&
         renameat(c->log_dir_fd, c->log_name, c->log_dir_fd, c->log_rotated_name) == 0) {
-        int fresh = openat(c->log_dir_fd, c->log_name, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        int fresh = openat(c->log_dir_fd, c->log_name, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fresh >= 0) { close(log->file_fd); log->file_fd = fresh; log->size = 0; }
     }
     // A full disk loses output rather than stalling the program behind a full pipe.

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,6 +118,9 @@ static _Noreturn void exec_searching(const struct bt_spawn_config *c, int report
 
 _Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd) {
     reset_signals();
+    // The conventional mask, not whatever the launcher runs with (the daemon keeps its own
+    // files private with 077, which would make every file an app writes private too).
+    umask(022);
     if (setsid() < 0) bt_child_fail(report_fd, BT_STAGE_SETSID, 0, errno, 1);
     int stdio[3] = {c->stdio_fds[0], c->stdio_fds[1], c->stdio_fds[2]};
     if (output_fd >= 0) stdio[1] = stdio[2] = output_fd;

@@ -107,7 +107,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
 
     int output[2] = {-1, -1}, log_fd = -1;
     if (config->log_dir_fd >= 0) {
-        log_fd = openat(config->log_dir_fd, config->log_name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        log_fd = openat(config->log_dir_fd, config->log_name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0 || pipe2(output, O_CLOEXEC) < 0) bt_child_fail(report_fd, BT_STAGE_LOG, 0, errno, 1);
     }
 

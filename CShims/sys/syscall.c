@@ -1,6 +1,7 @@
 #include "bt_syscall.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -38,6 +39,8 @@ int bt_close_range(unsigned first, unsigned last, int flags) {
 }
 
 int bt_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int bt_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int bt_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
 

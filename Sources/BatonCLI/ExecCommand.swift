@@ -47,8 +47,12 @@ struct ExecCommand: ParsableCommand {
         spec.user = user.flatMap(UserSpec.parse)
         spec.keepCapabilities = keepCap
         spec.seccomp = SandboxSpec.SeccompMode(rawValue: seccomp) ?? .default
+        // Never our own descriptors: see StdioRelay.
+        let relay = try StdioRelay()
+        spec.stdio = relay.childEnds
         let process = try SandboxLauncher(root: global.rootPath).exec(into: record, spec)
-        switch try SignalWait.wait(for: process, forwarding: SandboxLauncher.forwardedSignals, timeout: nil) {
+        relay.closeChildEnds()
+        switch try SignalWait.wait(for: process, forwarding: SandboxLauncher.forwardedSignals, timeout: nil, relay: relay) {
         case .exited(let exit): throw CommandExit(status: exit.shellStatus)
         case .timedOut: throw CommandExit(status: 124)
         }

@@ -74,10 +74,13 @@ extension RunArguments {
         let launcher = SandboxLauncher(root: root)
         var spec = try makeSpec()
         spec.dieWithParent = true
+        let relay = try StdioRelay()
+        spec.stdio = relay.childEnds
         let sandbox = try launcher.launch(spec)
+        relay.closeChildEnds()
         let exit: SandboxExit
         do {
-            exit = try sandbox.wait(timeout: timeout, forwarding: SandboxLauncher.forwardedSignals)
+            exit = try sandbox.wait(timeout: timeout, forwarding: SandboxLauncher.forwardedSignals, relay: relay)
         } catch {
             sandbox.kill()
             _ = try? sandbox.process.wait()

@@ -136,18 +136,10 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// The root is created 0700, or checked and tightened (StateRoot): nothing under it is
+    /// any other local user's to read or change.
     private static func prepareRoot(_ root: String) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw BatonError(.invalidArgument, "root \(root) is not a directory: choose another --root")
-            }
-            return
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
-        } catch {
-            throw BatonError(.setupFailed, "cannot create root \(root): \(error.localizedDescription)")
-        }
+        try StateRoot.prepare(root)
+        StateRoot.tighten(root)
     }
 }

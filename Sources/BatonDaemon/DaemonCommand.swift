@@ -70,6 +70,9 @@ public struct DaemonCommand: ParsableCommand {
     }
 
     public func run() throws {
+        // Everything the daemon creates under its root is private (DESIGN.md invariant 6);
+        // sandboxes start with the conventional 022 again (CShims child_program.c).
+        umask(0o077)
         let (host, port) = Self.listenAddress(listen)!
         var options = Daemon.Options(root: StateRoot.resolve(root))
         options.listenHost = host

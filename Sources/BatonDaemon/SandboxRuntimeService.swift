@@ -78,7 +78,9 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.pidsLimit = app.pids
         spec.cgroupAccounting = true
         let logs = SandboxLog.directory(root: root, id: id)
-        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        for directory in [PathName.parent(of: logs), logs] where mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
         spec.log = SandboxLog(directory: logs)
         spec.stdio = [Self.devNull, -1, -1]
         let sandbox = try launcher.launch(spec)

@@ -10,6 +10,11 @@ public final class StateDatabase: Sendable {
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String) throws {
+        // App environments live here: the file and its WAL and shared-memory companions (which
+        // SQLite creates with the database file's mode) are 0600 from the first byte.
+        let created = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if created >= 0 { close(created) }
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true

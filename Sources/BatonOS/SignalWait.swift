@@ -15,8 +15,10 @@ public enum SignalWait {
         try sys("pthread_sigmask") { bt_block_signals(signals, Int32(signals.count), 1) }
     }
 
+    /// Waits for `process` to exit, forwarding `signals` to it and, with a `relay`, copying its
+    /// stdio meanwhile; the relay is finished (output drained, pipes closed) before returning.
     public static func wait(
-        for process: ProcessHandle, forwarding signals: [Int32], timeout seconds: Double?
+        for process: ProcessHandle, forwarding signals: [Int32], timeout seconds: Double?, relay: StdioRelay? = nil
     ) throws(OSError) -> Outcome {
         let signalFD = try sys("signalfd") { bt_signalfd(signals, Int32(signals.count)) }
         defer { close(signalFD) }
@@ -25,14 +27,14 @@ public enum SignalWait {
             var fds = [
                 pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
-            ]
+            ] + (relay?.pollRequests() ?? [])
             var timeoutMS: Int32 = -1
             if let deadline {
                 let left = deadline - monotonicNow()
                 if left <= 0 { return .timedOut }
                 timeoutMS = Int32(min(left * 1000 + 1, Double(Int32.max)))
             }
-            let ready = Glibc.poll(&fds, 2, timeoutMS)
+            let ready = Glibc.poll(&fds, nfds_t(fds.count), timeoutMS)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw OSError("poll", errno: errno)
@@ -42,7 +44,9 @@ public enum SignalWait {
                     try process.signal(signal)
                 }
             }
+            relay?.service(Array(fds.dropFirst(2)))
             if fds[0].revents != 0 {
+                relay?.finish()
                 return .exited(try process.wait())
             }
         }

@@ -35,13 +35,15 @@ public final class Sandbox: Sendable {
 
     /// Waits for the sandbox to end, forwarding `signals` (already blocked by the caller) to
     /// init, which passes them to the program. After `timeout` seconds it is killed.
-    public func wait(timeout: Double? = nil, forwarding signals: [Int32] = []) throws -> SandboxExit {
-        switch try SignalWait.wait(for: process, forwarding: signals, timeout: timeout) {
+    /// With a `relay`, copies the program's stdio while it runs.
+    public func wait(timeout: Double? = nil, forwarding signals: [Int32] = [], relay: StdioRelay? = nil) throws -> SandboxExit {
+        switch try SignalWait.wait(for: process, forwarding: signals, timeout: timeout, relay: relay) {
         case .exited(let exit):
             return SandboxExit(process: exit, timedOut: false, oomKilled: cgroup.oomKilled)
         case .timedOut:
             kill()
             let exit = try process.wait()
+            relay?.finish()
             return SandboxExit(process: exit, timedOut: true, oomKilled: cgroup.oomKilled)
         }
     }

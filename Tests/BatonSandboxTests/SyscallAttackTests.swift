@@ -60,6 +60,31 @@ struct SyscallAttackTests {
     @Test func rawSocketsAreRefused() throws { #expect(try attempt("raw-socket") == "EPERM") }
     @Test func mknodOfADeviceIsRefused() throws { #expect(try attempt("mknod") == "EPERM") }
 
+    // The allowlist: a system call the profile does not name is refused with ENOSYS,
+    // including ones newer than the profile.
+    @Test func memfdSecretIsNotAllowed() throws { #expect(try attempt("syscall", ["447"]) == "ENOSYS") }
+    @Test func openTreeAttrIsNotAllowed() throws { #expect(try attempt("syscall", ["467"]) == "ENOSYS") }
+    @Test func aSyscallNumberNoKernelHasYetIsNotAllowed() throws { #expect(try attempt("syscall", ["499"]) == "ENOSYS") }
+    @Test func fanotifyIsNotAllowed() throws { #expect(try attempt("syscall", ["300"]) == "ENOSYS") }  // fanotify_init
+    @Test func getpidIsAllowed() throws { #expect(try attempt("syscall", ["39"]) == "ok") }  // getpid
+    @Test func ordinaryIoctlsPass() throws { #expect(try attempt("ioctl-fionread") == "ok") }
+
+    // Sockets: "network: only lo" holds for every family, not only IP.
+    @Test func vsockIsRefused() throws { #expect(try attempt("socket", ["40"]) == "EAFNOSUPPORT") }
+    @Test func vsockWithHighBitsSetIsRefused() throws { #expect(try attempt("socket-high-bits") == "EAFNOSUPPORT") }
+    @Test func packetSocketsAreRefused() throws { #expect(try attempt("socket", ["17"]) == "EAFNOSUPPORT") }
+    @Test func kernelCryptoSocketsAreRefused() throws { #expect(try attempt("socket", ["38"]) == "EAFNOSUPPORT") }
+    @Test func bluetoothAndOtherOldFamiliesAreRefused() throws {
+        for family in ["3", "4", "5", "31"] { #expect(try attempt("socket", [family]) == "EAFNOSUPPORT", "family \(family)") }
+    }
+    @Test func netlinkAuditIsRefused() throws { #expect(try attempt("socket", ["16", "9"]) == "EPROTONOSUPPORT") }
+    @Test func netlinkForRoutesIsAllowed() throws { #expect(try attempt("socket", ["16", "0"]) == "ok") }
+    @Test func ipAndUnixSocketsAreAllowed() throws {
+        for family in ["1", "2", "10"] { #expect(try attempt("socket", [family]) == "ok", "family \(family)") }
+        #expect(try attempt("socketpair", ["1"]) == "ok")
+        #expect(try attempt("socketpair", ["40"]) == "EAFNOSUPPORT")
+    }
+
     @Test func unconfinedSeccompLetsClone3Through() throws {
         // The filter, not the kernel, produced ENOSYS above: without it clone3(NULL) is EINVAL.
         #expect(try attempt("clone3", flags: ["--seccomp", "unconfined"]) == "EINVAL")

@@ -96,6 +96,28 @@ int main(int argc, char **argv) {
         return report(syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), &c));
     }
     if (!strcmp(m, "raw-socket")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+    // Socket families: only AF_UNIX, AF_INET, AF_INET6 and netlink routes pass the filter.
+    if (!strcmp(m, "socket")) {
+        // socket FAMILY [PROTOCOL] with SOCK_STREAM (SOCK_RAW for netlink)
+        int family = atoi(argv[2]);
+        int protocol = argc > 3 ? atoi(argv[3]) : 0;
+        int fd = socket(family, family == AF_NETLINK ? SOCK_RAW : SOCK_STREAM, protocol);
+        if (fd >= 0) close(fd);
+        return report(fd);
+    }
+    if (!strcmp(m, "socket-high-bits")) {
+        // AF_VSOCK with bits set above 32: the kernel reads only the int.
+        return report(syscall(SYS_socket, (1UL << 32) | 40, SOCK_STREAM, 0));
+    }
+    if (!strcmp(m, "socketpair")) {
+        int fds[2];
+        int rc = socketpair(atoi(argv[2]), SOCK_STREAM, 0, fds);
+        if (rc == 0) { close(fds[0]); close(fds[1]); }
+        return report(rc);
+    }
+    // A system call by number: those the allowlist does not name answer ENOSYS.
+    if (!strcmp(m, "syscall")) return report(syscall(atol(argv[2]), 0, 0, 0, 0, 0));
+    if (!strcmp(m, "ioctl-fionread")) { int n = 0; return report(ioctl(0, FIONREAD, &n)); }
     if (!strcmp(m, "mknod")) return report(mknod("/tmp/probe-null", S_IFCHR | 0600, makedev(1, 3)));
     if (!strcmp(m, "i386")) {
         long rc = i386_getpid();

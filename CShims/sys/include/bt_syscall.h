@@ -14,6 +14,9 @@ int bt_pidfd_send_signal(int pidfd, int sig);
 int bt_pidfd_wait(int pidfd, int *code, int *signal, int nohang);
 int bt_close_range(unsigned first, unsigned last, int flags);
 int bt_setns(int fd, int nstype);
+/// A pipe whose both ends are close-on-exec from the start (no window for another thread's
+/// fork to inherit them).
+int bt_pipe_cloexec(int fds[2]);
 /// A close-on-exec memfd.
 int bt_memfd_create(const char *name);
 /// A non-blocking close-on-exec signalfd for `signals`.

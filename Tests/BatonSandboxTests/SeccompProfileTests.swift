@@ -1,0 +1,34 @@
+import BatonOS
+import Testing
+@testable import BatonSandbox
+
+/// The profile's rules, checked without a kernel: the allowlist builds, and the "every value
+/// but these" conditions cover exactly what they should.
+@Suite struct SeccompProfileTests {
+    @Test func theProfileBuildsAndFitsTheKernelsLimit() throws {
+        let program = try SeccompProfile.program.get()
+        #expect(!program.isEmpty)
+        #expect(program.count < 4096, "BPF programs are limited to 4096 instructions")
+    }
+
+    @Test func nothingIsBothAllowedAndDenied() {
+        #expect(Set(SeccompProfile.allowed).isDisjoint(with: SeccompProfile.denied))
+        for filtered in ["socket", "socketpair", "clone", "clone3", "ioctl", "personality", "memfd_secret"] {
+            #expect(!SeccompProfile.allowed.contains(filtered), "\(filtered) must go through its argument rules")
+        }
+    }
+
+    /// Every 16-bit value, and values around the refused ones in the high half too.
+    @Test func everythingExceptMatchesExactlyTheOtherValues() {
+        let refused = [SeccompProfile.tiocsti, SeccompProfile.tioclinux]
+        let conditions = SeccompProfile.everything(except: refused)
+        func matches(_ value: UInt32) -> Bool {
+            conditions.contains { UInt64(value) & $0.mask == $0.value }
+        }
+        let wrong = (UInt32(0)...0xffff).filter { matches($0) == refused.contains($0) }
+        #expect(wrong.isEmpty, "misjudged: \(wrong.prefix(8))")
+        for high: UInt32 in [0x1_0000, 0x8000_0000, 0xffff_0000] {
+            for value in refused { #expect(matches(value | high)) }
+        }
+    }
+}
