@@ -2,6 +2,7 @@ import ArgumentParser
 import BatonCommandLine
 import BatonOS
 import BatonSandbox
+import BatonStore
 import FoundationEssentials
 
 /// `baton run`: one sandbox in the foreground, stdio attached, exiting with the program's status.
@@ -72,11 +73,15 @@ extension RunArguments {
         // Before any thread exists, so these reach us through the signalfd and go to the sandbox.
         try SignalWait.blockSignals(SandboxLauncher.forwardedSignals)
         let launcher = SandboxLauncher(root: root)
-        var spec = try makeSpec()
-        spec.dieWithParent = true
         let relay = try StdioRelay()
-        spec.stdio = relay.childEnds
-        let sandbox = try launcher.launch(spec)
+        let launch = {
+            var spec = try makeSpec()
+            spec.dieWithParent = true
+            spec.stdio = relay.childEnds
+            return (spec, try launcher.launch(spec))
+        }
+        // An artifact's layers stay held until the sandbox's record names them (see gc).
+        let (spec, sandbox) = try ref == nil ? launch() : ArtifactStore(root: root).holdingLayers(launch)
         relay.closeChildEnds()
         let exit: SandboxExit
         do {

@@ -104,6 +104,16 @@ public struct SpawnRequest: Sendable {
     }
 }
 
+extension SpawnRequest {
+    /// Every string the child receives as a C string.
+    var stringsForC: [String] {
+        var strings = argv + environment + [sandboxDirectory, skeleton, searchPath, workdir]
+        strings += lowerDirs + [lowerBase, hostname, initTitle, log?.name, log?.rotatedName].compactMap { $0 }
+        for mount in mounts { strings += [mount.source, mount.target, mount.fstype, mount.data].compactMap { $0 } }
+        return strings
+    }
+}
+
 /// clone(2)'s namespace flags.
 public enum Namespaces {
     public static let mount: Int32 = 0x0002_0000

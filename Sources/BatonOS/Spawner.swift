@@ -33,6 +33,11 @@ public enum Spawner {
         _ request: SpawnRequest, prepare: (pid_t) throws -> Void,
         clone: (UnsafePointer<bt_spawn_config>, UnsafeMutablePointer<bt_spawn_handle>) -> Int32
     ) throws -> ProcessHandle {
+        // Callers validate first (with a message for the user); this is the last line, since a
+        // NUL would silently cut a string short on its way to C.
+        if let truncated = request.stringsForC.first(where: { $0.utf8.contains(0) }) {
+            throw OSError("spawn: NUL byte in '\(truncated.prefix { $0 != "\0" })…'", errno: EINVAL)
+        }
         var handle = bt_spawn_handle()
         let arena = CArena()
         defer { arena.free() }

@@ -29,6 +29,7 @@ extension SandboxLauncher {
         guard spec.workdir.hasPrefix("/") else {
             throw BatonError(.invalidArgument, "working directory '\(spec.workdir)' must be an absolute path inside the sandbox")
         }
+        try SpecValidation.refuseNUL(argv: spec.argv, environment: spec.environment, workdir: spec.workdir)
         let keep = try SandboxLauncher.keptCapabilities(spec.keepCapabilities)
         let target: ProcessHandle
         do {

@@ -10,6 +10,7 @@ enum SpecValidation {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw BatonError(.invalidArgument, "no program to run: give one after '--'")
         }
+        try refuseNUL(argv: spec.argv, environment: spec.environment, workdir: spec.workdir)
         switch spec.root {
         case .directory(let path):
             guard PathName.isDirectory(path) else {
@@ -41,6 +42,21 @@ enum SpecValidation {
         }
         if spec.userNamespace, let user = spec.user, user.uid >= userNamespace.count || user.gid >= userNamespace.count {
             throw BatonError(.invalidArgument, "with --userns, --user ids must be below \(userNamespace.count)")
+        }
+    }
+
+    /// A C string ends at its first NUL: "a\0b" would reach the program as "a", silently
+    /// something else than asked for. Refused instead.
+    static func refuseNUL(argv: [String], environment: [String], workdir: String) throws {
+        for (index, argument) in argv.enumerated() where argument.utf8.contains(0) {
+            throw BatonError(.invalidArgument, "argument \(index) of the program contains a NUL byte, which no program can receive")
+        }
+        for entry in environment where entry.utf8.contains(0) {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            throw BatonError(.invalidArgument, "environment variable '\(key.split(separator: "\0").first ?? "")' contains a NUL byte, which no program can receive")
+        }
+        if workdir.utf8.contains(0) {
+            throw BatonError(.invalidArgument, "the working directory contains a NUL byte")
         }
     }
 

@@ -69,6 +69,13 @@ public struct ArtifactStore: Sendable {
         }
     }
 
+    /// Runs `body` (unpack an artifact's layers, launch a sandbox on them) with the store's
+    /// writer lock held: `gc` waits, so it cannot remove the layers of an unnamed artifact
+    /// between their unpacking and the moment the sandbox's record names the artifact.
+    public func holdingLayers<T>(_ body: () throws -> T) throws -> T {
+        try withWriting(body)
+    }
+
     /// Runs a change that adds blobs or layers: creates the layout if needed and holds the
     /// shared writer lock, so `gc` cannot remove what the change is adding.
     func withWriting<T>(_ body: () throws -> T) throws -> T {
