@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -125,6 +126,8 @@ _Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report
     int stdio[3] = {c->stdio_fds[0], c->stdio_fds[1], c->stdio_fds[2]};
     if (output_fd >= 0) stdio[1] = stdio[2] = output_fd;
     if (install_stdio(stdio) < 0) bt_child_fail(report_fd, BT_STAGE_STDIO, 0, errno, 1);
+    // A new session has no controlling terminal; a shell needs one for job control.
+    if (c->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0) bt_child_fail(report_fd, BT_STAGE_STDIO, 1, errno, 1);
     // Only 0-2 and the close-on-exec report pipe survive; the pipe closes itself at execve.
     if (report_fd > 3 && bt_close_range(3, (unsigned)report_fd - 1, 0) < 0)
         bt_child_fail(report_fd, BT_STAGE_CLOSE_FDS, 0, errno, 1);

@@ -2,6 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,6 +45,48 @@ int bt_close_range(unsigned first, unsigned last, int flags) {
 int bt_setns(int fd, int nstype) { return setns(fd, nstype); }
 
 int bt_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int bt_pty_open(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    char name[128];
+    if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof name) != 0) {
+        int e = errno;
+        close(m);
+        errno = e;
+        return -1;
+    }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) {
+        int e = errno;
+        close(m);
+        errno = e;
+        return -1;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+const unsigned long bt_terminal_settings_size = sizeof(struct termios);
+
+int bt_terminal_make_raw(int fd, void *saved) {
+    struct termios settings;
+    if (tcgetattr(fd, &settings) < 0) return -1;
+    memcpy(saved, &settings, sizeof settings);
+    cfmakeraw(&settings);
+    return tcsetattr(fd, TCSANOW, &settings);
+}
+
+int bt_terminal_restore(int fd, const void *saved) {
+    return tcsetattr(fd, TCSANOW, (const struct termios *)saved);
+}
+
+int bt_terminal_copy_size(int from, int to) {
+    struct winsize size;
+    if (ioctl(from, TIOCGWINSZ, &size) < 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &size);
+}
 
 int bt_memfd_create(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
 

@@ -26,6 +26,10 @@ struct ExecCommand: ParsableCommand {
     var keepCap: [String] = []
     @Option(help: ArgumentHelp("Seccomp profile: default or unconfined.", valueName: "profile"))
     var seccomp: String = "default"
+    @Flag(name: [.customShort("t"), .long], help: "Give the program a terminal (a pty Baton owns) instead of pipes.")
+    var tty = false
+    @Flag(name: [.customShort("i"), .long], help: "Accepted for familiarity: stdin is always passed on.")
+    var interactive = false
 
     @Argument(help: "The sandbox's id or name.")
     var sandbox: String
@@ -48,8 +52,9 @@ struct ExecCommand: ParsableCommand {
         spec.keepCapabilities = keepCap
         spec.seccomp = SandboxSpec.SeccompMode(rawValue: seccomp) ?? .default
         // Never our own descriptors: see StdioRelay.
-        let relay = try StdioRelay()
+        let relay = try tty ? StdioRelay(terminal: ()) : StdioRelay()
         spec.stdio = relay.childEnds
+        spec.controllingTerminal = relay.isTerminal
         let process = try SandboxLauncher(root: global.rootPath).exec(into: record, spec)
         relay.closeChildEnds()
         switch try SignalWait.wait(for: process, forwarding: SandboxLauncher.forwardedSignals, timeout: nil, relay: relay) {

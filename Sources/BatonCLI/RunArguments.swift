@@ -18,6 +18,7 @@ struct RunArguments {
     var seccomp = "default"
     var timeout: Double?
     var rootfs: String?
+    var tty = false
     var ref: String?
     var command: [String] = []
 
@@ -58,6 +59,8 @@ struct RunArguments {
                 continue
             case "--rm": if inline != nil { return nil }
             case "--userns": if inline != nil { return nil }; result.userns = true
+            case "-t", "--tty", "-it", "-ti": if inline != nil { return nil }; result.tty = true
+            case "-i", "--interactive": if inline != nil { return nil }
             case "--root": guard let v = take() else { return nil }; result.root = StateRoot.resolve(v)
             case "--name": guard let v = take() else { return nil }; result.name = v
             case "--env": guard let v = take() else { return nil }; result.env.append(v)

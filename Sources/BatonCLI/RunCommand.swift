@@ -47,6 +47,10 @@ struct RunCommand: ParsableCommand {
     var timeout: Double?
     @Option(help: ArgumentHelp("Run with this directory as the read-only root instead of an artifact.", valueName: "dir"))
     var rootfs: String?
+    @Flag(name: [.customShort("t"), .long], help: "Give the program a terminal (a pty Baton owns) instead of pipes.")
+    var tty = false
+    @Flag(name: [.customShort("i"), .long], help: "Accepted for familiarity: stdin is always passed on.")
+    var interactive = false
 
     @Argument(help: ArgumentHelp("Artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
     var ref: String?
@@ -56,7 +60,7 @@ struct RunCommand: ParsableCommand {
     var arguments: RunArguments {
         RunArguments(root: global.rootPath, name: name, env: env, hostname: hostname, workdir: workdir, memory: memory,
                      pids: pids, cpus: cpus, user: user, userns: userns, keepCap: keepCap, seccomp: seccomp,
-                     timeout: timeout, rootfs: rootfs, ref: ref, command: command)
+                     timeout: timeout, rootfs: rootfs, tty: tty, ref: ref, command: command)
     }
 
     func validate() throws {
@@ -73,11 +77,12 @@ extension RunArguments {
         // Before any thread exists, so these reach us through the signalfd and go to the sandbox.
         try SignalWait.blockSignals(SandboxLauncher.forwardedSignals)
         let launcher = SandboxLauncher(root: root)
-        let relay = try StdioRelay()
+        let relay = try tty ? StdioRelay(terminal: ()) : StdioRelay()
         let launch = {
             var spec = try makeSpec()
             spec.dieWithParent = true
             spec.stdio = relay.childEnds
+            spec.controllingTerminal = relay.isTerminal
             return (spec, try launcher.launch(spec))
         }
         // An artifact's layers stay held until the sandbox's record names them (see gc).

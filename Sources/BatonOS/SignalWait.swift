@@ -41,6 +41,7 @@ public enum SignalWait {
             }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 while case let signal = bt_signalfd_next(signalFD), signal > 0 {
+                    relay?.signalArrived(signal)
                     try process.signal(signal)
                 }
             }

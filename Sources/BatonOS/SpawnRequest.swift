@@ -65,6 +65,8 @@ public struct SpawnRequest: Sendable {
 
     /// Descriptors to install as 0, 1, 2; -1 inherits the caller's.
     public var stdio: [Int32] = [-1, -1, -1]
+    /// stdin is a pty: the program takes it as its controlling terminal.
+    public var controllingTerminal = false
 
     /// The sandbox's own log: init appends the program's stdout and stderr to `name` in the
     /// directory open at `directoryFD`, rotating to `rotatedName` past `maxBytes`.

@@ -110,6 +110,7 @@ private final class CArena {
         c.search_path = string(r.searchPath)
         c.workdir = string(r.workdir)
         c.stdio_fds = (r.stdio[0], r.stdio[1], r.stdio[2])
+        c.controlling_tty = r.controllingTerminal ? 1 : 0
         c.log_dir_fd = r.log?.directoryFD ?? -1
         if let log = r.log {
             c.log_name = string(log.name)

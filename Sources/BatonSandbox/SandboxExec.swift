@@ -13,6 +13,8 @@ public struct ExecSpec: Sendable {
     public var keepCapabilities: [String] = []
     public var seccomp: SandboxSpec.SeccompMode = .default
     public var stdio: [Int32] = [-1, -1, -1]
+    /// `stdio[0]` is a pty: the program takes it as its controlling terminal.
+    public var controllingTerminal = false
 
     public init(argv: [String]) {
         self.argv = argv
@@ -42,6 +44,7 @@ extension SandboxLauncher {
         request.setProgram(environment: SandboxSpec.merging(record.environment, spec.environment), workdir: spec.workdir,
                            stdio: spec.stdio, user: spec.user, userNamespace: record.userNamespace, keepCapabilities: keep,
                            seccomp: try SandboxLauncher.seccompProgram(spec.seccomp))
+        request.controllingTerminal = spec.controllingTerminal
         let cgroup = Cgroup(hierarchy: cgroups ?? .v1([:]), paths: record.cgroupPaths)
         let cgroupFD = try cgroup.directoryFD()
         defer { if let cgroupFD { close(cgroupFD) } }

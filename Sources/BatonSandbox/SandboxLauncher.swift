@@ -143,6 +143,7 @@ public struct SandboxLauncher: Sendable {
         request.hostname = spec.hostname ?? spec.id
         request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,
                            userNamespace: spec.userNamespace, keepCapabilities: keep, seccomp: seccomp)
+        request.controllingTerminal = spec.controllingTerminal
         request.initTitle = "baton-init \(spec.id)"
         return request
     }

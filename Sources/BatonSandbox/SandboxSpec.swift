@@ -45,6 +45,8 @@ public struct SandboxSpec: Sendable {
 
     /// Descriptors for the program's stdin, stdout, stderr; -1 inherits the launcher's.
     public var stdio: [Int32] = [-1, -1, -1]
+    /// `stdio[0]` is a pty: the program takes it as its controlling terminal.
+    public var controllingTerminal = false
     /// When set, stdout and stderr go to `<directory>/output.log`, written by the sandbox's
     /// init (so the log outlives the launcher), rotated to `output.log.1` past `maxBytes`.
     public var log: SandboxLog?

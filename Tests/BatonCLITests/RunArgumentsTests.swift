@@ -16,6 +16,9 @@ import Testing
         ["--root", "/state", "web:1.0"],
         ["web:1.0", "--", "/bin/sh"],
         ["--timeout", "2.5", "sha256:abc", "--", "a", "--", "b"],
+        ["-t", "--rootfs", "/r", "--", "/bin/sh"],
+        ["-it", "--rootfs", "/r", "--", "/bin/sh"],
+        ["-i", "--tty", "web:1"],
     ]
 
     @Test(arguments: vectors)

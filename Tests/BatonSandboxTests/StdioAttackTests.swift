@@ -80,6 +80,24 @@ struct StdioAttackTests {
         #expect(stolen.stdout == "end\n")
     }
 
+    /// `-t`: a pty Baton owns, which the program takes as its controlling terminal (a shell's
+    /// job control needs one); still not the caller's terminal.
+    @Test func ttyGivesTheProgramAControllingTerminalOfItsOwn() throws {
+        let fixture = try SandboxFixture()
+        let sandbox = try ExecTests().startSandbox(fixture, id: "stdio-tty", script: "exec sleep 30")
+        defer { ExecTests().stop(sandbox); fixture.finish(checking: ["stdio-tty"]) }
+        let script = "test -t 0 && test -t 1 && echo terminal; cut -d' ' -f7 /proc/self/stat; read line; echo got $line"
+        for command in [["run", "-t", "--rootfs", fixture.rootfs, "--"], ["exec", "-t", "stdio-tty", "--"]] {
+            let result = try BatonBinary.run(command + ["/bin/sh", "-c", script], root: fixture.root, input: "typed\n")
+            #expect(result.status == 0, "\(command[0]): \(result.stderr)")
+            // A terminal ends lines with "\r\n", and echoes what is typed.
+            let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
+            #expect(lines.contains("terminal"), "\(command[0]): \(result.stdout)")
+            #expect(lines.contains { Int($0).map { $0 != 0 } ?? false }, "\(command[0]): no controlling terminal: \(result.stdout)")
+            #expect(lines.last == "got typed", "\(command[0]): \(result.stdout)")
+        }
+    }
+
     @Test func inputAndLargeOutputStillFlowThroughTheRelay() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }

@@ -122,6 +122,8 @@ struct bt_spawn_config {
     const char *workdir;    // absolute, resolved inside the root
 
     int stdio_fds[3];       // -1: inherit the caller's
+    /// stdin is a terminal (a pty Baton owns): make it the program's controlling terminal.
+    int controlling_tty;
 
     /// When >= 0: the program's stdout and stderr go through a pipe to init, which appends
     /// them to `log_name` in this directory and, past `log_max_bytes`, renames the file to

@@ -17,6 +17,17 @@ int bt_setns(int fd, int nstype);
 /// A pipe whose both ends are close-on-exec from the start (no window for another thread's
 /// fork to inherit them).
 int bt_pipe_cloexec(int fds[2]);
+/// A new pseudo-terminal from the host's /dev/ptmx: both ends close-on-exec, the slave not
+/// made anyone's controlling terminal here.
+int bt_pty_open(int *master, int *slave);
+/// Puts the terminal `fd` in raw mode (no echo, no line editing, no signals from keys: all of
+/// it happens in the pty's own line discipline) and saves its settings into `saved` (a buffer
+/// of bt_terminal_settings_size bytes).
+int bt_terminal_make_raw(int fd, void *saved);
+int bt_terminal_restore(int fd, const void *saved);
+extern const unsigned long bt_terminal_settings_size;
+/// Copies the window size of terminal `from` to terminal `to`.
+int bt_terminal_copy_size(int from, int to);
 /// A close-on-exec memfd.
 int bt_memfd_create(const char *name);
 /// A non-blocking close-on-exec signalfd for `signals`.
