@@ -1,3 +1,4 @@
+import Foundation
 import BatonOS
 import Testing
 @testable import BatonSandbox
@@ -30,5 +31,16 @@ import Testing
         for high: UInt32 in [0x1_0000, 0x8000_0000, 0xffff_0000] {
             for value in refused { #expect(matches(value | high)) }
         }
+    }
+}
+
+/// docs/security.md lists the profile; it must stay the profile the code builds.
+@Suite struct SeccompProfileDocumentationTests {
+    @Test func theSecurityPageNamesEverySystemCallTheProfileAllowsOrRefuses() throws {
+        let page = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/security.md")
+        let text = try String(contentsOf: page, encoding: .utf8)
+        let missing = (SeccompProfile.allowed + SeccompProfile.denied).filter { !text.contains("`\($0)`") }
+        #expect(missing.isEmpty, "docs/security.md does not name: \(missing)")
     }
 }

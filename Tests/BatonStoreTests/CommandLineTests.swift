@@ -53,3 +53,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: temp.sub("out.tar")))
     }
 }
+
+/// libarchive is loaded on first use. On a host without it, a command that needs it says so in
+/// one line and fails; it never exits the process from inside the library (which, in the
+/// daemon, would take every app down with it).
+@Suite struct MissingLibarchiveTests {
+    @Test(.enabled(if: isRoot, "requires root"))
+    func aHostWithoutLibarchiveGetsOneErrorLine() throws {
+        let binary = try #require(batonBinary, "build the baton product first (swift build), or set BATON_BIN")
+        let temp = TempDir()
+        defer { temp.remove() }
+        try Tree.sample(at: temp.sub("app"))
+        // In a private mount namespace, the library is /dev/null: dlopen fails as on a host
+        // that never installed it.
+        let library = "/usr/lib/x86_64-linux-gnu/libarchive.so.13"
+        let script = "mount --bind /dev/null \(library) && exec \(binary) artifact publish app:1 \(temp.sub("app")) --root \(temp.sub("root"))"
+        let result = try runProgram("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script], environment: [:])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: cannot load libarchive.so.13"), "\(result.stderr)")
+        #expect(result.stderr.hasSuffix("run scripts/setup, or apt-get install libarchive13\n"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+}
