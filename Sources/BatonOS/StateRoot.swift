@@ -48,7 +48,7 @@ public enum StateRoot {
     /// 0600. Layer contents and the skeleton keep their modes: they are what sandboxes see, and
     /// the 0700 root already keeps every other user out of them.
     public static func tighten(_ root: String) {
-        for name in ["store", "layers", "sandboxes", "logs", "host-binds"] {
+        for name in ["store", "layers", "sandboxes", "logs", "host-binds", "seccomp"] {
             chmod(root + "/" + name, 0o700)
         }
         for name in ["state.db", "state.db-wal", "state.db-shm", "daemon.lock"] {
@@ -58,6 +58,7 @@ public enum StateRoot {
         tightenTree(root + "/sandboxes")
         tightenTree(root + "/logs")
         tightenTree(root + "/host-binds")
+        tightenTree(root + "/seccomp")
     }
 
     private static func tightenTree(_ directory: String) {

@@ -43,7 +43,7 @@ extension SandboxLauncher {
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: record.userNamespace)
         request.setProgram(environment: SandboxSpec.merging(record.environment, spec.environment), workdir: spec.workdir,
                            stdio: spec.stdio, user: spec.user, userNamespace: record.userNamespace, keepCapabilities: keep,
-                           seccomp: try SandboxLauncher.seccompProgram(spec.seccomp))
+                           seccomp: try seccompProgram(spec.seccomp))
         request.controllingTerminal = spec.controllingTerminal
         let cgroup = Cgroup(hierarchy: cgroups ?? .v1([:]), paths: record.cgroupPaths)
         let cgroupFD = try cgroup.directoryFD()

@@ -55,15 +55,18 @@ public struct SandboxLauncher: Sendable {
         }
     }
 
-    /// The BPF program `mode` loads, nil for unconfined.
-    static func seccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
-        mode == .default ? try SeccompProfile.program.get() : nil
+    /// The BPF program `mode` loads, nil for unconfined. Checks the root first: the compiled
+    /// program is kept there.
+    func seccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
+        guard mode == .default else { return nil }
+        try StateRoot.prepare(root)
+        return try SeccompProgramCache.program(SeccompProfile.rules, root: root)
     }
 
     public func launch(_ spec: SandboxSpec) throws -> Sandbox {
         try SpecValidation.validate(spec, userNamespace: userNamespace)
         let keep = try Self.keptCapabilities(spec.keepCapabilities)
-        let seccomp = try Self.seccompProgram(spec.seccomp)
+        let seccomp = try seccompProgram(spec.seccomp)
 
         SandboxDirectory.sweepStale(root: root)
         let (directory, lockFD) = try SandboxDirectory.create(root: root, id: spec.id)

@@ -54,58 +54,59 @@ enum SeccompProfile {
     static let addressFamilies: [Int32] = [AF_UNIX, AF_INET, AF_INET6]
     static let netlinkRoute: UInt64 = 0
 
-    static func build() throws(OSError) -> [UInt64] {
+    /// The profile's rules, made once per process (cheap); `SeccompProgramCache` compiles them.
+    static let rules: SeccompRules = {
         let eperm = SeccompFilter.Action.errno(EPERM)
         // Other ABIs (i386 through int 0x80, x32) are refused: the filter describes x86-64 only.
-        let filter = try SeccompFilter(defaultAction: .errno(ENOSYS), badArchitecture: eperm)
-        for name in allowed { try filter.add(.allow, name) }
-        for name in denied { try filter.add(eperm, name) }
-        try addCloneRules(filter, eperm)
-        try addSocketRules(filter, "socket")
-        try addSocketRules(filter, "socketpair")
-        try addIoctlRules(filter, eperm)
-        try addPersonalityRules(filter, eperm)
-        return try filter.exportBPF()
-    }
+        var filter = SeccompRules(defaultAction: .errno(ENOSYS), badArchitecture: eperm)
+        for name in allowed { filter.add(.allow, name) }
+        for name in denied { filter.add(eperm, name) }
+        addCloneRules(&filter, eperm)
+        addSocketRules(&filter, "socket")
+        addSocketRules(&filter, "socketpair")
+        addIoctlRules(&filter, eperm)
+        addPersonalityRules(&filter, eperm)
+        return filter
+    }()
 
     /// `clone` passes without namespace flags and is refused with any. `clone3` answers ENOSYS
     /// (its flags sit in memory the filter cannot read), so the C library falls back to `clone`.
-    private static func addCloneRules(_ filter: SeccompFilter, _ refusal: SeccompFilter.Action) throws(OSError) {
+    private static func addCloneRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
         let mask = namespaceFlags.reduce(UInt64(0)) { $0 | UInt64($1) }
-        try filter.add(.allow, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: mask), value: 0)])
+        filter.add(.allow, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: mask), value: 0)])
         for flag in namespaceFlags {
-            try filter.add(refusal, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: UInt64(flag)), value: UInt64(flag))])
+            filter.add(refusal, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: UInt64(flag)), value: UInt64(flag))])
         }
     }
 
     /// The families in `addressFamilies`, and netlink for routes only; any other family gets
     /// EAFNOSUPPORT and another netlink protocol EPROTONOSUPPORT, as a kernel without them would
     /// answer. Full 64-bit comparisons: a family with high bits set matches no allow rule.
-    private static func addSocketRules(_ filter: SeccompFilter, _ name: String) throws(OSError) {
+    private static func addSocketRules(_ filter: inout SeccompRules, _ name: String) {
         for family in addressFamilies {
-            try filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: UInt64(family))])
+            filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: UInt64(family))])
         }
         let netlink = UInt64(AF_NETLINK)
-        try filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: netlink),
+        filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: netlink),
                                                 .init(index: 2, comparison: .equal, value: netlinkRoute)])
-        try filter.add(.errno(EPROTONOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: netlink),
+        filter.add(.errno(EPROTONOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: netlink),
                                                                   .init(index: 2, comparison: .greaterOrEqual, value: netlinkRoute + 1)])
         let allowed = Set(addressFamilies.map(UInt64.init)).union([netlink])
         for family in UInt64(0)...netlink where !allowed.contains(family) {
-            try filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: family)])
+            filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: family)])
         }
-        try filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .greaterOrEqual, value: netlink + 1)])
+        filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .greaterOrEqual, value: netlink + 1)])
     }
 
     /// Every request but TIOCSTI and TIOCLINUX passes. The request is an int: only its low 32
     /// bits are compared, since the kernel ignores the rest (CVE-2017-5123 class).
-    private static func addIoctlRules(_ filter: SeccompFilter, _ refusal: SeccompFilter.Action) throws(OSError) {
+    private static func addIoctlRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
         let refused = [tiocsti, tioclinux]
         for request in refused {
-            try filter.add(refusal, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: 0xffff_ffff), value: UInt64(request))])
+            filter.add(refusal, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: 0xffff_ffff), value: UInt64(request))])
         }
         for allowed in everything(except: refused) {
-            try filter.add(.allow, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: allowed.mask), value: allowed.value)])
+            filter.add(.allow, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: allowed.mask), value: allowed.value)])
         }
     }
 
@@ -135,21 +136,16 @@ enum SeccompProfile {
     /// system call semantics. A 32-bit value other than those two has, going round its bits
     /// cyclically, some set bit followed by a clear one; one rule per bit position ("bit b set,
     /// bit b+1 clear") therefore refuses exactly the others with EPERM.
-    private static func addPersonalityRules(_ filter: SeccompFilter, _ refusal: SeccompFilter.Action) throws(OSError) {
+    private static func addPersonalityRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
         for persona: UInt64 in [0, 0xffff_ffff] {
-            try filter.add(.allow, "personality", matching: [.init(index: 0, comparison: .equal, value: persona)])
+            filter.add(.allow, "personality", matching: [.init(index: 0, comparison: .equal, value: persona)])
         }
         for bit in 0..<32 {
             let mask = UInt64(1) << UInt64(bit)
             let other = UInt64(1) << UInt64((bit + 1) % 32)
-            try filter.add(refusal, "personality", matching: [
+            filter.add(refusal, "personality", matching: [
                 .init(index: 0, comparison: .maskedEqual(mask: mask | other), value: mask),
             ])
         }
     }
-
-    /// Built once per process: the profile does not depend on the spec.
-    static let program: Result<[UInt64], OSError> = {
-        do throws(OSError) { return .success(try build()) } catch { return .failure(error) }
-    }()
 }

@@ -27,7 +27,7 @@ struct StateRootTests {
         let run = try BatonBinary.run(["run", "bb:1", "--", "/bin/busybox", "true"], root: fixture.root)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(mode(fixture.root) == 0o700)
-        for directory in ["store", "store/blobs", "store/blobs/sha256", "store/ingest", "layers", "sandboxes"] {
+        for directory in ["store", "store/blobs", "store/blobs/sha256", "store/ingest", "layers", "sandboxes", "seccomp"] {
             #expect(mode(fixture.root + "/" + directory) == 0o700, "\(directory)")
         }
         for file in ["store/index.json", "store/oci-layout"] {
