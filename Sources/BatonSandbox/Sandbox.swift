@@ -9,7 +9,7 @@ public final class Sandbox: Sendable {
     public let id: String
     public let process: ProcessHandle
     public let cgroup: Cgroup
-    /// $BATON_ROOT/sandboxes/<id>: holds the staging mount point.
+    /// $BATON_ROOT/sandboxes/<id>: its record, and (in its own mount namespace) its root.
     public let directory: String
     /// The init's pid and start time, as recorded in `sandbox.json` (nil if it was gone before
     /// it could be read).
