@@ -13,11 +13,12 @@ _Noreturn void bt_child_fail(int report_fd, int stage, int index, int error, int
 /// Runs with the launcher's file access (in a user namespace, before the child takes the
 /// namespace's root id, which cannot traverse Baton's 0700 directories). Returns an O_PATH
 /// descriptor of the overlay's root, or -1 with `*stage` set and errno holding the cause.
-int bt_child_mount_overlay(const struct bt_spawn_config *config, int *stage);
+/// Also clones the source of every BT_MOUNT_BIND op into `trees[i]` (-1 for other ops).
+int bt_child_mount_overlay(const struct bt_spawn_config *config, int *trees, int *stage, int *index);
 
-/// Applies the mount plan beneath `rootfd`, then pivots into it. Returns 0, or -1 with
-/// `*stage`/`*index` set and errno holding the cause.
-int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, int *stage, int *index);
+/// Applies the mount plan beneath `rootfd` (binds from `trees`), then pivots into it. Returns
+/// 0, or -1 with `*stage`/`*index` set and errno holding the cause.
+int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, const int *trees, int *stage, int *index);
 
 /// Brings `lo` up in the sandbox's network namespace.
 int bt_child_loopback_up(void);

@@ -109,48 +109,63 @@ static int apply_mask(int rootfd, const struct bt_mount_op *op) {
     return rc;
 }
 
-/// Clones the mount tree at `source` (every submount with it), makes the whole clone read-only
-/// and adds `flags` (MS_NOSUID/NODEV/NOEXEC, which share their values with MOUNT_ATTR_*) on every
-/// mount of it (AT_RECURSIVE: a tmpfs the host mounted beneath the source is covered too), then
-/// attaches it on `target`. Both are descriptors, so no path is resolved twice.
-static int attach_readonly_clone(int source, int target, unsigned long flags) {
+/// A detached copy of the mount tree at `source` (every submount with it), each mount of it
+/// given `flags` (MS_RDONLY/NOSUID/NODEV/NOEXEC, which share their values with MOUNT_ATTR_*)
+/// with AT_RECURSIVE: a tmpfs the host mounted beneath the source is covered too.
+static int clone_tree(int source, unsigned long flags) {
     int tree = (int)syscall(SYS_open_tree, source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
     if (tree < 0) return -1;
     struct mount_attr attr;
     memset(&attr, 0, sizeof attr);
-    attr.attr_set = MOUNT_ATTR_RDONLY | (flags & (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    attr.attr_set = flags & (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     attr.propagation = MS_PRIVATE;
-    int rc = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
-    if (rc == 0) rc = (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-    int e = errno;
-    close(tree);
-    errno = e;
-    return rc;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+        int e = errno;
+        close(tree);
+        errno = e;
+        return -1;
+    }
+    return tree;
+}
+
+/// Attaches the detached `tree` on `target`.
+static int attach(int tree, int target) {
+    return (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 static int apply_readonly(int rootfd, const struct bt_mount_op *op) {
     int target = open_beneath(rootfd, op->target, O_PATH, 0);
     if (target < 0) return errno == ENOENT ? 0 : -1;
-    int rc = attach_readonly_clone(target, target, op->flags);
+    int tree = clone_tree(target, op->flags | MS_RDONLY);
+    int rc = tree < 0 ? -1 : attach(tree, target);
     int e = errno;
+    if (tree >= 0) close(tree);
     close(target);
     errno = e;
     return rc;
 }
 
-/// The host directory is opened without following any symlink on its path, so a host path
-/// that is (or passes through) a link is refused rather than bound from wherever it points.
-static int apply_bind_readonly(int rootfd, const struct bt_mount_op *op) {
+/// The host directory of a BT_MOUNT_BIND op, opened with no symlink anywhere on its path (a
+/// path that is, or passes through, a link is refused rather than bound from wherever it
+/// points) and cloned.
+static int clone_bind_source(const struct bt_mount_op *op) {
     struct open_how how;
     memset(&how, 0, sizeof how);
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     int source = (int)syscall(SYS_openat2, AT_FDCWD, op->source, &how, sizeof how);
     if (source < 0) return -1;
-    int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
-    int rc = target < 0 ? -1 : attach_readonly_clone(source, target, op->flags);
+    int tree = clone_tree(source, op->flags);
     int e = errno;
     close(source);
+    errno = e;
+    return tree;
+}
+
+static int apply_bind(int rootfd, const struct bt_mount_op *op, int tree) {
+    int target = open_beneath(rootfd, op->target, O_PATH | O_DIRECTORY, 0);
+    int rc = target < 0 ? -1 : attach(tree, target);
+    int e = errno;
     if (target >= 0) close(target);
     errno = e;
     return rc;
@@ -179,7 +194,7 @@ static int apply_remount(int rootfd, const struct bt_mount_op *op) {
     return rc;
 }
 
-static int apply(int rootfd, const struct bt_mount_op *op) {
+static int apply(int rootfd, const struct bt_mount_op *op, int tree) {
     switch (op->kind) {
     case BT_MOUNT_FS: return apply_fs(rootfd, op);
     case BT_MOUNT_DEVICE: return apply_device(rootfd, op);
@@ -188,17 +203,23 @@ static int apply(int rootfd, const struct bt_mount_op *op) {
     case BT_MOUNT_SYMLINK:
     case BT_MOUNT_MKDIR: return apply_at_parent(rootfd, op);
     case BT_MOUNT_REMOUNT_RO: return apply_remount(rootfd, op);
-    case BT_MOUNT_BIND_RO: return apply_bind_readonly(rootfd, op);
+    case BT_MOUNT_BIND: return apply_bind(rootfd, op, tree);
     default: errno = EINVAL; return -1;
     }
 }
 
 #define FAIL(s, i) do { *stage = (s); *index = (i); return -1; } while (0)
 
-int bt_child_mount_overlay(const struct bt_spawn_config *config, int *stage) {
+int bt_child_mount_overlay(const struct bt_spawn_config *config, int *trees, int *stage, int *index) {
     // Nothing we mount may propagate back to the host, and nothing the host later mounts
     // or unmounts reaches in.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { *stage = BT_STAGE_MOUNT_PRIVATE; return -1; }
+    for (size_t i = 0; i < config->mount_count; i++) trees[i] = -1;
+    for (size_t i = 0; i < config->mount_count; i++) {
+        if (config->mounts[i].kind != BT_MOUNT_BIND) continue;
+        trees[i] = clone_bind_source(&config->mounts[i]);
+        if (trees[i] < 0) { *stage = BT_STAGE_MOUNT_OP; *index = (int)i; return -1; }
+    }
 
     // The sandbox directory is reached through its parent's descriptor: once the overlay is
     // mounted on it, opening the name again from the parent gives the overlay's root.
@@ -236,9 +257,10 @@ int bt_child_mount_overlay(const struct bt_spawn_config *config, int *stage) {
     return rootfd;
 }
 
-int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, int *stage, int *index) {
+int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, const int *trees, int *stage, int *index) {
     for (size_t i = 0; i < config->mount_count; i++) {
-        if (apply(rootfd, &config->mounts[i]) < 0) FAIL(BT_STAGE_MOUNT_OP, (int)i);
+        if (apply(rootfd, &config->mounts[i], trees[i]) < 0) FAIL(BT_STAGE_MOUNT_OP, (int)i);
+        if (trees[i] >= 0) close(trees[i]);
     }
 
     // pivot_root(".", ".") stacks the old root on the new one; detaching "." then drops

@@ -85,8 +85,9 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
         bt_child_fail(report_fd, BT_STAGE_CGROUP_NS, 0, errno, 1);
 
     int stage = 0, index = 0;
-    int rootfd = bt_child_mount_overlay(config, &stage);
-    if (rootfd < 0) bt_child_fail(report_fd, stage, 0, errno, 1);
+    int trees[config->mount_count > 0 ? config->mount_count : 1];
+    int rootfd = bt_child_mount_overlay(config, trees, &stage, &index);
+    if (rootfd < 0) bt_child_fail(report_fd, stage, index, errno, 1);
 
     // Until now our ids were still the launcher's host ids, which own Baton's directories;
     // the maps are written, so become the namespace's root (an unprivileged host id) before
@@ -94,7 +95,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     if ((config->namespaces & CLONE_NEWUSER) && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
         bt_child_fail(report_fd, BT_STAGE_SETUID, 0, errno, 1);
 
-    if (bt_child_enter_root(config, rootfd, &stage, &index) < 0) bt_child_fail(report_fd, stage, index, errno, 1);
+    if (bt_child_enter_root(config, rootfd, trees, &stage, &index) < 0) bt_child_fail(report_fd, stage, index, errno, 1);
     close(rootfd);
 
     if (config->hostname && sethostname(config->hostname, strlen(config->hostname)) < 0)

@@ -18,6 +18,7 @@ struct RunArguments {
     var seccomp = "default"
     var timeout: Double?
     var rootfs: String?
+    var volume: [String] = []
     var tty = false
     var ref: String?
     var command: [String] = []
@@ -30,6 +31,7 @@ struct RunArguments {
         if let user, UserSpec.parse(user) == nil { return "--user '\(user)' must be UID or UID:GID (numbers)" }
         if let timeout, !(timeout > 0) { return "--timeout must be a positive number of seconds" }
         if ref == nil && command.isEmpty { return "--rootfs needs a program: baton run --rootfs DIR -- PROGRAM ARGS…" }
+        if let bad = volume.first(where: { VolumeSpec.parse($0) == nil }) { return "--volume '\(bad)' must be HOSTDIR:/path or HOSTDIR:/path:ro" }
         return nil
     }
 
@@ -74,6 +76,7 @@ struct RunArguments {
             case "--seccomp": guard let v = take() else { return nil }; result.seccomp = v
             case "--timeout": guard let v = take().flatMap({ Double($0) }) else { return nil }; result.timeout = v
             case "--rootfs": guard let v = take() else { return nil }; result.rootfs = v
+            case "--volume": guard let v = take() else { return nil }; result.volume.append(v)
             default:
                 if argument.hasPrefix("-") || result.ref != nil { return nil }
                 result.ref = argument

@@ -47,6 +47,8 @@ struct RunCommand: ParsableCommand {
     var timeout: Double?
     @Option(help: ArgumentHelp("Run with this directory as the read-only root instead of an artifact.", valueName: "dir"))
     var rootfs: String?
+    @Option(help: ArgumentHelp("Bind a host directory into the sandbox (nosuid, nodev; read-only with :ro).", valueName: "hostdir:/path[:ro]"))
+    var volume: [String] = []
     @Flag(name: [.customShort("t"), .long], help: "Give the program a terminal (a pty Baton owns) instead of pipes.")
     var tty = false
     @Flag(name: [.customShort("i"), .long], help: "Accepted for familiarity: stdin is always passed on.")
@@ -60,7 +62,7 @@ struct RunCommand: ParsableCommand {
     var arguments: RunArguments {
         RunArguments(root: global.rootPath, name: name, env: env, hostname: hostname, workdir: workdir, memory: memory,
                      pids: pids, cpus: cpus, user: user, userns: userns, keepCap: keepCap, seccomp: seccomp,
-                     timeout: timeout, rootfs: rootfs, tty: tty, ref: ref, command: command)
+                     timeout: timeout, rootfs: rootfs, volume: volume, tty: tty, ref: ref, command: command)
     }
 
     func validate() throws {
@@ -124,6 +126,15 @@ extension RunArguments {
         spec.userNamespace = userns
         spec.keepCapabilities = keepCap
         spec.seccomp = SandboxSpec.SeccompMode(rawValue: seccomp) ?? .default
+        spec.binds = try volume.map { text in
+            guard let bind = VolumeSpec.parse(text) else {
+                throw BatonError(.invalidArgument, "--volume '\(text)' must be HOSTDIR:/path or HOSTDIR:/path:ro")
+            }
+            if let problem = VolumeSpec.hostProblem(bind.source) {
+                throw BatonError(.invalidArgument, "--volume host directory '\(bind.source)' \(problem)")
+            }
+            return bind
+        }
         return spec
     }
 }

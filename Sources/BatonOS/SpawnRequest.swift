@@ -3,7 +3,7 @@
 public struct SpawnRequest: Sendable {
     public struct Mount: Sendable, Equatable {
         public enum Kind: Int32, Sendable {
-            case filesystem = 1, device, mask, readOnly, symlink, directory, remountReadOnly, bindReadOnly
+            case filesystem = 1, device, mask, readOnly, symlink, directory, remountReadOnly, bind
         }
 
         public var kind: Kind

@@ -24,11 +24,17 @@ enum MountPlan {
 
     static let nullDevice = makedev(1, 3)
 
-    static func mounts(tmpSize: UInt64, hostBinds: [String] = []) -> [SpawnRequest.Mount] {
+    static func mounts(tmpSize: UInt64, hostBinds: [String] = [], binds: [SandboxSpec.Bind] = []) -> [SpawnRequest.Mount] {
         let nosuidNodevNoexec = MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec
         var plan: [SpawnRequest.Mount] = hostBinds.map { path in
-            .init(kind: .bindReadOnly, source: path, target: String(path.drop { $0 == "/" }),
-                  flags: MountFlags.nosuid | MountFlags.nodev)
+            .init(kind: .bind, source: path, target: String(path.drop { $0 == "/" }),
+                  flags: MountFlags.readOnly | MountFlags.nosuid | MountFlags.nodev)
+        }
+        // Volumes and the operator's `--volume` directories; their mount points are in the
+        // sandbox's own layer (SandboxLayer).
+        plan += binds.map { bind in
+            .init(kind: .bind, source: bind.source, target: String(bind.target.drop { $0 == "/" }),
+                  flags: (bind.readOnly ? MountFlags.readOnly : 0) | MountFlags.nosuid | MountFlags.nodev)
         }
         plan += [
             .init(kind: .filesystem, target: "proc", fstype: "proc", flags: nosuidNodevNoexec),

@@ -57,7 +57,11 @@ enum SandboxDirectory {
         return fd
     }
 
+    /// Removes the directory, the sandbox's own layer if it had one, and then lets go of the
+    /// lock (so no new sandbox of the same name can start in between).
     static func remove(_ directory: String, lockFD: Int32) {
+        let sandboxes = PathName.parent(of: directory)
+        SandboxLayer.remove(root: PathName.parent(of: sandboxes), id: PathName.lastComponent(of: directory))
         unlink("\(directory)/\(SandboxRecord.fileName)")
         // What is rarely there is removed only when it is: a record write cut short, and the
         // staging subdirectory of sandboxes started by earlier versions.
@@ -73,6 +77,11 @@ enum SandboxDirectory {
     /// holds and whose cgroup has no process. A directory whose sandbox still runs is left to
     /// whoever adopts it.
     static func sweepStale(root: String) {
+        // A sandbox's own layer is made after its directory and removed before it: one whose
+        // directory is gone was left by a launcher that died in between.
+        for id in (try? DirectoryListing.names("\(root)/sandbox-layers")) ?? [] where access(path(root: root, id: id), F_OK) != 0 {
+            SandboxLayer.remove(root: root, id: id)
+        }
         guard let entries = try? DirectoryListing.names("\(root)/sandboxes") else { return }
         for id in entries {
             let directory = path(root: root, id: id)

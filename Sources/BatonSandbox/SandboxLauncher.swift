@@ -74,11 +74,12 @@ public struct SandboxLauncher: Sendable {
         var startedProcess: ProcessHandle?
         do {
             let skeleton = try SandboxSkeleton.ensure(root: root, owner: spec.userNamespace ? userNamespace.hostBase : nil)
+            let ownLayer = spec.needsOwnLayer ? try SandboxLayer.create(root: root, spec: spec) : nil
             let needsCgroup = spec.memoryLimit != nil || spec.pidsLimit != nil || spec.cpus != nil || spec.cgroupAccounting
             let created = needsCgroup ? try Cgroup.create(name: spec.id, hierarchy: hierarchy(), memory: spec.memoryLimit, pids: spec.pidsLimit, cpus: spec.cpus,
                                          accounting: spec.cgroupAccounting) : Cgroup.none
             cgroup = created
-            var request = makeRequest(spec, directory: directory, skeleton: skeleton, keep: keep, seccomp: seccomp)
+            var request = makeRequest(spec, directory: directory, skeleton: skeleton, ownLayer: ownLayer, keep: keep, seccomp: seccomp)
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1
@@ -123,7 +124,8 @@ public struct SandboxLauncher: Sendable {
         }
     }
 
-    func makeRequest(_ spec: SandboxSpec, directory: String, skeleton: String, keep: UInt64, seccomp: [UInt64]?) -> SpawnRequest {
+    func makeRequest(_ spec: SandboxSpec, directory: String, skeleton: String, ownLayer: String?, keep: UInt64,
+                     seccomp: [UInt64]?) -> SpawnRequest {
         var request: SpawnRequest
         switch spec.root {
         case .directory(let path):
@@ -141,8 +143,10 @@ public struct SandboxLauncher: Sendable {
         }
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: spec.userNamespace)
         request.dieWithParent = spec.dieWithParent
-        request.skeleton = skeleton
-        request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds)
+        // The sandbox's own layer sits under the skeleton, above the artifact (absolute, so it
+        // needs no lower base).
+        request.skeleton = ownLayer.map { skeleton + ":" + $0 } ?? skeleton
+        request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds, binds: spec.binds)
         request.hostname = spec.hostname ?? spec.id
         request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,
                            userNamespace: spec.userNamespace, keepCapabilities: keep, seccomp: seccomp)

@@ -25,6 +25,12 @@ public struct SandboxSpec: Sendable {
     /// Host directories bound read-only at the same path inside (an artifact published with
     /// `--base host`); the root must have a directory at each.
     public var hostBinds: [String] = []
+    /// Host directories bound at a path inside (volumes): `nosuid`, `nodev`, read-only on
+    /// request. Their mount points are made in the sandbox's own layer.
+    public var binds: [Bind] = []
+    /// Files the sandbox's root shows at these absolute paths (`/etc/hosts`, …), read-only,
+    /// above the artifact's own.
+    public var files: [File] = []
     public var environment: [String] = SandboxSpec.defaultEnvironment
     public var workdir = "/"
     public var hostname: String?
@@ -73,6 +79,35 @@ public struct SandboxSpec: Sendable {
         self.root = root
         self.argv = argv
     }
+}
+
+extension SandboxSpec {
+    public struct Bind: Sendable, Equatable {
+        /// An absolute host directory with no symlink on its path.
+        public var source: String
+        /// An absolute path inside the sandbox.
+        public var target: String
+        public var readOnly: Bool
+
+        public init(source: String, target: String, readOnly: Bool = false) {
+            self.source = source
+            self.target = target
+            self.readOnly = readOnly
+        }
+    }
+
+    public struct File: Sendable, Equatable {
+        public var path: String
+        public var contents: String
+
+        public init(path: String, contents: String) {
+            self.path = path
+            self.contents = contents
+        }
+    }
+
+    /// Whether the sandbox needs a layer of its own (SandboxLayer) above the skeleton.
+    var needsOwnLayer: Bool { !binds.isEmpty || !files.isEmpty }
 }
 
 /// Where a sandbox writes its output, and how much of it to keep.

@@ -19,6 +19,7 @@ enum SpecValidation {
         case .layers(let paths):
             guard !paths.isEmpty else { throw BatonError(.invalidArgument, "an artifact root needs at least one layer") }
         }
+        try validateOwnLayer(spec)
         for path in spec.hostBinds where !HostDirectories.bindable.contains(path) {
             throw BatonError(.invalidArgument, "host bind '\(path)' refused: only \(HostDirectories.bindable.sorted().joinedPlain(separator: ", ")) are ever bound")
         }
@@ -57,6 +58,47 @@ enum SpecValidation {
         }
         if workdir.utf8.contains(0) {
             throw BatonError(.invalidArgument, "the working directory contains a NUL byte")
+        }
+    }
+
+    /// Bind targets and Baton's files: absolute, spelled plainly (no `.`, `..` or empty
+    /// parts), never `/` or one of the mount plan's own paths or a host directory's, and not
+    /// nested in one another. Bind sources: absolute directories, checked again by the child,
+    /// which opens them refusing any symlink on the way.
+    static func validateOwnLayer(_ spec: SandboxSpec) throws {
+        let special = SandboxLayer.reserved + spec.hostBinds
+        func check(_ path: String, _ what: String) throws {
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard path.hasPrefix("/"), !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
+                  !path.utf8.contains(0) else {
+                throw BatonError(.invalidArgument, "\(what) '\(path)' must be an absolute path without '.', '..' or empty parts, other than /")
+            }
+            for other in special where path == other || path.hasPrefix(other + "/") {
+                throw BatonError(.invalidArgument, "\(what) '\(path)' overlaps \(other), which the sandbox mounts itself")
+            }
+        }
+        var targets: [String] = []
+        for bind in spec.binds {
+            try check(bind.target, "mount path")
+            guard bind.source.hasPrefix("/"), !bind.source.split(separator: "/").contains(".."), !bind.source.utf8.contains(0) else {
+                throw BatonError(.invalidArgument, "host directory '\(bind.source)' must be an absolute path without '..'")
+            }
+            guard PathName.isDirectory(bind.source) else {
+                throw BatonError(.notFound, "host directory '\(bind.source)' does not exist or is not a directory")
+            }
+            for other in targets where other == bind.target || bind.target.hasPrefix(other + "/") || other.hasPrefix(bind.target + "/") {
+                throw BatonError(.invalidArgument, "mount paths '\(other)' and '\(bind.target)' overlap")
+            }
+            targets.append(bind.target)
+        }
+        for file in spec.files {
+            try check(file.path, "file")
+            for target in targets where file.path.hasPrefix(target + "/") {
+                throw BatonError(.invalidArgument, "file '\(file.path)' lies under mount path '\(target)'")
+            }
+        }
+        if spec.binds.count + spec.hostBinds.count > 64 {
+            throw BatonError(.invalidArgument, "at most 64 directories can be bound into a sandbox")
         }
     }
 

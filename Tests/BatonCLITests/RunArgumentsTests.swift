@@ -19,6 +19,7 @@ import Testing
         ["-t", "--rootfs", "/r", "--", "/bin/sh"],
         ["-it", "--rootfs", "/r", "--", "/bin/sh"],
         ["-i", "--tty", "web:1"],
+        ["--volume", "/srv/data:/data", "--volume=/etc/app:/config:ro", "--rootfs", "/r", "--", "x"],
     ]
 
     @Test(arguments: vectors)

@@ -31,8 +31,10 @@ enum bt_mount_kind {
     /// Remount the filesystem at `target` read-only, keeping `flags`.
     BT_MOUNT_REMOUNT_RO = 7,
     /// Bind the host directory `source` (no symlink anywhere on its path) onto the directory
-    /// `target`, with every mount beneath it, all read-only and with `flags` added.
-    BT_MOUNT_BIND_RO = 8,
+    /// `target`, with every mount beneath it, each given `flags` (MS_RDONLY, MS_NOSUID, …).
+    /// The source is opened and cloned before a user-namespaced child takes the namespace's
+    /// root id, so it may lie under Baton's 0700 root (an app's volume).
+    BT_MOUNT_BIND = 8,
 };
 
 struct bt_mount_op {
