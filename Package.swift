@@ -70,6 +70,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Sandbox networking: the bridge, addresses, veth pairs, the nftables firewall.
+        .target(name: "BatonNetwork", dependencies: ["BatonOS", "BatonSandbox"], swiftSettings: memberImports),
         // Health checks and the blue-green state machine, against protocols: tested without root.
         .target(
             name: "BatonDeploy",
@@ -107,7 +109,7 @@ let package = Package(
         .target(
             name: "BatonCLI",
             dependencies: [
-                "BatonOS", "BatonSandbox", "BatonStore", "BatonControl", "BatonApply", "BatonCommandLine",
+                "BatonOS", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonControl", "BatonApply", "BatonCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -127,6 +129,7 @@ let package = Package(
         .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", "BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
         .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS"]),
+        .testTarget(name: "BatonNetworkTests", dependencies: ["BatonNetwork", "BatonSandbox", "BatonOS"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
             "BatonProxy", "BatonSandbox",
             .product(name: "NIOCore", package: "swift-nio"),

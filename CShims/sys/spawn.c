@@ -1,5 +1,6 @@
 // clone3 and the first moments of the child: everything before the root is entered.
 #include "child.h"
+#include "bt_netlink.h"
 #include "bt_syscall.h"
 
 #include <errno.h>
@@ -102,6 +103,9 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
         bt_child_fail(report_fd, BT_STAGE_HOSTNAME, 0, errno, 1);
     if (config->loopback_up && bt_child_loopback_up() < 0)
         bt_child_fail(report_fd, BT_STAGE_LOOPBACK, 0, errno, 1);
+    if (config->net_interface &&
+        bt_net_configure_interface(config->net_interface, config->net_address, config->net_prefix, config->net_gateway) < 0)
+        bt_child_fail(report_fd, BT_STAGE_NETWORK, 0, errno, 1);
 
     // Nothing inside may open our /proc/1/exe (the Baton binary) or ptrace us.
     if (prctl(PR_SET_DUMPABLE, 0) < 0) bt_child_fail(report_fd, BT_STAGE_DUMPABLE, 0, errno, 1);

@@ -19,6 +19,7 @@ struct RunArguments {
     var timeout: Double?
     var rootfs: String?
     var volume: [String] = []
+    var network = "none"
     var tty = false
     var ref: String?
     var command: [String] = []
@@ -31,6 +32,7 @@ struct RunArguments {
         if let user, UserSpec.parse(user) == nil { return "--user '\(user)' must be UID or UID:GID (numbers)" }
         if let timeout, !(timeout > 0) { return "--timeout must be a positive number of seconds" }
         if ref == nil && command.isEmpty { return "--rootfs needs a program: baton run --rootfs DIR -- PROGRAM ARGS…" }
+        if network != "none" && network != "egress" { return "--network must be 'none' or 'egress'" }
         if let bad = volume.first(where: { VolumeSpec.parse($0) == nil }) { return "--volume '\(bad)' must be HOSTDIR:/path or HOSTDIR:/path:ro" }
         return nil
     }
@@ -77,6 +79,7 @@ struct RunArguments {
             case "--timeout": guard let v = take().flatMap({ Double($0) }) else { return nil }; result.timeout = v
             case "--rootfs": guard let v = take() else { return nil }; result.rootfs = v
             case "--volume": guard let v = take() else { return nil }; result.volume.append(v)
+            case "--network": guard let v = take() else { return nil }; result.network = v
             default:
                 if argument.hasPrefix("-") || result.ref != nil { return nil }
                 result.ref = argument

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCommandLine
+import BatonNetwork
 import BatonOS
 import BatonSandbox
 import BatonStore
@@ -49,6 +50,8 @@ struct RunCommand: ParsableCommand {
     var rootfs: String?
     @Option(help: ArgumentHelp("Bind a host directory into the sandbox (nosuid, nodev; read-only with :ro).", valueName: "hostdir:/path[:ro]"))
     var volume: [String] = []
+    @Option(help: ArgumentHelp("none (only loopback) or egress (an address on Baton's bridge, outbound through NAT).", valueName: "mode"))
+    var network: String = "none"
     @Flag(name: [.customShort("t"), .long], help: "Give the program a terminal (a pty Baton owns) instead of pipes.")
     var tty = false
     @Flag(name: [.customShort("i"), .long], help: "Accepted for familiarity: stdin is always passed on.")
@@ -62,7 +65,7 @@ struct RunCommand: ParsableCommand {
     var arguments: RunArguments {
         RunArguments(root: global.rootPath, name: name, env: env, hostname: hostname, workdir: workdir, memory: memory,
                      pids: pids, cpus: cpus, user: user, userns: userns, keepCap: keepCap, seccomp: seccomp,
-                     timeout: timeout, rootfs: rootfs, volume: volume, tty: tty, ref: ref, command: command)
+                     timeout: timeout, rootfs: rootfs, volume: volume, network: network, tty: tty, ref: ref, command: command)
     }
 
     func validate() throws {
@@ -80,13 +83,23 @@ extension RunArguments {
         try SignalWait.blockSignals(SandboxLauncher.forwardedSignals)
         let launcher = SandboxLauncher(root: root)
         let relay = try tty ? StdioRelay(terminal: ()) : StdioRelay()
+        var attachment: SandboxNetworking.Attachment?
+        let networking = try network == "egress" ? egressNetworking() : nil
         let launch = {
             var spec = try makeSpec()
             spec.dieWithParent = true
             spec.stdio = relay.childEnds
             spec.controllingTerminal = relay.isTerminal
+            if let networking {
+                let attached = try networking.attach(id: spec.id, hostname: spec.hostname ?? spec.id, egress: [])
+                attachment = attached
+                spec.network = attached.network
+                spec.files += attached.files
+            }
             return (spec, try launcher.launch(spec))
         }
+        // The address goes back once the sandbox is gone, however it ended.
+        defer { if let networking, let lease = attachment?.lease { networking.detach(lease) } }
         // An artifact's layers stay held until the sandbox's record names them (see gc).
         let (spec, sandbox) = try ref == nil ? launch() : ArtifactStore(root: root).holdingLayers(launch)
         relay.closeChildEnds()
@@ -106,6 +119,12 @@ extension RunArguments {
             Output.progress("error: sandbox \(spec.id) ran out of memory (limit \(spec.memoryLimit.map(String.init) ?? "none") bytes); the kernel killed a process")
         }
         throw CommandExit(status: exit.status)
+    }
+
+    /// The root's bridge, made if this is its first egress sandbox.
+    private func egressNetworking() throws -> SandboxNetworking {
+        try StateRoot.prepare(root)
+        return SandboxNetworking(bridge: try Bridge.ensure(root: root, settings: try NetworkSettings.load(root: root)))
     }
 
     func makeSpec() throws -> SandboxSpec {

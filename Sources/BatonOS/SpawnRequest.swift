@@ -57,6 +57,23 @@ public struct SpawnRequest: Sendable {
 
     public var hostname: String?
     public var loopbackUp = true
+    /// The sandbox's end of a veth pair, already in its network namespace, for the child to
+    /// configure before the program runs.
+    public var interface: Interface?
+
+    public struct Interface: Sendable, Equatable {
+        public var name: String
+        public var address: IPv4Address
+        public var prefix: Int
+        public var gateway: IPv4Address
+
+        public init(name: String, address: IPv4Address, prefix: Int, gateway: IPv4Address) {
+            self.name = name
+            self.address = address
+            self.prefix = prefix
+            self.gateway = gateway
+        }
+    }
 
     public var argv: [String]
     public var environment: [String] = []

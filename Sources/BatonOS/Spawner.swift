@@ -105,6 +105,12 @@ private final class CArena {
         c.mount_count = r.mounts.count
         c.hostname = string(r.hostname)
         c.loopback_up = r.loopbackUp ? 1 : 0
+        if let interface = r.interface {
+            c.net_interface = string(interface.name)
+            c.net_address = interface.address.networkOrder
+            c.net_prefix = Int32(interface.prefix)
+            c.net_gateway = interface.gateway.networkOrder
+        }
         c.argv = strings(r.argv)
         c.envp = strings(r.environment)
         c.search_path = string(r.searchPath)
@@ -183,6 +189,7 @@ extension SpawnFailure {
         case BT_STAGE_PIVOT_ROOT: "pivot_root"
         case BT_STAGE_HOSTNAME: "hostname"
         case BT_STAGE_LOOPBACK: "loopback interface"
+        case BT_STAGE_NETWORK: "network interface"
         case BT_STAGE_DUMPABLE: "non-dumpable init"
         case BT_STAGE_FORK: "fork of the program"
         case BT_STAGE_STDIO: "stdio"

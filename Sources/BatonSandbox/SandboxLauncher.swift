@@ -96,6 +96,13 @@ public struct SandboxLauncher: Sendable {
                 process = try Spawner.spawn(request) { pid in
                     try created.add(pid: pid)
                     if spec.userNamespace { try userNamespace.write(for: pid) }
+                    // Its sandbox end goes straight into the new network namespace, which takes
+                    // the pair with it when the sandbox ends.
+                    if let network = spec.network {
+                        try NetworkLinks.createVeth(host: network.hostInterface, peer: network.interface.name, peerPID: pid,
+                                                    master: network.bridgeIndex)
+                        try NetworkLinks.isolatePort(network.hostInterface)
+                    }
                     // Recorded before the child may run anything: a launcher killed from here
                     // on leaves a sandbox that recovery and `sweepStale` can find (a launcher
                     // killed earlier closes the sync pipe, and the child exits unrun).
@@ -148,6 +155,7 @@ public struct SandboxLauncher: Sendable {
         request.skeleton = ownLayer.map { skeleton + ":" + $0 } ?? skeleton
         request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds, binds: spec.binds)
         request.hostname = spec.hostname ?? spec.id
+        request.interface = spec.network?.interface
         request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,
                            userNamespace: spec.userNamespace, keepCapabilities: keep, seccomp: seccomp)
         request.controllingTerminal = spec.controllingTerminal

@@ -31,6 +31,8 @@ public struct SandboxSpec: Sendable {
     /// Files the sandbox's root shows at these absolute paths (`/etc/hosts`, …), read-only,
     /// above the artifact's own.
     public var files: [File] = []
+    /// Egress through a bridge; nil leaves the sandbox with loopback only.
+    public var network: Network?
     public var environment: [String] = SandboxSpec.defaultEnvironment
     public var workdir = "/"
     public var hostname: String?
@@ -93,6 +95,21 @@ extension SandboxSpec {
             self.source = source
             self.target = target
             self.readOnly = readOnly
+        }
+    }
+
+    /// A veth pair into a bridge: the launcher makes it once the sandbox's network namespace
+    /// exists (before the program runs), and the child gives its end the address and route.
+    public struct Network: Sendable, Equatable {
+        public var bridgeIndex: Int32
+        /// The host end's name (at most 15 bytes).
+        public var hostInterface: String
+        public var interface: SpawnRequest.Interface
+
+        public init(bridgeIndex: Int32, hostInterface: String, interface: SpawnRequest.Interface) {
+            self.bridgeIndex = bridgeIndex
+            self.hostInterface = hostInterface
+            self.interface = interface
         }
     }
 

@@ -67,6 +67,7 @@ enum bt_stage {
     BT_STAGE_PIVOT_ROOT,
     BT_STAGE_HOSTNAME,
     BT_STAGE_LOOPBACK,
+    BT_STAGE_NETWORK,
     BT_STAGE_DUMPABLE,
     BT_STAGE_FORK,
     BT_STAGE_STDIO,
@@ -116,6 +117,13 @@ struct bt_spawn_config {
 
     const char *hostname;   // NULL: leave as is
     int loopback_up;
+    /// The sandbox's end of its veth pair (created by the parent in the sandbox's network
+    /// namespace), to configure: address/prefix, up, default route through `net_gateway`
+    /// (network byte order). NULL: only loopback.
+    const char *net_interface;
+    uint32_t net_address;
+    int net_prefix;
+    uint32_t net_gateway;
 
     /// The program. argv[0] without '/' is searched in `search_path` inside the root.
     const char *const *argv;
