@@ -7,7 +7,15 @@ import Glibc
 /// `<root>/network/settings`, so `baton run --network egress` and the daemon agree. The bridge's
 /// first address is the gateway, which sandboxes know as `host.baton.internal`.
 public struct NetworkSettings: Sendable, Equatable {
-    public static let defaultBridge = "baton0"
+    /// `baton0` for the default root; `bt-` and a hash of the root for any other, so two roots
+    /// (a test's and the host's, say) never contend for one bridge.
+    public static func defaultBridge(root: String) -> String {
+        if root == StateRoot.defaultPath { return "baton0" }
+        var hash: UInt32 = 0x811c_9dc5
+        for byte in root.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        let hex = String(hash, radix: 16)
+        return "bt-" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
 
     public var bridge: String
     public var subnet: IPv4Network
@@ -33,10 +41,21 @@ public struct NetworkSettings: Sendable, Equatable {
         if let saved, !AddressLeases(root: root, settings: saved).activeAddresses().isEmpty {
             throw BatonError(.conflict, "sandboxes of \(root) still use \(saved.bridge) \(saved.subnet): stop them before changing --bridge or --subnet")
         }
-        let bridge = requestedBridge ?? saved?.bridge ?? defaultBridge
+        let bridge = requestedBridge ?? saved?.bridge ?? defaultBridge(root: root)
+        guard BridgeName.isValid(bridge) else {
+            throw BatonError(.invalidArgument, "--bridge '\(bridge)' is not an interface name: 1-15 of letters, digits, '-', '_', '.'")
+        }
+        // Roots choosing at once must not both take the first free /24: one at a time, host-wide,
+        // until the chosen subnet shows as the new bridge's route.
+        let lock = try HostNetworkLock.acquire()
+        defer { lock.release() }
+        if let saved = try read(root: root), requestedBridge ?? saved.bridge == saved.bridge, requestedSubnet ?? saved.subnet == saved.subnet {
+            return saved
+        }
         // The bridge's own route is ours; the default route overlaps everything and says nothing.
         let routes = HostRoutes.current().filter { $0.interface != bridge && $0.network.prefix > 0 }
-        let subnet = try requestedSubnet ?? choose(avoiding: routes.map(\.network))
+        let claimed = NetworkSettings.claimedElsewhere(except: root)
+        let subnet = try requestedSubnet ?? choose(avoiding: routes.map(\.network) + claimed)
         guard subnet.prefix >= 16 && subnet.prefix <= 29 else {
             throw BatonError(.invalidArgument, "--subnet \(subnet) must be between a /16 and a /29")
         }
@@ -45,6 +64,7 @@ public struct NetworkSettings: Sendable, Equatable {
         }
         let settings = NetworkSettings(bridge: bridge, subnet: subnet)
         try settings.save(root: root)
+        settings.register(root: root)
         return settings
     }
 
@@ -81,6 +101,56 @@ public struct NetworkSettings: Sendable, Equatable {
             unlink(temporary)
             throw OSError("write \(path)", errno: code)
         }
+    }
+}
+
+/// One host-wide lock for choosing subnets and making bridges (`/run/baton-network.lock`).
+struct HostNetworkLock {
+    let fd: Int32
+
+    static func acquire() throws -> HostNetworkLock {
+        let path = "/run/baton-network.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw BatonError(.setupFailed, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                throw BatonError(.setupFailed, "cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        return HostNetworkLock(fd: fd)
+    }
+
+    func release() { close(fd) }
+}
+
+extension NetworkSettings {
+    /// Subnets other roots have chosen, from the host-wide registry `/run/baton-subnets/`:
+    /// a root whose bridge is not up yet has no route to show for it.
+    static func claimedElsewhere(except root: String) -> [IPv4Network] {
+        let directory = "/run/baton-subnets"
+        return ((try? DirectoryListing.names(directory)) ?? []).compactMap { name in
+            guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) else { return nil }
+            let lines = text.split(separator: "\n").map(String.init)
+            guard lines.count == 2, lines[0] != root else { return nil }
+            // A root that is gone holds nothing any more.
+            guard access(lines[0], F_OK) == 0 else {
+                unlink("\(directory)/\(name)")
+                return nil
+            }
+            return IPv4Network(lines[1])
+        }
+    }
+
+    func register(root: String) {
+        let directory = "/run/baton-subnets"
+        mkdir(directory, 0o700)
+        let name = bridge
+        let fd = open("\(directory)/\(name)", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let bytes = Array("\(root)\n\(subnet)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
     }
 }
 
