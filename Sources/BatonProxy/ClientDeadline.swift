@@ -20,7 +20,9 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     private var scheduled: Scheduled<Void>?
     private var scheduledFor: NIODeadline = .distantFuture
     private var context: ChannelHandlerContext?
-    /// The last bytes read, kept (by reference) to explain a parser error.
+    /// The bytes being read, while the handlers after this one see them: a parser error raised
+    /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
+    /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
     private(set) var lastRead: ByteBuffer?
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
@@ -51,13 +53,13 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        lastRead = buffer
+        lastRead = unwrapInboundIn(data)
         if case .idle = phase {
             phase = .readingHead
             arm(.now() + headerTimeout)
         }
         context.fireChannelRead(data)
+        lastRead = nil
     }
 
     /// A complete request head arrived: no deadline while it is served.

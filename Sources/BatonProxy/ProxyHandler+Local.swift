@@ -60,36 +60,39 @@ extension ProxyHandler {
 
     func closeClient() {
         phase = .closed
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else {
+        guard let parserError = error as? HTTPParserError else {
             // I/O errors (reset by peer, ...): channelInactive does the accounting.
             context.close(promise: nil)
             return
         }
         guard phase != .closed else { return }
+        // Decided now: the bytes that explain the error are at hand only during this read.
+        let refusal = refusalStatus(parserError)
         if mustQueue {
             // Belongs to a pipelined request after the one being answered.
-            queued.append(.parserError(error))
+            queued.append(.parserError(refusal))
             return
         }
-        self.parserError(error)
+        self.parserError(refusal)
     }
 
-    func parserError(_ error: any Error) {
-        guard let parserError = error as? HTTPParserError else { return }
-        let refusal: HTTPResponseStatus
-        switch parserError {
+    private func refusalStatus(_ error: HTTPParserError) -> HTTPResponseStatus {
+        switch error {
         case .headerOverflow:
-            refusal = .requestHeaderFieldsTooLarge
+            return .requestHeaderFieldsTooLarge
         case .unknown where lastReadMentions("transfer-encoding") && !lastReadMentions("content-length"):
             // llhttp reports a transfer coding it refuses only as "unknown".
-            refusal = .notImplemented
+            return .notImplemented
         default:
-            refusal = .badRequest
+            return .badRequest
         }
+    }
+
+    func parserError(_ refusal: HTTPResponseStatus) {
         switch phase {
         case .idle:
             resetExchange()

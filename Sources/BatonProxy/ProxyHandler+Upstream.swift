@@ -180,6 +180,14 @@ extension ProxyHandler: UpstreamOwner {
         responseDeadline = nil
     }
 
+    /// Drops the scheduled check, which holds this handler until it fires (up to the response
+    /// timeout after the connection closed).
+    func cancelResponseTimer() {
+        responseDeadline = nil
+        responseTimer?.cancel()
+        responseTimer = nil
+    }
+
     private func scheduleResponseTimer(at deadline: NIODeadline) {
         responseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             responseTimer = nil

@@ -17,11 +17,28 @@ struct RecordedRequest: Sendable {
     func headers(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name }.map(\.1) }
 }
 
+/// Without `recording` only the count is kept: a test that measures the memory of the
+/// process must not see the log grow.
 final class BackendLog: Sendable {
-    private let state = Mutex<[RecordedRequest]>([])
-    var requests: [RecordedRequest] { state.withLock { $0 } }
-    func append(_ request: RecordedRequest) -> Int { state.withLock { $0.append(request); return $0.count - 1 } }
-    func update(_ index: Int, _ body: (inout RecordedRequest) -> Void) { state.withLock { body(&$0[index]) } }
+    private let recording: Bool
+    private let state = Mutex<(requests: [RecordedRequest], count: Int)>(([], 0))
+
+    init(recording: Bool = true) { self.recording = recording }
+
+    var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    var count: Int { state.withLock { $0.count } }
+    func append(_ request: RecordedRequest) -> Int {
+        state.withLock { state in
+            state.count += 1
+            guard recording else { return -1 }
+            state.requests.append(request)
+            return state.requests.count - 1
+        }
+    }
+    func update(_ index: Int, _ body: (inout RecordedRequest) -> Void) {
+        guard index >= 0 else { return }
+        state.withLock { body(&$0.requests[index]) }
+    }
     var uris: [String] { requests.map(\.uri) }
 }
 
@@ -30,12 +47,13 @@ final class BackendLog: Sendable {
 /// /reset closes without answering, /trailers answers chunked with a trailer section (some of
 /// it fields a trailer must not carry); anything else answers "hello <uri>".
 final class TestBackend: Sendable {
-    let log = BackendLog()
+    let log: BackendLog
     let channel: any Channel
     let group: MultiThreadedEventLoopGroup
     var port: Int { channel.localAddress!.port! }
 
-    init() async throws {
+    init(recording: Bool = true) async throws {
+        log = BackendLog(recording: recording)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let log = self.log
         channel = try await ServerBootstrap(group: group)
