@@ -260,7 +260,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         upgradeRequested = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         upstreamRequest = ForwardedHeaders.upstreamRequest(
-            head, clientIP: clientIP, proto: configuration.forwardedProto, requestID: requestID,
+            head, uri: head.uri, clientIP: clientIP, proto: configuration.forwardedProto, requestID: requestID,
             upgrade: upgradeRequested)
         target.enter()
         metrics.inFlight.increment()

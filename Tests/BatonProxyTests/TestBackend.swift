@@ -45,7 +45,7 @@ final class BackendLog: Sendable {
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
 /// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
 /// /reset closes without answering, /trailers answers chunked with a trailer section (some of
-/// it fields a trailer must not carry); anything else answers "hello <uri>".
+/// it fields a trailer must not carry, some forwarding headers); anything else answers "hello <uri>".
 final class TestBackend: Sendable {
     let log: BackendLog
     let channel: any Channel
@@ -138,7 +138,10 @@ private final class BackendHandler: ChannelInboundHandler {
             headers.add(name: "trailer", value: "x-checksum")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data")))), promise: nil)
-            let trailers = HTTPHeaders([("x-checksum", "abc123"), ("connection", "close"), ("trailer", "x-more"), ("upgrade", "h2c"), ("x-done", "yes")])
+            let trailers = HTTPHeaders([
+                ("x-checksum", "abc123"), ("connection", "close"), ("trailer", "x-more"), ("upgrade", "h2c"),
+                ("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=6.6.6.6"), ("x_real_ip", "6.6.6.6"), ("x-done", "yes"),
+            ])
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         default:
             simple(context: context, text: "hello \(uri)")
