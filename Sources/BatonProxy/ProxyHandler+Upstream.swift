@@ -154,9 +154,13 @@ extension ProxyHandler: UpstreamOwner {
             closeClient()
             return
         }
-        // A pooled connection the upstream closed while idle: retry once on a fresh one when
-        // nothing of the request body has been sent.
-        if reusedConnection && !retried && bodyBytes == 0 && requestEnded, let target = handler?.target {
+        // A pooled connection the upstream closed while idle: retry once on a fresh one. The
+        // upstream may have run the request before it closed, so only a method that may run
+        // twice (RFC 9110 §9.2.2) is retried, and only whole: no body bytes went out that could
+        // not be sent again.
+        if reusedConnection && !retried && method.isIdempotent && bodyBytes == 0 && requestEnded,
+            let target = handler?.target
+        {
             retried = true
             reusedConnection = false
             pending = [.end(nil)]
@@ -207,5 +211,15 @@ extension ProxyHandler: UpstreamOwner {
         metrics?.countUpstreamError("response_timeout")
         inFlightDone()
         respondLocally(.gatewayTimeout, "upstream sent no response in time", close: !requestEnded)
+    }
+}
+
+extension HTTPMethod {
+    /// Methods whose intended effect is the same when run twice (RFC 9110 §9.2.2).
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
+        default: return false
+        }
     }
 }

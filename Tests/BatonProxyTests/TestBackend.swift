@@ -44,8 +44,10 @@ final class BackendLog: Sendable {
 
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
 /// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
-/// /reset closes without answering, /trailers answers chunked with a trailer section (some of
-/// it fields a trailer must not carry, some forwarding headers); anything else answers "hello <uri>".
+/// /reset closes without answering, /drop-reused is answered on a fresh connection and, on one
+/// that has answered before, logged and then closed unanswered (an upstream that ran the
+/// request and died), /trailers answers chunked with a trailer section (some of it fields a
+/// trailer must not carry, some forwarding headers); anything else answers "hello <uri>".
 final class TestBackend: Sendable {
     let log: BackendLog
     let channel: any Channel
@@ -83,6 +85,7 @@ private final class BackendHandler: ChannelInboundHandler {
     var bodyBytes = 0
     var remaining = 0
     var streaming = false
+    var answered = 0
 
     init(log: BackendLog) { self.log = log }
 
@@ -133,6 +136,8 @@ private final class BackendHandler: ChannelInboundHandler {
             simple(context: context, text: "received \(bodyBytes)")
         case "reset":
             context.close(promise: nil)
+        case "drop-reused" where answered > 0:
+            context.close(promise: nil)
         case "trailers":
             var headers = HTTPHeaders()
             headers.add(name: "trailer", value: "x-checksum")
@@ -149,6 +154,7 @@ private final class BackendHandler: ChannelInboundHandler {
     }
 
     private func simple(context: ChannelHandlerContext, text: String) {
+        answered += 1
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: String(text.utf8.count))
         headers.add(name: "keep-alive", value: "timeout=5")
