@@ -5,13 +5,14 @@ extension ProxyHandler {
     /// Answers the request from the proxy itself. With `close` the connection closes after the
     /// response (the request's framing cannot be trusted, or its body is not wanted); without,
     /// the rest of the request body is read and dropped and the connection stays usable.
-    func respondLocally(_ responseStatus: HTTPResponseStatus, _ detail: String, close: Bool) {
+    func respondLocally(_ responseStatus: HTTPResponseStatus, _ detail: String, close: Bool, allow: String? = nil) {
         detachUpstream(reuse: false)
         let closing = close || !keepAlive
         status = responseStatus.code
         let body = ErrorResponse.body(responseStatus, detail: detail, requestID: requestID, allocator: context.channel.allocator)
         bytesSent = body.readableBytes
-        let head = ErrorResponse.head(responseStatus, bodyLength: body.readableBytes, requestID: requestID, close: closing)
+        let head = ErrorResponse.head(
+            responseStatus, bodyLength: body.readableBytes, requestID: requestID, close: closing, allow: allow)
         finishExchange()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)

@@ -232,6 +232,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respondLocally(refusal.status, refusal.reason, close: true)
             return
         }
+        let upstreamURI: String
+        switch RequestTarget.resolve(method: head.method, uri: head.uri, hostHeader: hostHeader) {
+        case .forward(let target):
+            upstreamURI = target
+        case .refuse(let status, let reason):
+            respondLocally(status, reason, close: true, allow: status == .methodNotAllowed ? RequestTarget.allowedMethods : nil)
+            return
+        }
         guard let host = HostName.normalize(hostHeader) else {
             if hostHeader.isEmpty {
                 respondLocally(.notFound, "no Host header", close: false)
@@ -260,7 +268,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         upgradeRequested = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         upstreamRequest = ForwardedHeaders.upstreamRequest(
-            head, uri: head.uri, clientIP: clientIP, proto: configuration.forwardedProto, requestID: requestID,
+            head, uri: upstreamURI, clientIP: clientIP, proto: configuration.forwardedProto, requestID: requestID,
             upgrade: upgradeRequested)
         target.enter()
         metrics.inFlight.increment()
