@@ -25,9 +25,9 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
     private(set) var lastRead: ByteBuffer?
 
-    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
-        self.headerTimeout = headerTimeout
-        self.idleTimeout = idleTimeout
+    init(configuration: ProxyConfiguration) {
+        headerTimeout = configuration.clientHeaderTimeout
+        idleTimeout = configuration.idleTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -62,11 +62,14 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
         lastRead = nil
     }
 
-    /// A complete request head arrived: no deadline while it is served.
-    func requestStarted() {
+    /// A complete request head arrived at `time`: no deadline while it is served.
+    func requestStarted(at time: NIODeadline) {
         phase = .busy
         deadline = nil
     }
+
+    /// The whole request was read.
+    func requestRead() {}
 
     /// The response ended and the connection stays open: the idle deadline starts.
     func requestFinished() {

@@ -92,7 +92,7 @@ public final class Proxy: Sendable {
             loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
             box.value = loop
         }
-        let deadline = ClientDeadline(headerTimeout: shared.configuration.clientHeaderTimeout, idleTimeout: shared.configuration.idleTimeout)
+        let deadline = ClientDeadline(configuration: shared.configuration)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(deadline)
         try pipeline.configureHTTPServerPipeline(
