@@ -54,3 +54,13 @@ final class ProxyFixture: Sendable {
         await fixture.stop()
     }
 }
+
+/// Polls `condition` every 10 ms until it holds or `limit` passes; whether it held.
+func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+}

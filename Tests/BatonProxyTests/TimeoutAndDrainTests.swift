@@ -35,8 +35,7 @@ import Testing
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
             try client.send("GET /slow/500 HTTP/1.1\r\nHost: app.test\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 1)
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 1 })
             let start = ContinuousClock.now
             let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .seconds(5))
             #expect(drained)
@@ -50,13 +49,12 @@ import Testing
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
             try client.send("GET /slow/5000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 1 })
             let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .milliseconds(200))
             #expect(!drained)
             let response = try client.readResponse()
             #expect(response.status == 502)
-            try await Task.sleep(for: .milliseconds(50))
-            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 0)
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 0 })
         }
     }
 }
