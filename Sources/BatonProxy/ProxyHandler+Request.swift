@@ -118,6 +118,25 @@ extension ProxyHandler {
         }
     }
 
+    /// The client sent no body bytes for too long (`ClientDeadline`): 408 when nothing of the
+    /// response went out, else the connection closes.
+    func bodyTimedOut() {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            guard !exchange.requestEnded else { return }
+            if readMustWait {
+                // The proxy stopped reading (the upstream is slow to take the body), not the client.
+                clientDeadline.restartBodyClock()
+                return
+            }
+            refuseRestOfBody(exchange, .requestTimeout, "request body not received in time")
+        case .discardingBody:
+            closeClient()
+        case .idle, .tunnelling, .closing, .closed:
+            break
+        }
+    }
+
     /// The client's X-Request-Id when it is a sane token, so ids can be traced end to end.
     private static func clientRequestID(_ headers: HTTPHeaders) -> String? {
         guard let value = headers.first(name: "x-request-id"), !value.isEmpty, value.utf8.count <= 128,

@@ -44,7 +44,8 @@ final class BackendLog: Sendable {
 
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
 /// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
-/// /reset closes without answering, /drop-reused is answered on a fresh connection and, on one
+/// /reset closes without answering, /answer-first sends a head and a first chunk as soon as
+/// the request head arrives and ends the response when the request ends, /drop-reused is answered on a fresh connection and, on one
 /// that has answered before, logged and then closed unanswered (an upstream that ran the
 /// request and died), /trailers answers chunked with a trailer section (some of it fields a
 /// trailer must not carry, some forwarding headers); anything else answers "hello <uri>".
@@ -98,6 +99,10 @@ private final class BackendHandler: ChannelInboundHandler {
             if head.headers["expect"].first?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
+            if uri == "/answer-first" {
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "first")))), promise: nil)
+            }
         case .body(let body):
             bodyBytes += body.readableBytes
         case .end(let trailers):
@@ -136,6 +141,8 @@ private final class BackendHandler: ChannelInboundHandler {
             simple(context: context, text: "received \(bodyBytes)")
         case "reset":
             context.close(promise: nil)
+        case "answer-first":
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case "drop-reused" where answered > 0:
             context.close(promise: nil)
         case "trailers":
