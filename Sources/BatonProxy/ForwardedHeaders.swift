@@ -11,7 +11,7 @@ enum ForwardedHeaders {
     /// `chunked`) so the encoder frames the body the way the client did. `uri` is the
     /// origin-form (or `*`) target to send.
     static func upstreamRequest(
-        _ head: HTTPRequestHead, uri: String, clientIP: String, proto: String, requestID: String, upgrade: Bool
+        _ head: HTTPRequestHead, uri: String, client: Client, requestID: String, upgrade: Bool
     ) -> HTTPRequestHead {
         // One pass finds what is there, so the common request (none of these headers) is only
         // appended to, never searched again.
@@ -38,31 +38,37 @@ enum ForwardedHeaders {
         if upgrade {
             out.headers.add(name: "connection", value: "upgrade")
         }
-        out.headers.add(name: "x-forwarded-for", value: clientIP)
-        out.headers.add(name: "x-forwarded-proto", value: proto)
-        if let host {
-            out.headers.add(name: "x-forwarded-host", value: host)
-        }
-        out.headers.add(name: "x-real-ip", value: clientIP)
-        out.headers.add(name: "forwarded", value: forwarded(clientIP: clientIP, proto: proto, host: host))
+        out.headers.add(name: "x-forwarded-for", value: client.ip)
+        out.headers.add(name: "x-forwarded-proto", value: client.proto)
+        if let host { out.headers.add(name: "x-forwarded-host", value: host) }
+        out.headers.add(name: "x-real-ip", value: client.ip)
+        out.headers.add(name: "forwarded", value: host.map { client.forwarded + ";host=" + quotedIfNeeded($0) } ?? client.forwarded)
         out.headers.add(name: "x-request-id", value: requestID)
         return out
     }
 
-    /// `for=…;proto=…;host=…` (RFC 7239 §4): an IPv6 address in brackets and quotes, an
-    /// unknown client as `unknown`, any value that is not a token quoted.
-    static func forwarded(clientIP: String, proto: String, host: String?) -> String {
-        let node: String
-        if clientIP == "-" || clientIP.isEmpty {
-            node = "unknown"
-        } else if clientIP.utf8.contains(UInt8(ascii: ":")) {
-            node = "\"[" + clientIP + "]\""
-        } else {
-            node = clientIP
+    /// The client of one connection as the forwarding headers name it; made once per connection.
+    struct Client {
+        /// The address, or `-` when it is not known.
+        let ip: String
+        let proto: String
+        /// `for=…;proto=…` of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
+        /// client as `unknown`, any value that is not a token quoted.
+        let forwarded: String
+
+        init(ip: String, proto: String) {
+            self.ip = ip
+            self.proto = proto
+            let node: String
+            if ip == "-" || ip.isEmpty {
+                node = "unknown"
+            } else if ip.utf8.contains(UInt8(ascii: ":")) {
+                node = "\"[" + ip + "]\""
+            } else {
+                node = ip
+            }
+            forwarded = "for=" + node + ";proto=" + ForwardedHeaders.quotedIfNeeded(proto)
         }
-        var value = "for=" + node + ";proto=" + quotedIfNeeded(proto)
-        if let host { value += ";host=" + quotedIfNeeded(host) }
-        return value
     }
 
     private static func quotedIfNeeded(_ value: String) -> String {

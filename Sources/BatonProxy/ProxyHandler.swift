@@ -40,7 +40,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var configuration: ProxyConfiguration { loop.shared.configuration }
     private(set) var context: ChannelHandlerContext?
     private(set) var state = State.idle
-    private(set) var clientIP = "-"
+    /// Who the client is, for the forwarding headers.
+    private(set) var client = ForwardedHeaders.Client(ip: "-", proto: "http")
     /// Events that arrived while an earlier request was still being answered, in order.
     var queued = CircularBuffer<QueuedEvent>()
     private var deliveringQueued = false
@@ -101,7 +102,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        clientIP = context.channel.remoteAddress?.ipAddress ?? "-"
+        identifyClient(context)
     }
 
     /// The context holds this handler, so keeping it past removal is a reference cycle that
@@ -113,8 +114,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        clientIP = context.channel.remoteAddress?.ipAddress ?? "-"
+        identifyClient(context)
         context.fireChannelActive()
+    }
+
+    private func identifyClient(_ context: ChannelHandlerContext) {
+        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.ipAddress ?? "-", proto: configuration.forwardedProto)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -57,10 +57,10 @@ import Testing
     @Test func forwardedQuotesAHostWithAPortAndBracketsAnIPv6Client() {
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": "app.test:8080"])
         let out = ForwardedHeaders.upstreamRequest(
-            head, uri: "/", clientIP: "2001:db8::1", proto: "http", requestID: "r", upgrade: false)
+            head, uri: "/", client: .init(ip: "2001:db8::1", proto: "http"), requestID: "r", upgrade: false)
         #expect(out.headers["forwarded"] == ["for=\"[2001:db8::1]\";proto=http;host=\"app.test:8080\""])
         #expect(out.headers["x-forwarded-for"] == ["2001:db8::1"])
-        #expect(ForwardedHeaders.forwarded(clientIP: "-", proto: "http", host: nil) == "for=unknown;proto=http")
+        #expect(ForwardedHeaders.Client(ip: "-", proto: "http").forwarded == "for=unknown;proto=http")
     }
 
     @Test func requestTrailersCannotSmuggleForwardingHeadersToTheUpstream() async throws {
