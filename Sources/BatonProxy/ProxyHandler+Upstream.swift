@@ -6,7 +6,10 @@ extension ProxyHandler: UpstreamOwner {
 
     /// Makes a connection to the exchange's target; request parts wait in the exchange meanwhile.
     func connect(_ exchange: Exchange) {
-        guard let context, move(to: .connecting(exchange)) else { return }
+        guard let context, move(to: .connecting(exchange)) else {
+            exchange.leave()
+            return
+        }
         let target = exchange.target
         let loopBox = NIOLoopBound(loop, eventLoop: context.eventLoop)
         let idleTimeout = configuration.upstreamIdleTimeout
@@ -53,10 +56,15 @@ extension ProxyHandler: UpstreamOwner {
     /// Starts the exchange on `upstream`'s connection: head, buffered parts, then live streaming.
     func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
         guard let upstreamContext = upstream.context else {
-            illegalEvent("an upstream connection that left its pipeline")
+            // Closed between the pool and here: the exchange goes on a fresh connection.
+            connect(exchange)
             return
         }
-        guard move(to: .forwarding(exchange, upstream: upstream)) else { return }
+        guard move(to: .forwarding(exchange, upstream: upstream)) else {
+            exchange.leave()
+            release(upstream, reuse: true)
+            return
+        }
         upstream.owner = self
         upstreamContext.write(NIOAny(HTTPClientRequestPart.head(exchange.upstreamHead)), promise: nil)
         for part in exchange.pending { upstreamContext.write(NIOAny(part), promise: nil) }

@@ -81,10 +81,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.closed, _): return false
         case (_, .closed), (_, .closing): return true
         case (.idle, .idle), (.idle, .connecting), (.idle, .forwarding), (.idle, .discardingBody): return true
-        case (.connecting, .forwarding), (.connecting, .idle), (.connecting, .discardingBody): return true
-        case (.forwarding, .connecting), (.forwarding, .idle), (.forwarding, .discardingBody),
-            (.forwarding, .tunnelling):
-            return true
+        case (.connecting, .forwarding), (.connecting, .idle): return true
+        case (.forwarding, .connecting), (.forwarding, .idle), (.forwarding, .tunnelling): return true
         case (.discardingBody, .idle): return true
         default: return false
         }
