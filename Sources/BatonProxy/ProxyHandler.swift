@@ -112,7 +112,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        identifyClient(context)
+        // An accepted connection knows its peer when the handler is added; others learn it now.
+        if client.ip == "-" { identifyClient(context) }
         context.fireChannelActive()
     }
 
