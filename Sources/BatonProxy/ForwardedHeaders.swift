@@ -11,7 +11,7 @@ enum ForwardedHeaders {
     /// `chunked`) so the encoder frames the body the way the client did. `uri` is the
     /// origin-form (or `*`) target to send.
     static func upstreamRequest(
-        _ head: HTTPRequestHead, uri: String, client: Client, requestID: String, upgrade: Bool
+        _ head: HTTPRequestHead, uri: String, client: inout Client, requestID: String, upgrade: Bool
     ) -> HTTPRequestHead {
         // One pass finds what is there, so the common request (none of these headers) is only
         // appended to, never searched again.
@@ -42,7 +42,7 @@ enum ForwardedHeaders {
         out.headers.add(name: "x-forwarded-proto", value: client.proto)
         if let host { out.headers.add(name: "x-forwarded-host", value: host) }
         out.headers.add(name: "x-real-ip", value: client.ip)
-        out.headers.add(name: "forwarded", value: host.map { client.forwarded + ";host=" + quotedIfNeeded($0) } ?? client.forwarded)
+        out.headers.add(name: "forwarded", value: host.map { client.forwarded(host: $0) } ?? client.forwarded)
         out.headers.add(name: "x-request-id", value: requestID)
         return out
     }
@@ -55,6 +55,8 @@ enum ForwardedHeaders {
         /// `for=…;proto=…` of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
         /// client as `unknown`, any value that is not a token quoted.
         let forwarded: String
+        /// The last `forwarded(host:)`: a keep-alive connection names one host request after request.
+        private var lastHost: (host: String, value: String)?
 
         init(ip: String, proto: String) {
             self.ip = ip
@@ -69,10 +71,20 @@ enum ForwardedHeaders {
             }
             forwarded = "for=" + node + ";proto=" + ForwardedHeaders.quotedIfNeeded(proto)
         }
+
+        /// `forwarded` with `;host=…`.
+        mutating func forwarded(host: String) -> String {
+            if let lastHost, lastHost.host == host { return lastHost.value }
+            let value = forwarded + ";host=" + ForwardedHeaders.quotedIfNeeded(host)
+            lastHost = (host, value)
+            return value
+        }
     }
 
     private static func quotedIfNeeded(_ value: String) -> String {
-        if !value.isEmpty && value.utf8.allSatisfy(isTokenCharacter) { return value }
+        let isToken = value.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isTokenCharacter) }
+            ?? value.utf8.allSatisfy(isTokenCharacter)
+        if !value.isEmpty && isToken { return value }
         var quoted = "\""
         for character in value {
             if character == "\"" || character == "\\" { quoted.append("\\") }
@@ -81,13 +93,15 @@ enum ForwardedHeaders {
         return quoted + "\""
     }
 
-    /// RFC 9110 §5.6.2 tchar.
+    /// RFC 9110 §5.6.2 tchar, by ranges: this runs for every byte of every request's host.
     private static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "^")...UInt8(ascii: "`"), UInt8(ascii: "!"),
+            UInt8(ascii: "#")...UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            return false
         }
     }
 

@@ -55,7 +55,7 @@ extension ProxyHandler {
         }
         let upgrade = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         let upstreamHead = ForwardedHeaders.upstreamRequest(
-            head, uri: upstreamURI, client: client, requestID: request.requestID, upgrade: upgrade)
+            head, uri: upstreamURI, client: &client, requestID: request.requestID, upgrade: upgrade)
         let exchange = Exchange(
             request: request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
             upgradeRequested: upgrade)

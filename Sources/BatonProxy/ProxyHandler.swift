@@ -41,7 +41,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var context: ChannelHandlerContext?
     private(set) var state = State.idle
     /// Who the client is, for the forwarding headers.
-    private(set) var client = ForwardedHeaders.Client(ip: "-", proto: "http")
+    var client = ForwardedHeaders.Client(ip: "-", proto: "http")
     /// Events that arrived while an earlier request was still being answered, in order.
     var queued = CircularBuffer<QueuedEvent>()
     private var deliveringQueued = false

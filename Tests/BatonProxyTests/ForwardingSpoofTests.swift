@@ -56,8 +56,8 @@ import Testing
 
     @Test func forwardedQuotesAHostWithAPortAndBracketsAnIPv6Client() {
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": "app.test:8080"])
-        let out = ForwardedHeaders.upstreamRequest(
-            head, uri: "/", client: .init(ip: "2001:db8::1", proto: "http"), requestID: "r", upgrade: false)
+        var client = ForwardedHeaders.Client(ip: "2001:db8::1", proto: "http")
+        let out = ForwardedHeaders.upstreamRequest(head, uri: "/", client: &client, requestID: "r", upgrade: false)
         #expect(out.headers["forwarded"] == ["for=\"[2001:db8::1]\";proto=http;host=\"app.test:8080\""])
         #expect(out.headers["x-forwarded-for"] == ["2001:db8::1"])
         #expect(ForwardedHeaders.Client(ip: "-", proto: "http").forwarded == "for=unknown;proto=http")
