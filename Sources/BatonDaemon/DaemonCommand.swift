@@ -37,6 +37,9 @@ public struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds a client has to send a request head.", valueName: "seconds"))
     var headerTimeout: Double = 10
 
+    @Option(help: ArgumentHelp("Seconds a client has to send a request body, plus one per KiB received.", valueName: "seconds"))
+    var bodyTimeout: Double = 30
+
     @Option(help: ArgumentHelp("Seconds an idle keep-alive client connection stays open.", valueName: "seconds"))
     var idleTimeout: Double = 60
 
@@ -60,7 +63,8 @@ public struct DaemonCommand: ParsableCommand {
             throw ValidationError("invalid --metrics '\(metrics)': use ADDR:PORT, e.g. 127.0.0.1:9090")
         }
         for (value, name) in [(connectTimeout, "--connect-timeout"), (responseTimeout, "--response-timeout"),
-                              (headerTimeout, "--header-timeout"), (idleTimeout, "--idle-timeout")] where !(value > 0) {
+                              (headerTimeout, "--header-timeout"), (bodyTimeout, "--body-timeout"),
+                              (idleTimeout, "--idle-timeout")] where !(value > 0) {
             throw ValidationError("invalid \(name) \(value): use a positive number of seconds")
         }
         guard !previewDomain.contains("*"), HostName.isValidPattern("a." + previewDomain.lowercased()) else {
@@ -85,6 +89,7 @@ public struct DaemonCommand: ParsableCommand {
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))
         options.proxy.clientHeaderTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        options.proxy.clientBodyTimeout = .milliseconds(Int64(bodyTimeout * 1000))
         options.proxy.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         options.proxy.maxBodyBytes = maxBody
         let socketPath = options.resolvedSocketPath

@@ -1,31 +1,43 @@
 import NIOCore
 
 /// Sits first in a client connection's pipeline and closes connections that take too long to
-/// send a request head (slow-header clients) or sit idle between requests. One scheduled task
-/// per connection is re-armed lazily, so the request path schedules nothing.
+/// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
+/// (`BodyTimedOut`) when a request body comes too slowly. One scheduled task per connection is
+/// re-armed lazily, so the request path schedules nothing.
 final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
+    /// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
+    struct BodyTimedOut {}
+
     private enum Phase {
         case readingHead
+        /// A request body is being read: `bytes` of it (and of its framing) since `since`.
+        case readingBody(since: NIODeadline, bytes: Int)
         case busy
         case idle
     }
 
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let bodyTimeout: TimeAmount
+    private let bodyMinimumRate: Int
     private var phase = Phase.readingHead
     private var deadline: NIODeadline?
     private var scheduled: Scheduled<Void>?
     private var scheduledFor: NIODeadline = .distantFuture
     private var context: ChannelHandlerContext?
-    /// The last bytes read, kept (by reference) to explain a parser error.
+    /// The bytes being read, while the handlers after this one see them: a parser error raised
+    /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
+    /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
     private(set) var lastRead: ByteBuffer?
 
-    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
-        self.headerTimeout = headerTimeout
-        self.idleTimeout = idleTimeout
+    init(configuration: ProxyConfiguration) {
+        headerTimeout = configuration.clientHeaderTimeout
+        idleTimeout = configuration.idleTimeout
+        bodyTimeout = configuration.clientBodyTimeout
+        bodyMinimumRate = max(configuration.clientBodyMinimumRate, 1)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -52,18 +64,47 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        lastRead = buffer
-        if case .idle = phase {
+        switch phase {
+        case .idle:
             phase = .readingHead
             arm(.now() + headerTimeout)
+        case .readingBody(let since, let bytes):
+            // Later, never sooner: the scheduled check finds the new deadline when it fires.
+            phase = .readingBody(since: since, bytes: bytes + buffer.readableBytes)
+            deadline = bodyDeadline(since: since, bytes: bytes + buffer.readableBytes)
+        case .readingHead, .busy:
+            break
         }
+        lastRead = buffer
         context.fireChannelRead(data)
+        lastRead = nil
     }
 
-    /// A complete request head arrived: no deadline while it is served.
-    func requestStarted() {
+    /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
+    func requestStarted(at time: NIODeadline) {
+        phase = .readingBody(since: time, bytes: 0)
+        arm(time + bodyTimeout)
+    }
+
+    /// The whole request was read: no deadline while it is served.
+    func requestRead() {
         phase = .busy
         deadline = nil
+    }
+
+    /// The proxy itself held the body back (its upstream was slow to take it): the client's
+    /// time starts again from now.
+    func restartBodyClock() {
+        guard case .readingBody = phase else { return }
+        let now = NIODeadline.now()
+        phase = .readingBody(since: now, bytes: 0)
+        arm(now + bodyTimeout)
+    }
+
+    /// `bodyTimeout` after the head, and one second more for every `bodyMinimumRate` bytes: a
+    /// body must come at that rate on average, whatever its size, once the timeout is used up.
+    private func bodyDeadline(since: NIODeadline, bytes: Int) -> NIODeadline {
+        since + bodyTimeout + .nanoseconds(Int64(bytes) * 1_000_000_000 / Int64(bodyMinimumRate))
     }
 
     /// The response ended and the connection stays open: the idle deadline starts.
@@ -94,6 +135,10 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.deadline = nil
-        context.close(promise: nil)
+        if case .readingBody = phase {
+            context.fireUserInboundEventTriggered(BodyTimedOut())
+        } else {
+            context.close(promise: nil)
+        }
     }
 }

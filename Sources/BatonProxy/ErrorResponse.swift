@@ -4,13 +4,15 @@ import NIOHTTP1
 /// The proxy's own small responses (404, 502, 503, 504, 4xx for bad requests): plain text that
 /// names the problem and carries the request id.
 enum ErrorResponse {
-    static func head(_ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool) -> HTTPResponseHead {
+    /// `allow` is the Allow field of a 405.
+    static func head(_ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool, allow: String? = nil) -> HTTPResponseHead {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
+        headers.reserveCapacity(6)
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(bodyLength))
         headers.add(name: "x-request-id", value: requestID)
         headers.add(name: "server", value: "baton")
+        if let allow { headers.add(name: "allow", value: allow) }
         if close { headers.add(name: "connection", value: "close") }
         return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
     }

@@ -1,54 +1,147 @@
 import NIOHTTP1
 
 /// Header rewriting between client and upstream: hop-by-hop headers are removed (RFC 9110
-/// §7.6.1), X-Forwarded-* and X-Request-Id are set, Host is kept. Trailers pass both ways,
-/// less the fields a trailer must not carry.
+/// §7.6.1), Host is kept, and the forwarding headers are the proxy's alone. Baton is the edge:
+/// nothing in front of it is trusted, so every forwarding header a client sends (under any
+/// spelling) is dropped and the proxy sets X-Forwarded-For (the client's address only, never
+/// appended to), X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP, Forwarded (RFC 7239) and
+/// X-Request-Id. Trailers pass both ways, less the fields a trailer must not carry.
 enum ForwardedHeaders {
     /// The request head sent upstream. Transfer-Encoding stays (it was validated to be exactly
-    /// `chunked`) so the encoder frames the body the way the client did.
+    /// `chunked`) so the encoder frames the body the way the client did. `uri` is the
+    /// origin-form (or `*`) target to send.
     static func upstreamRequest(
-        _ head: HTTPRequestHead, clientIP: String, proto: String, requestID: String, upgrade: Bool
+        _ head: HTTPRequestHead, uri: String, client: inout Client, requestID: String, upgrade: Bool
     ) -> HTTPRequestHead {
         // One pass finds what is there, so the common request (none of these headers) is only
         // appended to, never searched again.
         var hasHopByHop = false
-        var priorForwardedFor: [String] = []
-        var replaced = false
+        var hasProxyField = false
         var host: String?
         for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 4 where host == nil && equalsLowercase(name, "host"): host = value
-            case 12 where equalsLowercase(name, "x-request-id"): replaced = true
-            case 15 where equalsLowercase(name, "x-forwarded-for"): priorForwardedFor.append(value)
-            case 16 where equalsLowercase(name, "x-forwarded-host"): replaced = true
-            case 17 where equalsLowercase(name, "x-forwarded-proto"): replaced = true
-            default: if isHopByHop(name) { hasHopByHop = true }
+            if host == nil, name.utf8.count == 4, equalsLowercase(name, "host") {
+                host = value
+            } else if isHopByHop(name) {
+                hasHopByHop = true
+            } else if isSetByProxy(name) {
+                hasProxyField = true
             }
         }
         var out = head
         if out.version != .http1_1 { out.version = .http1_1 }
+        if out.uri != uri { out.uri = uri }
         if hasHopByHop { removeHopByHop(&out.headers, keepUpgrade: upgrade) }
-        if !priorForwardedFor.isEmpty { out.headers.remove(name: "x-forwarded-for") }
-        if replaced {
-            out.headers.remove(name: "x-forwarded-proto")
-            out.headers.remove(name: "x-forwarded-host")
-            out.headers.remove(name: "x-request-id")
+        if hasProxyField {
+            out.headers = HTTPHeaders(out.headers.lazy.filter { !isSetByProxy($0.name) }.map { ($0.name, $0.value) })
         }
-        out.headers.reserveCapacity(out.headers.count + 5)
+        out.headers.reserveCapacity(out.headers.count + 7)
         if upgrade {
             out.headers.add(name: "connection", value: "upgrade")
         }
-        if priorForwardedFor.isEmpty {
-            out.headers.add(name: "x-forwarded-for", value: clientIP)
-        } else {
-            out.headers.add(name: "x-forwarded-for", value: priorForwardedFor.joined(separator: ", ") + ", " + clientIP)
-        }
-        out.headers.add(name: "x-forwarded-proto", value: proto)
-        if let host {
-            out.headers.add(name: "x-forwarded-host", value: host)
-        }
+        out.headers.add(name: "x-forwarded-for", value: client.ip)
+        out.headers.add(name: "x-forwarded-proto", value: client.proto)
+        if let host { out.headers.add(name: "x-forwarded-host", value: host) }
+        out.headers.add(name: "x-real-ip", value: client.ip)
+        out.headers.add(name: "forwarded", value: host.map { client.forwarded(host: $0) } ?? client.forwarded)
         out.headers.add(name: "x-request-id", value: requestID)
         return out
+    }
+
+    /// The client of one connection as the forwarding headers name it; made once per connection.
+    struct Client {
+        /// The address, or `-` when it is not known.
+        let ip: String
+        let proto: String
+        /// `for=…;proto=…` of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
+        /// client as `unknown`, any value that is not a token quoted.
+        let forwarded: String
+        /// The last `forwarded(host:)`: a keep-alive connection names one host request after request.
+        private var lastHost: (host: String, value: String)?
+
+        init(ip: String, proto: String) {
+            self.ip = ip
+            self.proto = proto
+            let node: String
+            if ip == "-" || ip.isEmpty {
+                node = "unknown"
+            } else if ip.utf8.contains(UInt8(ascii: ":")) {
+                node = "\"[" + ip + "]\""
+            } else {
+                node = ip
+            }
+            forwarded = "for=" + node + ";proto=" + ForwardedHeaders.quotedIfNeeded(proto)
+        }
+
+        /// `forwarded` with `;host=…`.
+        mutating func forwarded(host: String) -> String {
+            if let lastHost, lastHost.host == host { return lastHost.value }
+            let value = forwarded + ";host=" + ForwardedHeaders.quotedIfNeeded(host)
+            lastHost = (host, value)
+            return value
+        }
+    }
+
+    private static func quotedIfNeeded(_ value: String) -> String {
+        let isToken = value.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isTokenCharacter) }
+            ?? value.utf8.allSatisfy(isTokenCharacter)
+        if !value.isEmpty && isToken { return value }
+        var quoted = "\""
+        for character in value {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
+    }
+
+    /// RFC 9110 §5.6.2 tchar, by ranges: this runs for every byte of every request's host.
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "^")...UInt8(ascii: "`"), UInt8(ascii: "!"),
+            UInt8(ascii: "#")...UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether a header is one the proxy sets itself, in any spelling: `_` for `-` too, since
+    /// CGI-style stacks map both to the same variable (`X_Forwarded_For` is `X-Forwarded-For`
+    /// to them). X-Forwarded-* of every kind goes (-Ssl, -Port, -Scheme are trusted by
+    /// frameworks as much as -Proto).
+    @inline(__always)
+    static func isSetByProxy<S: StringProtocol>(_ name: S) -> Bool {
+        let count = name.utf8.count
+        guard count >= 9, let first = name.utf8.first else { return false }
+        switch first | 0x20 {
+        case UInt8(ascii: "x"):
+            return count == 9 && equalsFolded(name, "x-real-ip")
+                || count == 12 && equalsFolded(name, "x-request-id")
+                || count > 12 && equalsFolded(name.utf8.prefix(12), "x-forwarded-")
+        case UInt8(ascii: "f"):
+            return count == 9 && equalsFolded(name, "forwarded")
+        default:
+            return false
+        }
+    }
+
+    /// ASCII case-insensitive equality with a lower-case literal that also takes `_` for `-`.
+    private static func equalsFolded<S: Sequence>(_ text: S, _ lower: StaticString) -> Bool where S.Element == UInt8 {
+        var pointer = lower.utf8Start
+        var remaining = lower.utf8CodeUnitCount
+        for byte in text {
+            guard remaining > 0 else { return false }
+            var folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if folded == UInt8(ascii: "_") { folded = UInt8(ascii: "-") }
+            if folded != pointer.pointee { return false }
+            pointer += 1
+            remaining -= 1
+        }
+        return remaining == 0
+    }
+
+    private static func equalsFolded<S: StringProtocol>(_ text: S, _ lower: StaticString) -> Bool {
+        equalsFolded(text.utf8, lower)
     }
 
     /// The response head sent to the client, framed for the client's HTTP version.
@@ -82,13 +175,17 @@ enum ForwardedHeaders {
     }
 
     /// A trailer section to forward: without hop-by-hop fields and without those a trailer may
-    /// not set (framing, routing, the Trailer list itself; RFC 9110 §6.5.1). Nil when nothing
-    /// is left. (The encoder writes trailers only on a chunked message.)
+    /// not set (framing, routing, the Trailer list itself; RFC 9110 §6.5.1), nor any the proxy
+    /// sets itself (a recipient that merges trailers into the header section would trust them).
+    /// Nil when nothing is left. (The encoder writes trailers only on a chunked message.)
     static func trailers(_ trailers: HTTPHeaders?) -> HTTPHeaders? {
         guard let trailers, !trailers.isEmpty else { return nil }
         var kept = trailers
         removeHopByHop(&kept, keepUpgrade: false)
         for name in ["trailer", "content-length", "transfer-encoding", "host", "upgrade"] { kept.remove(name: name) }
+        if kept.contains(where: { isSetByProxy($0.name) }) {
+            kept = HTTPHeaders(kept.lazy.filter { !isSetByProxy($0.name) }.map { ($0.name, $0.value) })
+        }
         return kept.isEmpty ? nil : kept
     }
 

@@ -54,7 +54,9 @@ public final class Proxy: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(AcceptBackoff())
+                        try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                     }
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -90,7 +92,7 @@ public final class Proxy: Sendable {
             loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
             box.value = loop
         }
-        let deadline = ClientDeadline(headerTimeout: shared.configuration.clientHeaderTimeout, idleTimeout: shared.configuration.idleTimeout)
+        let deadline = ClientDeadline(configuration: shared.configuration)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(deadline)
         try pipeline.configureHTTPServerPipeline(
@@ -140,25 +142,29 @@ public final class Proxy: Sendable {
         }
         guard first, let quiesce = self.quiesce.withLock({ $0 }) else { return }
         let promise = group.next().makePromise(of: Void.self)
+        // Registered once: a callback added to a completed future from off its loop runs later,
+        // on the loop, so a flag made per poll would never be seen set.
+        let finished = DoneFlag()
+        promise.futureResult.whenComplete { _ in finished.set() }
         quiesce.initiateShutdown(promise: promise)
-        let finished = promise.futureResult
-        let deadline = ContinuousClock.now + gracePeriod
-        while !Self.isDone(finished), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await wait(for: finished, until: ContinuousClock.now + gracePeriod)
         // What is still open after the grace period is closed now, while every event loop
         // still runs to finish the closing (the group is shut down after this returns).
         await onEveryLoop { $0.closeEverything() }
+        // Each client connection tells the quiescing helper it has gone on the listener's
+        // loop; returning before they all have would let the owner shut that loop down first,
+        // and a connection closing later on another loop would schedule work on a dead one.
+        await wait(for: finished, until: ContinuousClock.now + .seconds(5))
         if let channel = serverChannel.withLock({ $0 }) {
             try? await channel.close()
         }
         self.quiesce.withLock { $0 = nil }
     }
 
-    private static func isDone(_ future: EventLoopFuture<Void>) -> Bool {
-        let flag = DoneFlag()
-        future.whenComplete { _ in flag.set() }
-        return flag.isSet
+    private func wait(for flag: DoneFlag, until deadline: ContinuousClock.Instant) async {
+        while !flag.isSet, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     private func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) async {

@@ -8,6 +8,12 @@ public struct ProxyConfiguration: Sendable {
     public var responseHeaderTimeout: TimeAmount = .seconds(30)
     /// Time a client has to send a complete request head once it has started one (or connected).
     public var clientHeaderTimeout: TimeAmount = .seconds(10)
+    /// Time a client has to send a request body once its head arrived, extended by one second
+    /// for every `clientBodyMinimumRate` bytes received (408, or a close once the response has
+    /// started).
+    public var clientBodyTimeout: TimeAmount = .seconds(30)
+    /// Bytes per second a request body must average once `clientBodyTimeout` is used up.
+    public var clientBodyMinimumRate: Int = 1024
     /// Time an idle keep-alive client connection stays open between requests.
     public var idleTimeout: TimeAmount = .seconds(60)
     /// Time an idle pooled upstream connection is kept.

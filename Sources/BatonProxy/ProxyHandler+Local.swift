@@ -2,47 +2,64 @@ import NIOCore
 import NIOHTTP1
 
 extension ProxyHandler {
-    /// Answers the request from the proxy itself. With `close` the connection closes after the
-    /// response (the request's framing cannot be trusted, or its body is not wanted); without,
-    /// the rest of the request body is read and dropped and the connection stays usable.
-    func respondLocally(_ responseStatus: HTTPResponseStatus, _ detail: String, close: Bool) {
-        detachUpstream(reuse: false)
-        let closing = close || !keepAlive
-        status = responseStatus.code
-        let body = ErrorResponse.body(responseStatus, detail: detail, requestID: requestID, allocator: context.channel.allocator)
-        bytesSent = body.readableBytes
-        let head = ErrorResponse.head(responseStatus, bodyLength: body.readableBytes, requestID: requestID, close: closing)
-        finishExchange()
+    /// Answers a request from the proxy itself when its head arrives. With `close` the
+    /// connection closes after the response (the request's framing cannot be trusted, or its
+    /// body is not wanted); without, the rest of the request body is read and dropped and the
+    /// connection stays usable.
+    func respondLocally(
+        _ request: RequestRecord, _ status: HTTPResponseStatus, _ detail: String, close: Bool, allow: String? = nil,
+        metrics: AppMetrics? = nil
+    ) {
+        answer(request, status, detail, close: close, requestEnded: false, allow: allow, metrics: metrics, target: "-")
+    }
+
+    /// Answers from the proxy in place of the upstream, before anything of the upstream's
+    /// response went out. The caller has let go of the upstream connection.
+    func respondLocally(_ exchange: Exchange, _ status: HTTPResponseStatus, _ detail: String, close: Bool) {
+        exchange.leave()
+        answer(
+            exchange.request, status, detail, close: close, requestEnded: exchange.requestEnded, allow: nil,
+            metrics: exchange.metrics, target: exchange.target.label)
+    }
+
+    private func answer(
+        _ request: RequestRecord, _ status: HTTPResponseStatus, _ detail: String, close: Bool, requestEnded: Bool,
+        allow: String?, metrics: AppMetrics?, target: String
+    ) {
+        guard let context else { return }
+        let closing = close || !request.keepAlive || lastExchange
+        let body = ErrorResponse.body(status, detail: detail, requestID: request.requestID, allocator: context.channel.allocator)
+        let head = ErrorResponse.head(
+            status, bodyLength: body.readableBytes, requestID: request.requestID, close: closing, allow: allow)
+        account(request, status: status.code, bytes: body.readableBytes, metrics: metrics, target: target)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         if closing {
-            phase = .closed
+            move(to: .closing)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in
                 closeClient()
             }
         } else if requestEnded {
-            phase = .idle
-            clientDeadline.requestFinished()
+            move(to: .idle)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             exchangeEnded()
         } else {
-            phase = .local
+            move(to: .discardingBody)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 
-    func inFlightDone() {
-        guard inFlight else { return }
-        inFlight = false
-        route?.target?.leave()
-        metrics?.inFlight.decrement()
+    /// Ends an exchange's accounting: in-flight counts, metrics and the access log line.
+    func finish(_ exchange: Exchange) {
+        exchange.leave()
+        account(
+            exchange.request, status: exchange.status, bytes: exchange.bytesSent, metrics: exchange.metrics,
+            target: exchange.target.label)
     }
 
-    /// Ends the exchange's accounting: in-flight count, metrics and the access log line.
-    func finishExchange() {
-        inFlightDone()
-        guard !requestID.isEmpty else { return }
-        let elapsed = NIODeadline.now() - startedAt
+    /// Counts a request answered and writes its access log line.
+    func account(_ request: RequestRecord, status: UInt, bytes: Int, metrics: AppMetrics?, target: String) {
+        let elapsed = NIODeadline.now() - request.startedAt
         if let metrics {
             metrics.countRequest(status: status)
             metrics.latency.record(Duration.nanoseconds(elapsed.nanoseconds))
@@ -50,69 +67,79 @@ extension ProxyHandler {
         if loop.shared.accessLog.enabled {
             loop.accessLog.append(
                 AccessLogBuffer.Entry(
-                    host: hostHeader, method: method.rawValue, path: uri, status: status, bytes: bytesSent,
-                    durationNanoseconds: elapsed.nanoseconds, target: route?.target?.label ?? "-", requestID: requestID),
+                    host: request.hostHeader, method: request.method.rawValue, path: request.uri, status: status,
+                    bytes: bytes, durationNanoseconds: elapsed.nanoseconds, target: target, requestID: request.requestID),
                 timestamp: loop.timestamp())
         }
-        requestID = ""
-        route = nil
     }
 
-    func closeClient() {
-        phase = .closed
-        context.close(promise: nil)
+    /// An event the state has no business with: a bug in the proxy (or in a handler before
+    /// it), never trusted. A 500 when a request is in progress and nothing of its response
+    /// went out, else the connection closes; either way the upstream connection is dropped.
+    func illegalEvent(_ what: String) {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            refuseRestOfBody(exchange, .internalServerError, what)
+        case .idle, .discardingBody, .tunnelling, .closing, .closed:
+            closeClient()
+        }
     }
+
+    /// The request body must go no further: the upstream connection is dropped, and the client
+    /// gets `status` (or, once the response has started, a closed connection).
+    func refuseRestOfBody(_ exchange: Exchange, _ status: HTTPResponseStatus, _ detail: String) {
+        if case .forwarding(_, let upstream) = state { release(upstream, reuse: false) }
+        if exchange.responseStarted {
+            finish(exchange)
+            closeClient()
+        } else {
+            respondLocally(exchange, status, detail, close: true)
+        }
+    }
+
+    // MARK: parser errors
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else {
+        guard let parserError = error as? HTTPParserError else {
             // I/O errors (reset by peer, ...): channelInactive does the accounting.
             context.close(promise: nil)
             return
         }
-        guard phase != .closed else { return }
+        switch state {
+        case .closing, .closed: return
+        default: break
+        }
+        // Decided now: the bytes that explain the error are at hand only during this read.
+        let refusal = refusalStatus(parserError)
         if mustQueue {
             // Belongs to a pipelined request after the one being answered.
-            queued.append(.parserError(error))
+            queued.append(.parserError(refusal))
             return
         }
-        self.parserError(error)
+        self.parserError(refusal)
     }
 
-    func parserError(_ error: any Error) {
-        guard let parserError = error as? HTTPParserError else { return }
-        let refusal: HTTPResponseStatus
-        switch parserError {
+    private func refusalStatus(_ error: HTTPParserError) -> HTTPResponseStatus {
+        switch error {
         case .headerOverflow:
-            refusal = .requestHeaderFieldsTooLarge
+            return .requestHeaderFieldsTooLarge
         case .unknown where lastReadMentions("transfer-encoding") && !lastReadMentions("content-length"):
             // llhttp reports a transfer coding it refuses only as "unknown".
-            refusal = .notImplemented
+            return .notImplemented
         default:
-            refusal = .badRequest
+            return .badRequest
         }
-        switch phase {
+    }
+
+    func parserError(_ refusal: HTTPResponseStatus) {
+        switch state {
         case .idle:
-            resetExchange()
-            startedAt = .now()
-            method = .GET
-            uri = "-"
-            hostHeader = ""
-            requestID = loop.nextRequestID()
-            respondLocally(refusal, "malformed request", close: true)
-        case .local:
-            closeClient()
-        case .connecting, .forwarding:
+            respondLocally(.unparsed(requestID: loop.nextRequestID()), refusal, "malformed request", close: true)
+        case .connecting(let exchange), .forwarding(let exchange, _):
             // Bad framing inside a body: the upstream must never see the rest of it.
-            detachUpstream(reuse: false)
-            if responseStarted {
-                finishExchange()
-                closeClient()
-            } else {
-                inFlightDone()
-                respondLocally(refusal, "malformed request body", close: true)
-            }
-        case .tunnelling, .closed:
-            context.close(promise: nil)
+            refuseRestOfBody(exchange, refusal, "malformed request body")
+        case .discardingBody, .tunnelling, .closing, .closed:
+            closeClient()
         }
     }
 

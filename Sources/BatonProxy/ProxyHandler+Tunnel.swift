@@ -4,37 +4,32 @@ import NIOHTTP1
 extension ProxyHandler {
     /// The upstream agreed to switch protocols: send its 101 on, then turn both connections into
     /// a byte tunnel by replacing their HTTP handlers with a joined pair of `TunnelHandler`s.
-    func startTunnel(_ head: HTTPResponseHead) {
-        guard let handler = upstream, let upstreamContext = handler.context else { return }
+    func startTunnel(_ head: HTTPResponseHead, exchange: Exchange, upstream: UpstreamHandler) {
+        guard let context, let upstreamContext = upstream.context, move(to: .tunnelling) else { return }
         let upstreamChannel = upstreamContext.channel
-        upstream = nil
-        handler.owner = nil
-        handler.markBroken()
-        status = head.status.code
-        responseStarted = true
-        phase = .tunnelling
-        let framed = ForwardedHeaders.clientResponse(head, clientVersion: clientVersion, keepAlive: true, upgrade: true)
+        upstream.owner = nil
+        upstream.markBroken()
+        exchange.status = head.status.code
+        let framed = ForwardedHeaders.clientResponse(head, clientVersion: exchange.request.version, keepAlive: true, upgrade: true)
         context.writeAndFlush(wrapOutboundOut(.head(framed.head)), promise: nil)
 
         // The tunnel counts as in flight until it closes, so a drain waits for it (up to its deadline).
+        account(exchange.request, status: exchange.status, bytes: 0, metrics: exchange.metrics, target: exchange.target.label)
         let loop = self.loop
-        let target = handler.target
-        let metrics = self.metrics
-        inFlight = false
-        finishExchange()
         let (clientEnd, upstreamEnd) = TunnelHandler.pair {
-            target.leave()
-            metrics?.inFlight.decrement()
-            loop.closed(upstreamChannel, target: target.target)
+            exchange.leave()
+            loop.closed(upstreamChannel, target: exchange.target.target)
         }
-        handler.upgrading = true
+        upstream.upgrading = true
         // The decoders are mid-read (the 101 came out of one): rebuild the pipelines after it.
         context.eventLoop.assumeIsolated().execute { [self] in
-            joinTunnel(upstreamChannel: upstreamChannel, clientEnd: clientEnd, upstreamEnd: upstreamEnd)
+            joinTunnel(context, upstreamChannel: upstreamChannel, clientEnd: clientEnd, upstreamEnd: upstreamEnd)
         }
     }
 
-    private func joinTunnel(upstreamChannel: any Channel, clientEnd: TunnelHandler, upstreamEnd: TunnelHandler) {
+    private func joinTunnel(
+        _ context: ChannelHandlerContext, upstreamChannel: any Channel, clientEnd: TunnelHandler, upstreamEnd: TunnelHandler
+    ) {
         do {
             let client = context.pipeline.syncOperations
             let server = upstreamChannel.pipeline.syncOperations

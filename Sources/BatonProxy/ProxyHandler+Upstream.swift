@@ -2,10 +2,15 @@ import NIOCore
 import NIOHTTP1
 
 extension ProxyHandler: UpstreamOwner {
-    var clientWritable: Bool { context.channel.isWritable }
+    var clientWritable: Bool { context?.channel.isWritable ?? false }
 
-    func connect(to target: TargetState) {
-        phase = .connecting
+    /// Makes a connection to the exchange's target; request parts wait in the exchange meanwhile.
+    func connect(_ exchange: Exchange) {
+        guard let context, move(to: .connecting(exchange)) else {
+            exchange.leave()
+            return
+        }
+        let target = exchange.target
         let loopBox = NIOLoopBound(loop, eventLoop: context.eventLoop)
         let idleTimeout = configuration.upstreamIdleTimeout
         let connecting = loop.shared.connector.connect(
@@ -21,123 +26,129 @@ extension ProxyHandler: UpstreamOwner {
             }
         }
         connecting.assumeIsolated().whenComplete { [self] result in
+            let stillWaiting: Bool
+            if case .connecting(let waiting) = state, waiting === exchange { stillWaiting = true } else { stillWaiting = false }
             switch result {
             case .success(let channel):
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
                     channel.close(promise: nil)
                     return
                 }
-                guard phase == .connecting, route?.target === target else {
-                    // The client left while we connected: keep the connection for someone else.
+                guard stillWaiting else {
+                    // The client left or was answered meanwhile: keep the connection for someone else.
                     loop.putIdle(handler)
                     return
                 }
-                attach(handler)
+                attach(handler, to: exchange)
             case .failure(let error):
-                guard phase == .connecting, route?.target === target else { return }
-                let timedOut: Bool
-                if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }
-                metrics?.countUpstreamError(timedOut ? "connect_timeout" : "connect_refused")
-                inFlightDone()
-                if timedOut {
-                    respondLocally(.gatewayTimeout, "upstream did not accept the connection in time", close: !requestEnded)
+                guard stillWaiting else { return }
+                if case ChannelError.connectTimeout = error {
+                    exchange.metrics.countUpstreamError("connect_timeout")
+                    respondLocally(exchange, .gatewayTimeout, "upstream did not accept the connection in time", close: !exchange.requestEnded)
                 } else {
-                    respondLocally(.badGateway, "upstream refused the connection", close: !requestEnded)
+                    exchange.metrics.countUpstreamError("connect_refused")
+                    respondLocally(exchange, .badGateway, "upstream refused the connection", close: !exchange.requestEnded)
                 }
             }
         }
     }
 
-    /// Starts the exchange on `handler`'s connection: head, buffered parts, then live streaming.
-    func attach(_ handler: UpstreamHandler) {
-        guard let upstreamContext = handler.context, let head = upstreamRequest else { return }
-        upstream = handler
-        handler.owner = self
-        phase = .forwarding
-        upstreamContext.write(NIOAny(HTTPClientRequestPart.head(head)), promise: nil)
-        for part in pending {
-            switch part {
-            case .head: break
-            case .body(let body): upstreamContext.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(body))), promise: nil)
-            case .end(let trailers): upstreamContext.write(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
-            }
+    /// Starts the exchange on `upstream`'s connection: head, buffered parts, then live streaming.
+    func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
+        guard let upstreamContext = upstream.context else {
+            // Closed between the pool and here: the exchange goes on a fresh connection.
+            connect(exchange)
+            return
         }
-        pending.removeAll(keepingCapacity: true)
+        guard move(to: .forwarding(exchange, upstream: upstream)) else {
+            exchange.leave()
+            release(upstream, reuse: true)
+            return
+        }
+        upstream.owner = self
+        upstreamContext.write(NIOAny(HTTPClientRequestPart.head(exchange.upstreamHead)), promise: nil)
+        for part in exchange.pending { upstreamContext.write(NIOAny(part), promise: nil) }
+        exchange.pending.removeAll(keepingCapacity: true)
         upstreamContext.flush()
-        if requestEnded { armResponseDeadline() }
+        if exchange.requestEnded { armResponseDeadline(exchange) }
         releaseHeldRead()
     }
 
     /// Lets go of the upstream connection: back to the pool when it is clean, closed otherwise.
-    func detachUpstream(reuse: Bool) {
-        cancelResponseDeadline()
-        guard let handler = upstream else { return }
-        upstream = nil
-        handler.owner = nil
-        guard let channel = handler.context?.channel else { return }
-        if reuse && !handler.broken {
-            loop.putIdle(handler)
+    func release(_ upstream: UpstreamHandler, reuse: Bool) {
+        upstream.owner = nil
+        guard let channel = upstream.context?.channel else { return }
+        if reuse && !upstream.broken {
+            loop.putIdle(upstream)
         } else {
-            handler.markBroken()
+            upstream.markBroken()
             channel.close(promise: nil)
         }
     }
 
     func upstreamHead(_ head: HTTPResponseHead) {
-        guard phase == .forwarding else { return }
-        if head.status.code < 200 && head.status.code != 101 {
-            // 100 Continue and other interim responses go to the client as they come.
-            let interim = ForwardedHeaders.clientResponse(head, clientVersion: clientVersion, keepAlive: true, upgrade: false)
-            if clientVersion.minor >= 1 { context.write(wrapOutboundOut(.head(interim.head)), promise: nil) }
+        guard case .forwarding(let exchange, let upstream) = state, case .awaitingHead = exchange.response, let context else {
+            illegalEvent("a response head the proxy was not waiting for")
             return
         }
-        cancelResponseDeadline()
+        let version = exchange.request.version
+        if head.status.code < 200 && head.status.code != 101 {
+            // 100 Continue and other interim responses go to the client as they come.
+            let interim = ForwardedHeaders.clientResponse(head, clientVersion: version, keepAlive: true, upgrade: false)
+            if version.minor >= 1 { context.write(wrapOutboundOut(.head(interim.head)), promise: nil) }
+            return
+        }
         if head.status == .switchingProtocols {
-            if upgradeRequested {
-                startTunnel(head)
+            if exchange.upgradeRequested {
+                startTunnel(head, exchange: exchange, upstream: upstream)
             } else {
                 upstreamFailed(nil)
             }
             return
         }
-        // After an upgrade request the decoder stops parsing, so the connection cannot go on.
-        if upgradeRequested || !requestEnded { closeAfterResponse = true }
-        let framed = ForwardedHeaders.clientResponse(
-            head, clientVersion: clientVersion, keepAlive: keepAlive && !closeAfterResponse, upgrade: false)
-        if framed.closeDelimited { closeAfterResponse = true }
-        upstreamKeepAlive = head.isKeepAlive
-        status = head.status.code
-        responseStarted = true
+        // After an upgrade request the decoder stops parsing, so the connection cannot go on;
+        // nor can it after a response that starts before the request body has ended.
+        var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive || lastExchange
+        let framed = ForwardedHeaders.clientResponse(head, clientVersion: version, keepAlive: !closeAfter, upgrade: false)
+        if framed.closeDelimited { closeAfter = true }
+        exchange.response = .streaming(reusable: head.isKeepAlive, closeAfter: closeAfter)
+        exchange.status = head.status.code
         context.write(wrapOutboundOut(.head(framed.head)), promise: nil)
     }
 
     func upstreamBody(_ body: ByteBuffer) {
-        guard phase == .forwarding else { return }
-        bytesSent += body.readableBytes
+        guard case .forwarding(let exchange, _) = state, exchange.responseStarted, let context else {
+            illegalEvent("a response body before its head")
+            return
+        }
+        exchange.bytesSent += body.readableBytes
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
     }
 
     func upstreamEnd(trailers received: HTTPHeaders?) {
-        guard phase == .forwarding, responseStarted else { return }
+        guard case .forwarding(let exchange, let upstream) = state,
+            case .streaming(let reusable, let closeAfter) = exchange.response, let context
+        else {
+            illegalEvent("a response end before its head")
+            return
+        }
         let trailers = ForwardedHeaders.trailers(received)
-        detachUpstream(reuse: upstreamKeepAlive && requestEnded)
-        let close = closeAfterResponse || !keepAlive
-        finishExchange()
-        if close {
-            phase = .closed
+        release(upstream, reuse: reusable && exchange.requestEnded)
+        finish(exchange)
+        if closeAfter || lastExchange {
+            move(to: .closing)
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { [self] _ in
                 closeClient()
             }
         } else {
-            phase = .idle
-            clientDeadline.requestFinished()
+            move(to: .idle)
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
             exchangeEnded()
         }
     }
 
     func upstreamReadComplete() {
-        context.flush()
+        context?.flush()
     }
 
     func upstreamWritable() {
@@ -145,59 +156,70 @@ extension ProxyHandler: UpstreamOwner {
     }
 
     func upstreamFailed(_ error: (any Error)?) {
-        guard phase == .forwarding else { return }
-        let handler = upstream
-        detachUpstream(reuse: false)
-        if responseStarted {
-            metrics?.countUpstreamError("reset")
-            finishExchange()
+        // Not forwarding: a connection this handler already let go of; nothing depends on it.
+        guard case .forwarding(let exchange, let upstream) = state else { return }
+        release(upstream, reuse: false)
+        if exchange.responseStarted {
+            exchange.metrics.countUpstreamError("reset")
+            finish(exchange)
             closeClient()
             return
         }
-        // A pooled connection the upstream closed while idle: retry once on a fresh one when
-        // nothing of the request body has been sent.
-        if reusedConnection && !retried && bodyBytes == 0 && requestEnded, let target = handler?.target {
-            retried = true
-            reusedConnection = false
-            pending = [.end(nil)]
-            connect(to: target)
+        // A pooled connection the upstream closed while idle: retry once on a fresh one. The
+        // upstream may have run the request before it closed, so only a method that may run
+        // twice (RFC 9110 §9.2.2) is retried, and only whole: no body bytes went out that could
+        // not be sent again.
+        if case .pooled = exchange.connection, exchange.request.method.isIdempotent, exchange.requestEnded,
+            exchange.bodyBytes == 0
+        {
+            exchange.connection = .retry
+            exchange.response = .awaitingHead(deadline: nil)
+            exchange.pending = [.end(nil)]
+            connect(exchange)
             return
         }
-        metrics?.countUpstreamError("reset")
-        inFlightDone()
-        respondLocally(.badGateway, "upstream closed the connection", close: !requestEnded)
+        exchange.metrics.countUpstreamError("reset")
+        respondLocally(exchange, .badGateway, "upstream closed the connection", close: !exchange.requestEnded)
     }
 
     // MARK: response header deadline
 
-    func armResponseDeadline() {
+    func armResponseDeadline(_ exchange: Exchange) {
         let deadline = NIODeadline.now() + configuration.responseHeaderTimeout
-        responseDeadline = deadline
-        if responseTimer == nil { scheduleResponseTimer(at: deadline) }
+        exchange.response = .awaitingHead(deadline: deadline)
+        if responseTimer == nil { scheduleResponseCheck(at: deadline) }
     }
 
-    func cancelResponseDeadline() {
-        responseDeadline = nil
-    }
-
-    private func scheduleResponseTimer(at deadline: NIODeadline) {
+    private func scheduleResponseCheck(at deadline: NIODeadline) {
+        guard let context else { return }
         responseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             responseTimer = nil
-            guard let due = responseDeadline else { return }
+            guard case .forwarding(let exchange, let upstream) = state, case .awaitingHead(let due?) = exchange.response
+            else { return }
             if NIODeadline.now() < due {
-                scheduleResponseTimer(at: due)
+                scheduleResponseCheck(at: due)
                 return
             }
-            responseDeadline = nil
-            responseTimedOut()
+            release(upstream, reuse: false)
+            exchange.metrics.countUpstreamError("response_timeout")
+            respondLocally(exchange, .gatewayTimeout, "upstream sent no response in time", close: !exchange.requestEnded)
         }
     }
 
-    private func responseTimedOut() {
-        guard phase == .forwarding, !responseStarted else { return }
-        detachUpstream(reuse: false)
-        metrics?.countUpstreamError("response_timeout")
-        inFlightDone()
-        respondLocally(.gatewayTimeout, "upstream sent no response in time", close: !requestEnded)
+    /// Drops the scheduled check, which holds this handler until it fires (up to the response
+    /// timeout after the connection closed).
+    func cancelResponseTimer() {
+        responseTimer?.cancel()
+        responseTimer = nil
+    }
+}
+
+extension HTTPMethod {
+    /// Methods whose intended effect is the same when run twice (RFC 9110 §9.2.2).
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
+        default: return false
+        }
     }
 }

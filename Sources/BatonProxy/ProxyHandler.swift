@@ -1,4 +1,3 @@
-import BatonOS
 import NIOCore
 import NIOHTTP1
 
@@ -7,86 +6,151 @@ import NIOHTTP1
 /// from either side wait while the other side cannot take more bytes. Pipelined requests wait in
 /// `queued` (and reads stop) until the response before them has ended; a client that does not
 /// pipeline never has its reads paused, which saves two epoll_ctl calls per request.
+///
+/// Where the connection is lives in `state`, whose payloads carry the exchange in progress.
+/// `state` changes only through `move(to:)`, which checks each move against the moves the
+/// proxy makes, and every event checks the state it arrives in. An event or move that has no
+/// business in the state (a body with no request, a second response head) is a bug, handled in
+/// release builds too: a 500 when a request is in progress and nothing of its response was
+/// sent, else the connection closes.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    enum Phase {
+    enum State {
         /// Waiting for the next request head.
         case idle
-        /// Routed; the upstream connection is being made. Request parts wait in `pending`.
-        case connecting
-        /// Request and response flow between client and upstream.
-        case forwarding
-        /// The proxy answered itself; the rest of the request body is read and dropped.
-        case local
-        /// Upgraded: the connection is a byte tunnel now, handled elsewhere.
+        /// Routed; the upstream connection is being made. Request parts wait in the exchange.
+        case connecting(Exchange)
+        /// Request and response flow between the client and `upstream`.
+        case forwarding(Exchange, upstream: UpstreamHandler)
+        /// The proxy answered the request itself; the rest of its body is read and dropped.
+        case discardingBody
+        /// Upgraded: the connection is a byte tunnel now, run by a pair of `TunnelHandler`s.
         case tunnelling
-        /// The connection is closing.
+        /// The last response is being written; the connection closes after it.
+        case closing
+        /// The channel closed or this handler left it.
         case closed
     }
 
     let loop: LoopContext
     let clientDeadline: ClientDeadline
     var configuration: ProxyConfiguration { loop.shared.configuration }
-    var context: ChannelHandlerContext!
-    var clientIP = "-"
-    var phase = Phase.idle
-
-    // The exchange in progress; reset by `resetExchange`.
-    var method = HTTPMethod.GET
-    var uri = ""
-    var hostHeader = ""
-    var clientVersion = HTTPVersion.http1_1
-    var requestID = ""
-    var startedAt = NIODeadline.now()
-    var keepAlive = true
-    var upgradeRequested = false
-    var route: ResolvedRoute?
-    var metrics: AppMetrics?
-    var upstream: UpstreamHandler?
-    var upstreamRequest: HTTPRequestHead?
-    var reusedConnection = false
-    var retried = false
-    var pending: [HTTPServerRequestPart] = []
-    var requestEnded = false
-    var responseStarted = false
-    var upstreamKeepAlive = true
-    var closeAfterResponse = false
-    var status: UInt = 0
-    var bytesSent = 0
-    var bodyBytes = 0
-    var inFlight = false
-    var readPending = false
-    var responseDeadline: NIODeadline?
-    var responseTimer: Scheduled<Void>?
-
+    private(set) var context: ChannelHandlerContext?
+    private(set) var state = State.idle
+    /// Who the client is, for the forwarding headers.
+    var client = ForwardedHeaders.Client(ip: "-", proto: "http")
     /// Events that arrived while an earlier request was still being answered, in order.
     var queued = CircularBuffer<QueuedEvent>()
-    var deliveringQueued = false
-    /// The server is shutting down: close after the exchange in progress.
-    var quiescing = false
+    private var deliveringQueued = false
+    /// A read held back while the upstream is being connected or cannot take more, or while
+    /// pipelined requests wait.
+    private var readHeld = false
+    /// No request after the one in progress: the client closed its side, or the server is
+    /// shutting down.
+    private(set) var lastExchange = false
+    /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
+    var responseTimer: Scheduled<Void>?
 
     init(loop: LoopContext, clientDeadline: ClientDeadline) {
         self.loop = loop
         self.clientDeadline = clientDeadline
     }
 
+    // MARK: state
+
+    /// The one place `state` changes. A move the proxy never makes means it lost track of the
+    /// connection: the connection is closed rather than trusted.
+    @discardableResult
+    func move(to next: State) -> Bool {
+        guard Self.allows(from: state, to: next) else {
+            if case .closed = state { return false }
+            state = .closing
+            context?.close(promise: nil)
+            return false
+        }
+        state = next
+        return true
+    }
+
+    private static func allows(from current: State, to next: State) -> Bool {
+        switch (current, next) {
+        case (.closed, .closed): return true
+        case (.closed, _): return false
+        case (_, .closed), (_, .closing): return true
+        case (.idle, .idle), (.idle, .connecting), (.idle, .forwarding), (.idle, .discardingBody): return true
+        case (.connecting, .forwarding), (.connecting, .idle): return true
+        case (.forwarding, .connecting), (.forwarding, .idle), (.forwarding, .tunnelling): return true
+        case (.discardingBody, .idle): return true
+        default: return false
+        }
+    }
+
+    /// The exchange in progress, if the request went to an upstream.
+    var exchange: Exchange? {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _): return exchange
+        default: return nil
+        }
+    }
+
+    // MARK: channel events
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        clientIP = context.channel.remoteAddress?.ipAddress ?? "-"
+        identifyClient(context)
+    }
+
+    /// The context holds this handler, so keeping it past removal is a reference cycle that
+    /// outlives the connection (handler, pipeline, buffers: about 4 KiB per connection).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelResponseTimer()
+        move(to: .closed)
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        clientIP = context.channel.remoteAddress?.ipAddress ?? "-"
+        // An accepted connection knows its peer when the handler is added; others learn it now.
+        if client.ip == "-" { identifyClient(context) }
         context.fireChannelActive()
     }
 
+    private func identifyClient(_ context: ChannelHandlerContext) {
+        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.ipAddress ?? "-", proto: configuration.forwardedProto)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        switch state {
+        case .connecting(let exchange):
+            abandon(exchange, upstream: nil)
+        case .forwarding(let exchange, let upstream):
+            abandon(exchange, upstream: upstream)
+        case .idle, .discardingBody, .tunnelling, .closing, .closed:
+            break
+        }
+        move(to: .closed)
+        cancelResponseTimer()
+        context.fireChannelInactive()
+    }
+
+    /// The client left in the middle of `exchange`.
+    private func abandon(_ exchange: Exchange, upstream: UpstreamHandler?) {
+        if !exchange.responseStarted { exchange.status = 499 }
+        if let upstream { release(upstream, reuse: false) }
+        finish(exchange)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Once closing, nothing more is read: bytes after a refused request are never parsed
-        // into requests that could reach an upstream.
-        guard phase != .closed else { return }
+        switch state {
+        case .closing, .closed, .tunnelling:
+            // Once closing, nothing more is read: bytes after a refused request are never
+            // parsed into requests that could reach an upstream.
+            return
+        case .idle, .connecting, .forwarding, .discardingBody:
+            break
+        }
         let part = unwrapInboundIn(data)
         if mustQueue {
             queued.append(.part(part))
@@ -97,28 +161,26 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Whether a new event belongs to a later request than the one being answered.
     var mustQueue: Bool {
-        !queued.isEmpty || (requestEnded && (phase == .connecting || phase == .forwarding))
+        if !queued.isEmpty { return true }
+        return exchange?.requestEnded ?? false
     }
 
-    func deliver(_ part: HTTPServerRequestPart) {
+    private func deliver(_ part: HTTPServerRequestPart) {
         switch part {
-        case .head(let head):
-            startRequest(head)
-        case .body(let body):
-            requestBody(body)
-        case .end(let trailers):
-            requestEnd(trailers)
+        case .head(let head): requestHead(head)
+        case .body(let body): requestBody(body)
+        case .end(let trailers): requestEnd(trailers)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if phase == .forwarding { upstream?.context?.flush() }
+        if case .forwarding(_, let upstream) = state { upstream.context?.flush() }
         context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
         if readMustWait {
-            readPending = true
+            readHeld = true
         } else {
             context.read()
         }
@@ -128,33 +190,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// pipelined requests are queued.
     var readMustWait: Bool {
         if !queued.isEmpty { return true }
-        switch phase {
+        switch state {
         case .connecting: return true
-        case .forwarding: return upstream?.context?.channel.isWritable == false
-        default: return false
+        case .forwarding(_, let upstream): return upstream.context?.channel.isWritable == false
+        case .idle, .discardingBody, .tunnelling, .closing, .closed: return false
         }
     }
 
     func releaseHeldRead() {
-        guard readPending, !readMustWait, phase != .closed else { return }
-        readPending = false
+        guard readHeld, !readMustWait, let context else { return }
+        if case .closed = state { return }
+        readHeld = false
         context.read()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { upstream?.resumeReading() }
+        if context.channel.isWritable, case .forwarding(_, let upstream) = state { upstream.resumeReading() }
         context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if phase == .connecting || phase == .forwarding {
-            if !responseStarted { status = 499 }
-            detachUpstream(reuse: false)
-            finishExchange()
-        }
-        phase = .closed
-        cancelResponseDeadline()
-        context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -164,184 +216,64 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 queued.append(.inputClosed)
             }
-            return
-        }
-        if event is ChannelShouldQuiesceEvent {
+        } else if event is ClientDeadline.BodyTimedOut {
+            bodyTimedOut()
+        } else if event is ChannelShouldQuiesceEvent {
             // Shutdown: no further request on this connection; the one in progress finishes.
-            quiescing = true
+            lastExchange = true
             queued.removeAll()
-            keepAlive = false
-            if phase == .idle { closeClient() }
-            return
+            if case .idle = state { closeClient() }
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
-    func inputClosed() {
+    private func inputClosed() {
         // The client sent all it will send: answer what is in progress, then close.
-        keepAlive = false
-        closeAfterResponse = true
-        if phase == .idle || phase == .local { closeClient() }
+        lastExchange = true
+        switch state {
+        case .idle, .discardingBody: closeClient()
+        case .connecting, .forwarding, .tunnelling, .closing, .closed: break
+        }
     }
 
     /// The exchange ended and the connection stays open: go on with queued pipelined requests.
     func exchangeEnded() {
-        if quiescing {
+        clientDeadline.requestFinished()
+        if lastExchange {
             closeClient()
             return
         }
         guard !deliveringQueued else { return }
         deliveringQueued = true
         defer { deliveringQueued = false }
-        while let next = queued.first, phase != .closed,
-            !(requestEnded && (phase == .connecting || phase == .forwarding))
-        {
+        while let next = queued.first, !(exchange?.requestEnded ?? false) {
+            if case .closing = state { break }
+            if case .closed = state { break }
             queued.removeFirst()
             switch next {
             case .part(let part): deliver(part)
-            case .parserError(let error): parserError(error)
+            case .parserError(let refusal): parserError(refusal)
             case .inputClosed: inputClosed()
             }
         }
-        if phase == .closed { queued.removeAll() }
+        switch state {
+        case .closing, .closed: queued.removeAll()
+        default: break
+        }
         releaseHeldRead()
     }
 
-    // MARK: request
-
-    private func startRequest(_ head: HTTPRequestHead) {
-        clientDeadline.requestStarted()
-        resetExchange()
-        startedAt = .now()
-        method = head.method
-        uri = head.uri
-        clientVersion = head.version
-        keepAlive = head.isKeepAlive
-        hostHeader = head.headers.first(name: "host") ?? ""
-        requestID = Self.clientRequestID(head.headers) ?? loop.nextRequestID()
-
-        if let refusal = RequestFraming.check(head) {
-            respondLocally(refusal.status, refusal.reason, close: true)
-            return
-        }
-        guard let host = HostName.normalize(hostHeader) else {
-            if hostHeader.isEmpty {
-                respondLocally(.notFound, "no Host header", close: false)
-            } else {
-                respondLocally(.badRequest, "invalid Host header", close: true)
-            }
-            return
-        }
-        guard let found = loop.table.resolve(host: host) else {
-            respondLocally(.notFound, "no app serves host " + host, close: false)
-            return
-        }
-        guard let route = found, let target = route.target else {
-            let app = found?.app ?? "?"
-            self.route = found
-            self.metrics = found.map { loop.metrics(app: $0.app) }
-            respondLocally(.serviceUnavailable, "app " + app + " has no ready target", close: false)
-            return
-        }
-        self.route = route
-        let metrics = loop.metrics(app: route.app)
-        self.metrics = metrics
-        if let cap = configuration.maxBodyBytes, let length = RequestFraming.contentLength(head), length > cap {
-            respondLocally(.payloadTooLarge, "request body larger than \(cap) bytes", close: true)
-            return
-        }
-        upgradeRequested = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
-        upstreamRequest = ForwardedHeaders.upstreamRequest(
-            head, clientIP: clientIP, proto: configuration.forwardedProto, requestID: requestID,
-            upgrade: upgradeRequested)
-        target.enter()
-        metrics.inFlight.increment()
-        inFlight = true
-        if let handler = loop.takeIdle(target) {
-            reusedConnection = true
-            attach(handler)
-        } else {
-            connect(to: target)
-        }
-    }
-
-    private func requestBody(_ body: ByteBuffer) {
-        bodyBytes += body.readableBytes
-        if let cap = configuration.maxBodyBytes, bodyBytes > cap, phase == .connecting || phase == .forwarding {
-            detachUpstream(reuse: false)
-            if responseStarted {
-                finishExchange()
-                closeClient()
-            } else {
-                respondLocally(.payloadTooLarge, "request body larger than \(cap) bytes", close: true)
-            }
-            return
-        }
-        switch phase {
-        case .connecting:
-            pending.append(.body(body))
-        case .forwarding:
-            upstream?.context?.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(body))), promise: nil)
-        case .idle, .local, .tunnelling, .closed:
-            break
-        }
-    }
-
-    private func requestEnd(_ received: HTTPHeaders?) {
-        requestEnded = true
-        let trailers = ForwardedHeaders.trailers(received)
-        switch phase {
-        case .connecting:
-            pending.append(.end(trailers))
-        case .forwarding:
-            upstream?.context?.writeAndFlush(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
-            armResponseDeadline()
-        case .local:
-            phase = .idle
-            clientDeadline.requestFinished()
-            exchangeEnded()
-        case .idle, .tunnelling, .closed:
-            break
-        }
-    }
-
-    func resetExchange() {
-        route = nil
-        metrics = nil
-        upstream = nil
-        upstreamRequest = nil
-        reusedConnection = false
-        retried = false
-        pending.removeAll(keepingCapacity: true)
-        requestEnded = false
-        responseStarted = false
-        upstreamKeepAlive = true
-        closeAfterResponse = false
-        upgradeRequested = false
-        status = 0
-        bytesSent = 0
-        bodyBytes = 0
-        responseDeadline = nil
-    }
-
-    /// The client's X-Request-Id when it is a sane token, so ids can be traced end to end.
-    private static func clientRequestID(_ headers: HTTPHeaders) -> String? {
-        guard let value = headers.first(name: "x-request-id"), !value.isEmpty, value.utf8.count <= 128,
-            value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
-        else { return nil }
-        return value
-    }
-
-    private static func connectionHasUpgrade(_ headers: HTTPHeaders) -> Bool {
-        headers["connection"].contains { value in
-            value.split(separator: ",").contains { equalsLowercase(trim($0), "upgrade") }
-        }
+    func closeClient() {
+        if case .closed = state { return }
+        move(to: .closing)
+        context?.close(promise: nil)
     }
 }
 
 /// What `ProxyHandler` keeps for later while a pipelined request waits its turn.
 enum QueuedEvent {
     case part(HTTPServerRequestPart)
-    case parserError(any Error)
+    case parserError(HTTPResponseStatus)
     case inputClosed
 }

@@ -12,8 +12,8 @@ final class ProxyFixture: Sendable {
     let group: MultiThreadedEventLoopGroup
     let port: Int
 
-    init(configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
-        backend = try await TestBackend()
+    init(backendRecording: Bool = true, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+        backend = try await TestBackend(recording: backendRecording)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var configuration = ProxyConfiguration()
         configure(&configuration)
@@ -40,10 +40,11 @@ final class ProxyFixture: Sendable {
 
     /// Runs `body` with a fresh fixture and always stops it.
     static func with(
+        backendRecording: Bool = true,
         configure: (inout ProxyConfiguration) -> Void = { _ in },
         _ body: (ProxyFixture) async throws -> Void
     ) async throws {
-        let fixture = try await ProxyFixture(configure: configure)
+        let fixture = try await ProxyFixture(backendRecording: backendRecording, configure: configure)
         do {
             try await body(fixture)
         } catch {
@@ -52,4 +53,14 @@ final class ProxyFixture: Sendable {
         }
         await fixture.stop()
     }
+}
+
+/// Polls `condition` every 10 ms until it holds or `limit` passes; whether it held.
+func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
 }

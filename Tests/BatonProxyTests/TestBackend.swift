@@ -17,25 +17,46 @@ struct RecordedRequest: Sendable {
     func headers(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name }.map(\.1) }
 }
 
+/// Without `recording` only the count is kept: a test that measures the memory of the
+/// process must not see the log grow.
 final class BackendLog: Sendable {
-    private let state = Mutex<[RecordedRequest]>([])
-    var requests: [RecordedRequest] { state.withLock { $0 } }
-    func append(_ request: RecordedRequest) -> Int { state.withLock { $0.append(request); return $0.count - 1 } }
-    func update(_ index: Int, _ body: (inout RecordedRequest) -> Void) { state.withLock { body(&$0[index]) } }
+    private let recording: Bool
+    private let state = Mutex<(requests: [RecordedRequest], count: Int)>(([], 0))
+
+    init(recording: Bool = true) { self.recording = recording }
+
+    var requests: [RecordedRequest] { state.withLock { $0.requests } }
+    var count: Int { state.withLock { $0.count } }
+    func append(_ request: RecordedRequest) -> Int {
+        state.withLock { state in
+            state.count += 1
+            guard recording else { return -1 }
+            state.requests.append(request)
+            return state.requests.count - 1
+        }
+    }
+    func update(_ index: Int, _ body: (inout RecordedRequest) -> Void) {
+        guard index >= 0 else { return }
+        state.withLock { body(&$0.requests[index]) }
+    }
     var uris: [String] { requests.map(\.uri) }
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
 /// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
-/// /reset closes without answering, /trailers answers chunked with a trailer section (some of
-/// it fields a trailer must not carry); anything else answers "hello <uri>".
+/// /reset closes without answering, /answer-first sends a head and a first chunk as soon as
+/// the request head arrives and ends the response when the request ends, /drop-reused is answered on a fresh connection and, on one
+/// that has answered before, logged and then closed unanswered (an upstream that ran the
+/// request and died), /trailers answers chunked with a trailer section (some of it fields a
+/// trailer must not carry, some forwarding headers); anything else answers "hello <uri>".
 final class TestBackend: Sendable {
-    let log = BackendLog()
+    let log: BackendLog
     let channel: any Channel
     let group: MultiThreadedEventLoopGroup
     var port: Int { channel.localAddress!.port! }
 
-    init() async throws {
+    init(recording: Bool = true) async throws {
+        log = BackendLog(recording: recording)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let log = self.log
         channel = try await ServerBootstrap(group: group)
@@ -65,6 +86,7 @@ private final class BackendHandler: ChannelInboundHandler {
     var bodyBytes = 0
     var remaining = 0
     var streaming = false
+    var answered = 0
 
     init(log: BackendLog) { self.log = log }
 
@@ -76,6 +98,10 @@ private final class BackendHandler: ChannelInboundHandler {
             index = log.append(RecordedRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }))
             if head.headers["expect"].first?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
+            if uri == "/answer-first" {
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "first")))), promise: nil)
             }
         case .body(let body):
             bodyBytes += body.readableBytes
@@ -115,12 +141,19 @@ private final class BackendHandler: ChannelInboundHandler {
             simple(context: context, text: "received \(bodyBytes)")
         case "reset":
             context.close(promise: nil)
+        case "answer-first":
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case "drop-reused" where answered > 0:
+            context.close(promise: nil)
         case "trailers":
             var headers = HTTPHeaders()
             headers.add(name: "trailer", value: "x-checksum")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data")))), promise: nil)
-            let trailers = HTTPHeaders([("x-checksum", "abc123"), ("connection", "close"), ("trailer", "x-more"), ("upgrade", "h2c"), ("x-done", "yes")])
+            let trailers = HTTPHeaders([
+                ("x-checksum", "abc123"), ("connection", "close"), ("trailer", "x-more"), ("upgrade", "h2c"),
+                ("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=6.6.6.6"), ("x_real_ip", "6.6.6.6"), ("x-done", "yes"),
+            ])
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
         default:
             simple(context: context, text: "hello \(uri)")
@@ -128,6 +161,7 @@ private final class BackendHandler: ChannelInboundHandler {
     }
 
     private func simple(context: ChannelHandlerContext, text: String) {
+        answered += 1
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: String(text.utf8.count))
         headers.add(name: "keep-alive", value: "timeout=5")

@@ -34,13 +34,13 @@ import Testing
     @Test func drainWaitsForInFlightRequests() async throws {
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
-            try client.send("GET /slow/500 HTTP/1.1\r\nHost: app.test\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 1)
-            let start = ContinuousClock.now
-            let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .seconds(5))
+            // Long enough to be seen in flight even when other suites keep this task waiting.
+            try client.send("GET /slow/3000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 1 })
+            // Drained means the count reached zero before the deadline: the drain waited for
+            // the request rather than returning while it ran.
+            let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .seconds(10))
             #expect(drained)
-            #expect(ContinuousClock.now - start >= .milliseconds(300))
             #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 0)
             #expect(try client.readResponse().text == "slow done")
         }
@@ -50,13 +50,12 @@ import Testing
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
             try client.send("GET /slow/5000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 1 })
             let drained = await fixture.proxy.drain(target: fixture.backendTarget, deadline: .now + .milliseconds(200))
             #expect(!drained)
             let response = try client.readResponse()
             #expect(response.status == 502)
-            try await Task.sleep(for: .milliseconds(50))
-            #expect(fixture.proxy.inFlight(target: fixture.backendTarget) == 0)
+            #expect(await eventually { fixture.proxy.inFlight(target: fixture.backendTarget) == 0 })
         }
     }
 }

@@ -1,0 +1,105 @@
+import NIOCore
+import NIOHTTP1
+
+/// A request as the access log and the proxy's own answers see it: all known from its head.
+struct RequestRecord {
+    let requestID: String
+    let startedAt: NIODeadline
+    let method: HTTPMethod
+    let uri: String
+    let hostHeader: String
+    let version: HTTPVersion
+    /// The client asked to keep the connection open after this exchange.
+    let keepAlive: Bool
+
+    /// Stands for bytes that never parsed into a request head.
+    static func unparsed(requestID: String) -> RequestRecord {
+        RequestRecord(
+            requestID: requestID, startedAt: .now(), method: .GET, uri: "-", hostHeader: "", version: .http1_1,
+            keepAlive: false)
+    }
+}
+
+extension ProxyHandler {
+    /// One request on its way to an upstream and its response on the way back: the payload of
+    /// `connecting` and `forwarding`. A class, so events change it in place and a callback
+    /// can tell whether the exchange it was made for is still the one in progress.
+    final class Exchange {
+        let request: RequestRecord
+        let app: String
+        let target: TargetState
+        let metrics: AppMetrics
+        /// The head sent upstream (origin-form, forwarding headers set).
+        let upstreamHead: HTTPRequestHead
+        let upgradeRequested: Bool
+        var body = BodyProgress.reading(bytes: 0)
+        /// Request parts received while the upstream connection is being made.
+        var pending: [HTTPClientRequestPart] = []
+        var response = ResponseProgress.awaitingHead(deadline: nil)
+        var connection = UpstreamConnection.fresh
+        var status: UInt = 0
+        var bytesSent = 0
+        /// Counted in its target's and app's in-flight numbers until `leave()`.
+        private var inFlight = true
+
+        init(
+            request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
+            upgradeRequested: Bool
+        ) {
+            self.request = request
+            self.app = app
+            self.target = target
+            self.metrics = metrics
+            self.upstreamHead = upstreamHead
+            self.upgradeRequested = upgradeRequested
+            target.enter()
+            metrics.inFlight.increment()
+        }
+
+        var requestEnded: Bool {
+            if case .ended = body { return true }
+            return false
+        }
+
+        var bodyBytes: Int {
+            switch body {
+            case .reading(let bytes), .ended(let bytes): return bytes
+            }
+        }
+
+        var responseStarted: Bool {
+            if case .streaming = response { return true }
+            return false
+        }
+
+        /// Leaves the in-flight counts (once; later calls do nothing).
+        func leave() {
+            guard inFlight else { return }
+            inFlight = false
+            target.leave()
+            metrics.inFlight.decrement()
+        }
+    }
+
+    enum BodyProgress {
+        case reading(bytes: Int)
+        case ended(bytes: Int)
+    }
+
+    enum ResponseProgress {
+        /// No response head yet; `deadline` is set once the whole request went upstream.
+        case awaitingHead(deadline: NIODeadline?)
+        /// The head went to the client. `reusable`: the upstream connection may serve another
+        /// exchange after this one; `closeAfter`: the client connection may not.
+        case streaming(reusable: Bool, closeAfter: Bool)
+    }
+
+    enum UpstreamConnection {
+        /// Made for this exchange.
+        case fresh
+        /// Taken from the pool: it may have been closed by the upstream under us.
+        case pooled
+        /// Made after a pooled one died; there is no second retry.
+        case retry
+    }
+}

@@ -1,0 +1,152 @@
+import BatonOS
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler {
+    /// A request head: refused, answered by the proxy, or routed to its app's upstream.
+    func requestHead(_ head: HTTPRequestHead) {
+        guard case .idle = state else {
+            illegalEvent("a request head while another request is in progress")
+            return
+        }
+        let startedAt = NIODeadline.now()
+        clientDeadline.requestStarted(at: startedAt)
+        let hostHeader = head.headers.first(name: "host") ?? ""
+        let request = RequestRecord(
+            requestID: Self.clientRequestID(head.headers) ?? loop.nextRequestID(), startedAt: startedAt,
+            method: head.method, uri: head.uri, hostHeader: hostHeader, version: head.version,
+            keepAlive: head.isKeepAlive)
+
+        if let refusal = RequestFraming.check(head) {
+            respondLocally(request, refusal.status, refusal.reason, close: true)
+            return
+        }
+        let upstreamURI: String
+        switch RequestTarget.resolve(method: head.method, uri: head.uri, hostHeader: hostHeader) {
+        case .forward(let target):
+            upstreamURI = target
+        case .refuse(let status, let reason):
+            let allow = status == .methodNotAllowed ? RequestTarget.allowedMethods : nil
+            respondLocally(request, status, reason, close: true, allow: allow)
+            return
+        }
+        guard let host = HostName.normalize(hostHeader) else {
+            if hostHeader.isEmpty {
+                respondLocally(request, .notFound, "no Host header", close: false)
+            } else {
+                respondLocally(request, .badRequest, "invalid Host header", close: true)
+            }
+            return
+        }
+        guard let found = loop.table.resolve(host: host) else {
+            respondLocally(request, .notFound, "no app serves host " + host, close: false)
+            return
+        }
+        guard let route = found, let target = route.target else {
+            let metrics = found.map { loop.metrics(app: $0.app) }
+            let app = found?.app ?? "?"
+            respondLocally(request, .serviceUnavailable, "app " + app + " has no ready target", close: false, metrics: metrics)
+            return
+        }
+        let metrics = loop.metrics(app: route.app)
+        if let cap = configuration.maxBodyBytes, let length = RequestFraming.contentLength(head), length > cap {
+            respondLocally(request, .payloadTooLarge, "request body larger than \(cap) bytes", close: true, metrics: metrics)
+            return
+        }
+        let upgrade = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
+        let upstreamHead = ForwardedHeaders.upstreamRequest(
+            head, uri: upstreamURI, client: &client, requestID: request.requestID, upgrade: upgrade)
+        let exchange = Exchange(
+            request: request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
+            upgradeRequested: upgrade)
+        if let pooled = loop.takeIdle(target) {
+            exchange.connection = .pooled
+            attach(pooled, to: exchange)
+        } else {
+            connect(exchange)
+        }
+    }
+
+    func requestBody(_ body: ByteBuffer) {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            guard case .reading(let bytes) = exchange.body else {
+                illegalEvent("request body after the request ended")
+                return
+            }
+            let total = bytes + body.readableBytes
+            exchange.body = .reading(bytes: total)
+            if let cap = configuration.maxBodyBytes, total > cap {
+                refuseRestOfBody(exchange, .payloadTooLarge, "request body larger than \(cap) bytes")
+                return
+            }
+            if case .forwarding(_, let upstream) = state {
+                upstream.context?.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(body))), promise: nil)
+            } else {
+                exchange.pending.append(.body(.byteBuffer(body)))
+            }
+        case .discardingBody:
+            break
+        case .idle, .tunnelling, .closing, .closed:
+            illegalEvent("request body with no request")
+        }
+    }
+
+    func requestEnd(_ received: HTTPHeaders?) {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            guard case .reading(let bytes) = exchange.body else {
+                illegalEvent("a second end of one request")
+                return
+            }
+            exchange.body = .ended(bytes: bytes)
+            clientDeadline.requestRead()
+            let trailers = ForwardedHeaders.trailers(received)
+            if case .forwarding(_, let upstream) = state {
+                upstream.context?.writeAndFlush(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
+                armResponseDeadline(exchange)
+            } else {
+                exchange.pending.append(.end(trailers))
+            }
+        case .discardingBody:
+            clientDeadline.requestRead()
+            move(to: .idle)
+            exchangeEnded()
+        case .idle, .tunnelling, .closing, .closed:
+            illegalEvent("request end with no request")
+        }
+    }
+
+    /// The client sent no body bytes for too long (`ClientDeadline`): 408 when nothing of the
+    /// response went out, else the connection closes.
+    func bodyTimedOut() {
+        switch state {
+        case .connecting(let exchange), .forwarding(let exchange, _):
+            guard !exchange.requestEnded else { return }
+            if readMustWait {
+                // The proxy stopped reading (the upstream is slow to take the body), not the client.
+                clientDeadline.restartBodyClock()
+                return
+            }
+            refuseRestOfBody(exchange, .requestTimeout, "request body not received in time")
+        case .discardingBody:
+            closeClient()
+        case .idle, .tunnelling, .closing, .closed:
+            break
+        }
+    }
+
+    /// The client's X-Request-Id when it is a sane token, so ids can be traced end to end.
+    private static func clientRequestID(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "x-request-id"), !value.isEmpty, value.utf8.count <= 128,
+            value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+        else { return nil }
+        return value
+    }
+
+    private static func connectionHasUpgrade(_ headers: HTTPHeaders) -> Bool {
+        headers["connection"].contains { value in
+            value.split(separator: ",").contains { equalsLowercase(trim($0), "upgrade") }
+        }
+    }
+}
