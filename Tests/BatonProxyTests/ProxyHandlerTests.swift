@@ -83,7 +83,7 @@ import Testing
     @Test func anUpstreamThatClosesBeforeItsResponseIs502() throws {
         try request(.GET, "/")
         let upstream = try #require(connector.connections.first)
-        try upstream.close()
+        upstream.close(promise: nil)
         #expect(try response().status == 502)
         #expect(client.isActive, "the request had ended: the connection stays usable")
     }
@@ -92,7 +92,7 @@ import Testing
         try request(.GET, "/")
         let upstream = try #require(connector.connections.first)
         try upstream.respond("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal")
-        try upstream.close()
+        upstream.close(promise: nil)
         let answer = try response()
         #expect(answer.status == 200 && answer.body == "hal" && !answer.ended)
         #expect(!client.isActive, "a truncated response must end with the connection")
