@@ -51,12 +51,21 @@ extension DeployService {
         restart(app: row.app, digest: row.digest)
     }
 
+    /// The daemon is stopping: no restart starts from now on, and the sandboxes are let go to
+    /// keep serving until the next daemon adopts them.
+    func shutDown() {
+        stopping = true
+        runtime.detachAll()
+    }
+
     private func restart(app: String, digest: String) {
+        guard !stopping else { return }
         let failures = restartFailures(app)
         let delay = failures == 0 ? 0 : min(30.0, pow(2, Double(failures - 1)))
         logger.warning("restarting \(app) from \(digest) in \(delay) s")
         Task {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+            guard !stopping else { return }
             do {
                 let info = try await deploy(app: app, ref: digest)
                 recordRestart(app: app, succeeded: info.outcome == DeploymentOutcome.succeeded.rawValue)

@@ -18,6 +18,8 @@ actor DeployService {
     let logger: Logger
     /// Consecutive failed restarts per app, for the backoff.
     private var failedRestarts: [String: Int] = [:]
+    /// Set by `shutDown`: no restart begins after it.
+    var stopping = false
 
     func restartFailures(_ app: String) -> Int { failedRestarts[app] ?? 0 }
 

@@ -141,24 +141,32 @@ public final class Proxy: Sendable {
         guard first, let quiesce = self.quiesce.withLock({ $0 }) else { return }
         let promise = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: promise)
-        let finished = promise.futureResult
+        // Set once every accepted connection has closed. The callback runs on the promise's
+        // loop, so it is registered once and the flag polled: a flag checked right after
+        // registering would still be unset even when the future had long completed.
+        let finished = DoneFlag()
+        promise.futureResult.whenComplete { _ in finished.set() }
         let deadline = ContinuousClock.now + gracePeriod
-        while !Self.isDone(finished), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        while !finished.isSet, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        // What is still open after the grace period is closed now, while every event loop
-        // still runs to finish the closing (the group is shut down after this returns).
-        await onEveryLoop { $0.closeEverything() }
+        if !finished.isSet {
+            // What is still open after the grace period is closed now, while every event loop
+            // still runs to finish the closing (the group is shut down after this returns).
+            await onEveryLoop { $0.closeEverything() }
+            // The quiescing helper learns of each close by a task it schedules on the server
+            // channel's loop, and completes the promise after the last one: until then the
+            // group must not shut down. Closing a socket takes a loop tick, so this is short;
+            // the bound only keeps a stuck close from holding the daemon's exit forever.
+            let closing = ContinuousClock.now + .seconds(5)
+            while !finished.isSet, ContinuousClock.now < closing {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
         if let channel = serverChannel.withLock({ $0 }) {
             try? await channel.close()
         }
         self.quiesce.withLock { $0 = nil }
-    }
-
-    private static func isDone(_ future: EventLoopFuture<Void>) -> Bool {
-        let flag = DoneFlag()
-        future.whenComplete { _ in flag.set() }
-        return flag.isSet
     }
 
     private func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) async {

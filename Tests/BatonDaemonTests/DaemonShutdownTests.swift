@@ -15,7 +15,7 @@ import Testing
         // Accepts connections (the kernel does) and never answers: requests stay in flight.
         let silent = try SilentListener()
         defer { silent.stop() }
-        for _ in 0..<30 {
+        for _ in 0..<20 {
             let fixture = try await DaemonFixture(configure: {
                 $0.metricsListen = ("127.0.0.1", 0)
                 $0.shutdownGrace = .milliseconds(50)

@@ -118,13 +118,13 @@ import Testing
     }
 
     @Test func secondDaemonOnTheSameRootIsRefused() async throws {
-        try await DaemonFixture.with { fixture in
+        try await DaemonFixture.with { (fixture: DaemonFixture) async throws in
             var options = Daemon.Options(root: fixture.root)
             options.listenPort = 0
             options.accessLog = false
-            let second = try Daemon(options: options)
-            await #expect(throws: BatonError.self) { try await second.start() }
-            await second.stop()
+            let refusal = #expect(throws: BatonError.self) { _ = try Daemon(options: options) }
+            #expect(refusal?.code == .conflict)
+            #expect(refusal?.message == "root \(fixture.root) is in use by another baton daemon (pid \(getpid())): stop it first or choose another --root")
             #expect(try await fixture.client.listApps().isEmpty)
         }
     }
