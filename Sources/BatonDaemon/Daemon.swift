@@ -60,9 +60,10 @@ public final class Daemon: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
-        service = ControlService(database: database, proxy: proxy)
-        deploys = DeployService(root: options.root, database: database, service: service,
-                                logger: Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") })
+        let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
+        let runtime = SandboxRuntimeService(root: options.root, database: database, logger: deployLogger)
+        service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
+        deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }
 
     /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
