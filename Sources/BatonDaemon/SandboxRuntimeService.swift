@@ -73,6 +73,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         guard let port = app.port ?? config.exposedPorts.first else {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and artifact \(digest) records none: create the app with --port or publish with --port")
         }
+        // At most AppValidation.maxNameLength + 9 bytes: a valid sandbox name.
         let id = "\(app.name)-\(Self.randomSuffix())"
         var spec = SandboxSpec(id: id, root: .layers(try store.unpackedLayers(of: artifact)), argv: argv)
         spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
