@@ -130,7 +130,7 @@ final class ClientSwarm: Sendable {
 
     /// A connected blocking socket whose reads time out after 100 ms (so a client notices
     /// `finish()`), or nil.
-    private static func connect(_ endpoint: Endpoint) -> Int32? {
+    static func connect(_ endpoint: Endpoint) -> Int32? {
         let fd: Int32
         let connected: Int32
         switch endpoint {
