@@ -13,6 +13,8 @@ final class DaemonFixture: @unchecked Sendable {
 
     init(root: String? = nil, configure: (inout Daemon.Options) -> Void = { _ in }) async throws {
         self.root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("baton-daemon-\(UUID().uuidString)").path
+        // The daemon runs in this process and dies with it; its sandboxes are reaped then.
+        TestProcessLifetime.register(root: self.root)
         var options = Daemon.Options(root: self.root)
         options.listenPort = 0
         options.accessLog = false

@@ -16,6 +16,7 @@ struct SandboxRecordFailureTests {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-record-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
+        TestProcessLifetime.register(root: root)
         try await offThePool {
             try DeployFixture.publishBase(root: root)
             try DeployFixture.publishSite("1", root: root)
