@@ -31,13 +31,13 @@ import Testing
             }
             for _ in 0..<4 {
                 clients.start(.tcp(fixture.port), request: "GET / HTTP/1.1\r\nHost: web.test\r\n\r\n")
-                clients.hold(.tcp(fixture.port))
+                clients.send(.tcp(fixture.port), request: nil)
             }
             for _ in 0..<2 {
                 clients.start(.tcp(metricsPort), request: "GET /metrics HTTP/1.1\r\nHost: scraper\r\n\r\n")
-                clients.hold(.tcp(metricsPort))
+                clients.send(.tcp(metricsPort), request: nil)
                 clients.start(control, request: "GET /v1/apps HTTP/1.1\r\nHost: baton\r\n\r\n")
-                clients.hold(control)
+                clients.send(control, request: nil)
             }
             try await offThePool { try clients.waitUntilEveryClientIsUnderWay(within: 10) }
             await fixture.stop()
@@ -47,7 +47,7 @@ import Testing
 }
 
 /// Client threads on raw sockets: some send keep-alive requests back to back (reconnecting
-/// when the server closes), some connect and send nothing. `finish()` ends them all.
+/// when the server closes), some send one request or none and wait. `finish()` ends them all.
 final class ClientSwarm: Sendable {
     enum Endpoint: Sendable {
         case tcp(Int)
@@ -81,29 +81,17 @@ final class ClientSwarm: Sendable {
         }.start()
     }
 
-    /// A client that sends `request` once and waits for the server to answer or close.
-    func send(_ endpoint: Endpoint, request: String) {
+    /// A client that sends `request` once (nothing when nil) and waits for the server to
+    /// answer or close, or for `finish()`.
+    func send(_ endpoint: Endpoint, request: String?) {
         running.add(1, ordering: .relaxed)
         settling.add(1, ordering: .relaxed)
         Thread { [self] in
             if let fd = Self.connect(endpoint) {
-                let bytes = Array(request.utf8)
-                _ = Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
-                settling.subtract(1, ordering: .relaxed)
-                var byte: UInt8 = 0
-                while !stopped.load(ordering: .relaxed), recv(fd, &byte, 1, 0) < 0, errno == EAGAIN || errno == EINTR {}
-                close(fd)
-            }
-            running.subtract(1, ordering: .relaxed)
-        }.start()
-    }
-
-    /// A client that connects and sends nothing until the server closes or `finish()`.
-    func hold(_ endpoint: Endpoint) {
-        running.add(1, ordering: .relaxed)
-        settling.add(1, ordering: .relaxed)
-        Thread { [self] in
-            if let fd = Self.connect(endpoint) {
+                if let request {
+                    let bytes = Array(request.utf8)
+                    _ = Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+                }
                 settling.subtract(1, ordering: .relaxed)
                 var byte: UInt8 = 0
                 while !stopped.load(ordering: .relaxed), recv(fd, &byte, 1, 0) < 0, errno == EAGAIN || errno == EINTR {}

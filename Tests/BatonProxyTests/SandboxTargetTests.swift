@@ -10,46 +10,22 @@ import Testing
 @Suite(.serialized) struct SandboxTargetTests {
     @Test(.enabled(if: geteuid() == 0, "requires root"))
     func requestReachesHttpdInsideARealSandbox() async throws {
-        let rootfs = try BusyboxRoot()
-        defer { rootfs.remove() }
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("baton-proxy-state-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: state) }
+        try await HttpdSandbox.with(port: 8000) { httpd in
+            try await ProxyFixture.with { fixture in
+                let target = Target.sandbox(try NetworkNamespace.of(httpd.sandbox.process), port: 8000)
+                fixture.proxy.install(RouteTable([("site.test", Route(app: "site", target: target))]))
+                let port = fixture.port
+                let response = try await Self.firstAnswer(host: "site.test", port: port)
+                #expect(response.status == 200)
+                #expect(response.text == BusyboxRoot.page)
+                #expect(fixture.proxy.inFlight(target: target) == 0)
 
-        let id = "proxy-httpd-\(UUID().uuidString.prefix(8).lowercased())"
-        let spec = SandboxSpec(id: id, root: .directory(rootfs.path), argv: ["/bin/busybox", "httpd", "-f", "-p", "8000", "-h", "/www"])
-        let sandbox = try await launchBounded(spec, stateRoot: state)
-        let reaped = Flag()
-        defer {
-            if !reaped.isSet {
-                sandbox.kill()
-                _ = try? sandbox.wait()
+                // Once the sandbox is gone nothing listens in its namespace (the target still
+                // holds it): 502, and the proxy stays up.
+                try await httpd.kill()
+                #expect(try await offThePool { try Self.get("/index.html", host: "site.test", port: port) }.status == 502)
+                #expect(try await offThePool { try Self.get("/", host: "app.test", port: port) }.status == 404)
             }
-            sandbox.destroy()
-        }
-
-        try await ProxyFixture.with { fixture in
-            let target = Target.sandbox(try NetworkNamespace.of(sandbox.process), port: 8000)
-            fixture.proxy.install(RouteTable([("site.test", Route(app: "site", target: target))]))
-
-            // httpd binds a moment after launch: until then the proxy answers 502.
-            let port = fixture.port
-            var response = try await offThePool { try Self.get("/index.html", host: "site.test", port: port) }
-            for _ in 0..<100 where response.status == 502 {
-                try await Task.sleep(for: .milliseconds(50))
-                response = try await offThePool { try Self.get("/index.html", host: "site.test", port: port) }
-            }
-            #expect(response.status == 200)
-            #expect(response.text == BusyboxRoot.page)
-            #expect(fixture.proxy.inFlight(target: target) == 0)
-
-            // Once the sandbox is gone nothing listens in its namespace (the target still holds
-            // it): 502, and the proxy stays up.
-            sandbox.kill()
-            _ = try await offThePool { try sandbox.wait() }
-            reaped.set()
-            #expect(try await offThePool { try Self.get("/index.html", host: "site.test", port: port) }.status == 502)
-            #expect(try await offThePool { try Self.get("/", host: "app.test", port: port) }.status == 404)
         }
     }
 
@@ -59,55 +35,44 @@ import Testing
     /// holds the sandbox's own namespace, so the impostor is never reached.
     @Test(.enabled(if: geteuid() == 0, "requires root"))
     func aReusedPidNeverLeadsTheRouteIntoAnotherNamespace() async throws {
-        let rootfs = try BusyboxRoot()
-        defer { rootfs.remove() }
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("baton-proxy-state-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        try "impostor in the host's namespace\n".write(toFile: state + "/index.html", atomically: true, encoding: .utf8)
         let port = try Self.freeHostPort()
+        try await HttpdSandbox.with(port: port) { httpd in
+            try "impostor in the host's namespace\n".write(toFile: httpd.scratch + "/index.html", atomically: true, encoding: .utf8)
+            let pid = httpd.sandbox.pid
+            let target = Target.sandbox(try NetworkNamespace.of(httpd.sandbox.process), port: port)
+            try await ProxyFixture.with { fixture in
+                fixture.proxy.install(RouteTable([("site.test", Route(app: "site", target: target))]))
+                let proxyPort = fixture.port
+                #expect(try await Self.firstAnswer(host: "site.test", port: proxyPort).text == BusyboxRoot.page)
 
-        let id = "proxy-reuse-\(UUID().uuidString.prefix(8).lowercased())"
-        let spec = SandboxSpec(id: id, root: .directory(rootfs.path), argv: ["/bin/busybox", "httpd", "-f", "-p", "\(port)", "-h", "/www"])
-        let sandbox = try await launchBounded(spec, stateRoot: state)
-        let reaped = Flag()
-        defer {
-            if !reaped.isSet {
-                sandbox.kill()
-                _ = try? sandbox.wait()
+                try await httpd.kill()
+                let impostor = try await offThePool {
+                    try Self.hostProcess(withPID: pid, argv: ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:\(port)", "-h", httpd.scratch])
+                }
+                defer {
+                    kill(impostor, SIGKILL)
+                    waitpid(impostor, nil, 0)
+                }
+                try await offThePool { try Self.waitUntilListening(port: port) }
+                // The attack is real: the pid's namespace path now names the host's namespace.
+                let namespaceByPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")
+                #expect(namespaceByPath == (try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")))
+
+                let after = try await offThePool { try Self.get("/index.html", host: "site.test", port: proxyPort) }
+                #expect(after.status == 502)
+                #expect(!after.text.contains("impostor"))
             }
-            sandbox.destroy()
         }
-        let pid = sandbox.pid
-        let target = Target.sandbox(try NetworkNamespace.of(sandbox.process), port: port)
+    }
 
-        try await ProxyFixture.with { fixture in
-            fixture.proxy.install(RouteTable([("site.test", Route(app: "site", target: target))]))
-            let proxyPort = fixture.port
-            var response = try await offThePool { try Self.get("/index.html", host: "site.test", port: proxyPort) }
-            for _ in 0..<100 where response.status == 502 {
-                try await Task.sleep(for: .milliseconds(50))
-                response = try await offThePool { try Self.get("/index.html", host: "site.test", port: proxyPort) }
-            }
-            #expect(response.text == BusyboxRoot.page)
-
-            sandbox.kill()
-            _ = try await offThePool { try sandbox.wait() }
-            reaped.set()
-            let impostor = try await offThePool { try Self.hostProcess(withPID: pid, argv: ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:\(port)", "-h", state]) }
-            defer {
-                kill(impostor, SIGKILL)
-                waitpid(impostor, nil, 0)
-            }
-            try await offThePool { try Self.waitUntilListening(port: port) }
-            // The attack is real: the pid's namespace path now names the host's namespace.
-            let namespaceByPath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net")
-            #expect(namespaceByPath == (try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")))
-
-            let after = try await offThePool { try Self.get("/index.html", host: "site.test", port: proxyPort) }
-            #expect(after.status == 502)
-            #expect(!after.text.contains("impostor"))
+    /// The first answer through the proxy that is not 502: httpd binds a moment after launch.
+    private static func firstAnswer(host: String, port: Int) async throws -> (status: Int, text: String) {
+        var response = try await offThePool { try Self.get("/index.html", host: host, port: port) }
+        for _ in 0..<100 where response.status == 502 {
+            try await Task.sleep(for: .milliseconds(50))
+            response = try await offThePool { try Self.get("/index.html", host: host, port: port) }
         }
+        return response
     }
 
     /// A host process started with pid `pid`, by setting the last pid handed out just below it
