@@ -24,8 +24,10 @@ public enum ApplyFileParser {
     static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
-    /// Parses the text of an apps file; `file` names it in errors.
+    /// Parses the text of an apps file; `file` names it in errors. Bounded in time and memory
+    /// by the file's expanded size (`DocumentLimits`), whatever its aliases.
     public static func parse(_ text: String, file: String) throws(BatonError) -> ApplyFile {
+        try DocumentLimits.check(text, file: file)
         let reader = NodeReader(file: file)
         let root: Node?
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonCommandLine
 import BatonControl
+import Glibc
 
 /// `baton deploy APP REF`: the blue-green swap. Exits 0 only once traffic is on the new sandbox.
 struct DeployCommand: ParsableCommand {
@@ -56,7 +57,9 @@ enum DeploymentReport {
                 Output.progress("error: deploy of \(record.app) \(record.outcome): \(record.reason ?? "no reason recorded")")
                 if let lines = record.logLines, !lines.isEmpty {
                     Output.progress("last log lines of the new sandbox:")
-                    for line in lines { Output.progress("  \(line)") }
+                    // The app's own output: never raw to a terminal.
+                    let escape = TerminalEscaping.applies(to: STDERR_FILENO)
+                    for line in lines { Output.progress("  " + (escape ? TerminalEscaping.escape(line) : line)) }
                 }
             }
             throw CommandExit(status: 1)

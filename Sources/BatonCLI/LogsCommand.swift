@@ -22,16 +22,19 @@ struct LogsCommand: ParsableCommand {
         guard access(log.path, F_OK) == 0 else {
             throw BatonError(.notFound, "no logs for \(target): see 'baton ps --all'")
         }
+        var escaping = TerminalEscaping.applies(to: STDOUT_FILENO) ? TerminalEscaping() : nil
         var offset = 0
         // The rotated file first: it holds the older lines.
-        if access(log.rotatedPath, F_OK) == 0 { _ = copy(log.rotatedPath, from: 0) }
-        offset = copy(log.path, from: offset)
+        if access(log.rotatedPath, F_OK) == 0 { _ = copy(log.rotatedPath, from: 0, escaping: &escaping) }
+        offset = copy(log.path, from: offset, escaping: &escaping)
         while follow {
             usleep(200_000)
             let size = fileSize(log.path)
             if size < offset { offset = 0 }  // rotated: start the new file
-            offset = copy(log.path, from: offset)
+            offset = copy(log.path, from: offset, escaping: &escaping)
         }
+        // A sequence cut off at the very end is escaped byte by byte.
+        if let rest = escaping?.escape([], final: true) { _ = writeAll(rest) }
     }
 
     private func sandboxID() throws -> String {
@@ -43,8 +46,9 @@ struct LogsCommand: ParsableCommand {
         return serving.id
     }
 
-    /// Writes `path` from `offset` to stdout; returns the new offset.
-    private func copy(_ path: String, from offset: Int) -> Int {
+    /// Writes `path` from `offset` to stdout, escaped for a terminal when `escaping` is set;
+    /// returns the new offset.
+    private func copy(_ path: String, from offset: Int, escaping: inout TerminalEscaping?) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return offset }
         defer { close(fd) }
@@ -53,15 +57,22 @@ struct LogsCommand: ParsableCommand {
         while true {
             let n = pread(fd, &buffer, buffer.count, off_t(position))
             if n <= 0 { break }
-            var written = 0
-            while written < n {
-                let w = buffer[written..<n].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-                if w <= 0 { return position + written }
-                written += w
-            }
+            let chunk = buffer[..<n]
+            guard writeAll(escaping?.escape(chunk) ?? Array(chunk)) else { return position }
             position += n
         }
         return position
+    }
+
+    /// Writes every byte to stdout; false once a write fails (stdout closed).
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let w = bytes[written...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if w <= 0 { return false }
+            written += w
+        }
+        return true
     }
 
     private func fileSize(_ path: String) -> Int {

@@ -2,11 +2,17 @@ import BatonOS
 
 /// Checks an `AppSpec` before anything is stored: a user mistake is one clear message.
 public enum AppValidation {
+    /// The longest app name: each sandbox of an app is named `NAME-xxxxxxxx` (eight hex
+    /// digits), and a sandbox name is at most 64 bytes, so every valid app can deploy.
+    public static let maxNameLength = 64 - 9
+
+    /// What a valid app (or preview) name is, for error messages.
+    public static let nameRule = "use 1-\(maxNameLength) lower-case letters, digits and '-', starting with a letter or digit"
+
     public static func validate(_ spec: AppSpec) throws(BatonError) -> AppSpec {
         var spec = spec
         guard isValidName(spec.name) else {
-            throw BatonError(.invalidArgument,
-                "invalid app name '\(spec.name)': use 1-63 lower-case letters, digits and '-', starting with a letter or digit")
+            throw BatonError(.invalidArgument, "invalid app name '\(spec.name)': \(nameRule)")
         }
         guard !spec.hosts.isEmpty else {
             throw BatonError(.invalidArgument, "app \(spec.name) needs at least one --host")
@@ -49,7 +55,7 @@ public enum AppValidation {
 
     public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (1...63).contains(bytes.count) else { return false }
+        guard (1...maxNameLength).contains(bytes.count) else { return false }
         for (index, byte) in bytes.enumerated() {
             let alnum = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
             if !(alnum || (index > 0 && byte == UInt8(ascii: "-"))) { return false }

@@ -87,7 +87,9 @@ struct ControlRouter: Sendable {
             return ControlReply(status: 204, body: Data())
         case ("POST", 3, "v1") where parts[1] == "apply" && parts[2] == "parse":
             let body = try ControlJSON.decoder().decode(ApplyParseRequest.self, from: request.body)
-            return try Self.json(200, try ApplyFileParser.parse(body.text, file: body.file))
+            // On a thread of its own: the control API's requests run on Swift's small shared pool.
+            let file = try await DetachedThread.run { try ApplyFileParser.parse(body.text, file: body.file) }
+            return try Self.json(200, file)
         default:
             throw BatonError(.notFound, "no control route \(request.method) \(request.path)")
         }

@@ -14,6 +14,7 @@ import Synchronization
 final class ControlServer: Sendable {
     let channel: any Channel
     let path: String
+    private let connections: ServerConnections
 
     init(path: String, group: any EventLoopGroup, router: ControlRouter, logger: Logger) async throws {
         self.path = path
@@ -25,16 +26,19 @@ final class ControlServer: Sendable {
             throw BatonError(.conflict, "a daemon is already running at \(path): stop it first or choose --root/--socket")
         }
         let socketGroup = AtomicGID()
+        let connections = ServerConnections()
+        self.connections = connections
         let server = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
-                PeerCredentials.of(channel).flatMapThrowing { peer in
+                guard connections.accept(channel) else { return channel.close() }
+                return PeerCredentials.of(channel).flatMapThrowing { peer in
                     let socketGID = socketGroup.load()
                     let allowed = peer.isAllowed(group: socketGID)
                     if !allowed {
                         logger.warning("refused control client pid \(peer.pid) uid \(peer.uid) gid \(peer.gid): not root and not in the socket's group \(socketGID)")
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed))
+                    try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed, connections: connections))
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
@@ -50,9 +54,16 @@ final class ControlServer: Sendable {
         channel = server
     }
 
-    func close() async {
+    /// Closes the listening socket and removes its path: no new client gets in.
+    func stopAccepting() async {
         try? await channel.close()
         unlink(path)
+    }
+
+    /// Closes every client connection, and drops the replies of requests still with the
+    /// router, so nothing is scheduled on an event loop after this returns.
+    func closeConnections() async {
+        await connections.closeAll()
     }
 }
 
@@ -68,42 +79,71 @@ final class ControlHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        case receiving(HTTPRequestHead, body: Data)
+        /// The body passed the limit: answered once, closing; the rest of the request is ignored.
+        case refused
+        /// The request is with the router; the reply comes back through `connections`.
+        case handling
+    }
+
     private let router: ControlRouter
     private let allowed: Bool
-    private var head: HTTPRequestHead?
-    private var body = Data()
-    private static let maxBody = 1 << 20
+    private let connections: ServerConnections
+    private var state = State.idle
+    static let maxBody = 1 << 20
 
-    init(router: ControlRouter, allowed: Bool) {
+    init(router: ControlRouter, allowed: Bool, connections: ServerConnections) {
         self.router = router
         self.allowed = allowed
+        self.connections = connections
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = Data()
-        case .body(let buffer):
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            state = .receiving(head, body: Data())
+        case (.body(let buffer), .receiving(let head, var body)):
+            state = .handling  // drops the reference so the append does not copy
             body.append(contentsOf: buffer.readableBytesView)
-            if body.count > Self.maxBody {
-                reply(context: context, ControlRouter.error(BatonError(.invalidArgument, "request body too large")), keepAlive: false)
+            guard body.count <= Self.maxBody else {
+                state = .refused
+                let refusal = BatonError(.invalidArgument, "request body larger than \(Self.maxBody) bytes")
+                reply(context: context, ControlRouter.error(refusal), keepAlive: false)
+                return
             }
-        case .end:
-            guard let head else { return }
-            self.head = nil
+            state = .receiving(head, body: body)
+        case (.end, .receiving(let head, let body)):
+            state = .handling
             guard allowed else {
                 let refusal = ControlErrorBody(error: "permission denied: only root or the socket's group may use the control API", code: "permission")
                 reply(context: context, ControlReply(status: 403, body: (try? ControlJSON.encoder().encode(refusal)) ?? Data()), keepAlive: false)
                 return
             }
-            let request = ControlRequest(method: head.method.rawValue, path: head.uri, body: body)
-            let keepAlive = head.isKeepAlive
-            let router = self.router
-            let promise = context.eventLoop.makePromise(of: ControlReply.self)
-            promise.completeWithTask { await router.handle(request) }
-            promise.futureResult.assumeIsolated().whenSuccess { [self] reply in
-                self.reply(context: context, reply, keepAlive: keepAlive)
+            handle(ControlRequest(method: head.method.rawValue, path: head.uri, body: body), keepAlive: head.isKeepAlive, context: context)
+        case (_, .refused):
+            break
+        case (.head, _), (.body, _), (.end, _):
+            // HTTPServerPipelineHandler holds the next request back until this one is answered,
+            // so a part out of order is a bug: answer it once and close rather than guess.
+            state = .refused
+            reply(context: context, ControlRouter.error(BatonError(.internal, "request parts out of order")), keepAlive: false)
+        }
+    }
+
+    /// Runs the request on the router, off the event loop; the reply is written on the loop
+    /// unless the server has closed its connections meanwhile.
+    private func handle(_ request: ControlRequest, keepAlive: Bool, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let target = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        let router = self.router
+        let connections = self.connections
+        Task {
+            let reply = await router.handle(request)
+            connections.execute(on: loop) {
+                target.value.handler.reply(context: target.value.context, reply, keepAlive: keepAlive)
             }
         }
     }
@@ -119,7 +159,9 @@ final class ControlHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if keepAlive {
+            if case .handling = state { state = .idle }
+        } else {
             done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }

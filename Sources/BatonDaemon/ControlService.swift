@@ -8,10 +8,12 @@ import Foundation
 actor ControlService {
     let database: StateDatabase
     let proxy: Proxy
+    let routes: ProxyRoutes
 
-    init(database: StateDatabase, proxy: Proxy) {
+    init(database: StateDatabase, routes: ProxyRoutes) {
         self.database = database
-        self.proxy = proxy
+        self.proxy = routes.proxy
+        self.routes = routes
     }
 
     func createApp(_ spec: AppSpec, preview: Bool = false) throws -> AppInfo {
@@ -46,31 +48,12 @@ actor ControlService {
 
     /// Builds the route table from the stored apps and installs it.
     func reloadRoutes() throws {
-        let apps = try database.listApps()
-        var serving: [String: SandboxRow] = [:]
-        for app in apps where app.kind == .sandbox {
-            serving[app.name] = try database.servingSandbox(app: app.name)
-        }
-        proxy.install(Self.routeTable(for: apps, serving: serving))
-    }
-
-    /// Upstream apps route to their address; sandbox apps to the port inside their serving
-    /// sandbox's network namespace, or nowhere (503) before a deploy lands.
-    static func routeTable(for apps: [AppInfo], serving: [String: SandboxRow] = [:]) -> RouteTable {
-        var entries: [(String, Route)] = []
-        for app in apps {
-            var target = app.upstream.flatMap(Self.upstreamTarget)
-            if let row = serving[app.name], row.state == "running", let pid = row.pid {
-                target = .sandbox(netnsPath: NamespaceSocket.networkNamespace(of: pid), port: row.port)
-            }
-            for host in app.hosts { entries.append((host, Route(app: app.name, target: target))) }
-        }
-        return RouteTable(entries)
+        try routes.reload()
     }
 
     private func withInFlight(_ app: AppInfo) -> AppInfo {
         var app = app
-        if let target = app.upstream.flatMap(Self.upstreamTarget) {
+        if let target = app.upstream.flatMap(ProxyRoutes.upstreamTarget) {
             app.inFlight = proxy.inFlight(target: target)
         }
         return app
@@ -78,9 +61,5 @@ actor ControlService {
 
     static func noSuchApp(_ name: String) -> BatonError {
         BatonError(.notFound, "no app named \(name): see 'baton app ls'")
-    }
-
-    private static func upstreamTarget(_ text: String) -> Target? {
-        AppValidation.parseAddress(text).map { .address(host: $0.host, port: $0.port) }
     }
 }

@@ -38,6 +38,7 @@ public final class Daemon: Sendable {
     public let options: Options
     public let proxy: Proxy
     let group: MultiThreadedEventLoopGroup
+    private let rootLock: RootLock
     let database: StateDatabase
     let service: ControlService
     let deploys: DeployService
@@ -46,17 +47,23 @@ public final class Daemon: Sendable {
     private let previewReaper = Mutex<Task<Void, Never>?>(nil)
     private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
-    /// Opens the state database (creating the root) and builds the proxy; nothing listens yet.
+    /// Takes the root's lock (creating the root), opens the state database and builds the
+    /// proxy; nothing listens yet. Throws, having changed nothing, when another daemon holds
+    /// the root.
     public init(options: Options) throws {
         self.options = options
         try Self.prepareRoot(options.root)
+        // Before anything reads or changes the root: a second daemon must not run recovery
+        // over the first one's sandboxes and deployments.
+        rootLock = try RootLock.acquire(root: options.root)
         database = try StateDatabase(path: options.root + "/state.db")
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
-        service = ControlService(database: database, proxy: proxy)
-        deploys = DeployService(root: options.root, database: database, service: service,
-                                logger: Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") })
+        let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
+        let runtime = SandboxRuntimeService(root: options.root, database: database, logger: deployLogger)
+        service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
+        deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }
 
     /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
@@ -76,7 +83,7 @@ public final class Daemon: Sendable {
                 let server = try await MetricsServer(host: host, port: port, group: group, metrics: proxy.metrics)
                 metricsServer.withLock { $0 = server }
             } catch {
-                await proxy.shutdown(gracePeriod: .zero)
+                await stop()
                 throw BatonError(.setupFailed, "cannot serve metrics on \(host):\(port): \(error): choose another --metrics address", cause: error)
             }
         }
@@ -85,8 +92,7 @@ public final class Daemon: Sendable {
         do {
             server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)
         } catch {
-            await metricsServer.withLock { $0 }?.close()
-            await proxy.shutdown(gracePeriod: .zero)
+            await stop()
             if let error = error as? BatonError { throw error }
             throw BatonError(.setupFailed, "cannot listen on \(options.resolvedSocketPath): \(error)", cause: error)
         }
@@ -107,23 +113,33 @@ public final class Daemon: Sendable {
         return "http://\(ip.contains(":") ? "[\(ip)]" : ip):\(port)/metrics"
     }
 
-    /// Stops accepting, lets in-flight requests finish within the grace period, closes the rest.
+    /// Stops accepting on every server, lets in-flight requests finish within the grace
+    /// period, closes the rest and waits until every connection has closed; only then shuts
+    /// the event loops down, so nothing is ever scheduled on a loop that is gone. The
+    /// sandboxes keep running for the next daemon, which may take the root once this returns.
+    /// Safe to call more than once, and after a failed `start`.
     public func stop() async {
-        let server = control.withLock { server in
-            defer { server = nil }
-            return server
-        }
-        await server?.close()
-        previewReaper.withLock { reaper in
-            reaper?.cancel()
-            reaper = nil
-        }
-        await metricsServer.withLock { server in
-            defer { server = nil }
-            return server
-        }?.close()
+        let control = take(self.control)
+        let metrics = take(metricsServer)
+        await control?.stopAccepting()
+        await metrics?.stopAccepting()
         await proxy.shutdown(gracePeriod: options.shutdownGrace)
+        await control?.closeConnections()
+        await metrics?.closeConnections()
+        if let reaper = take(previewReaper) {
+            reaper.cancel()
+            await reaper.value
+        }
+        await deploys.shutDown()
         try? await group.shutdownGracefully()
+        rootLock.release()
+    }
+
+    private func take<Value: Sendable>(_ slot: borrowing Mutex<Value?>) -> Value? {
+        slot.withLock { value in
+            defer { value = nil }
+            return value
+        }
     }
 
     /// Once a second, removes the previews whose expiry has passed, until cancelled.

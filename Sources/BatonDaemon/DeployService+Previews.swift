@@ -15,8 +15,7 @@ extension DeployService {
     func createPreview(_ request: PreviewRequest, domain: String) async throws -> PreviewCreation {
         let name = request.name
         guard AppValidation.isValidName(name) else {
-            throw BatonError(.invalidArgument,
-                "invalid preview name '\(name)': use 1-63 lower-case letters, digits and '-', starting with a letter or digit")
+            throw BatonError(.invalidArgument, "invalid preview name '\(name)': \(AppValidation.nameRule)")
         }
         if let ttl = request.ttl, !(ttl > 0 && ttl <= Self.maxPreviewTTL) {
             throw BatonError(.invalidArgument, "invalid --ttl \(ttl): use seconds between 0 and \(Int(Self.maxPreviewTTL))")

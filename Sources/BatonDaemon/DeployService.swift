@@ -18,6 +18,8 @@ actor DeployService {
     let logger: Logger
     /// Consecutive failed restarts per app, for the backoff.
     private var failedRestarts: [String: Int] = [:]
+    /// Set by `shutDown`: no restart begins after it.
+    var stopping = false
 
     func restartFailures(_ app: String) -> Int { failedRestarts[app] ?? 0 }
 
@@ -25,11 +27,11 @@ actor DeployService {
         failedRestarts[app] = succeeded ? 0 : (failedRestarts[app] ?? 0) + 1
     }
 
-    init(root: String, database: StateDatabase, service: ControlService, logger: Logger) {
+    init(root: String, database: StateDatabase, service: ControlService, runtime: SandboxRuntimeService, logger: Logger) {
         self.root = root
         self.database = database
         self.logger = logger
-        runtime = SandboxRuntimeService(root: root, database: database, logger: logger)
+        self.runtime = runtime
         routing = SandboxRouting(database: database, runtime: runtime, service: service)
         coordinator = SwapCoordinator(runtime: runtime, routes: routing, drainer: routing,
                                       recorder: DeploymentRepository(database: database), logger: logger)
@@ -106,9 +108,9 @@ actor DeployService {
 
     /// One health check of a running sandbox, as the deploy gate makes it (short deadline).
     private func check(_ row: SandboxRow, app: AppInfo?) async -> String {
-        guard let pid = row.pid else { return "unknown" }
+        guard let live = runtime.live(id: row.id) else { return "unknown" }
         let path = app?.healthPath ?? (try? ArtifactStore(root: root).resolve(row.digest).config.healthPath) ?? "/"
-        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, inNetworkNamespace: NamespaceSocket.networkNamespace(of: pid))
+        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, in: live.network)
         switch await probe.check(timeout: .milliseconds(500)) {
         case .responded(let status) where status == (app?.healthStatus ?? AppSpec.defaultHealthStatus): return "healthy"
         case .responded(let status): return "unhealthy: \(path) answered \(status)"
@@ -125,7 +127,7 @@ actor DeployService {
             try database.setServing(app: row.app, sandbox: nil)
             try await routing.service.reloadRoutes()
         }
-        await runtime.stop(handle(row), grace: .seconds(10))
+        await runtime.stop(id: row.id, app: row.app, grace: .seconds(10))
     }
 
     /// Before `app` is removed: stops its running sandboxes and forgets all its sandboxes,
@@ -133,7 +135,7 @@ actor DeployService {
     func removeSandboxes(of app: String) async throws {
         if try database.app(named: app) != nil { try database.setServing(app: app, sandbox: nil) }
         for row in try database.sandboxes(includeEnded: false) where row.app == app {
-            await runtime.stop(handle(row), grace: .seconds(10))
+            await runtime.stop(id: row.id, app: row.app, grace: .seconds(10))
         }
         runtime.forgetEnded(app: app, keep: 0)
     }

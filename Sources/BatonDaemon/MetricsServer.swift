@@ -7,12 +7,16 @@ import NIOPosix
 /// that cannot reach the control socket. Read-only and answers nothing else (404).
 final class MetricsServer: Sendable {
     let channel: any Channel
+    private let connections: ServerConnections
 
     init(host: String, port: Int, group: any EventLoopGroup, metrics: ProxyMetrics) async throws {
+        let connections = ServerConnections()
+        self.connections = connections
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard connections.accept(channel) else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler(metrics: metrics))
                 }
@@ -22,8 +26,14 @@ final class MetricsServer: Sendable {
 
     var address: SocketAddress? { channel.localAddress }
 
-    func close() async {
+    /// Closes the listening socket: no new scraper gets in.
+    func stopAccepting() async {
         try? await channel.close()
+    }
+
+    /// Closes every scraper's connection and returns once each has closed.
+    func closeConnections() async {
+        await connections.closeAll()
     }
 }
 

@@ -1,5 +1,4 @@
 import BatonDeploy
-import BatonOS
 import BatonProxy
 import Foundation
 
@@ -11,9 +10,10 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer {
     let runtime: SandboxRuntimeService
     let service: ControlService
 
+    /// The sandbox serving `app`, while it runs: one that has exited serves nothing.
     func serving(app: String) async throws -> SandboxHandle? {
-        guard let row = try database.servingSandbox(app: app), row.state == "running", let pid = row.pid else { return nil }
-        return SandboxHandle(id: row.id, app: app, digest: row.digest, pid: pid, netnsPath: NamespaceSocket.networkNamespace(of: pid))
+        guard let row = try database.servingSandbox(app: app), row.state == "running" else { return nil }
+        return runtime.live(id: row.id)
     }
 
     func install(app: String, sandbox: SandboxHandle) async throws {
@@ -23,7 +23,7 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer {
 
     func drain(_ sandbox: SandboxHandle, timeout: Duration) async -> Bool {
         guard let row = try? database.sandbox(id: sandbox.id) else { return true }
-        return await service.proxy.drain(target: .sandbox(netnsPath: sandbox.netnsPath, port: row.port),
+        return await service.proxy.drain(target: .sandbox(sandbox.network, port: row.port),
                                          deadline: .now + timeout)
     }
 }

@@ -8,11 +8,15 @@ import Logging
 import Synchronization
 
 /// The daemon's sandboxes: it launches them from the artifact store, is their parent (or their
-/// adopter after a restart), notices at once when one exits, and keeps each one's output log
-/// under `<root>/logs/<id>`. Implements BatonDeploy's `SandboxRuntime`.
+/// adopter after a restart), holds each one's network namespace for its life, notices at once
+/// when one exits, and keeps each one's output log under `<root>/logs/<id>`. Implements
+/// BatonDeploy's `SandboxRuntime`.
 final class SandboxRuntimeService: SandboxRuntime, Sendable {
     struct Entry: Sendable {
         let sandbox: Sandbox
+        /// What the proxy and the health checks reach it by; nil once it has exited, which
+        /// releases the namespace (requests and checks under way hold their own reference).
+        var live: SandboxHandle?
         var exitReason: String?
     }
 
@@ -21,8 +25,9 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     let launcher: SandboxLauncher
     let logger: Logger
     private let entries = Mutex<[String: Entry]>([:])
-    /// Called (off any lock) when a sandbox the daemon did not stop exits.
-    private let onExit = Mutex<(@Sendable (SandboxRow) -> Void)?>(nil)
+    /// Called (off any lock, on the sandbox's watcher thread) as soon as a sandbox the daemon
+    /// did not stop has exited, before its end is recorded: by then `live` no longer knows it.
+    private let onExit = Mutex<(@Sendable (SandboxHandle) -> Void)?>(nil)
 
     init(root: String, database: StateDatabase, logger: Logger) {
         self.root = root
@@ -31,7 +36,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         self.logger = logger
     }
 
-    func setExitHandler(_ handler: @escaping @Sendable (SandboxRow) -> Void) {
+    func setExitHandler(_ handler: @escaping @Sendable (SandboxHandle) -> Void) {
         onExit.withLock { $0 = handler }
     }
 
@@ -68,6 +73,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         guard let port = app.port ?? config.exposedPorts.first else {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and artifact \(digest) records none: create the app with --port or publish with --port")
         }
+        // At most AppValidation.maxNameLength + 9 bytes: a valid sandbox name.
         let id = "\(app.name)-\(Self.randomSuffix())"
         var spec = SandboxSpec(id: id, root: .layers(try store.unpackedLayers(of: artifact)), argv: argv)
         spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
@@ -84,33 +90,57 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.log = SandboxLog(directory: logs)
         spec.stdio = [Self.devNull, -1, -1]
         let sandbox = try launcher.launch(spec)
-        try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
-                                              port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
-                                              createdAt: Timestamp.now()))
-        track(sandbox, app: app.name)
-        return Self.handle(sandbox, app: app.name, digest: artifact.digest)
+        let handle: SandboxHandle
+        do {
+            handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest)
+            try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
+                                                  port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
+                                                  createdAt: Timestamp.now()))
+        } catch {
+            // Never leave a sandbox running that no record names: nothing would stop it.
+            sandbox.kill()
+            _ = try? sandbox.process.wait()
+            sandbox.destroy()
+            throw BatonError(.setupFailed, "cannot record sandbox \(id) of \(app.name), so it was stopped: \(error)", cause: error)
+        }
+        watch(sandbox, handle)
+        return handle
+    }
+
+    /// Takes over a sandbox a previous daemon launched (`Sandbox.adopt`): holds its network
+    /// namespace and watches it. Throws when it has exited meanwhile; the caller destroys it.
+    func adopt(_ sandbox: Sandbox, app: String, digest: String) throws -> SandboxHandle {
+        let handle = try Self.handle(sandbox, app: app, digest: digest)
+        watch(sandbox, handle)
+        return handle
+    }
+
+    /// The handle of a sandbox that runs now; nil for one that has exited or is not ours.
+    func live(id: String) -> SandboxHandle? {
+        entries.withLock { $0[id]?.live }
     }
 
     /// Starts watching a sandbox this daemon launched or adopted.
-    func track(_ sandbox: Sandbox, app: String) {
-        entries.withLock { $0[sandbox.id] = Entry(sandbox: sandbox) }
+    private func watch(_ sandbox: Sandbox, _ handle: SandboxHandle) {
+        entries.withLock { $0[sandbox.id] = Entry(sandbox: sandbox, live: handle) }
+        let app = handle.app
         let watching = DetachedThread.start { [self] in
             _ = sandbox.process.waitForExit(timeout: nil)
             let status = (try? sandbox.process.poll())?.map { $0.shellStatus }
             let stillTracked = entries.withLock { entries -> Bool in
                 guard entries[sandbox.id] != nil else { return false }
                 entries[sandbox.id]?.exitReason = "the program exited" + (status.map { " with status \($0)" } ?? "")
+                entries[sandbox.id]?.live = nil
                 return true
             }
-            // Stopped on purpose: `stop` has already recorded and cleaned up.
+            // Stopped on purpose (or let go at shutdown): `stop` has recorded and cleaned up.
             guard stillTracked else { return }
+            // First, so the routes stop naming it before anyone can see it recorded as ended.
+            onExit.withLock { $0 }?(handle)
             try? database.endSandbox(id: sandbox.id, state: "exited", exitStatus: status)
             sandbox.destroy()
             forgetEnded(app: app)
             logger.warning("sandbox \(sandbox.id) of \(app) exited", metadata: ["status": "\(status.map(String.init) ?? "unknown")"])
-            if let row = try? database.sandbox(id: sandbox.id) {
-                onExit.withLock { $0 }?(row)
-            }
         }
         if !watching {
             logger.error("cannot start a thread to watch sandbox \(sandbox.id) of \(app): its exit will be noticed at the next restart")
@@ -122,15 +152,20 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     }
 
     func stop(_ handle: SandboxHandle, grace: Duration) async {
-        guard let entry = entries.withLock({ $0.removeValue(forKey: handle.id) }) else { return }
+        await stop(id: handle.id, app: handle.app, grace: grace)
+    }
+
+    /// Stops sandbox `id` of `app` if this daemon runs it, and records it stopped.
+    func stop(id: String, app: String, grace: Duration) async {
+        guard let entry = entries.withLock({ $0.removeValue(forKey: id) }) else { return }
         let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
         await DetachedThread.run {
             entry.sandbox.stop(grace: seconds)
             _ = try? entry.sandbox.process.poll()
             entry.sandbox.destroy()
         }
-        try? database.endSandbox(id: handle.id, state: "stopped", exitStatus: nil)
-        forgetEnded(app: handle.app)
+        try? database.endSandbox(id: id, state: "stopped", exitStatus: nil)
+        forgetEnded(app: app)
     }
 
     func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String] {
@@ -149,8 +184,10 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         for sandbox in all { sandbox.detach() }
     }
 
-    static func handle(_ sandbox: Sandbox, app: String, digest: String) -> SandboxHandle {
-        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, netnsPath: NamespaceSocket.networkNamespace(of: sandbox.pid))
+    /// The handle of a sandbox whose init still runs: its network namespace is opened now and
+    /// held from here on.
+    private static func handle(_ sandbox: Sandbox, app: String, digest: String) throws(OSError) -> SandboxHandle {
+        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, network: try NetworkNamespace.of(sandbox.process))
     }
 
     static func tail(path: String, lines count: Int) -> [String] {

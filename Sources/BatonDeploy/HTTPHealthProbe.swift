@@ -20,11 +20,11 @@ public struct HTTPHealthProbe: HealthProbe {
         self.connect = connect
     }
 
-    /// A probe of `127.0.0.1:port`, with its socket made inside `netnsPath` (a sandbox's
+    /// A probe of `127.0.0.1:port`, with its socket made inside `network` (a sandbox's
     /// network namespace) when given, else in the caller's.
-    public static func loopback(port: Int, path: String, inNetworkNamespace netnsPath: String? = nil) -> HTTPHealthProbe {
+    public static func loopback(port: Int, path: String, in network: NetworkNamespace? = nil) -> HTTPHealthProbe {
         HTTPHealthProbe(path: path, host: "localhost:\(port)") { timeout in
-            try LoopbackConnector.connect(port: port, inNetworkNamespace: netnsPath, deadline: SocketDeadline(after: timeout))
+            try LoopbackConnector.connect(port: port, in: network, deadline: SocketDeadline(after: timeout))
         }
     }
 

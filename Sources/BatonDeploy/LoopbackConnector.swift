@@ -5,10 +5,10 @@ import Glibc
 /// deadline. Blocking: call it on a helper thread.
 enum LoopbackConnector {
     /// A connected, non-blocking, close-on-exec TCP socket; the caller closes it.
-    static func connect(port: Int, inNetworkNamespace netnsPath: String?, deadline: SocketDeadline) throws(OSError) -> Int32 {
+    static func connect(port: Int, in network: NetworkNamespace?, deadline: SocketDeadline) throws(OSError) -> Int32 {
         let fd: Int32
-        if let netnsPath {
-            fd = try NamespaceSocket.make(inNetworkNamespace: netnsPath)
+        if let network {
+            fd = try network.makeSocket()
         } else {
             fd = try sys("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
         }

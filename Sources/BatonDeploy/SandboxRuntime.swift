@@ -10,16 +10,16 @@ public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
     public let digest: String
     /// The sandbox's PID 1 as seen from the daemon.
     public let pid: Int32
-    /// The sandbox's network namespace (e.g. `/proc/PID/ns/net`): health checks and the proxy
-    /// make their sockets inside it and connect to 127.0.0.1.
-    public let netnsPath: String
+    /// The sandbox's network namespace, held open for the sandbox's life: health checks and
+    /// the proxy make their sockets inside it and connect to 127.0.0.1.
+    public let network: NetworkNamespace
 
-    public init(id: String, app: String, digest: String, pid: Int32, netnsPath: String) {
+    public init(id: String, app: String, digest: String, pid: Int32, network: NetworkNamespace) {
         self.id = id
         self.app = app
         self.digest = digest
         self.pid = pid
-        self.netnsPath = netnsPath
+        self.network = network
     }
 
     public var description: String { "sandbox \(id) (\(shortDigest(digest)))" }

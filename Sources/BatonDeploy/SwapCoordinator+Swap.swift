@@ -37,66 +37,114 @@ extension SwapCoordinator {
         swaps[app]?.deployment = trail.record.id
         let failure = FailureContext(app: app, digest: digest, blue: blue, settings: settings)
 
+        // Up to the flip, any failure stops green and leaves blue serving, untouched.
+        var started: SandboxHandle?
         let green: SandboxHandle
         do {
-            green = try await runtime.start(app: app, digest: digest)
-        } catch {
-            swaps[app]?.moveGreen(to: .failed)
-            let interrupted = error is CancellationError
-            throw await abandon(nil, failure, trail: &trail, outcome: interrupted ? .interrupted : .failed,
+            do {
+                green = try await runtime.start(app: app, digest: digest)
+            } catch {
+                markGreen(app, .failed)
+                let interrupted = error is CancellationError
+                throw SwapAbort(outcome: interrupted ? .interrupted : .failed,
                                 reason: interrupted ? "interrupted while starting" : "could not start: \(error)",
-                                code: interrupted ? .unavailable : (error as? BatonError)?.code ?? .setupFailed,
-                                underlying: error)
-        }
-        swaps[app]?.green = green
-        swaps[app]?.moveGreen(to: .checking)
-        await completed(.started, app: app, trail: &trail, detail: green.id)
+                                code: interrupted ? .unavailable : (error as? BatonError)?.code ?? .setupFailed, underlying: error)
+            }
+            started = green
+            swaps[app]?.green = green
+            try moveGreen(app, to: .checking)
+            await completed(.started, app: app, trail: &trail, detail: green.id)
 
-        let report: HealthReport
-        do {
-            let checker = HealthChecker(policy: settings.health, clock: clock)
-            let runtime = self.runtime
-            report = try await checker.waitUntilHealthy(
-                makeProbe(green, settings),
-                exitReason: { await runtime.exitReason(of: green) },
-                onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
-        } catch {
-            swaps[app]?.moveGreen(to: .failed)
-            throw await abandon(green, failure, trail: &trail, outcome: .interrupted,
-                                reason: "interrupted while checking health", code: .unavailable, underlying: error)
-        }
-        if let reason = failure.unhealthyReason(report, green: green) {
-            swaps[app]?.moveGreen(to: .failed)
-            let code: BatonError.Code = report.verdict == .timedOut ? .timeout : .setupFailed
-            throw await abandon(green, failure, trail: &trail, outcome: .failed, reason: reason, code: code, underlying: nil)
-        }
-        swaps[app]?.moveGreen(to: .healthy)
-        await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
+            let report: HealthReport
+            do {
+                let checker = HealthChecker(policy: settings.health, clock: clock)
+                let runtime = self.runtime
+                report = try await checker.waitUntilHealthy(
+                    makeProbe(green, settings),
+                    exitReason: { await runtime.exitReason(of: green) },
+                    onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
+            } catch {
+                markGreen(app, .failed)
+                throw SwapAbort(outcome: .interrupted, reason: "interrupted while checking health", code: .unavailable, underlying: error)
+            }
+            if let reason = failure.unhealthyReason(report, green: green) {
+                markGreen(app, .failed)
+                throw SwapAbort(outcome: .failed, reason: reason, code: report.verdict == .timedOut ? .timeout : .setupFailed, underlying: nil)
+            }
+            try moveGreen(app, to: .healthy)
+            await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
 
-        // The flip: one atomic step in the route installer, made while this app's deploy lock
-        // is held; nothing else is held, so other apps' swaps go on meanwhile.
-        do {
-            try await routes.install(app: app, sandbox: green)
-        } catch {
-            swaps[app]?.moveGreen(to: .failed)
-            throw await abandon(green, failure, trail: &trail, outcome: .failed, reason: "could not route to green: \(error)",
+            // The flip: one atomic step in the route installer, made while this app's deploy lock
+            // is held; nothing else is held, so other apps' swaps go on meanwhile.
+            do {
+                try await routes.install(app: app, sandbox: green)
+            } catch {
+                markGreen(app, .failed)
+                throw SwapAbort(outcome: .failed, reason: "could not route to green: \(error)",
                                 code: (error as? BatonError)?.code ?? .internal, underlying: error)
+            }
+        } catch let abort as SwapAbort {
+            throw await abandon(started, failure, trail: &trail, outcome: abort.outcome, reason: abort.reason, code: abort.code,
+                                underlying: abort.underlying)
         }
-        swaps[app]?.moveGreen(to: .serving)
+
+        // Traffic is on green now, whatever the bookkeeping says: blue is still drained and
+        // stopped, so nothing is left behind, and an illegal move fails the record instead.
+        var illegal = moveAfterFlip(app) { status throws(BatonError) in try status.moveGreen(to: .serving) }
         await completed(.routed, app: app, trail: &trail)
 
         if let blue {
-            swaps[app]?.moveBlue(to: .draining)
+            illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .draining) }
             let drained = await drain(blue, timeout: settings.drainTimeout)
             await completed(.drained, app: app, trail: &trail,
                             detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
             await runtime.stop(blue, grace: settings.stopGrace)
-            swaps[app]?.moveBlue(to: .stopped)
+            illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .stopped) }
             await completed(.stopped, app: app, trail: &trail, detail: blue.id)
+        }
+        if let illegal {
+            await trail.finish(.failed, reason: illegal.message)
+            let failure = DeployFailure(app: app, digest: digest, sandboxID: green.id, reason: illegal.message, logLines: [],
+                                        record: trail.record, underlying: illegal)
+            throw BatonError(.internal, "deploy of \(app) to \(shortDigest(digest)) failed: \(illegal.message); \(app) serves \(shortDigest(digest)) on \(green.id)",
+                             cause: failure)
         }
         await trail.finish(.succeeded)
         logger.info("deployed \(app): \(blue.map { shortDigest($0.digest) } ?? "nothing") -> \(shortDigest(digest)) on \(green.id)")
         return trail.record
+    }
+
+    /// Moves green of `app`'s swap; an illegal move is a bug, logged and thrown so the swap
+    /// fails before the flip (green stopped, blue serving).
+    private func moveGreen(_ app: String, to next: SwapSandboxState) throws(SwapAbort) {
+        do {
+            try swaps[app]?.moveGreen(to: next)
+        } catch {
+            logger.error("\(error.message)")
+            throw SwapAbort(outcome: .failed, reason: error.message, code: .internal, underlying: error)
+        }
+    }
+
+    /// For a swap that is failing already: an illegal move is logged and the failure goes on.
+    private func markGreen(_ app: String, _ next: SwapSandboxState) {
+        do {
+            try swaps[app]?.moveGreen(to: next)
+        } catch {
+            logger.error("\(error.message)")
+        }
+    }
+
+    /// A move after the flip: an illegal one is logged and returned.
+    private func moveAfterFlip(_ app: String, _ move: (inout SwapStatus) throws(BatonError) -> Void) -> BatonError? {
+        guard var status = swaps[app] else { return nil }
+        do {
+            try move(&status)
+            swaps[app] = status
+            return nil
+        } catch {
+            logger.error("\(error.message)")
+            return error
+        }
     }
 
     private func completed(_ phase: DeployPhase, app: String, trail: inout DeploymentTrail, detail: String? = nil) async {
@@ -131,7 +179,7 @@ extension SwapCoordinator {
         if let green {
             logLines = await runtime.lastLogLines(of: green, count: context.settings.logLineCount)
             await runtime.stop(green, grace: context.settings.stopGrace)
-            swaps[context.app]?.moveGreen(to: .stopped)
+            markGreen(context.app, .stopped)
         }
         await trail.finish(outcome, reason: reason)
         logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(outcome.rawValue): \(reason)")
@@ -139,6 +187,14 @@ extension SwapCoordinator {
                                     logLines: logLines, record: trail.record, underlying: underlying)
         return BatonError(code, context.message(reason: reason), cause: failure)
     }
+}
+
+/// Why a swap stops before the flip; `abandon` turns it into the error the caller sees.
+private struct SwapAbort: Error {
+    let outcome: DeploymentOutcome
+    let reason: String
+    let code: BatonError.Code
+    let underlying: (any Error)?
 }
 
 /// What a failed swap's message needs to say.

@@ -13,7 +13,7 @@ public actor SwapCoordinator {
 
     /// The real probe: HTTP GET of the health path on 127.0.0.1:port inside green's namespace.
     public static let httpProbe: ProbeFactory = { sandbox, settings in
-        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, inNetworkNamespace: sandbox.netnsPath)
+        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, in: sandbox.network)
     }
 
     let runtime: any SandboxRuntime

@@ -20,12 +20,22 @@ public enum SignalWait {
     public static func wait(
         for process: ProcessHandle, forwarding signals: [Int32], timeout seconds: Double?, relay: StdioRelay? = nil
     ) throws(OSError) -> Outcome {
+        let outcome = try process.withPidFD { pidfd throws(OSError) in
+            try wait(pidfd: pidfd, for: process, forwarding: signals, timeout: seconds, relay: relay)
+        }
+        guard let outcome else { throw OSError("poll pidfd \(process.pid)", errno: EBADF) }
+        return outcome
+    }
+
+    private static func wait(
+        pidfd: Int32, for process: ProcessHandle, forwarding signals: [Int32], timeout seconds: Double?, relay: StdioRelay?
+    ) throws(OSError) -> Outcome {
         let signalFD = try sys("signalfd") { bt_signalfd(signals, Int32(signals.count)) }
         defer { close(signalFD) }
         let deadline = seconds.map { monotonicNow() + $0 }
         while true {
             var fds = [
-                pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
             ] + (relay?.pollRequests() ?? [])
             var timeoutMS: Int32 = -1

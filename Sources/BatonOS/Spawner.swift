@@ -25,8 +25,11 @@ public enum Spawner {
     public static func spawn(
         into target: ProcessHandle, _ request: SpawnRequest, prepare: (pid_t) throws -> Void
     ) throws -> ProcessHandle {
-        let targetFD = target.pidfd
-        return try start(request, prepare: prepare) { config, handle in bt_spawn_into(config, targetFD, handle) }
+        let spawned = try target.withPidFD { targetFD in
+            try start(request, prepare: prepare) { config, handle in bt_spawn_into(config, targetFD, handle) }
+        }
+        guard let spawned else { throw OSError("clone3 into sandbox init \(target.pid)", errno: EBADF) }
+        return spawned
     }
 
     private static func start(

@@ -5,10 +5,10 @@ import Glibc
 /// created in, so the calling thread enters the namespace, creates the socket and returns at
 /// once; run it on a helper thread, never on an event loop.
 enum NetnsSocket {
-    /// A non-blocking TCP socket connected, or connecting, to 127.0.0.1:`port` inside the namespace at
-    /// `netnsPath` (e.g. /proc/PID/ns/net or /run/netns/NAME). The caller owns the descriptor.
-    static func connect(netnsPath: String, port: Int) throws(OSError) -> CInt {
-        let fd = try NamespaceSocket.make(inNetworkNamespace: netnsPath)
+    /// A non-blocking TCP socket connected, or connecting, to 127.0.0.1:`port` inside
+    /// `namespace`. The caller owns the descriptor.
+    static func connect(in namespace: NetworkNamespace, port: Int) throws(OSError) -> CInt {
+        let fd = try namespace.makeSocket()
         do throws(OSError) {
             // Non-blocking before connect: a listener whose backlog is full drops the SYN and
             // a blocking connect would hold this pool thread for the retransmit (a second or
@@ -26,7 +26,7 @@ enum NetnsSocket {
                 }
             }
             if rc != 0 && errno != EINPROGRESS {
-                throw OSError("connect 127.0.0.1:\(port) in \(netnsPath)", errno: errno)
+                throw OSError("connect 127.0.0.1:\(port) in \(namespace)", errno: errno)
             }
             var one: CInt = 1
             _ = setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))

@@ -1,18 +1,21 @@
+import BatonOS
+
 /// Where the proxy sends an app's traffic.
 ///
 /// `.address` is a service outside Baton reached over the host's network; `.sandbox` is a port
 /// inside a sandbox's network namespace, reached by creating the upstream socket inside that
-/// namespace and connecting to 127.0.0.1 (DESIGN.md, Networking).
+/// namespace and connecting to 127.0.0.1 (DESIGN.md, Networking). The namespace is held by a
+/// descriptor, never named by a /proc path: a reused pid cannot redirect the traffic.
 public enum Target: Hashable, Sendable, CustomStringConvertible {
     case address(host: String, port: Int)
-    case sandbox(netnsPath: String, port: Int)
+    case sandbox(NetworkNamespace, port: Int)
 
     public var description: String {
         switch self {
         case .address(let host, let port):
             return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        case .sandbox(let netnsPath, let port):
-            return "netns:\(netnsPath):\(port)"
+        case .sandbox(let namespace, let port):
+            return "\(namespace):\(port)"
         }
     }
 }

@@ -39,9 +39,10 @@ public struct DefaultUpstreamConnector: UpstreamConnector {
                 return bootstrap().connect(to: address)
             }
             return bootstrap().connect(host: host, port: port)
-        case .sandbox(let netnsPath, let port):
+        case .sandbox(let namespace, let port):
+            // The closure holds `namespace` until the socket is made: its descriptor stays open.
             let socket = threadPool.runIfActive(eventLoop: eventLoop) {
-                try NetnsSocket.connect(netnsPath: netnsPath, port: port)
+                try NetnsSocket.connect(in: namespace, port: port)
             }
             return socket.flatMap { fd in
                 bootstrap().withConnectedSocket(fd)

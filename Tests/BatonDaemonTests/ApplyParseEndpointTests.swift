@@ -58,4 +58,38 @@ import Testing
             #expect(error?.code == .invalidArgument)
         }
     }
+
+    /// Aliases used as mapping keys, each level naming the one before ten times: a few hundred
+    /// bytes that expand to a hundred million nodes. The daemon refuses it at once, and the
+    /// control API answers other clients meanwhile.
+    @Test func anAliasBombIsOneQuickErrorAndTheControlAPIStaysResponsive() async throws {
+        var lines = ["l0: &l0 [a, b, c, d, e, f, g, h]"]
+        for level in 1...8 {
+            let p = "*l\(level - 1)"
+            lines.append("l\(level): &l\(level) {? \(p) : 1, ? [\(p)] : 2, ? [\(p), \(p)] : 3, ? [\(p), \(p), \(p)] : 4}")
+        }
+        lines.append("apps: {}")
+        let bomb = lines.joined(separator: "\n") + "\n"
+        try await DaemonFixture.with { fixture in
+            let client = fixture.client
+            let started = ContinuousClock.now
+            async let refused: BatonError? = {
+                do {
+                    _ = try await client.parseApplyFile(file: "bomb.yml", text: bomb)
+                    return nil
+                } catch let error as BatonError {
+                    return error
+                }
+            }()
+            let listed = try await client.listApps()
+            let listedAfter = ContinuousClock.now - started
+            let error = try await refused
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(listed.isEmpty)
+            #expect(listedAfter < .seconds(2))
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.hasPrefix("bomb.yml:") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("expands to more than 100000 nodes") == true)
+        }
+    }
 }

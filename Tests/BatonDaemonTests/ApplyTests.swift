@@ -91,6 +91,17 @@ struct ApplyTests {
         #expect(badKey.status != 0)
         #expect(badKey.stderr.hasPrefix("error: \(file):10:5: unknown key 'replicas'"), "\(badKey.stderr)")
 
+        // Aliases that expand to millions of nodes: one line, at once.
+        var bomb = ["a0: &a0 [x, x, x, x, x, x, x, x]"]
+        for level in 1...8 { bomb.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 8).joined(separator: ", ") + "]") }
+        try (bomb.joined(separator: "\n") + "\napps: {? *a8 : web}\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let started = Date()
+        let bombed = try fixture.baton(["apply", "-f", file], allowFailure: true)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(bombed.status != 0)
+        #expect(bombed.stderr.hasPrefix("error: \(file):6:"), "\(bombed.stderr)")
+        #expect(bombed.stderr.split(separator: "\n").count == 1, "\(bombed.stderr)")
+
         #expect(try appNames(fixture) == ["web"])
         #expect(try deployments(fixture).isEmpty)
         #expect(fixture.get()?.body != "v1\n")

@@ -21,17 +21,18 @@ enum BatonExecutable {
         return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("baton").path
     }()
 
-    /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s.
+    /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s
+    /// or with the test process.
     static func run(_ arguments: [String], prefix: [String] = [], executable: String = path) throws -> Result {
         let process = Process()
-        let command = prefix + [executable] + arguments
+        let command = TestProcessLifetime.tied(prefix + [executable] + arguments)
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try TestProcessLifetime.start(process)
         let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
         defer { killer.cancel() }
@@ -52,7 +53,8 @@ enum BatonExecutable {
     }
 }
 
-/// `baton daemon` as a child process on 127.0.0.1 (a free port), its stderr in a file.
+/// `baton daemon` as a child process on 127.0.0.1 (a free port), its stderr in a file. It dies
+/// with the test process, and its sandboxes are killed then (`TestProcessLifetime`).
 /// `stop()` must run in `defer`: it kills the process if it is still there.
 final class DaemonProcess: @unchecked Sendable {
     // `port` is set once in init, before the object is shared; Process is only signalled and
@@ -66,12 +68,14 @@ final class DaemonProcess: @unchecked Sendable {
         self.root = root
         logPath = root + "-daemon-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: BatonExecutable.path)
-        process.arguments = ["daemon", "--root", root, "--listen", "127.0.0.1:0", "--no-access-log"] + extra
+        let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon", "--root", root, "--listen", "127.0.0.1:0", "--no-access-log"] + extra)
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        TestProcessLifetime.register(root: root)
+        try TestProcessLifetime.start(process)
         do {
             port = try waitForReadyLine()
         } catch {

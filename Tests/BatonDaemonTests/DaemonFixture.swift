@@ -1,5 +1,6 @@
 import BatonControl
 import BatonDaemon
+import BatonOS
 import BatonProxy
 import Foundation
 import Glibc
@@ -13,6 +14,8 @@ final class DaemonFixture: @unchecked Sendable {
 
     init(root: String? = nil, configure: (inout Daemon.Options) -> Void = { _ in }) async throws {
         self.root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("baton-daemon-\(UUID().uuidString)").path
+        // The daemon runs in this process and dies with it; its sandboxes are reaped then.
+        TestProcessLifetime.register(root: self.root)
         var options = Daemon.Options(root: self.root)
         options.listenPort = 0
         options.accessLog = false
@@ -32,8 +35,24 @@ final class DaemonFixture: @unchecked Sendable {
         await daemon.stop()
         var options = daemon.options
         options.listenPort = 0
-        daemon = try Daemon(options: options)
+        daemon = try await Self.daemonOnceTheRootIsFree(options)
         port = try await daemon.start().port!
+    }
+
+    /// A new daemon in this process, once the last one's root lock is free. The lock goes with
+    /// the last descriptor of its open file, and a process another test is spawning right now
+    /// holds a copy from its fork until its exec (close-on-exec): for a moment, in a busy
+    /// test process, the root still looks taken. A daemon in a process of its own never sees
+    /// this: its exit closes every copy it could have lent.
+    private static func daemonOnceTheRootIsFree(_ options: Daemon.Options) async throws -> Daemon {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                return try Daemon(options: options)
+            } catch let error as BatonError where error.code == .conflict && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
     }
 
     func stop(removeRoot: Bool = true) async {

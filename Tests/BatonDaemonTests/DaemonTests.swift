@@ -118,13 +118,43 @@ import Testing
     }
 
     @Test func secondDaemonOnTheSameRootIsRefused() async throws {
-        try await DaemonFixture.with { fixture in
+        try await DaemonFixture.with { (fixture: DaemonFixture) async throws in
             var options = Daemon.Options(root: fixture.root)
             options.listenPort = 0
             options.accessLog = false
-            let second = try Daemon(options: options)
-            await #expect(throws: BatonError.self) { try await second.start() }
-            await second.stop()
+            let refusal = #expect(throws: BatonError.self) { _ = try Daemon(options: options) }
+            #expect(refusal?.code == .conflict)
+            #expect(refusal?.message == "root \(fixture.root) is in use by another baton daemon (pid \(getpid())): stop it first or choose another --root")
+            #expect(try await fixture.client.listApps().isEmpty)
+        }
+    }
+
+    /// A client streams a body far over the control API's limit: it gets one answer, and the
+    /// connection closes; no answer per extra chunk.
+    @Test func aBodyOverTheLimitIsAnsweredOnceAndTheConnectionClosed() async throws {
+        try await DaemonFixture.with { fixture in
+            let socket = fixture.root + "/baton.sock"
+            let reply = try await offThePool { () throws -> String in
+                guard let fd = ClientSwarm.connect(.unix(socket)) else { throw DaemonProcessError("cannot connect to \(socket)") }
+                defer { close(fd) }
+                let size = 4 << 20
+                let head = Array("POST /v1/apps HTTP/1.1\r\nHost: baton\r\nContent-Length: \(size)\r\n\r\n".utf8)
+                _ = send(fd, head, head.count, Int32(MSG_NOSIGNAL))
+                let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+                var sent = 0
+                while sent < size, send(fd, chunk, chunk.count, Int32(MSG_NOSIGNAL)) > 0 { sent += chunk.count }
+                var received: [UInt8] = []
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                let deadline = Date().addingTimeInterval(10)
+                while Date() < deadline {
+                    let count = recv(fd, &buffer, buffer.count, 0)
+                    if count > 0 { received += buffer[..<count] } else if count == 0 || (errno != EAGAIN && errno != EINTR) { break }
+                }
+                return String(decoding: received, as: UTF8.self)
+            }
+            #expect(reply.components(separatedBy: "HTTP/1.1 ").count == 2, "\(reply)")
+            #expect(reply.hasPrefix("HTTP/1.1 400"))
+            #expect(reply.contains("request body larger than 1048576 bytes"))
             #expect(try await fixture.client.listApps().isEmpty)
         }
     }

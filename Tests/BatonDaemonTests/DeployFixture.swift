@@ -12,18 +12,27 @@ final class DeployFixture {
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
+        try Self.publishBase(root: root)
+        daemon = try DaemonProcess(root: root)
+        try Self.baton(["app", "create", "web", "--host", Self.host], root: root)
+    }
+
+    /// Publishes `base:1` (busybox and a few applets) into the store under `root`.
+    static func publishBase(root: String) throws {
         try FileManager.default.createDirectory(atPath: root + "/src/base/bin", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/src/base/bin/busybox")
         for applet in ["sh", "sleep", "cat", "echo", "printf", "httpd"] {
             try FileManager.default.createSymbolicLink(atPath: "\(root)/src/base/bin/\(applet)", withDestinationPath: "busybox")
         }
-        try Self.baton(["artifact", "publish", "base:1", root + "/src/base"], root: root)
-        daemon = try DaemonProcess(root: root)
-        try Self.baton(["app", "create", "web", "--host", Self.host], root: root)
+        try baton(["artifact", "publish", "base:1", root + "/src/base"], root: root)
     }
 
     /// Publishes `site:VERSION` answering "vVERSION"; `command` replaces the httpd start.
     func publishSite(_ version: String, command: String? = nil, healthPath: String = "/health") throws {
+        try Self.publishSite(version, command: command, healthPath: healthPath, root: root)
+    }
+
+    static func publishSite(_ version: String, command: String? = nil, healthPath: String = "/health", root: String) throws {
         let source = "\(root)/src/site\(version)"
         try FileManager.default.createDirectory(atPath: source + "/www/cgi-bin", withIntermediateDirectories: true)
         try "v\(version)\n".write(toFile: source + "/www/index.html", atomically: true, encoding: .utf8)
@@ -32,7 +41,7 @@ final class DeployFixture {
         try "#!/bin/sh\nsleep 2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nslow-v\(version)\\n'\n".write(toFile: slow, atomically: true, encoding: .utf8)
         chmod(slow, 0o755)
         try baton(["artifact", "publish", "site:\(version)", source, "--base", "base:1", "--port", "8000", "--health-path", healthPath,
-                   "--cmd", command ?? "/bin/busybox httpd -f -p 8000 -h /www"])
+                   "--cmd", command ?? "/bin/busybox httpd -f -p 8000 -h /www"], root: root)
     }
 
     @discardableResult

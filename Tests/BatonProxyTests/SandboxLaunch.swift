@@ -45,3 +45,44 @@ final class Flag: Sendable {
     func set() { value.store(true, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
 }
+
+/// busybox httpd serving `BusyboxRoot`'s page on a port inside a real sandbox, with a scratch
+/// directory beside it; `with` removes all of it, killing the sandbox unless the test did.
+final class HttpdSandbox: Sendable {
+    let sandbox: Sandbox
+    /// A directory of the test's own, outside the sandbox (also the launcher's state root).
+    let scratch: String
+    private let reaped = Flag()
+
+    private init(sandbox: Sandbox, scratch: String) {
+        self.sandbox = sandbox
+        self.scratch = scratch
+    }
+
+    static func with(port: Int, _ body: (HttpdSandbox) async throws -> Void) async throws {
+        let rootfs = try BusyboxRoot()
+        defer { rootfs.remove() }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("baton-proxy-state-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let id = "proxy-httpd-\(UUID().uuidString.prefix(8).lowercased())"
+        let spec = SandboxSpec(id: id, root: .directory(rootfs.path), argv: ["/bin/busybox", "httpd", "-f", "-p", "\(port)", "-h", "/www"])
+        let httpd = HttpdSandbox(sandbox: try await launchBounded(spec, stateRoot: scratch), scratch: scratch)
+        defer {
+            if !httpd.reaped.isSet {
+                httpd.sandbox.kill()
+                _ = try? httpd.sandbox.wait()
+            }
+            httpd.sandbox.destroy()
+        }
+        try await body(httpd)
+    }
+
+    /// Kills the sandbox and reaps its init.
+    func kill() async throws {
+        sandbox.kill()
+        let sandbox = self.sandbox
+        _ = try await offThePool { try sandbox.wait() }
+        reaped.set()
+    }
+}

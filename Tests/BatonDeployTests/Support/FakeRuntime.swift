@@ -1,5 +1,6 @@
 @testable import BatonDeploy
 import BatonOS
+import Glibc
 import Synchronization
 
 /// A launcher that starts nothing: it hands out handles, remembers which are running, and can
@@ -36,10 +37,13 @@ final class FakeRuntime: SandboxRuntime {
     var running: Set<String> { state.withLock { $0.running } }
     var stopped: [String] { state.withLock { $0.stopped } }
 
+    /// The test process's own network namespace: a handle needs one, and no fake connects.
+    static let network = try! NetworkNamespace.of(ProcessHandle.attach(to: ProcessIdentity.of(pid: getpid())!))
+
     /// A handle of a sandbox already running, e.g. the blue a test starts from.
     func adopt(id: String, app: String, digest: String) -> SandboxHandle {
         state.withLock { _ = $0.running.insert(id) }
-        return SandboxHandle(id: id, app: app, digest: digest, pid: 100, netnsPath: "/proc/100/ns/net")
+        return SandboxHandle(id: id, app: app, digest: digest, pid: 100, network: Self.network)
     }
 
     func start(app: String, digest: String) async throws -> SandboxHandle {
@@ -53,7 +57,7 @@ final class FakeRuntime: SandboxRuntime {
             return .success(id)
         }
         let id = try outcome.get()
-        return SandboxHandle(id: id, app: app, digest: digest, pid: 1000, netnsPath: "/proc/1000/ns/net")
+        return SandboxHandle(id: id, app: app, digest: digest, pid: 1000, network: Self.network)
     }
 
     func exitReason(of sandbox: SandboxHandle) async -> String? {

@@ -1,5 +1,8 @@
-/// Where one sandbox is in a swap. Transitions are checked: a state machine, not flags.
-public enum TargetState: String, Sendable, Equatable {
+import BatonOS
+
+/// Where one sandbox is in a swap. Transitions are checked, in release builds too: a state
+/// machine, not flags.
+public enum SwapSandboxState: String, Sendable, Equatable {
     /// Green is being started.
     case starting
     /// Green runs and is being health-checked.
@@ -16,7 +19,7 @@ public enum TargetState: String, Sendable, Equatable {
     case stopped
 
     /// Whether a sandbox in this state may move to `next`.
-    public func canMove(to next: TargetState) -> Bool {
+    public func canMove(to next: SwapSandboxState) -> Bool {
         switch (self, next) {
         case (.starting, .checking), (.starting, .failed),
              (.checking, .healthy), (.checking, .failed),
@@ -38,23 +41,29 @@ public struct SwapStatus: Sendable, Equatable {
     public internal(set) var toDigest: String?
     public internal(set) var deployment: Int64?
     public internal(set) var green: SandboxHandle?
-    public internal(set) var greenState: TargetState = .starting
+    public internal(set) var greenState: SwapSandboxState = .starting
     /// The sandbox serving when the swap began, if any.
     public internal(set) var blue: SandboxHandle?
-    public internal(set) var blueState: TargetState?
+    public internal(set) var blueState: SwapSandboxState?
     public internal(set) var lastPhase: DeployPhase?
 
     init(app: String) {
         self.app = app
     }
 
-    mutating func moveGreen(to next: TargetState) {
-        assert(greenState.canMove(to: next), "green cannot move from \(greenState) to \(next)")
+    /// Moves green to `next`; an illegal move changes nothing and throws (`.internal`).
+    mutating func moveGreen(to next: SwapSandboxState) throws(BatonError) {
+        guard greenState.canMove(to: next) else { throw illegalMove("green", from: greenState, to: next) }
         greenState = next
     }
 
-    mutating func moveBlue(to next: TargetState) {
-        assert(blueState?.canMove(to: next) == true, "blue cannot move from \(String(describing: blueState)) to \(next)")
-        blueState = next
+    /// Moves blue to `next`; an illegal move (or a swap without blue) changes nothing and throws.
+    mutating func moveBlue(to next: SwapSandboxState) throws(BatonError) {
+        guard let blueState, blueState.canMove(to: next) else { throw illegalMove("blue", from: blueState, to: next) }
+        self.blueState = next
+    }
+
+    private func illegalMove(_ role: String, from: SwapSandboxState?, to next: SwapSandboxState) -> BatonError {
+        BatonError(.internal, "the swap of \(app) cannot move \(role) from \(from.map(\.rawValue) ?? "nothing") to \(next.rawValue)")
     }
 }
