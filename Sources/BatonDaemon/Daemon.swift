@@ -52,10 +52,12 @@ public final class Daemon: Sendable {
     /// the root.
     public init(options: Options) throws {
         self.options = options
-        try Self.prepareRoot(options.root)
-        // Before anything reads or changes the root: a second daemon must not run recovery
-        // over the first one's sandboxes and deployments.
+        // The root is made (0700) or checked; then its lock is taken before anything under it is
+        // read or changed: a second daemon must not run recovery over the first one's
+        // sandboxes and deployments, nor even tighten modes beneath it.
+        try StateRoot.prepare(options.root)
         rootLock = try RootLock.acquire(root: options.root)
+        StateRoot.tighten(options.root)
         database = try StateDatabase(path: options.root + "/state.db")
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
@@ -150,12 +152,5 @@ public final class Daemon: Sendable {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
-    }
-
-    /// The root is created 0700, or checked and tightened (StateRoot): nothing under it is
-    /// any other local user's to read or change.
-    private static func prepareRoot(_ root: String) throws {
-        try StateRoot.prepare(root)
-        StateRoot.tighten(root)
     }
 }
