@@ -11,5 +11,5 @@ struct AppCommand: ParsableCommand {
 
 extension GlobalOptions {
     /// The client for the daemon of this root.
-    var controlClient: ControlClient { ControlClient(socketPath: ControlClient.socketPath(root: rootPath)) }
+    var controlClient: ControlClient { ControlClient(socketPath: socketPath) }
 }
