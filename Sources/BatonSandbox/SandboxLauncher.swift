@@ -120,6 +120,7 @@ public struct SandboxLauncher: Sendable {
             } catch let error as OSError {
                 throw BatonError(.setupFailed, "sandbox setup failed: \(error.description)", cause: error)
             }
+            FaultPoint.sandboxStarted.hit()
             logger?.debug("sandbox started", metadata: ["id": "\(spec.id)", "pid": "\(process.pid)"])
             return Sandbox(id: spec.id, process: process, cgroup: created, directory: directory, identity: identity, lockFD: lockFD)
         } catch {

@@ -64,7 +64,8 @@ final class DaemonProcess: @unchecked Sendable {
     let logPath: String
     private(set) var port = 0
 
-    init(root: String, extra: [String] = []) throws {
+    /// `environment` is added to the test's own (a fault to inject, say).
+    init(root: String, extra: [String] = [], environment: [String: String] = [:]) throws {
         self.root = root
         logPath = root + "-daemon-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -74,6 +75,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         TestProcessLifetime.register(root: root)
         try TestProcessLifetime.start(process)
         do {
