@@ -19,17 +19,6 @@ enum ByteCount {
     }
 }
 
-/// "1000" or "1000:1000".
-enum UserSpec {
-    static func parse(_ text: String) -> (uid: UInt32, gid: UInt32)? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let uid = UInt32(parts[0]) else { return nil }
-        if parts.count == 1 { return (uid, uid) }
-        guard let gid = UInt32(parts[1]) else { return nil }
-        return (uid, gid)
-    }
-}
-
 /// `HOSTDIR:/path`, `HOSTDIR:/path:ro` or `HOSTDIR:/path:rw`: a host directory for `run --volume`.
 enum VolumeSpec {
     static func parse(_ text: String) -> SandboxSpec.Bind? {

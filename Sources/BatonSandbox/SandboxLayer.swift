@@ -9,9 +9,6 @@ import Glibc
 enum SandboxLayer {
     static func path(root: String, id: String) -> String { "\(root)/sandbox-layers/\(id)" }
 
-    /// Paths nothing may be bound over or written to: the mount plan's own.
-    static let reserved = ["/proc", "/sys", "/dev", "/tmp"]
-
     /// Makes the layer for `spec`; returns its path.
     static func create(root: String, spec: SandboxSpec) throws -> String {
         let parent = "\(root)/sandbox-layers"

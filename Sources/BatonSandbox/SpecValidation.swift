@@ -66,16 +66,9 @@ enum SpecValidation {
     /// nested in one another. Bind sources: absolute directories, checked again by the child,
     /// which opens them refusing any symlink on the way.
     static func validateOwnLayer(_ spec: SandboxSpec) throws {
-        let special = SandboxLayer.reserved + spec.hostBinds
+        let special = SandboxPath.reserved + spec.hostBinds
         func check(_ path: String, _ what: String) throws {
-            let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            guard path.hasPrefix("/"), !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
-                  !path.utf8.contains(0) else {
-                throw BatonError(.invalidArgument, "\(what) '\(path)' must be an absolute path without '.', '..' or empty parts, other than /")
-            }
-            for other in special where path == other || path.hasPrefix(other + "/") {
-                throw BatonError(.invalidArgument, "\(what) '\(path)' overlaps \(other), which the sandbox mounts itself")
-            }
+            if let problem = SandboxPath.problem(path, what, taken: special) { throw BatonError(.invalidArgument, problem) }
         }
         var targets: [String] = []
         for bind in spec.binds {
@@ -86,7 +79,7 @@ enum SpecValidation {
             guard PathName.isDirectory(bind.source) else {
                 throw BatonError(.notFound, "host directory '\(bind.source)' does not exist or is not a directory")
             }
-            for other in targets where other == bind.target || bind.target.hasPrefix(other + "/") || other.hasPrefix(bind.target + "/") {
+            for other in targets where SandboxPath.overlap(other, bind.target) {
                 throw BatonError(.invalidArgument, "mount paths '\(other)' and '\(bind.target)' overlap")
             }
             targets.append(bind.target)

@@ -1,4 +1,5 @@
 import BatonOS
+import BatonSandbox
 import ArgumentParser
 @testable import BatonCLI
 import Testing
