@@ -15,6 +15,8 @@ final class LoopContext {
     /// after its grace period while the event loops still run.
     private var clients: [ObjectIdentifier: Channel] = [:]
     private var metrics: [String: AppMetrics] = [:]
+    /// Requests waiting while their app's route holds.
+    let held: HeldRequests
     let accessLog: AccessLogBuffer
     /// 12 hex digits, random per loop, then "-"; a request id is this and 8 hex digits of a counter.
     private let idPrefix: [UInt8]
@@ -29,6 +31,7 @@ final class LoopContext {
         self.eventLoop = eventLoop
         self.shared = shared
         self.accessLog = AccessLogBuffer(logger: shared.accessLog.logger, eventLoop: eventLoop)
+        self.held = HeldRequests(eventLoop: eventLoop)
         var random = SystemRandomNumberGenerator()
         let bits = random.next() & 0xFFFF_FFFF_FFFF
         self.idPrefix = Self.hex(bits, digits: 12) + [UInt8(ascii: "-")]

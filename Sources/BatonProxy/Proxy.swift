@@ -106,12 +106,25 @@ public final class Proxy: Sendable {
     /// Replaces the route table in one step. Requests already started keep their target; every
     /// request that starts afterwards, on any connection, uses the new table.
     public func install(_ table: RouteTable) {
-        shared.install(table)
+        guard shared.install(table) else { return }
+        // Held requests route themselves again by the new table, each on its own loop. Never
+        // once shutdown has begun: the loops may be gone by the time the work would run.
+        stopped.withLock { stopped in
+            guard !stopped else { return }
+            for box in loops.values {
+                box.eventLoop.execute { box.value?.held.tableChanged() }
+            }
+        }
     }
 
     /// The table in use now.
     public var routeTable: RouteTable {
         shared.routes.load().0.table
+    }
+
+    /// Requests of `app` held now, on every event loop, while its route holds.
+    public func heldRequests(app: String) -> Int {
+        shared.heldCount(app: app)
     }
 
     /// Requests (and upgraded tunnels) in flight on `target` now.

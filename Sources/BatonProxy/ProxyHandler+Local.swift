@@ -22,7 +22,7 @@ extension ProxyHandler {
             metrics: exchange.metrics, target: exchange.target.label)
     }
 
-    private func answer(
+    func answer(
         _ request: RequestRecord, _ status: HTTPResponseStatus, _ detail: String, close: Bool, requestEnded: Bool,
         allow: String?, metrics: AppMetrics?, target: String
     ) {
@@ -80,6 +80,8 @@ extension ProxyHandler {
         switch state {
         case .connecting(let exchange), .forwarding(let exchange, _):
             refuseRestOfBody(exchange, .internalServerError, what)
+        case .holding(let held):
+            refuseRestOfBody(held, .internalServerError, what)
         case .idle, .discardingBody, .tunnelling, .closing, .closed:
             closeClient()
         }
@@ -138,6 +140,8 @@ extension ProxyHandler {
         case .connecting(let exchange), .forwarding(let exchange, _):
             // Bad framing inside a body: the upstream must never see the rest of it.
             refuseRestOfBody(exchange, refusal, "malformed request body")
+        case .holding(let held):
+            refuseRestOfBody(held, refusal, "malformed request body")
         case .discardingBody, .tunnelling, .closing, .closed:
             closeClient()
         }

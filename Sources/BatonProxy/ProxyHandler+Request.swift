@@ -42,23 +42,44 @@ extension ProxyHandler {
             respondLocally(request, .notFound, "no app serves host " + host, close: false)
             return
         }
-        guard let route = found, let target = route.target else {
-            let metrics = found.map { loop.metrics(app: $0.app) }
-            let app = found?.app ?? "?"
-            respondLocally(request, .serviceUnavailable, "app " + app + " has no ready target", close: false, metrics: metrics)
+        if let route = found, route.target != nil || route.hold != nil, let cap = configuration.maxBodyBytes,
+            let length = RequestFraming.contentLength(head), length > cap
+        {
+            respondLocally(request, .payloadTooLarge, "request body larger than \(cap) bytes", close: true,
+                           metrics: loop.metrics(app: route.app))
+            return
+        }
+        dispatch(Arrival(request: request, head: head, upstreamURI: upstreamURI, host: host), route: found, held: nil)
+    }
+
+    /// Sends a routed request on: held while its route holds, else to the route's target, else
+    /// answered 503. `held` is the request's hold when it was held until now.
+    func dispatch(_ arrival: Arrival, route found: ResolvedRoute?, held: HeldRequest?) {
+        guard let route = found else {
+            refuse(arrival, held: held, .serviceUnavailable, "app ? has no ready target", metrics: nil)
             return
         }
         let metrics = loop.metrics(app: route.app)
-        if let cap = configuration.maxBodyBytes, let length = RequestFraming.contentLength(head), length > cap {
-            respondLocally(request, .payloadTooLarge, "request body larger than \(cap) bytes", close: true, metrics: metrics)
+        if let (hold, count) = route.hold {
+            self.hold(arrival, app: route.app, hold: hold, count: count, metrics: metrics)
             return
         }
+        guard let target = route.target else {
+            refuse(arrival, held: held, .serviceUnavailable, "app " + route.app + " has no ready target", metrics: metrics)
+            return
+        }
+        let head = arrival.head
         let upgrade = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         let upstreamHead = ForwardedHeaders.upstreamRequest(
-            head, uri: upstreamURI, client: &client, requestID: request.requestID, upgrade: upgrade)
+            head, uri: arrival.upstreamURI, client: &client, requestID: arrival.request.requestID, upgrade: upgrade)
         let exchange = Exchange(
-            request: request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
+            request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
             upgradeRequested: upgrade)
+        if let held {
+            // What arrived of the request while it was held goes first.
+            exchange.body = held.body
+            exchange.pending = held.pending
+        }
         if let pooled = loop.takeIdle(target) {
             exchange.connection = .pooled
             attach(pooled, to: exchange)
@@ -85,6 +106,8 @@ extension ProxyHandler {
             } else {
                 exchange.pending.append(.body(.byteBuffer(body)))
             }
+        case .holding(let held):
+            heldBody(held, body)
         case .discardingBody:
             break
         case .idle, .tunnelling, .closing, .closed:
@@ -108,6 +131,14 @@ extension ProxyHandler {
             } else {
                 exchange.pending.append(.end(trailers))
             }
+        case .holding(let held):
+            guard case .reading(let bytes) = held.body else {
+                illegalEvent("a second end of one request")
+                return
+            }
+            held.body = .ended(bytes: bytes)
+            clientDeadline.requestRead()
+            held.pending.append(.end(ForwardedHeaders.trailers(received)))
         case .discardingBody:
             clientDeadline.requestRead()
             move(to: .idle)
@@ -129,6 +160,9 @@ extension ProxyHandler {
                 return
             }
             refuseRestOfBody(exchange, .requestTimeout, "request body not received in time")
+        case .holding(let held):
+            // Reads wait while the request is held: the proxy stopped reading, not the client.
+            if !held.requestEnded { clientDeadline.restartBodyClock() }
         case .discardingBody:
             closeClient()
         case .idle, .tunnelling, .closing, .closed:

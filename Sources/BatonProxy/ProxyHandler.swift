@@ -21,6 +21,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     enum State {
         /// Waiting for the next request head.
         case idle
+        /// The app's route holds: the request waits for a table that routes it.
+        case holding(HeldRequest)
         /// Routed; the upstream connection is being made. Request parts wait in the exchange.
         case connecting(Exchange)
         /// Request and response flow between the client and `upstream`.
@@ -80,7 +82,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.closed, .closed): return true
         case (.closed, _): return false
         case (_, .closed), (_, .closing): return true
-        case (.idle, .idle), (.idle, .connecting), (.idle, .forwarding), (.idle, .discardingBody): return true
+        case (.idle, .idle), (.idle, .connecting), (.idle, .forwarding), (.idle, .discardingBody), (.idle, .holding): return true
+        case (.holding, .connecting), (.holding, .forwarding), (.holding, .idle), (.holding, .discardingBody): return true
         case (.connecting, .forwarding), (.connecting, .idle): return true
         case (.forwarding, .connecting), (.forwarding, .idle), (.forwarding, .tunnelling): return true
         case (.discardingBody, .idle): return true
@@ -127,6 +130,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             abandon(exchange, upstream: nil)
         case .forwarding(let exchange, let upstream):
             abandon(exchange, upstream: upstream)
+        case .holding(let held):
+            abandon(held)
         case .idle, .discardingBody, .tunnelling, .closing, .closed:
             break
         }
@@ -148,7 +153,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Once closing, nothing more is read: bytes after a refused request are never
             // parsed into requests that could reach an upstream.
             return
-        case .idle, .connecting, .forwarding, .discardingBody:
+        case .idle, .connecting, .forwarding, .holding, .discardingBody:
             break
         }
         let part = unwrapInboundIn(data)
@@ -162,6 +167,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether a new event belongs to a later request than the one being answered.
     var mustQueue: Bool {
         if !queued.isEmpty { return true }
+        return requestInProgressEnded
+    }
+
+    /// Whether the request being answered (forwarded or held) has been read to its end.
+    var requestInProgressEnded: Bool {
+        if case .holding(let held) = state { return held.requestEnded }
         return exchange?.requestEnded ?? false
     }
 
@@ -192,6 +203,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !queued.isEmpty { return true }
         switch state {
         case .connecting: return true
+        // A held body waits unread; once the request has ended, reading goes on so that a
+        // client that resets is noticed (what it pipelines is queued, which stops reads).
+        case .holding(let held): return !held.requestEnded
         case .forwarding(_, let upstream): return upstream.context?.channel.isWritable == false
         case .idle, .discardingBody, .tunnelling, .closing, .closed: return false
         }
@@ -233,7 +247,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         lastExchange = true
         switch state {
         case .idle, .discardingBody: closeClient()
-        case .connecting, .forwarding, .tunnelling, .closing, .closed: break
+        case .connecting, .forwarding, .holding, .tunnelling, .closing, .closed: break
         }
     }
 
@@ -247,7 +261,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !deliveringQueued else { return }
         deliveringQueued = true
         defer { deliveringQueued = false }
-        while let next = queued.first, !(exchange?.requestEnded ?? false) {
+        while let next = queued.first, !requestInProgressEnded {
             if case .closing = state { break }
             if case .closed = state { break }
             queued.removeFirst()

@@ -11,6 +11,8 @@ final class ProxyShared: Sendable {
     let metrics: ProxyMetrics
     let accessLog: AccessLog
     private let targets = Mutex<[Target: TargetState]>([:])
+    /// Per app, how many of its requests are held; kept while its route holds or requests are held.
+    private let heldCounts = Mutex<[String: HeldCount]>([:])
 
     init(configuration: ProxyConfiguration, connector: any UpstreamConnector, metrics: ProxyMetrics, accessLog: Logger?) {
         self.configuration = configuration
@@ -21,8 +23,11 @@ final class ProxyShared: Sendable {
     }
 
     /// Installs `table`, reusing the state of targets already known so their in-flight counts
-    /// carry over. Targets no longer routed are forgotten once nothing is in flight on them.
-    func install(_ table: RouteTable) {
+    /// carry over. Targets no longer routed are forgotten once nothing is in flight on them;
+    /// held counts likewise once nothing is held. Returns whether the table replaced held
+    /// routes, whose held requests must now route themselves again.
+    @discardableResult
+    func install(_ table: RouteTable) -> Bool {
         targets.withLock { known in
             let wanted = table.targets
             known = known.filter { wanted.contains($0.key) || $0.value.inFlight > 0 }
@@ -30,8 +35,23 @@ final class ProxyShared: Sendable {
                 known[target] = TargetState(target: target)
             }
             let snapshot = known
-            routes.replace { _ in ResolvedTable(table: table, states: { snapshot[$0]! }) }
+            let counts = heldCounts.withLock { counts in
+                let holding = Set(table.entries.filter { $0.route.hold != nil }.map(\.route.app))
+                counts = counts.filter { holding.contains($0.key) || $0.value.value > 0 }
+                for app in holding where counts[app] == nil { counts[app] = HeldCount() }
+                return counts
+            }
+            var replacedHolds = false
+            routes.replace { old in
+                replacedHolds = old.holds
+                return ResolvedTable(table: table, states: { snapshot[$0]! }, heldCounts: { counts[$0]! })
+            }
+            return replacedHolds
         }
+    }
+
+    func heldCount(app: String) -> Int {
+        heldCounts.withLock { $0[app]?.value ?? 0 }
     }
 
     func state(of target: Target) -> TargetState? {

@@ -21,13 +21,16 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One host's route: the app that owns it and the target serving it now. A nil target means the
-/// app exists but has no ready target (answered 503).
+/// app exists but has no ready target (answered 503). A hold makes the app's new requests wait
+/// for a later table instead (a stop-first deploy), whatever the target.
 public struct Route: Hashable, Sendable {
     public let app: String
     public let target: Target?
+    public let hold: RouteHold?
 
-    public init(app: String, target: Target?) {
+    public init(app: String, target: Target?, hold: RouteHold? = nil) {
         self.app = app
         self.target = target
+        self.hold = hold
     }
 }

@@ -28,15 +28,18 @@ final class TargetState: Sendable {
     func leave() { inFlightCount.subtract(1, ordering: .relaxed) }
 }
 
-/// A route as the request path uses it: the app, its target state (nil: 503) and the app's
-/// metrics, all resolved when the table is installed.
+/// A route as the request path uses it: the app, its target state (nil: 503), and while the
+/// route holds, the hold and the app's count of held requests, all resolved when the table is
+/// installed.
 final class ResolvedRoute: Sendable {
     let app: String
     let target: TargetState?
+    let hold: (RouteHold, HeldCount)?
 
-    init(app: String, target: TargetState?) {
+    init(app: String, target: TargetState?, hold: (RouteHold, HeldCount)? = nil) {
         self.app = app
         self.target = target
+        self.hold = hold
     }
 }
 
@@ -45,14 +48,18 @@ struct ResolvedTable: Sendable {
     let table: RouteTable
     let routes: [Route: ResolvedRoute]
 
-    init(table: RouteTable, states: (Target) -> TargetState) {
+    init(table: RouteTable, states: (Target) -> TargetState, heldCounts: (String) -> HeldCount = { _ in HeldCount() }) {
         self.table = table
         var routes: [Route: ResolvedRoute] = [:]
         for (_, route) in table.entries where routes[route] == nil {
-            routes[route] = ResolvedRoute(app: route.app, target: route.target.map(states))
+            routes[route] = ResolvedRoute(app: route.app, target: route.target.map(states),
+                                          hold: route.hold.map { ($0, heldCounts(route.app)) })
         }
         self.routes = routes
     }
+
+    /// Whether a route of this table holds: replacing it must wake the held requests.
+    var holds: Bool { routes.keys.contains { $0.hold != nil } }
 
     func resolve(host: String) -> ResolvedRoute?? {
         guard let route = table.route(forHost: host) else { return .none }

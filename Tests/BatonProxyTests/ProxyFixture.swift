@@ -12,9 +12,9 @@ final class ProxyFixture: Sendable {
     let group: MultiThreadedEventLoopGroup
     let port: Int
 
-    init(backendRecording: Bool = true, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
+    init(backendRecording: Bool = true, threads: Int = 2, configure: (inout ProxyConfiguration) -> Void = { _ in }) async throws {
         backend = try await TestBackend(recording: backendRecording)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var configuration = ProxyConfiguration()
         configure(&configuration)
         proxy = Proxy(configuration: configuration, group: group)
@@ -41,10 +41,11 @@ final class ProxyFixture: Sendable {
     /// Runs `body` with a fresh fixture and always stops it.
     static func with(
         backendRecording: Bool = true,
+        threads: Int = 2,
         configure: (inout ProxyConfiguration) -> Void = { _ in },
         _ body: (ProxyFixture) async throws -> Void
     ) async throws {
-        let fixture = try await ProxyFixture(backendRecording: backendRecording, configure: configure)
+        let fixture = try await ProxyFixture(backendRecording: backendRecording, threads: threads, configure: configure)
         do {
             try await body(fixture)
         } catch {
