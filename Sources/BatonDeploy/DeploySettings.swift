@@ -13,15 +13,18 @@ public struct DeploySettings: Sendable, Equatable {
     public var stopGrace: Duration
     /// How many of green's last log lines a failed deploy reports.
     public var logLineCount: Int
+    public var strategy: SwapStrategy
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
-                drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20) {
+                drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
+                strategy: SwapStrategy = .blueGreen) {
         self.port = port
         self.healthPath = healthPath
         self.health = health
         self.drainTimeout = drainTimeout
         self.stopGrace = stopGrace
         self.logLineCount = logLineCount
+        self.strategy = strategy
     }
 
     /// The settings if they make sense; otherwise a BatonError naming the bad one.
@@ -42,6 +45,9 @@ public struct DeploySettings: Sendable, Equatable {
         }
         guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0 else {
             throw BatonError(.invalidArgument, "drain timeout, stop grace and log line count must not be negative")
+        }
+        if case .stopFirst(let hold) = strategy, hold <= .zero {
+            throw BatonError(.invalidArgument, "the hold timeout of a stop-first deploy must be positive")
         }
         return self
     }

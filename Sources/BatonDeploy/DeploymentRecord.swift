@@ -12,6 +12,10 @@ public enum DeployPhase: String, Sendable, CaseIterable, Codable {
     case drained
     /// Blue is stopped and removed.
     case stopped
+    /// Stop-first: the app's new requests are held (before blue is drained and stopped).
+    case held
+    /// Stop-first, green failed: blue's digest runs again, healthy and routed.
+    case restored
 }
 
 /// One completed phase: when it completed and how long it took since the previous one.

@@ -1,11 +1,11 @@
 import BatonOS
 
 extension SwapCoordinator {
-    /// The one swap path for deploy and rollback. `choose` picks the digest and its settings
-    /// once the app's deploy lock is held and blue is known, so a rollback decides against the
-    /// route it replaces.
-    func swap(app: String, progress: @escaping DeployProgress,
-              choose: (SandboxHandle?) async throws -> (digest: String, settings: DeploySettings)) async throws -> DeploymentRecord {
+    /// The one swap path for deploy and rollback. `choose` picks the digest once the app's
+    /// deploy lock is held and blue is known, so a rollback decides against the route it
+    /// replaces; `settingsFor` gives a digest's settings.
+    func swap(app: String, progress: @escaping DeployProgress, settingsFor: (String) throws -> DeploySettings,
+              choose: (SandboxHandle?) async throws -> String) async throws -> DeploymentRecord {
         // Check and claim with no suspension between them: this is the app's deploy lock.
         guard swaps[app] == nil else {
             throw BatonError(.conflict, "a deploy of \(app) is already in progress")
@@ -21,8 +21,11 @@ extension SwapCoordinator {
         } catch {
             throw BatonError(.internal, "cannot read the route of \(app): \(error)", cause: error)
         }
-        let (digest, chosenSettings) = try await choose(blue)
-        let settings = try chosenSettings.validated()
+        let digest = try await choose(blue)
+        let settings = try settingsFor(digest).validated()
+        if case .stopFirst = settings.strategy, holder == nil {
+            throw BatonError(.invalidArgument, "a stop-first deploy of \(app) needs a proxy that can hold requests")
+        }
         swaps[app]?.toDigest = digest
         swaps[app]?.blue = blue
         swaps[app]?.blueState = blue == nil ? nil : .serving
@@ -36,56 +39,21 @@ extension SwapCoordinator {
         }
         swaps[app]?.deployment = trail.record.id
         let failure = FailureContext(app: app, digest: digest, blue: blue, settings: settings)
+        if case .stopFirst(let holdTimeout) = settings.strategy, let blue, let holder {
+            return try await swapStopFirst(blue, failure, holder: holder, holdTimeout: holdTimeout, trail: &trail,
+                                           progress: progress, settingsFor: settingsFor)
+        }
 
         // Up to the flip, any failure stops green and leaves blue serving, untouched.
         var started: SandboxHandle?
         let green: SandboxHandle
         do {
-            do {
-                green = try await runtime.start(app: app, digest: digest)
-            } catch {
-                markGreen(app, .failed)
-                let interrupted = error is CancellationError
-                throw SwapAbort(outcome: interrupted ? .interrupted : .failed,
-                                reason: interrupted ? "interrupted while starting" : "could not start: \(error)",
-                                code: interrupted ? .unavailable : (error as? BatonError)?.code ?? .setupFailed, underlying: error)
-            }
-            started = green
-            swaps[app]?.green = green
-            try moveGreen(app, to: .checking)
-            await completed(.started, app: app, trail: &trail, detail: green.id)
-
-            let report: HealthReport
-            do {
-                let checker = HealthChecker(policy: settings.health, clock: clock)
-                let runtime = self.runtime
-                report = try await checker.waitUntilHealthy(
-                    makeProbe(green, settings),
-                    exitReason: { await runtime.exitReason(of: green) },
-                    onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
-            } catch {
-                markGreen(app, .failed)
-                throw SwapAbort(outcome: .interrupted, reason: "interrupted while checking health", code: .unavailable, underlying: error)
-            }
-            if let reason = failure.unhealthyReason(report, green: green) {
-                markGreen(app, .failed)
-                throw SwapAbort(outcome: .failed, reason: reason, code: report.verdict == .timedOut ? .timeout : .setupFailed, underlying: nil)
-            }
-            try moveGreen(app, to: .healthy)
-            await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
-
+            green = try await startHealthyGreen(failure, trail: &trail, progress: progress, started: &started)
             // The flip: one atomic step in the route installer, made while this app's deploy lock
             // is held; nothing else is held, so other apps' swaps go on meanwhile.
-            do {
-                try await routes.install(app: app, sandbox: green)
-            } catch {
-                markGreen(app, .failed)
-                throw SwapAbort(outcome: .failed, reason: "could not route to green: \(error)",
-                                code: (error as? BatonError)?.code ?? .internal, underlying: error)
-            }
-        } catch let abort as SwapAbort {
-            throw await abandon(started, failure, trail: &trail, outcome: abort.outcome, reason: abort.reason, code: abort.code,
-                                underlying: abort.underlying)
+            try await routeToGreen(green, app: app)
+        } catch {
+            throw await abandon(started, failure, trail: &trail, error)
         }
 
         // Traffic is on green now, whatever the bookkeeping says: blue is still drained and
@@ -114,6 +82,63 @@ extension SwapCoordinator {
         return trail.record
     }
 
+    /// Starts green and waits until it is healthy, recording `started` and `healthy`. Throws
+    /// why not; `started` names green once it runs, for the caller to stop.
+    func startHealthyGreen(_ failure: FailureContext, trail: inout DeploymentTrail, progress: @escaping DeployProgress,
+                           started: inout SandboxHandle?) async throws(SwapAbort) -> SandboxHandle {
+        let app = failure.app
+        let green: SandboxHandle
+        do {
+            green = try await runtime.start(app: app, digest: failure.digest)
+        } catch {
+            markGreen(app, .failed)
+            let interrupted = error is CancellationError
+            throw SwapAbort(outcome: interrupted ? .interrupted : .failed,
+                            reason: interrupted ? "interrupted while starting" : "could not start: \(error)",
+                            code: interrupted ? .unavailable : (error as? BatonError)?.code ?? .setupFailed, underlying: error)
+        }
+        started = green
+        swaps[app]?.green = green
+        try moveGreen(app, to: .checking)
+        await completed(.started, app: app, trail: &trail, detail: green.id)
+
+        let report: HealthReport
+        do {
+            report = try await checkHealth(green, settings: failure.settings, progress: progress)
+        } catch {
+            markGreen(app, .failed)
+            throw SwapAbort(outcome: .interrupted, reason: "interrupted while checking health", code: .unavailable, underlying: error)
+        }
+        if let reason = failure.unhealthyReason(report, green: green) {
+            markGreen(app, .failed)
+            throw SwapAbort(outcome: .failed, reason: reason, code: report.verdict == .timedOut ? .timeout : .setupFailed, underlying: nil)
+        }
+        try moveGreen(app, to: .healthy)
+        await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
+        return green
+    }
+
+    /// Health-checks `sandbox` until it answers, its program exits, or the policy's timeout.
+    func checkHealth(_ sandbox: SandboxHandle, settings: DeploySettings, progress: @escaping DeployProgress) async throws -> HealthReport {
+        let checker = HealthChecker(policy: settings.health, clock: clock)
+        let runtime = self.runtime
+        return try await checker.waitUntilHealthy(
+            makeProbe(sandbox, settings),
+            exitReason: { await runtime.exitReason(of: sandbox) },
+            onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
+    }
+
+    /// The flip to a healthy green.
+    func routeToGreen(_ green: SandboxHandle, app: String) async throws(SwapAbort) {
+        do {
+            try await routes.install(app: app, sandbox: green)
+        } catch {
+            markGreen(app, .failed)
+            throw SwapAbort(outcome: .failed, reason: "could not route to green: \(error)",
+                            code: (error as? BatonError)?.code ?? .internal, underlying: error)
+        }
+    }
+
     /// Moves green of `app`'s swap; an illegal move is a bug, logged and thrown so the swap
     /// fails before the flip (green stopped, blue serving).
     private func moveGreen(_ app: String, to next: SwapSandboxState) throws(SwapAbort) {
@@ -126,7 +151,7 @@ extension SwapCoordinator {
     }
 
     /// For a swap that is failing already: an illegal move is logged and the failure goes on.
-    private func markGreen(_ app: String, _ next: SwapSandboxState) {
+    func markGreen(_ app: String, _ next: SwapSandboxState) {
         do {
             try swaps[app]?.moveGreen(to: next)
         } catch {
@@ -135,7 +160,7 @@ extension SwapCoordinator {
     }
 
     /// A move after the flip: an illegal one is logged and returned.
-    private func moveAfterFlip(_ app: String, _ move: (inout SwapStatus) throws(BatonError) -> Void) -> BatonError? {
+    func moveAfterFlip(_ app: String, _ move: (inout SwapStatus) throws(BatonError) -> Void) -> BatonError? {
         guard var status = swaps[app] else { return nil }
         do {
             try move(&status)
@@ -147,14 +172,14 @@ extension SwapCoordinator {
         }
     }
 
-    private func completed(_ phase: DeployPhase, app: String, trail: inout DeploymentTrail, detail: String? = nil) async {
+    func completed(_ phase: DeployPhase, app: String, trail: inout DeploymentTrail, detail: String? = nil) async {
         swaps[app]?.lastPhase = phase
         await trail.complete(phase, detail: detail)
     }
 
     /// Waits for blue's in-flight requests, but never past `timeout`: a drainer that overruns
     /// is cancelled, and the swap goes on to stop blue.
-    private func drain(_ blue: SandboxHandle, timeout: Duration) async -> Bool {
+    func drain(_ blue: SandboxHandle, timeout: Duration) async -> Bool {
         let drainer = self.drainer
         let clock = self.clock
         return await withTaskGroup(of: Bool?.self) { group in
@@ -173,24 +198,33 @@ extension SwapCoordinator {
     /// Green did not make it: collect its last log lines, stop it, record the outcome, and
     /// build the error. Blue is not touched.
     private func abandon(_ green: SandboxHandle?, _ context: FailureContext, trail: inout DeploymentTrail,
-                         outcome: DeploymentOutcome, reason: String, code: BatonError.Code,
-                         underlying: (any Error)?) async -> BatonError {
-        var logLines: [String] = []
-        if let green {
-            logLines = await runtime.lastLogLines(of: green, count: context.settings.logLineCount)
-            await runtime.stop(green, grace: context.settings.stopGrace)
-            markGreen(context.app, .stopped)
-        }
-        await trail.finish(outcome, reason: reason)
-        logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(outcome.rawValue): \(reason)")
-        let failure = DeployFailure(app: context.app, digest: context.digest, sandboxID: green?.id, reason: reason,
-                                    logLines: logLines, record: trail.record, underlying: underlying)
-        return BatonError(code, context.message(reason: reason), cause: failure)
+                         _ abort: SwapAbort) async -> BatonError {
+        let logLines = await stopFailedGreen(green, context)
+        return await fail(context, green: green, trail: &trail, abort, logLines: logLines)
+    }
+
+    /// Stops a green that failed; returns its last log lines.
+    func stopFailedGreen(_ green: SandboxHandle?, _ context: FailureContext) async -> [String] {
+        guard let green else { return [] }
+        let logLines = await runtime.lastLogLines(of: green, count: context.settings.logLineCount)
+        await runtime.stop(green, grace: context.settings.stopGrace)
+        markGreen(context.app, .stopped)
+        return logLines
+    }
+
+    /// Records a failed swap's outcome and builds the error the caller sees.
+    func fail(_ context: FailureContext, green: SandboxHandle?, trail: inout DeploymentTrail, _ abort: SwapAbort,
+              logLines: [String]) async -> BatonError {
+        await trail.finish(abort.outcome, reason: abort.reason)
+        logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(abort.outcome.rawValue): \(abort.reason)")
+        let failure = DeployFailure(app: context.app, digest: context.digest, sandboxID: green?.id, reason: abort.reason,
+                                    logLines: logLines, record: trail.record, underlying: abort.underlying)
+        return BatonError(abort.code, context.message(reason: abort.reason), cause: failure)
     }
 }
 
 /// Why a swap stops before the flip; `abandon` turns it into the error the caller sees.
-private struct SwapAbort: Error {
+struct SwapAbort: Error {
     let outcome: DeploymentOutcome
     let reason: String
     let code: BatonError.Code
@@ -198,15 +232,17 @@ private struct SwapAbort: Error {
 }
 
 /// What a failed swap's message needs to say.
-private struct FailureContext {
+struct FailureContext {
     let app: String
     let digest: String
     let blue: SandboxHandle?
     let settings: DeploySettings
+    /// What serves the app after the failure, when it is not blue untouched (stop-first).
+    var servingNow: String?
 
     /// One line: what failed, and what serves now.
     func message(reason: String) -> String {
-        let serving = blue.map { "\(app) still serves \(shortDigest($0.digest))" } ?? "\(app) serves nothing yet"
+        let serving = servingNow ?? blue.map { "\(app) still serves \(shortDigest($0.digest))" } ?? "\(app) serves nothing yet"
         return "deploy of \(app) to \(shortDigest(digest)) failed: \(reason); \(serving)"
     }
 

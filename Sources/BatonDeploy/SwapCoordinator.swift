@@ -2,7 +2,8 @@ import BatonOS
 import Logging
 
 /// Runs blue-green swaps: start green → wait until healthy (deadline) → route to green in one
-/// step → drain blue (deadline) → stop blue, recording each phase as it completes.
+/// step → drain blue (deadline) → stop blue, recording each phase as it completes. An app
+/// whose settings say stop-first is swapped the other way round (SwapCoordinator+StopFirst).
 ///
 /// One swap per app at a time (a second is refused); swaps of different apps run concurrently.
 /// If green fails to start or to become healthy, green is stopped, blue is untouched and still
@@ -20,6 +21,8 @@ public actor SwapCoordinator {
     let routes: any RouteInstaller
     let drainer: any TrafficDrainer
     let recorder: any DeploymentRecorder
+    /// Holds requests during stop-first swaps; without one, a stop-first swap is refused.
+    let holder: (any RequestHolder)?
     let clock: any DeployClock
     let makeProbe: ProbeFactory
     let logger: Logger
@@ -27,13 +30,14 @@ public actor SwapCoordinator {
     var swaps: [String: SwapStatus] = [:]
 
     public init(runtime: any SandboxRuntime, routes: any RouteInstaller, drainer: any TrafficDrainer,
-                recorder: any DeploymentRecorder, clock: any DeployClock = SystemDeployClock(),
+                recorder: any DeploymentRecorder, holder: (any RequestHolder)? = nil, clock: any DeployClock = SystemDeployClock(),
                 probe: @escaping ProbeFactory = SwapCoordinator.httpProbe,
                 logger: Logger = Logger(label: "baton.deploy")) {
         self.runtime = runtime
         self.routes = routes
         self.drainer = drainer
         self.recorder = recorder
+        self.holder = holder
         self.clock = clock
         self.makeProbe = probe
         self.logger = logger
@@ -45,7 +49,15 @@ public actor SwapCoordinator {
     /// launcher's error if green did not start; the route is then unchanged.
     public func deploy(app: String, to digest: String, settings: DeploySettings,
                        progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, progress: progress) { _ in (digest, settings) }
+        try await deploy(app: app, to: digest, settingsFor: { _ in settings }, progress: progress)
+    }
+
+    /// The same, for settings that depend on the digest (its artifact's port and health path):
+    /// `settingsFor` is asked for `digest`, and for blue's when a failed stop-first swap starts
+    /// blue again.
+    public func deploy(app: String, to digest: String, settingsFor: (String) throws -> DeploySettings,
+                       progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
+        try await swap(app: app, progress: progress, settingsFor: settingsFor) { _ in digest }
     }
 
     /// Swaps `app` back to the digest that served before the current one, or to `digest` when
@@ -59,13 +71,12 @@ public actor SwapCoordinator {
     /// `settingsFor` is asked once the digest is chosen, under the app's deploy lock.
     public func rollback(app: String, to digest: String? = nil, settingsFor: (String) throws -> DeploySettings,
                          progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, progress: progress) { blue in
-            if let digest { return (digest, try settingsFor(digest)) }
+        try await swap(app: app, progress: progress, settingsFor: settingsFor) { blue in
+            if let digest { return digest }
             guard let blue else {
                 throw BatonError(.notFound, "\(app) serves nothing yet: deploy it first with 'baton deploy \(app) REF'")
             }
-            let previous = try await self.digest(before: blue.digest, app: app)
-            return (previous, try settingsFor(previous))
+            return try await self.digest(before: blue.digest, app: app)
         }
     }
 

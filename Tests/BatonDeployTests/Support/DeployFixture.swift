@@ -9,6 +9,7 @@ struct DeployFixture {
     let runtime: FakeRuntime
     let routes: FakeRoutes
     let recorder: FakeRecorder
+    let holder: FakeHolder
     let coordinator: SwapCoordinator
 
     static let v1 = "sha256:" + String(repeating: "1", count: 64)
@@ -24,19 +25,21 @@ struct DeployFixture {
         runtime = FakeRuntime(log: log, clock: clock, startTime: startTime, stopTime: stopTime)
         routes = FakeRoutes(log: log)
         recorder = FakeRecorder(log: log)
+        holder = FakeHolder(log: log)
         let log = self.log
         let clock = self.clock
         coordinator = SwapCoordinator(
             runtime: runtime, routes: routes,
             drainer: drainer?(log, clock) ?? FakeDrainer(behavior: .drained, log: log),
-            recorder: recorder, clock: clock,
+            recorder: recorder, holder: holder, clock: clock,
             probe: { sandbox, _ in probe(sandbox, log, clock) })
     }
 
     /// Settings with a short health timeout so failing tests stay small in virtual time.
-    static func settings(healthTimeout: Duration = .seconds(5), drainTimeout: Duration = .seconds(30)) -> DeploySettings {
+    static func settings(healthTimeout: Duration = .seconds(5), drainTimeout: Duration = .seconds(30),
+                         strategy: SwapStrategy = .blueGreen) -> DeploySettings {
         DeploySettings(port: 8080, healthPath: "/up", health: HealthCheckPolicy(timeout: healthTimeout),
-                       drainTimeout: drainTimeout, stopGrace: .seconds(1))
+                       drainTimeout: drainTimeout, stopGrace: .seconds(1), strategy: strategy)
     }
 
     /// Makes `digest` the app's serving sandbox, as if deployed before this test.
