@@ -236,7 +236,7 @@ struct FailureContext {
     let app: String
     let digest: String
     let blue: SandboxHandle?
-    let settings: DeploySettings
+    var settings: DeploySettings
     /// What serves the app after the failure, when it is not blue untouched (stop-first).
     var servingNow: String?
 
