@@ -50,6 +50,7 @@ public enum AppValidation {
         for entry in spec.env where !entry.contains("=") || entry.hasPrefix("=") {
             throw BatonError(.invalidArgument, "invalid --env '\(entry)': use KEY=VALUE")
         }
+        try validateVolumesAndStrategy(spec)
         return spec
     }
 
@@ -92,6 +93,7 @@ extension AppSpec {
     public static let defaultHealthStatus = 200
     public static let defaultHealthTimeout = 30.0
     public static let defaultDrainTimeout = 30.0
+    public static let defaultHoldTimeout = 30.0
 
     /// The spec as the daemon would store it (host names lower-cased), or the error
     /// `app create` would give: lets a client check a whole batch before changing anything.

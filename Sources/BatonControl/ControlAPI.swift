@@ -14,11 +14,17 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var memory: Int64?
     public var pids: Int?
     public var env: [String]
+    public var volumes: [AppVolume]
+    /// nil: blue-green.
+    public var strategy: DeployStrategy?
+    /// How long a stop-first deploy may hold requests; nil: `defaultHoldTimeout`.
+    public var holdTimeout: Double?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
         healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
-        pids: Int? = nil, env: [String] = []
+        pids: Int? = nil, env: [String] = [], volumes: [AppVolume] = [], strategy: DeployStrategy? = nil,
+        holdTimeout: Double? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -31,6 +37,9 @@ public struct AppSpec: Codable, Sendable, Equatable {
         self.memory = memory
         self.pids = pids
         self.env = env
+        self.volumes = volumes
+        self.strategy = strategy
+        self.holdTimeout = holdTimeout
     }
 }
 
@@ -61,10 +70,14 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var inFlight: Int
     /// Made by `baton preview create`: `apply` leaves previews alone.
     public var preview: Bool = false
+    public var volumes: [AppVolume]
+    public var strategy: DeployStrategy
+    public var holdTimeout: Double
 
 
     public init(
-        name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false
+        name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
+        volumes: [AppVolume] = [], strategy: DeployStrategy = .blueGreen, holdTimeout: Double = AppSpec.defaultHoldTimeout
     ) {
         self.name = name
         self.hosts = hosts
@@ -82,6 +95,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.inFlight = inFlight
         self.preview = preview
+        self.volumes = volumes
+        self.strategy = strategy
+        self.holdTimeout = holdTimeout
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,6 +119,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(inFlight, forKey: .inFlight)
         try container.encode(preview, forKey: .preview)
+        try container.encode(volumes, forKey: .volumes)
+        try container.encode(strategy, forKey: .strategy)
+        try container.encode(holdTimeout, forKey: .holdTimeout)
     }
 }
 

@@ -31,8 +31,9 @@ public struct ControlClient: Sendable {
         try decode(AppInfo.self, try call("GET", "/v1/apps/" + Self.escape(name)))
     }
 
+    /// Removes the app; its volumes stay (see `removeApp(named:volumes:)`).
     public func removeApp(named name: String) throws {
-        _ = try call("DELETE", "/v1/apps/" + Self.escape(name))
+        try removeApp(named: name, volumes: false)
     }
 
     /// Prometheus text of the daemon's metrics.

@@ -19,7 +19,7 @@ struct ControlReply: Sendable {
 
 /// Maps control API routes to the service. Every route is listed here:
 ///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, PATCH /v1/apps/NAME (an AppSpec),
-///   DELETE /v1/apps/NAME,
+///   DELETE /v1/apps/NAME[?volumes=1], GET /v1/volumes, DELETE /v1/volumes/APP/NAME,
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
 ///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop,
 ///   POST /v1/previews (a PreviewRequest), GET /v1/previews, DELETE /v1/previews/NAME,
@@ -28,6 +28,7 @@ struct ControlReply: Sendable {
 struct ControlRouter: Sendable {
     let service: ControlService
     let deploys: DeployService
+    let volumes: VolumeService
     let metrics: ProxyMetrics
     /// Previews answer at NAME.<previewDomain>.
     var previewDomain = Daemon.Options.defaultPreviewDomain
@@ -75,7 +76,14 @@ struct ControlRouter: Sendable {
         case ("DELETE", 3, "v1") where parts[1] == "apps":
             _ = try await service.app(named: parts[2])
             try await deploys.removeSandboxes(of: parts[2])
+            if Self.query(request.path, "volumes") == "1" { try await volumes.removeAll(ofApp: parts[2]) }
             try await service.removeApp(named: parts[2])
+            return ControlReply(status: 204, body: Data())
+        case ("GET", 2, "v1") where parts[1] == "volumes":
+            return try Self.json(200, try await volumes.list())
+        case ("DELETE", 4, "v1") where parts[1] == "volumes":
+            let (app, name) = (parts[2].removingPercentEncoding ?? parts[2], parts[3].removingPercentEncoding ?? parts[3])
+            try await volumes.remove(app: app, name: name)
             return ControlReply(status: 204, body: Data())
         case ("POST", 2, "v1") where parts[1] == "previews":
             let body = try ControlJSON.decoder().decode(PreviewRequest.self, from: request.body)

@@ -89,7 +89,9 @@ public final class Daemon: Sendable {
                 throw BatonError(.setupFailed, "cannot serve metrics on \(host):\(port): \(error): choose another --metrics address", cause: error)
             }
         }
-        let router = ControlRouter(service: service, deploys: deploys, metrics: proxy.metrics, previewDomain: options.previewDomain)
+        let volumes = VolumeService(database: database, store: deploys.runtime.volumes)
+        let router = ControlRouter(service: service, deploys: deploys, volumes: volumes, metrics: proxy.metrics,
+                                   previewDomain: options.previewDomain)
         let server: ControlServer
         do {
             server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)

@@ -34,17 +34,20 @@ actor DeployService {
         self.runtime = runtime
         routing = SandboxRouting(database: database, runtime: runtime, service: service)
         coordinator = SwapCoordinator(runtime: runtime, routes: routing, drainer: routing,
-                                      recorder: DeploymentRepository(database: database), logger: logger)
+                                      recorder: DeploymentRepository(database: database), holder: routing, logger: logger)
     }
 
     /// Swaps `app` to the artifact `ref` names. A failed health check is an outcome, not an
     /// error: the record says why and carries the new sandbox's last log lines.
     func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
-        let artifact = try ArtifactStore(root: root).resolve(ref)
-        let settings = try Self.settings(for: app, artifact: artifact)
+        let store = try ArtifactStore(root: root)
+        let digest = try store.resolve(ref).digest
         return try await outcome { [coordinator] in
-            try await coordinator.deploy(app: name, to: artifact.digest, settings: settings)
+            // Per digest: a failed stop-first deploy starts blue again with its own artifact's settings.
+            try await coordinator.deploy(app: name, to: digest) { digest in
+                try Self.settings(for: app, artifact: try store.resolve(digest))
+            }
         }
     }
 
@@ -154,7 +157,8 @@ actor DeployService {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and \(artifact.digest) records none: create the app with --port or publish with --port")
         }
         let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
+        let strategy: SwapStrategy = app.strategy == .stopFirst ? .stopFirst(holdTimeout: .milliseconds(Int64(app.holdTimeout * 1000))) : .blueGreen
         return DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
-                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)))
+                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy)
     }
 }

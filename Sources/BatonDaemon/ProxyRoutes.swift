@@ -4,7 +4,8 @@ import Synchronization
 
 /// The proxy's route table as the daemon derives it: the stored apps, each sandbox app routed
 /// to the port inside its serving sandbox's network namespace while that sandbox runs, and
-/// answered 503 otherwise. Rebuilt whole and installed in one step after every change.
+/// answered 503 otherwise; an app a stop-first deploy holds has its requests held. Rebuilt
+/// whole and installed in one step after every change.
 final class ProxyRoutes: Sendable {
     let database: StateDatabase
     let proxy: Proxy
@@ -12,6 +13,8 @@ final class ProxyRoutes: Sendable {
     /// Reloads one at a time, so the table installed last is the one read last: a reload that
     /// read before a sandbox exited cannot overwrite the one made after.
     private let reloading = Mutex(())
+    /// Apps whose requests are held now (stop-first deploys), with their hold.
+    private let holds = Mutex<[String: RouteHold]>([:])
 
     init(database: StateDatabase, proxy: Proxy, runtime: SandboxRuntimeService) {
         self.database = database
@@ -30,19 +33,44 @@ final class ProxyRoutes: Sendable {
                 else { continue }
                 sandboxTargets[app.name] = .sandbox(live.network, port: row.port)
             }
-            proxy.install(Self.table(for: apps, sandboxTargets: sandboxTargets))
+            proxy.install(Self.table(for: apps, sandboxTargets: sandboxTargets, holds: holds.withLock { $0 }))
         }
     }
 
     /// Upstream apps route to their address; sandbox apps to the target given for them, or
-    /// nowhere (503) before a deploy lands and while their sandbox is gone.
-    static func table(for apps: [AppInfo], sandboxTargets: [String: Target]) -> RouteTable {
+    /// nowhere (503) before a deploy lands and while their sandbox is gone; a held app's
+    /// requests wait.
+    static func table(for apps: [AppInfo], sandboxTargets: [String: Target], holds: [String: RouteHold] = [:]) -> RouteTable {
         var entries: [(String, Route)] = []
         for app in apps {
             let target = app.kind == .sandbox ? sandboxTargets[app.name] : app.upstream.flatMap(upstreamTarget)
-            for host in app.hosts { entries.append((host, Route(app: app.name, target: target))) }
+            for host in app.hosts { entries.append((host, Route(app: app.name, target: target, hold: holds[app.name]))) }
         }
         return RouteTable(entries)
+    }
+
+    /// Holds `app`'s new requests until `release`.
+    func hold(app: String, timeout: Duration) throws {
+        holds.withLock { $0[app] = RouteHold(timeout: timeout) }
+        do {
+            try reload()
+        } catch {
+            holds.withLock { $0[app] = nil }
+            throw error
+        }
+    }
+
+    /// Ends `app`'s hold. The table is rebuilt even when the database cannot be read: a held
+    /// request must not wait for nothing.
+    func release(app: String) {
+        holds.withLock { $0[app] = nil }
+        do {
+            try reload()
+        } catch {
+            // The last table, without the hold: the route's target stays what it was.
+            let table = proxy.routeTable
+            proxy.install(RouteTable(table.entries.map { ($0.host, Route(app: $0.route.app, target: $0.route.target)) }))
+        }
     }
 
     static func upstreamTarget(_ text: String) -> Target? {

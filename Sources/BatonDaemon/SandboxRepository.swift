@@ -15,6 +15,8 @@ struct SandboxRow: Sendable, Equatable {
     var pid: Int32?
     var startTime: UInt64?
     var createdAt: String
+    /// The volumes it binds, by their place under `volumes/` ("APP/NAME", "shared/NAME").
+    var volumes: [String] = []
 }
 
 /// Sandboxes and which one serves each app, in the state database.
@@ -23,11 +25,11 @@ extension StateDatabase {
         try write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at, volumes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [row.id, row.app, row.digest, row.artifact, row.port, row.state, row.pid,
-                            row.startTime.map { Int64($0) }, row.createdAt])
+                            row.startTime.map { Int64($0) }, row.createdAt, try Self.jsonText(row.volumes)])
         }
     }
 
@@ -87,6 +89,7 @@ extension StateDatabase {
 
     private static func sandboxRow(_ row: Row) -> SandboxRow {
         SandboxRow(id: row["id"], app: row["app"], digest: row["digest"], artifact: row["artifact"], port: row["port"], state: row["state"],
-                   pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"])
+                   pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"],
+                   volumes: jsonValue([String].self, row["volumes"]) ?? [])
     }
 }

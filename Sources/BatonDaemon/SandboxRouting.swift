@@ -2,10 +2,10 @@ import BatonDeploy
 import BatonProxy
 import Foundation
 
-/// BatonDeploy's route installer and drainer over the daemon's state and proxy: an app's
-/// serving sandbox is persisted first, then the whole route table is rebuilt and installed
-/// in one step.
-struct SandboxRouting: RouteInstaller, TrafficDrainer {
+/// BatonDeploy's route installer, drainer and request holder over the daemon's state and
+/// proxy: an app's serving sandbox is persisted first, then the whole route table is rebuilt
+/// and installed in one step.
+struct SandboxRouting: RouteInstaller, TrafficDrainer, RequestHolder {
     let database: StateDatabase
     let runtime: SandboxRuntimeService
     let service: ControlService
@@ -19,6 +19,14 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer {
     func install(app: String, sandbox: SandboxHandle) async throws {
         try database.setServing(app: app, sandbox: sandbox.id)
         try await service.reloadRoutes()
+    }
+
+    func hold(app: String, timeout: Duration) async throws {
+        try service.routes.hold(app: app, timeout: timeout)
+    }
+
+    func release(app: String) async {
+        service.routes.release(app: app)
     }
 
     func drain(_ sandbox: SandboxHandle, timeout: Duration) async -> Bool {

@@ -23,6 +23,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     let root: String
     let database: StateDatabase
     let launcher: SandboxLauncher
+    let volumes: VolumeStore
     let logger: Logger
     private let entries = Mutex<[String: Entry]>([:])
     /// Called (off any lock, on the sandbox's watcher thread) as soon as a sandbox the daemon
@@ -33,6 +34,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         self.root = root
         self.database = database
         self.launcher = SandboxLauncher(root: root, logger: logger)
+        self.volumes = VolumeStore(root: root)
         self.logger = logger
     }
 
@@ -83,6 +85,12 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         spec.memoryLimit = app.memory.map { UInt64($0) }
         spec.pidsLimit = app.pids
         spec.cgroupAccounting = true
+        // A numeric User of the artifact is the program's ids (as with `baton run`), and the
+        // owner of the volumes it makes; otherwise root.
+        spec.user = config.user.flatMap(UserSpec.parse)
+        let claim = try volumes.claim(app, owner: spec.user ?? (0, 0))
+        defer { volumes.release(claim) }
+        spec.binds = claim.binds
         let logs = SandboxLog.directory(root: root, id: id)
         for directory in [PathName.parent(of: logs), logs] where mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
@@ -95,7 +103,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest)
             try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
                                                   port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
-                                                  createdAt: Timestamp.now()))
+                                                  createdAt: Timestamp.now(), volumes: claim.keys))
         } catch {
             // Never leave a sandbox running that no record names: nothing would stop it.
             sandbox.kill()

@@ -95,6 +95,16 @@ public final class StateDatabase: Sendable {
                 ALTER TABLE apps ADD COLUMN expires_at TEXT;
                 """)
         }
+        migrator.registerMigration("v5: volumes and strategy") { db in
+            // sandboxes.volumes: the volume directories a sandbox binds ("APP/NAME",
+            // "shared/NAME"), recorded with it so a volume in use is never removed.
+            try db.execute(sql: """
+                ALTER TABLE apps ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE apps ADD COLUMN strategy TEXT NOT NULL DEFAULT 'blue-green';
+                ALTER TABLE apps ADD COLUMN hold_timeout REAL NOT NULL DEFAULT 30;
+                ALTER TABLE sandboxes ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
+                """)
+        }
         return migrator
     }
 
