@@ -69,7 +69,7 @@ public struct ApplyPlan: Sendable, Equatable {
 /// Which stored settings differ from a declared spec, by their key in the file.
 enum SettingsDiff {
     /// Settings a sandbox takes when it starts.
-    static let sandboxSettings: Set<String> = ["port", "memory", "pids", "env"]
+    static let sandboxSettings: Set<String> = ["port", "memory", "pids", "env", "volumes"]
 
     static func changes(_ spec: AppSpec, _ app: AppInfo) -> [String] {
         var changed: [String] = []
@@ -83,6 +83,9 @@ enum SettingsDiff {
         if spec.memory != app.memory { changed.append("memory") }
         if spec.pids != app.pids { changed.append("pids") }
         if spec.env.sorted() != app.env.sorted() { changed.append("env") }
+        if spec.volumes != app.volumes { changed.append("volumes") }
+        if (spec.strategy ?? .blueGreen) != app.strategy { changed.append("strategy") }
+        if (spec.holdTimeout ?? AppSpec.defaultHoldTimeout) != app.holdTimeout { changed.append("hold") }
         return changed
     }
 }

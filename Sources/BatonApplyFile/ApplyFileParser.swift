@@ -14,13 +14,17 @@ import Yams
 ///         memory: 268435456
 ///         pids: 256
 ///         env: { LOG_LEVEL: info }
+///         volumes: [data:/var/lib/web, "shared:cache:/cache:ro"]
+///         strategy: stop-first         # or blue-green (the default)
+///         hold: 30                     # seconds a stop-first deploy may hold requests
 ///       legacy:
 ///         upstream: 127.0.0.1:9000
 ///         hosts: [legacy.example.com]
 ///
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
-    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "env"]
+    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "env",
+                                           "volumes", "strategy", "hold"]
     static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -96,6 +100,7 @@ public enum ApplyFileParser {
             }
             spec.env = entries.sorted()
         }
+        try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
         let artifact = try artifactNode.map { (node: Node) throws(BatonError) in try reader.string(node, "'artifact'") }
         do {
             spec = try spec.validated()

@@ -43,6 +43,8 @@ struct AppCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Environment variable (repeatable).", valueName: "k=v"))
     var env: [String] = []
 
+    @OptionGroup var volumesAndStrategy: VolumeAndStrategyOptions
+
     @Flag(help: "Print the app as JSON.")
     var json = false
 
@@ -51,13 +53,15 @@ struct AppCreateCommand: ParsableCommand {
         if upstream != nil && (port != nil || memory != nil || pids != nil || !env.isEmpty) {
             throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids and --env do not apply")
         }
+        try volumesAndStrategy.validate()
     }
 
     func run() throws {
-        let spec = AppSpec(
+        var spec = AppSpec(
             name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
             healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
             pids: pids, env: env)
+        volumesAndStrategy.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

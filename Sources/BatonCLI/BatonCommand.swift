@@ -24,6 +24,7 @@ public struct BatonCommand: ParsableCommand {
             HistoryCommand.self,
             ApplyCommand.self,
             PreviewCommand.self,
+            VolumeCommand.self,
         ]
     )
 
