@@ -215,9 +215,10 @@ extension SwapCoordinator {
     /// Records a failed swap's outcome and builds the error the caller sees.
     func fail(_ context: FailureContext, green: SandboxHandle?, trail: inout DeploymentTrail, _ abort: SwapAbort,
               logLines: [String]) async -> BatonError {
-        await trail.finish(abort.outcome, reason: abort.reason)
-        logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(abort.outcome.rawValue): \(abort.reason)")
-        let failure = DeployFailure(app: context.app, digest: context.digest, sandboxID: green?.id, reason: abort.reason,
+        let reason = context.recordedReason(abort.reason)
+        await trail.finish(abort.outcome, reason: reason)
+        logger.warning("deploy of \(context.app) to \(shortDigest(context.digest)) \(abort.outcome.rawValue): \(reason)")
+        let failure = DeployFailure(app: context.app, digest: context.digest, sandboxID: green?.id, reason: reason,
                                     logLines: logLines, record: trail.record, underlying: abort.underlying)
         return BatonError(abort.code, context.message(reason: abort.reason), cause: failure)
     }
@@ -240,10 +241,16 @@ struct FailureContext {
     /// What serves the app after the failure, when it is not blue untouched (stop-first).
     var servingNow: String?
 
+    /// What the record says: why it failed, and what serves now when that is news.
+    func recordedReason(_ reason: String) -> String {
+        servingNow.map { "\(reason); \($0)" } ?? reason
+    }
+
     /// One line: what failed, and what serves now.
     func message(reason: String) -> String {
-        let serving = servingNow ?? blue.map { "\(app) still serves \(shortDigest($0.digest))" } ?? "\(app) serves nothing yet"
-        return "deploy of \(app) to \(shortDigest(digest)) failed: \(reason); \(serving)"
+        let serving = blue.map { "\(app) still serves \(shortDigest($0.digest))" } ?? "\(app) serves nothing yet"
+        let what = servingNow == nil ? "\(reason); \(serving)" : recordedReason(reason)
+        return "deploy of \(app) to \(shortDigest(digest)) failed: \(what)"
     }
 
     /// Nil when healthy; otherwise why not, in words a user can act on.

@@ -38,6 +38,33 @@ import Testing
         #expect(legacy.spec == AppSpec(name: "legacy", hosts: ["legacy.example.com"], upstream: "127.0.0.1:9000"))
     }
 
+    @Test func readsVolumesAndAStopFirstStrategy() throws {
+        let text = """
+            apps:
+              web:
+                artifact: web:1
+                hosts: [web.test]
+                volumes: [data:/var/lib/web, "shared:cache:/cache:ro"]
+                strategy: stop-first
+                hold: 12
+            """
+        let spec = try ApplyFileParser.parse(text, file: "baton.yml").apps[0].spec
+        #expect(spec.volumes == [AppVolume(name: "data", path: "/var/lib/web"),
+                                 AppVolume(name: "cache", path: "/cache", readOnly: true, shared: true)])
+        #expect(spec.strategy == .stopFirst)
+        #expect(spec.holdTimeout == 12)
+    }
+
+    @Test func badVolumesAndStrategiesNameTheirPlace() {
+        let app = "apps:\n  web:\n    artifact: web:1\n    hosts: [web.test]\n"
+        #expect(failure(app + "    volumes: [data]\n") == "baton.yml:5:14: invalid volume 'data': use NAME:/path, NAME:/path:ro or shared:NAME:/path")
+        #expect(failure(app + "    volumes: [../x:/data]\n").hasPrefix("baton.yml:2:3: app web: invalid volume name '../x'"))
+        #expect(failure(app + "    volumes: [data:/proc/x]\n") == "baton.yml:2:3: app web: volume path '/proc/x' overlaps /proc, which the sandbox mounts itself")
+        #expect(failure(app + "    strategy: rolling\n") == "baton.yml:5:15: 'strategy' must be blue-green or stop-first, not 'rolling'")
+        #expect(failure("apps:\n  old:\n    upstream: 127.0.0.1:9\n    hosts: [o.test]\n    volumes: [d:/d]\n")
+            .hasPrefix("baton.yml:5:5: unknown key 'volumes' in app old (an upstream app)"))
+    }
+
     @Test func aSyntaxErrorNamesLineAndColumn() {
         let text = "apps:\n  web:\n    hosts: [a.test\n    artifact: x:1\n"
         let message = failure(text)
@@ -54,7 +81,7 @@ import Testing
 
     @Test func anUnknownKeyIsRefusedWhereItIsWritten() {
         let text = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    replicas: 3\n"
-        #expect(failure(text) == "baton.yml:5:5: unknown key 'replicas' in app web: use artifact, drain, env, health, hosts, memory, pids, port")
+        #expect(failure(text) == "baton.yml:5:5: unknown key 'replicas' in app web: use artifact, drain, env, health, hold, hosts, memory, pids, port, strategy, volumes")
         let health = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    health: { path: /h, interval: 3 }\n"
         #expect(failure(health).hasPrefix("baton.yml:5:25: unknown key 'interval' in 'health'"), "\(failure(health))")
         #expect(failure("apps: {}\nversion: 2\n").hasPrefix("baton.yml:2:1: unknown key 'version' in the file"))

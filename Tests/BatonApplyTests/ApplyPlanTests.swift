@@ -57,6 +57,23 @@ import Testing
         #expect(healthOnly.steps.map(\.action) == [.update])
     }
 
+    @Test func changedVolumesRestartTheServingDigestAndAStrategyIsOnlyAnUpdate() throws {
+        var app = sandbox("web", digest: Self.d1)
+        app.declared.spec.volumes = [AppVolume(name: "data", path: "/data")]
+        app.declared.spec.strategy = .stopFirst
+        let plan = try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false)
+        #expect(plan.steps.map(\.action) == [.update, .swap])
+        #expect(plan.steps[0].changes == ["volumes", "strategy"])
+        #expect(plan.steps[1].changes == ["volumes"])
+        app.declared.spec.volumes = []
+        let strategyOnly = try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false)
+        #expect(strategyOnly.steps.map(\.action) == [.update])
+        // The stored defaults are what a file that leaves them out means.
+        app.declared.spec.strategy = .blueGreen
+        app.declared.spec.holdTimeout = AppSpec.defaultHoldTimeout
+        #expect(try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false).changes.isEmpty)
+    }
+
     @Test func defaultsInTheFileMatchTheDaemonsDefaults() throws {
         var app = sandbox("web", digest: Self.d1)
         app.declared.spec.healthStatus = 200

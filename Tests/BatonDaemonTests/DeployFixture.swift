@@ -10,11 +10,12 @@ final class DeployFixture {
     let daemon: DaemonProcess
     static let host = "web.test"
 
-    init() throws {
+    /// `appFlags` go to `app create web` (`--volume …`, `--strategy …`).
+    init(appFlags: [String] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
         try Self.publishBase(root: root)
         daemon = try DaemonProcess(root: root)
-        try Self.baton(["app", "create", "web", "--host", Self.host], root: root)
+        try Self.baton(["app", "create", "web", "--host", Self.host] + appFlags, root: root)
     }
 
     /// Publishes `base:1` (busybox and a few applets) into the store under `root`.

@@ -2,12 +2,19 @@ import Foundation
 import Synchronization
 
 /// Clients sending GETs back to back until `finish()` (or `limit` seconds), counting what
-/// failed and which bodies came back.
+/// failed and which bodies came back, and timing each request.
 final class LoadRun: Sendable {
+    /// One request: when it started and how long it took to be answered (or to fail).
+    struct Sample: Sendable {
+        let start: Date
+        let seconds: Double
+    }
+
     private let stop = Atomic(false)
     private let failureCount = Atomic(0)
     private let servedCount = Atomic(0)
     private let seen = Mutex(Set<String>())
+    private let timings = Mutex<[Sample]>([])
     private let running = Atomic(0)
 
     init(port: Int, host: String, clients: Int, limit: TimeInterval) {
@@ -16,7 +23,10 @@ final class LoadRun: Sendable {
             Thread { [self] in
                 let deadline = Date().addingTimeInterval(limit)
                 while !stop.load(ordering: .relaxed) && Date() < deadline {
-                    if let reply = HTTPGet.fetch(port: port, host: host, path: "/"), reply.status == 200 {
+                    let start = Date()
+                    let reply = HTTPGet.fetch(port: port, host: host, path: "/")
+                    timings.withLock { $0.append(Sample(start: start, seconds: Date().timeIntervalSince(start))) }
+                    if let reply, reply.status == 200 {
                         servedCount.add(1, ordering: .relaxed)
                         _ = seen.withLock { $0.insert(reply.body) }
                     } else {
@@ -37,6 +47,7 @@ final class LoadRun: Sendable {
     var failures: Int { failureCount.load(ordering: .relaxed) }
     var served: Int { servedCount.load(ordering: .relaxed) }
     var bodies: Set<String> { seen.withLock { $0 } }
+    var samples: [Sample] { timings.withLock { $0 } }
 }
 
 /// One GET on its own thread, to be in flight while something else happens.

@@ -59,6 +59,8 @@ import Testing
         #expect(fixture.holder.holding.isEmpty)
         let stored = try #require(fixture.recorder.all.first)
         #expect(stored.outcome == .failed)
+        #expect(stored.reason?.hasSuffix("(82 checks, last check: answered 500); web serves sha256:111111111111 again on sb-2") == true,
+                "\(stored.reason ?? "")")
         #expect(stored.phases.map(\.phase) == [.held, .drained, .stopped, .started, .restored])
     }
 
