@@ -43,6 +43,12 @@ struct AppCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Environment variable (repeatable).", valueName: "k=v"))
     var env: [String] = []
 
+    @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
+    var network: String?
+
+    @Option(name: .customLong("egress-allow"), help: ArgumentHelp("Limit outbound traffic to this destination (repeatable).", valueName: "cidr[:port]"))
+    var egressAllow: [String] = []
+
     @Flag(help: "Print the app as JSON.")
     var json = false
 
@@ -57,7 +63,7 @@ struct AppCreateCommand: ParsableCommand {
         let spec = AppSpec(
             name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
             healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
-            pids: pids, env: env)
+            pids: pids, env: env, network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

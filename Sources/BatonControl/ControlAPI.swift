@@ -14,11 +14,15 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var memory: Int64?
     public var pids: Int?
     public var env: [String]
+    /// `egress` (the default for sandbox apps) or `none`.
+    public var network: String?
+    /// `CIDR[:PORT]` destinations an egress app is limited to; empty: anywhere but link-local.
+    public var egressAllow: [String]?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
         healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
-        pids: Int? = nil, env: [String] = []
+        pids: Int? = nil, env: [String] = [], network: String? = nil, egressAllow: [String]? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -31,6 +35,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
         self.memory = memory
         self.pids = pids
         self.env = env
+        self.network = network
+        self.egressAllow = egressAllow
     }
 }
 
@@ -61,6 +67,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var inFlight: Int
     /// Made by `baton preview create`: `apply` leaves previews alone.
     public var preview: Bool = false
+    /// `egress` or `none` for sandbox apps; nil for upstream apps.
+    public var network: String?
+    public var egressAllow: [String] = []
 
 
     public init(
@@ -103,6 +112,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(inFlight, forKey: .inFlight)
         try container.encode(preview, forKey: .preview)
+        try container.encode(network, forKey: .network)
+        try container.encode(egressAllow, forKey: .egressAllow)
     }
 }
 

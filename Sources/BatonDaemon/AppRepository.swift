@@ -29,6 +29,7 @@ extension StateDatabase {
                     spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt, preview,
                 ])
             try Self.insertHosts(db, spec)
+            try Self.storeNetwork(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
@@ -73,6 +74,7 @@ extension StateDatabase {
                 ])
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
+            try Self.storeNetwork(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
@@ -100,13 +102,17 @@ extension StateDatabase {
         let hosts = try String.fetchAll(db, sql: "SELECT host FROM app_hosts WHERE app = ? ORDER BY host", arguments: [name])
         let envText: String = row["env"]
         let env = (try? JSONDecoder().decode([String].self, from: Data(envText.utf8))) ?? []
-        return AppInfo(
+        let network = try fetchNetwork(db, app: name)
+        var app = AppInfo(
             name: row["name"], hosts: hosts, kind: AppInfo.Kind(rawValue: row["kind"]) ?? .sandbox,
             digest: try String.fetchOne(db, sql: "SELECT digest FROM sandboxes WHERE id = ?", arguments: [row["serving_sandbox"] as String?]),
             upstream: row["upstream"], port: row["port"], healthPath: row["health_path"],
             healthStatus: row["health_status"], healthTimeout: row["health_timeout"],
             drainTimeout: row["drain_timeout"], memory: row["memory"], pids: row["pids"], env: env,
             createdAt: row["created_at"], inFlight: 0, preview: (row["preview"] as Int?) == 1)
+        app.network = network?.mode
+        app.egressAllow = network?.egressAllow ?? []
+        return app
     }
 
     /// Runs a write transaction, passing BatonErrors through and wrapping database errors.

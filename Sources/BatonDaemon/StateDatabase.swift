@@ -95,6 +95,17 @@ public final class StateDatabase: Sendable {
                 ALTER TABLE apps ADD COLUMN expires_at TEXT;
                 """)
         }
+        migrator.registerMigration("v6: app networks") { db in
+            // Sandbox apps made before networking had only loopback: they keep it.
+            try db.execute(sql: """
+                CREATE TABLE app_networks (
+                    app TEXT PRIMARY KEY NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                    mode TEXT NOT NULL CHECK (mode IN ('egress', 'none')),
+                    egress_allow TEXT NOT NULL DEFAULT '[]'
+                );
+                INSERT INTO app_networks (app, mode) SELECT name, 'none' FROM apps WHERE kind = 'sandbox';
+                """)
+        }
         return migrator
     }
 
