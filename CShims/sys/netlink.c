@@ -104,6 +104,11 @@ static int link_request(struct request *r, uint16_t flags, int ifindex, unsigned
     return 0;
 }
 
+int bt_net_link_index(const char *name) {
+    unsigned index = index_of(name);
+    return index == 0 ? -1 : (int)index;
+}
+
 int bt_net_bridge_ensure(const char *name, int *ifindex) {
     unsigned existing = index_of(name);
     if (existing == 0) {
@@ -143,13 +148,13 @@ int bt_net_link_up(int ifindex) {
     return exchange(&r);
 }
 
-int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex) {
+int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex, uint32_t mtu) {
     struct request r;
     link_request(&r, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
     uint32_t master = (uint32_t)master_ifindex, pid = (uint32_t)peer_pid;
     struct rtattr *linkinfo, *data, *peer;
     if (!attribute(&r, IFLA_IFNAME, host_name, strlen(host_name) + 1) || !attribute(&r, IFLA_MASTER, &master, 4) ||
-        !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) || !attribute(&r, IFLA_INFO_KIND, "veth", 5) ||
+        !attribute(&r, IFLA_MTU, &mtu, 4) || !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) || !attribute(&r, IFLA_INFO_KIND, "veth", 5) ||
         !(data = attribute(&r, IFLA_INFO_DATA, NULL, 0))) {
         errno = ENOBUFS;
         return -1;
@@ -159,7 +164,8 @@ int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_
     memset(&peer_info, 0, sizeof peer_info);
     peer_info.ifi_family = AF_UNSPEC;
     if (!(peer = attribute(&r, VETH_INFO_PEER, &peer_info, sizeof peer_info)) ||
-        !attribute(&r, IFLA_IFNAME, peer_name, strlen(peer_name) + 1) || !attribute(&r, IFLA_NET_NS_PID, &pid, 4)) {
+        !attribute(&r, IFLA_IFNAME, peer_name, strlen(peer_name) + 1) || !attribute(&r, IFLA_NET_NS_PID, &pid, 4) ||
+        !attribute(&r, IFLA_MTU, &mtu, 4)) {
         errno = ENOBUFS;
         return -1;
     }
@@ -198,7 +204,7 @@ int bt_net_link_delete(const char *name) {
     return 0;
 }
 
-int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway) {
+int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway, uint32_t route_mtu) {
     unsigned index = index_of(name);
     if (index == 0) return -1;
     if (bt_net_address_add((int)index, address, prefix) < 0 || bt_net_link_up((int)index) < 0) return -1;
@@ -213,5 +219,10 @@ int bt_net_configure_interface(const char *name, uint32_t address, int prefix, u
     begin(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &route, sizeof route);
     uint32_t oif = index;
     if (!attribute(&r, RTA_GATEWAY, &gateway, 4) || !attribute(&r, RTA_OIF, &oif, 4)) { errno = ENOBUFS; return -1; }
+    if (route_mtu) {
+        struct rtattr *metrics = attribute(&r, RTA_METRICS, NULL, 0);
+        if (!metrics || !attribute(&r, RTAX_MTU, &route_mtu, 4)) { errno = ENOBUFS; return -1; }
+        end_nest(&r, metrics);
+    }
     return exchange(&r);
 }

@@ -137,7 +137,7 @@ struct EgressAppTests {
         try fixture.baton(["app", "create", "sealed", "--host", "sealed.test", "--network", "none"])
         try fixture.baton(["deploy", "sealed", "site:net"])
         #expect(HTTPGet.fetch(port: fixture.daemon.port, host: "sealed.test", path: "/cgi-bin/links")?.body == "lo\n")
-        let leases = (try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/network/leases")) ?? []
+        let leases = (try? FileManager.default.contentsOfDirectory(atPath: RuntimeDirectory.path(root: fixture.root) + "/leases")) ?? []
         #expect(leases.isEmpty, "a sandbox without a network holds no address")
     }
 

@@ -38,6 +38,6 @@ struct SandboxRecordFailureTests {
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/baton/\(id)"), "\(controller) cgroup of \(id) left")
         }
         #expect(runtime.live(id: id) == nil)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/network/leases")) ?? []).isEmpty, "its address went back")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: RuntimeDirectory.path(root: root) + "/leases")) ?? []).isEmpty, "its address went back")
     }
 }

@@ -146,5 +146,6 @@ enum TestNetwork {
         try? NetworkLinks.delete(bridge)
         try? NetworkLinks.nft("delete table inet baton_" + String(bridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
         unlink("/run/baton-subnets/" + bridge)
+        try? FileManager.default.removeItem(atPath: RuntimeDirectory.path(root: root))
     }
 }
