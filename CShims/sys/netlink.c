@@ -93,15 +93,17 @@ static unsigned index_of(const char *name) {
     return rc < 0 ? 0 : (unsigned)request.ifr_ifindex;
 }
 
-static int link_request(struct request *r, uint16_t flags, int ifindex, unsigned change, unsigned set) {
+/// Begins a link request (`type` RTM_NEWLINK, RTM_SETLINK, RTM_DELLINK) on `ifindex` (0: a
+/// new link), changing the `change` flags to `set`.
+static void link_request(struct request *r, uint16_t type, uint16_t flags, unsigned char family, int ifindex, unsigned change,
+                         unsigned set) {
     struct ifinfomsg info;
     memset(&info, 0, sizeof info);
-    info.ifi_family = AF_UNSPEC;
+    info.ifi_family = family;
     info.ifi_index = ifindex;
     info.ifi_change = change;
     info.ifi_flags = set;
-    begin(r, RTM_NEWLINK, flags, &info, sizeof info);
-    return 0;
+    begin(r, type, flags, &info, sizeof info);
 }
 
 int bt_net_link_index(const char *name) {
@@ -113,7 +115,7 @@ int bt_net_bridge_ensure(const char *name, int *ifindex) {
     unsigned existing = index_of(name);
     if (existing == 0) {
         struct request r;
-        link_request(&r, NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0);
+        link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, 0, 0);
         struct rtattr *kind = NULL, *linkinfo = NULL;
         if (!attribute(&r, IFLA_IFNAME, name, strlen(name) + 1) || !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) ||
             !(kind = attribute(&r, IFLA_INFO_KIND, "bridge", 7))) {
@@ -144,13 +146,13 @@ int bt_net_address_add(int ifindex, uint32_t address, int prefix) {
 
 int bt_net_link_up(int ifindex) {
     struct request r;
-    link_request(&r, 0, ifindex, IFF_UP, IFF_UP);
+    link_request(&r, RTM_NEWLINK, 0, AF_UNSPEC, ifindex, IFF_UP, IFF_UP);
     return exchange(&r);
 }
 
 int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex, uint32_t mtu) {
     struct request r;
-    link_request(&r, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
+    link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, IFF_UP, IFF_UP);
     uint32_t master = (uint32_t)master_ifindex, pid = (uint32_t)peer_pid;
     struct rtattr *linkinfo, *data, *peer;
     if (!attribute(&r, IFLA_IFNAME, host_name, strlen(host_name) + 1) || !attribute(&r, IFLA_MASTER, &master, 4) ||
@@ -178,12 +180,8 @@ int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_
 int bt_net_bridge_port_isolate(const char *name) {
     unsigned index = index_of(name);
     if (index == 0) return -1;
-    struct ifinfomsg info;
-    memset(&info, 0, sizeof info);
-    info.ifi_family = AF_BRIDGE;
-    info.ifi_index = (int)index;
     struct request r;
-    begin(&r, RTM_SETLINK, 0, &info, sizeof info);
+    link_request(&r, RTM_SETLINK, 0, AF_BRIDGE, (int)index, 0, 0);
     uint8_t on = 1;
     struct rtattr *port = attribute(&r, IFLA_PROTINFO | NLA_F_NESTED, NULL, 0);
     if (!port || !attribute(&r, IFLA_BRPORT_ISOLATED, &on, 1)) { errno = ENOBUFS; return -1; }
@@ -194,12 +192,8 @@ int bt_net_bridge_port_isolate(const char *name) {
 int bt_net_link_delete(const char *name) {
     unsigned index = index_of(name);
     if (index == 0) return 0;
-    struct ifinfomsg info;
-    memset(&info, 0, sizeof info);
-    info.ifi_family = AF_UNSPEC;
-    info.ifi_index = (int)index;
     struct request r;
-    begin(&r, RTM_DELLINK, 0, &info, sizeof info);
+    link_request(&r, RTM_DELLINK, 0, AF_UNSPEC, (int)index, 0, 0);
     if (exchange(&r) < 0 && errno != ENODEV) return -1;
     return 0;
 }
