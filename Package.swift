@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "BatonDaemon",
             dependencies: [
-                "BatonProxy", "BatonSandbox", "BatonStore", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile",
+                "BatonProxy", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile",
                 "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -136,7 +136,7 @@ let package = Package(
         ]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
-        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy"]),
+        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS"]),
     ],
     swiftLanguageModes: [.v6]
 )

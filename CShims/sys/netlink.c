@@ -93,22 +93,29 @@ static unsigned index_of(const char *name) {
     return rc < 0 ? 0 : (unsigned)request.ifr_ifindex;
 }
 
-static int link_request(struct request *r, uint16_t flags, int ifindex, unsigned change, unsigned set) {
+/// Begins a link request (`type` RTM_NEWLINK, RTM_SETLINK, RTM_DELLINK) on `ifindex` (0: a
+/// new link), changing the `change` flags to `set`.
+static void link_request(struct request *r, uint16_t type, uint16_t flags, unsigned char family, int ifindex, unsigned change,
+                         unsigned set) {
     struct ifinfomsg info;
     memset(&info, 0, sizeof info);
-    info.ifi_family = AF_UNSPEC;
+    info.ifi_family = family;
     info.ifi_index = ifindex;
     info.ifi_change = change;
     info.ifi_flags = set;
-    begin(r, RTM_NEWLINK, flags, &info, sizeof info);
-    return 0;
+    begin(r, type, flags, &info, sizeof info);
+}
+
+int bt_net_link_index(const char *name) {
+    unsigned index = index_of(name);
+    return index == 0 ? -1 : (int)index;
 }
 
 int bt_net_bridge_ensure(const char *name, int *ifindex) {
     unsigned existing = index_of(name);
     if (existing == 0) {
         struct request r;
-        link_request(&r, NLM_F_CREATE | NLM_F_EXCL, 0, 0, 0);
+        link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, 0, 0);
         struct rtattr *kind = NULL, *linkinfo = NULL;
         if (!attribute(&r, IFLA_IFNAME, name, strlen(name) + 1) || !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) ||
             !(kind = attribute(&r, IFLA_INFO_KIND, "bridge", 7))) {
@@ -139,17 +146,17 @@ int bt_net_address_add(int ifindex, uint32_t address, int prefix) {
 
 int bt_net_link_up(int ifindex) {
     struct request r;
-    link_request(&r, 0, ifindex, IFF_UP, IFF_UP);
+    link_request(&r, RTM_NEWLINK, 0, AF_UNSPEC, ifindex, IFF_UP, IFF_UP);
     return exchange(&r);
 }
 
-int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex) {
+int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex, uint32_t mtu) {
     struct request r;
-    link_request(&r, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
+    link_request(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0, IFF_UP, IFF_UP);
     uint32_t master = (uint32_t)master_ifindex, pid = (uint32_t)peer_pid;
     struct rtattr *linkinfo, *data, *peer;
     if (!attribute(&r, IFLA_IFNAME, host_name, strlen(host_name) + 1) || !attribute(&r, IFLA_MASTER, &master, 4) ||
-        !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) || !attribute(&r, IFLA_INFO_KIND, "veth", 5) ||
+        !attribute(&r, IFLA_MTU, &mtu, 4) || !(linkinfo = attribute(&r, IFLA_LINKINFO, NULL, 0)) || !attribute(&r, IFLA_INFO_KIND, "veth", 5) ||
         !(data = attribute(&r, IFLA_INFO_DATA, NULL, 0))) {
         errno = ENOBUFS;
         return -1;
@@ -159,7 +166,8 @@ int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_
     memset(&peer_info, 0, sizeof peer_info);
     peer_info.ifi_family = AF_UNSPEC;
     if (!(peer = attribute(&r, VETH_INFO_PEER, &peer_info, sizeof peer_info)) ||
-        !attribute(&r, IFLA_IFNAME, peer_name, strlen(peer_name) + 1) || !attribute(&r, IFLA_NET_NS_PID, &pid, 4)) {
+        !attribute(&r, IFLA_IFNAME, peer_name, strlen(peer_name) + 1) || !attribute(&r, IFLA_NET_NS_PID, &pid, 4) ||
+        !attribute(&r, IFLA_MTU, &mtu, 4)) {
         errno = ENOBUFS;
         return -1;
     }
@@ -172,12 +180,8 @@ int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_
 int bt_net_bridge_port_isolate(const char *name) {
     unsigned index = index_of(name);
     if (index == 0) return -1;
-    struct ifinfomsg info;
-    memset(&info, 0, sizeof info);
-    info.ifi_family = AF_BRIDGE;
-    info.ifi_index = (int)index;
     struct request r;
-    begin(&r, RTM_SETLINK, 0, &info, sizeof info);
+    link_request(&r, RTM_SETLINK, 0, AF_BRIDGE, (int)index, 0, 0);
     uint8_t on = 1;
     struct rtattr *port = attribute(&r, IFLA_PROTINFO | NLA_F_NESTED, NULL, 0);
     if (!port || !attribute(&r, IFLA_BRPORT_ISOLATED, &on, 1)) { errno = ENOBUFS; return -1; }
@@ -188,17 +192,13 @@ int bt_net_bridge_port_isolate(const char *name) {
 int bt_net_link_delete(const char *name) {
     unsigned index = index_of(name);
     if (index == 0) return 0;
-    struct ifinfomsg info;
-    memset(&info, 0, sizeof info);
-    info.ifi_family = AF_UNSPEC;
-    info.ifi_index = (int)index;
     struct request r;
-    begin(&r, RTM_DELLINK, 0, &info, sizeof info);
+    link_request(&r, RTM_DELLINK, 0, AF_UNSPEC, (int)index, 0, 0);
     if (exchange(&r) < 0 && errno != ENODEV) return -1;
     return 0;
 }
 
-int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway) {
+int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway, uint32_t route_mtu) {
     unsigned index = index_of(name);
     if (index == 0) return -1;
     if (bt_net_address_add((int)index, address, prefix) < 0 || bt_net_link_up((int)index) < 0) return -1;
@@ -213,5 +213,10 @@ int bt_net_configure_interface(const char *name, uint32_t address, int prefix, u
     begin(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &route, sizeof route);
     uint32_t oif = index;
     if (!attribute(&r, RTA_GATEWAY, &gateway, 4) || !attribute(&r, RTA_OIF, &oif, 4)) { errno = ENOBUFS; return -1; }
+    if (route_mtu) {
+        struct rtattr *metrics = attribute(&r, RTA_METRICS, NULL, 0);
+        if (!metrics || !attribute(&r, RTAX_MTU, &route_mtu, 4)) { errno = ENOBUFS; return -1; }
+        end_nest(&r, metrics);
+    }
     return exchange(&r);
 }

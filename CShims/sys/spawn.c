@@ -104,7 +104,8 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     if (config->loopback_up && bt_child_loopback_up() < 0)
         bt_child_fail(report_fd, BT_STAGE_LOOPBACK, 0, errno, 1);
     if (config->net_interface &&
-        bt_net_configure_interface(config->net_interface, config->net_address, config->net_prefix, config->net_gateway) < 0)
+        bt_net_configure_interface(config->net_interface, config->net_address, config->net_prefix, config->net_gateway,
+                                   config->net_route_mtu) < 0)
         bt_child_fail(report_fd, BT_STAGE_NETWORK, 0, errno, 1);
 
     // Nothing inside may open our /proc/1/exe (the Baton binary) or ptrace us.

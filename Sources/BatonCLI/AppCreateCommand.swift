@@ -45,6 +45,12 @@ struct AppCreateCommand: ParsableCommand {
 
     @OptionGroup var volumesAndStrategy: VolumeAndStrategyOptions
 
+    @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
+    var network: String?
+
+    @Option(name: .customLong("egress-allow"), help: ArgumentHelp("Limit outbound traffic to this destination (repeatable).", valueName: "cidr[:port]"))
+    var egressAllow: [String] = []
+
     @Flag(help: "Print the app as JSON.")
     var json = false
 
@@ -60,7 +66,7 @@ struct AppCreateCommand: ParsableCommand {
         var spec = AppSpec(
             name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
             healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
-            pids: pids, env: env)
+            pids: pids, env: env, network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
         volumesAndStrategy.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {

@@ -51,7 +51,25 @@ public enum AppValidation {
             throw BatonError(.invalidArgument, "invalid --env '\(entry)': use KEY=VALUE")
         }
         try validateVolumesAndStrategy(spec)
+        try validateNetwork(spec)
         return spec
+    }
+
+    /// `--network egress|none` and `--egress-allow CIDR[:PORT]`, for sandbox apps only.
+    static func validateNetwork(_ spec: AppSpec) throws(BatonError) {
+        let allow = spec.egressAllow ?? []
+        if spec.upstream != nil && (spec.network != nil || !allow.isEmpty) {
+            throw BatonError(.invalidArgument, "--upstream apps run outside Baton: --network and --egress-allow do not apply")
+        }
+        if let mode = spec.network, mode != "egress" && mode != "none" {
+            throw BatonError(.invalidArgument, "invalid --network '\(mode)': use egress or none")
+        }
+        if spec.network == "none" && !allow.isEmpty {
+            throw BatonError(.invalidArgument, "--egress-allow needs --network egress: an app with --network none reaches nothing")
+        }
+        for entry in allow where EgressRule(parsing: entry) == nil {
+            throw BatonError(.invalidArgument, "invalid --egress-allow '\(entry)': use CIDR or CIDR:PORT, e.g. 10.0.0.0/8 or 192.0.2.10:5432")
+        }
     }
 
     public static func isValidName(_ name: String) -> Bool {

@@ -14,6 +14,10 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var memory: Int64?
     public var pids: Int?
     public var env: [String]
+    /// `egress` (the default for sandbox apps) or `none`.
+    public var network: String?
+    /// `CIDR[:PORT]` destinations an egress app is limited to; empty: anywhere but link-local.
+    public var egressAllow: [String]?
     public var volumes: [AppVolume]
     /// nil: blue-green.
     public var strategy: DeployStrategy?
@@ -23,8 +27,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
         healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
-        pids: Int? = nil, env: [String] = [], volumes: [AppVolume] = [], strategy: DeployStrategy? = nil,
-        holdTimeout: Double? = nil
+        pids: Int? = nil, env: [String] = [], network: String? = nil, egressAllow: [String]? = nil,
+        volumes: [AppVolume] = [], strategy: DeployStrategy? = nil, holdTimeout: Double? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -37,6 +41,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
         self.memory = memory
         self.pids = pids
         self.env = env
+        self.network = network
+        self.egressAllow = egressAllow
         self.volumes = volumes
         self.strategy = strategy
         self.holdTimeout = holdTimeout
@@ -70,6 +76,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var inFlight: Int
     /// Made by `baton preview create`: `apply` leaves previews alone.
     public var preview: Bool = false
+    /// `egress` or `none` for sandbox apps; nil for upstream apps.
+    public var network: String?
+    public var egressAllow: [String] = []
     public var volumes: [AppVolume]
     public var strategy: DeployStrategy
     public var holdTimeout: Double
@@ -119,6 +128,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(inFlight, forKey: .inFlight)
         try container.encode(preview, forKey: .preview)
+        try container.encode(network, forKey: .network)
+        try container.encode(egressAllow, forKey: .egressAllow)
         try container.encode(volumes, forKey: .volumes)
         try container.encode(strategy, forKey: .strategy)
         try container.encode(holdTimeout, forKey: .holdTimeout)

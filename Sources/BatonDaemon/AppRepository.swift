@@ -30,6 +30,7 @@ extension StateDatabase {
                 ])
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.insertHosts(db, spec)
+            try Self.storeNetwork(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
@@ -75,6 +76,7 @@ extension StateDatabase {
             try Self.writeVolumesAndStrategy(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
+            try Self.storeNetwork(db, spec)
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
@@ -102,6 +104,7 @@ extension StateDatabase {
         let hosts = try String.fetchAll(db, sql: "SELECT host FROM app_hosts WHERE app = ? ORDER BY host", arguments: [name])
         let envText: String = row["env"]
         let env = (try? JSONDecoder().decode([String].self, from: Data(envText.utf8))) ?? []
+        let network = try fetchNetwork(db, app: name)
         var app = AppInfo(
             name: row["name"], hosts: hosts, kind: AppInfo.Kind(rawValue: row["kind"]) ?? .sandbox,
             digest: try String.fetchOne(db, sql: "SELECT digest FROM sandboxes WHERE id = ?", arguments: [row["serving_sandbox"] as String?]),
@@ -109,6 +112,8 @@ extension StateDatabase {
             healthStatus: row["health_status"], healthTimeout: row["health_timeout"],
             drainTimeout: row["drain_timeout"], memory: row["memory"], pids: row["pids"], env: env,
             createdAt: row["created_at"], inFlight: 0, preview: (row["preview"] as Int?) == 1)
+        app.network = network?.mode
+        app.egressAllow = network?.egressAllow ?? []
         readVolumesAndStrategy(row, into: &app)
         return app
     }

@@ -26,6 +26,9 @@ public final class Daemon: Sendable {
         public var metricsListen: (host: String, port: Int)?
         /// Previews answer at NAME.<previewDomain>.
         public var previewDomain = Options.defaultPreviewDomain
+        /// `--bridge` and `--subnet` for egress sandboxes; nil keeps the root's, or chooses.
+        public var networkBridge: String?
+        public var networkSubnet: IPv4Network?
         public static let defaultPreviewDomain = "preview.localhost"
 
         public init(root: String) {
@@ -40,6 +43,7 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     private let rootLock: RootLock
     let database: StateDatabase
+    let network: SandboxNetworkService
     let service: ControlService
     let deploys: DeployService
     private let control = Mutex<ControlServer?>(nil)
@@ -63,7 +67,8 @@ public final class Daemon: Sendable {
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
         let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
-        let runtime = SandboxRuntimeService(root: options.root, database: database, logger: deployLogger)
+        network = SandboxNetworkService(root: options.root, bridge: options.networkBridge, subnet: options.networkSubnet)
+        let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger)
         service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
         deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }
@@ -72,6 +77,12 @@ public final class Daemon: Sendable {
     /// bound address (useful with port 0).
     @discardableResult
     public func start() async throws -> SocketAddress {
+        do {
+            try network.prepare()
+        } catch {
+            await stop()
+            throw error
+        }
         await deploys.recover()
         try await service.reloadRoutes()
         let address: SocketAddress

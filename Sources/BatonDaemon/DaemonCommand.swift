@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonCommandLine
 import BatonControl
+import BatonNetwork
 import BatonOS
 import BatonProxy
 import Foundation
@@ -52,6 +53,12 @@ public struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Previews answer at NAME.<domain>.", valueName: "domain"))
     var previewDomain = Daemon.Options.defaultPreviewDomain
 
+    @Option(help: ArgumentHelp("Bridge for egress sandboxes (default: baton0 for /var/lib/baton, bt-<hash> for another root).", valueName: "name"))
+    var bridge: String?
+
+    @Option(help: ArgumentHelp("IPv4 subnet of the egress sandboxes, a /16 to /29 clear of the host's routes (default: a free /24 of 10.88.0.0/13).", valueName: "cidr"))
+    var subnet: String?
+
     @Flag(help: "Do not write the JSON access log to stdout.")
     var noAccessLog = false
 
@@ -71,6 +78,12 @@ public struct DaemonCommand: ParsableCommand {
             throw ValidationError("invalid --preview-domain '\(previewDomain)': use a DNS name such as preview.example.com")
         }
         if let maxBody, maxBody < 0 { throw ValidationError("invalid --max-body \(maxBody)") }
+        if let subnet, IPv4Network(subnet) == nil {
+            throw ValidationError("invalid --subnet '\(subnet)': use an IPv4 network such as 10.88.0.0/24 (host bits zero)")
+        }
+        if let bridge, !BridgeName.isValid(bridge) {
+            throw ValidationError("invalid --bridge '\(bridge)': 1-15 of letters, digits, '-', '_', '.'")
+        }
     }
 
     public func run() throws {
@@ -85,6 +98,8 @@ public struct DaemonCommand: ParsableCommand {
         options.metricsListen = metrics.flatMap(Self.listenAddress)
         options.accessLog = !noAccessLog
         options.previewDomain = previewDomain.lowercased()
+        options.networkBridge = bridge
+        options.networkSubnet = subnet.flatMap { IPv4Network($0) }
         options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))

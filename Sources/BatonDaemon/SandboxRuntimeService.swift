@@ -22,6 +22,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
 
     let root: String
     let database: StateDatabase
+    let network: SandboxNetworkService
     let launcher: SandboxLauncher
     let volumes: VolumeStore
     let logger: Logger
@@ -30,9 +31,10 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     /// did not stop has exited, before its end is recorded: by then `live` no longer knows it.
     private let onExit = Mutex<(@Sendable (SandboxHandle) -> Void)?>(nil)
 
-    init(root: String, database: StateDatabase, logger: Logger) {
+    init(root: String, database: StateDatabase, network: SandboxNetworkService, logger: Logger) {
         self.root = root
         self.database = database
+        self.network = network
         self.launcher = SandboxLauncher(root: root, logger: logger)
         self.volumes = VolumeStore(root: root)
         self.logger = logger
@@ -77,7 +79,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         }
         // At most AppValidation.maxNameLength + 9 bytes: a valid sandbox name.
         let id = "\(app.name)-\(Self.randomSuffix())"
-        var spec = SandboxSpec(id: id, root: .layers(try store.unpackedLayers(of: artifact)), argv: argv)
+        var spec = SandboxSpec(id: id, root: .layers([]), argv: argv)
         spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = try store.hostBindPaths(of: artifact)
@@ -97,7 +99,21 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         }
         spec.log = SandboxLog(directory: logs)
         spec.stdio = [Self.devNull, -1, -1]
-        let sandbox = try launcher.launch(spec)
+        let sandbox: Sandbox
+        do {
+            if let attached = try network.attach(app: app, id: id) {
+                spec.network = attached.network
+                spec.files += attached.files
+            }
+            // The layers stay held until the sandbox's record names its artifact (gc).
+            sandbox = try store.holdingLayers {
+                spec.root = .layers(try store.unpackedLayers(of: artifact))
+                return try launcher.launch(spec)
+            }
+        } catch {
+            network.detach(id: id)
+            throw error
+        }
         let handle: SandboxHandle
         do {
             handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest)
@@ -109,6 +125,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             sandbox.kill()
             _ = try? sandbox.process.wait()
             sandbox.destroy()
+            network.detach(id: id)
             throw BatonError(.setupFailed, "cannot record sandbox \(id) of \(app.name), so it was stopped: \(error)", cause: error)
         }
         watch(sandbox, handle)
@@ -147,6 +164,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             onExit.withLock { $0 }?(handle)
             try? database.endSandbox(id: sandbox.id, state: "exited", exitStatus: status)
             sandbox.destroy()
+            network.detach(id: sandbox.id)
             forgetEnded(app: app)
             logger.warning("sandbox \(sandbox.id) of \(app) exited", metadata: ["status": "\(status.map(String.init) ?? "unknown")"])
         }
@@ -172,6 +190,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             _ = try? entry.sandbox.process.poll()
             entry.sandbox.destroy()
         }
+        network.detach(id: id)
         try? database.endSandbox(id: id, state: "stopped", exitStatus: nil)
         forgetEnded(app: app)
     }

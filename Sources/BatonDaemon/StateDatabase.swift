@@ -105,6 +105,17 @@ public final class StateDatabase: Sendable {
                 ALTER TABLE sandboxes ADD COLUMN volumes TEXT NOT NULL DEFAULT '[]';
                 """)
         }
+        migrator.registerMigration("v6: app networks") { db in
+            // Sandbox apps made before networking had only loopback: they keep it.
+            try db.execute(sql: """
+                CREATE TABLE app_networks (
+                    app TEXT PRIMARY KEY NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                    mode TEXT NOT NULL CHECK (mode IN ('egress', 'none')),
+                    egress_allow TEXT NOT NULL DEFAULT '[]'
+                );
+                INSERT INTO app_networks (app, mode) SELECT name, 'none' FROM apps WHERE kind = 'sandbox';
+                """)
+        }
         return migrator
     }
 

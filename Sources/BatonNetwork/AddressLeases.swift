@@ -2,7 +2,8 @@ import BatonOS
 import BatonSandbox
 import Glibc
 
-/// Which sandbox holds which address: one file per address, `<root>/network/leases/<ip>`, made
+/// Which sandbox holds which address: one file per address, `leases/<ip>` in the root's runtime
+/// directory (RuntimeDirectory: tmpfs, as long-lived as the sandboxes themselves), made
 /// with O_EXCL (so the daemon and `baton run` never hand out one address twice) and holding
 /// the sandbox's id and its egress rules (`EgressRule`), which releasing it takes out of the
 /// firewall again. A lease whose sandbox no longer runs is stale and taken back.
@@ -15,7 +16,7 @@ public struct AddressLeases: Sendable {
         self.settings = settings
     }
 
-    var directory: String { "\(root)/network/leases" }
+    var directory: String { RuntimeDirectory.path(root: root) + "/leases" }
 
     public struct Lease: Sendable, Equatable {
         public let address: IPv4Address
@@ -25,8 +26,7 @@ public struct AddressLeases: Sendable {
 
     /// An address for sandbox `id`, recorded with its egress rules.
     public func claim(for id: String, egress: [EgressRule]) throws -> Lease {
-        if mkdir("\(root)/network", 0o700) != 0 && errno != EEXIST { throw OSError("mkdir \(root)/network", errno: errno) }
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw OSError("mkdir \(directory)", errno: errno) }
+        _ = try RuntimeDirectory.subdirectory("leases", root: root)
         let text = ([id] + egress.map(\.description)).joinedPlain(separator: "\n") + "\n"
         for pass in 0..<2 {
             let taken = Set(((try? DirectoryListing.names(directory)) ?? []).compactMap { IPv4Address($0)?.value })

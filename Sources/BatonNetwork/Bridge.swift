@@ -26,6 +26,11 @@ public struct Bridge: Sendable {
         }
         let index: Int32
         do throws(OSError) {
+            // This root's bridge, made before: `baton run` only needs its index. (The daemon
+            // always goes through the whole setup at start.)
+            if existed && !force {
+                return Bridge(root: root, settings: settings, index: try NetworkLinks.index(of: name))
+            }
             index = try NetworkLinks.ensureBridge(name)
             if !existed { try writeFile(aliasPath, aliasText(root)) }
             try NetworkLinks.addAddress(settings.gateway, prefix: settings.subnet.prefix, to: index, name: name)

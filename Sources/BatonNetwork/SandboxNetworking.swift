@@ -39,9 +39,12 @@ public struct SandboxNetworking: Sendable {
             leases.release(lease.address)
             throw BatonError(.setupFailed, "cannot admit the egress rules of sandbox \(id): \(error)", cause: error as? OSError)
         }
-        let interface = SpawnRequest.Interface(name: "eth0", address: lease.address, prefix: settings.subnet.prefix, gateway: settings.gateway)
+        // The link to the host is as wide as loopback; what leaves the host through the default
+        // route keeps the Internet's usual MTU.
+        let interface = SpawnRequest.Interface(name: "eth0", address: lease.address, prefix: settings.subnet.prefix, gateway: settings.gateway,
+                                               routeMTU: Self.outboundMTU)
         let network = SandboxSpec.Network(bridgeIndex: bridge.index, hostInterface: Self.hostInterfaceName(bridge: settings.bridge, id: id),
-                                          interface: interface)
+                                          interface: interface, linkMTU: Self.linkMTU)
         let files = [
             SandboxSpec.File(path: "/etc/hosts", contents: SandboxNetworkFiles.hosts(hostname: hostname, address: lease.address, gateway: settings.gateway)),
             SandboxSpec.File(path: "/etc/resolv.conf", contents: SandboxNetworkFiles.resolvConf()),
@@ -54,6 +57,12 @@ public struct SandboxNetworking: Sendable {
         if let removal = Firewall(settings: bridge.settings).removal(lease) { try? NetworkLinks.nft(removal) }
         AddressLeases(root: bridge.root, settings: bridge.settings).release(lease.address)
     }
+
+    /// The veth pair's MTU: the largest a link takes, so traffic between a sandbox and the host
+    /// goes in 64 KiB packets as over loopback.
+    static let linkMTU: UInt32 = 65535
+    /// The path MTU of the default route, out of the host.
+    static let outboundMTU: UInt32 = 1500
 
     /// "bt" and 13 hex digits of the bridge and id: unique on the host, within IFNAMSIZ.
     static func hostInterfaceName(bridge: String, id: String) -> String {

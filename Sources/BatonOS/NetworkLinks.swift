@@ -11,6 +11,10 @@ public enum NetworkLinks {
         return index
     }
 
+    public static func index(of name: String) throws(OSError) -> Int32 {
+        try sys("find interface \(name)") { bt_net_link_index(name) }
+    }
+
     public static func addAddress(_ address: IPv4Address, prefix: Int, to index: Int32, name: String) throws(OSError) {
         try sys("add \(address)/\(prefix) to \(name)") { bt_net_address_add(index, address.networkOrder, Int32(prefix)) }
     }
@@ -19,9 +23,9 @@ public enum NetworkLinks {
         try sys("set \(name) up") { bt_net_link_up(index) }
     }
 
-    /// `host` on the bridge `master`, up; `peer` in the network namespace of `pid`.
-    public static func createVeth(host: String, peer: String, peerPID: pid_t, master: Int32) throws(OSError) {
-        try sys("create veth \(host) for process \(peerPID)") { bt_net_veth_create(host, peer, peerPID, master) }
+    /// `host` on the bridge `master`, up; `peer` in the network namespace of `pid`; both `mtu`.
+    public static func createVeth(host: String, peer: String, peerPID: pid_t, master: Int32, mtu: UInt32) throws(OSError) {
+        try sys("create veth \(host) for process \(peerPID)") { bt_net_veth_create(host, peer, peerPID, master, mtu) }
     }
 
     public static func isolatePort(_ name: String) throws(OSError) {

@@ -66,12 +66,15 @@ public struct SpawnRequest: Sendable {
         public var address: IPv4Address
         public var prefix: Int
         public var gateway: IPv4Address
+        /// The default route's path MTU; 0 keeps the link's.
+        public var routeMTU: UInt32
 
-        public init(name: String, address: IPv4Address, prefix: Int, gateway: IPv4Address) {
+        public init(name: String, address: IPv4Address, prefix: Int, gateway: IPv4Address, routeMTU: UInt32 = 0) {
             self.name = name
             self.address = address
             self.prefix = prefix
             self.gateway = gateway
+            self.routeMTU = routeMTU
         }
     }
 

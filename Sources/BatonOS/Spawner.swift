@@ -113,6 +113,7 @@ private final class CArena {
             c.net_address = interface.address.networkOrder
             c.net_prefix = Int32(interface.prefix)
             c.net_gateway = interface.gateway.networkOrder
+            c.net_route_mtu = interface.routeMTU
         }
         c.argv = strings(r.argv)
         c.envp = strings(r.environment)

@@ -48,7 +48,7 @@ public enum StateRoot {
     /// 0600. Layer contents and the skeleton keep their modes: they are what sandboxes see, and
     /// the 0700 root already keeps every other user out of them.
     public static func tighten(_ root: String) {
-        for name in ["store", "layers", "sandboxes", "sandbox-layers", "logs", "host-binds", "seccomp", "volumes"] {
+        for name in ["store", "layers", "sandboxes", "logs", "host-binds", "seccomp", "volumes", "network"] {
             chmod(root + "/" + name, 0o700)
         }
         for name in ["state.db", "state.db-wal", "state.db-shm", "daemon.lock"] {

@@ -79,7 +79,7 @@ enum SandboxDirectory {
     static func sweepStale(root: String) {
         // A sandbox's own layer is made after its directory and removed before it: one whose
         // directory is gone was left by a launcher that died in between.
-        for id in (try? DirectoryListing.names("\(root)/sandbox-layers")) ?? [] where access(path(root: root, id: id), F_OK) != 0 {
+        for id in (try? DirectoryListing.names(SandboxLayer.directory(root: root))) ?? [] where access(path(root: root, id: id), F_OK) != 0 {
             SandboxLayer.remove(root: root, id: id)
         }
         guard let entries = try? DirectoryListing.names("\(root)/sandboxes") else { return }

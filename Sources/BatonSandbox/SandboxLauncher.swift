@@ -100,7 +100,7 @@ public struct SandboxLauncher: Sendable {
                     // the pair with it when the sandbox ends.
                     if let network = spec.network {
                         try NetworkLinks.createVeth(host: network.hostInterface, peer: network.interface.name, peerPID: pid,
-                                                    master: network.bridgeIndex)
+                                                    master: network.bridgeIndex, mtu: network.linkMTU)
                         try NetworkLinks.isolatePort(network.hostInterface)
                     }
                     // Recorded before the child may run anything: a launcher killed from here

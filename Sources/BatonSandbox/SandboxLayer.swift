@@ -1,22 +1,21 @@
 import BatonOS
 import Glibc
 
-/// `<root>/sandbox-layers/<id>`: a sandbox's own read-only layer, between the skeleton and the
+/// `<runtime directory>/sandbox-layers/<id>` (RuntimeDirectory): a sandbox's own read-only layer, between the skeleton and the
 /// artifact's layers, made only when the sandbox needs one. It holds the mount points of its
 /// binds (a volume at `/data` needs a `/data` the artifact may lack, and the root is read-only)
 /// and the files Baton writes for it (`/etc/hosts`, `/etc/resolv.conf`). Removed with the
 /// sandbox.
 enum SandboxLayer {
-    static func path(root: String, id: String) -> String { "\(root)/sandbox-layers/\(id)" }
+    static func directory(root: String) -> String { RuntimeDirectory.path(root: root) + "/sandbox-layers" }
+
+    static func path(root: String, id: String) -> String { directory(root: root) + "/" + id }
 
     /// Makes the layer for `spec`; returns its path.
     static func create(root: String, spec: SandboxSpec) throws -> String {
-        let parent = "\(root)/sandbox-layers"
-        if mkdir(parent, 0o700) != 0 && errno != EEXIST {
-            throw BatonError(.setupFailed, "cannot create \(parent): \(String(cString: strerror(errno)))")
-        }
         let layer = path(root: root, id: spec.id)
         do throws(OSError) {
+            _ = try RuntimeDirectory.subdirectory("sandbox-layers", root: root)
             try sys("mkdir \(layer)") { mkdir(layer, 0o755) }
             for bind in spec.binds { try makeDirectories(layer, components(bind.target)) }
             for file in spec.files {

@@ -105,11 +105,14 @@ extension SandboxSpec {
         /// The host end's name (at most 15 bytes).
         public var hostInterface: String
         public var interface: SpawnRequest.Interface
+        /// The pair's MTU (the bridge takes its ports' smallest).
+        public var linkMTU: UInt32
 
-        public init(bridgeIndex: Int32, hostInterface: String, interface: SpawnRequest.Interface) {
+        public init(bridgeIndex: Int32, hostInterface: String, interface: SpawnRequest.Interface, linkMTU: UInt32 = 1500) {
             self.bridgeIndex = bridgeIndex
             self.hostInterface = hostInterface
             self.interface = interface
+            self.linkMTU = linkMTU
         }
     }
 

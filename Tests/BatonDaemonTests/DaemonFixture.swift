@@ -57,7 +57,10 @@ final class DaemonFixture: @unchecked Sendable {
 
     func stop(removeRoot: Bool = true) async {
         await daemon.stop()
-        if removeRoot { try? FileManager.default.removeItem(atPath: root) }
+        if removeRoot {
+            TestNetwork.remove(root: root)
+            try? FileManager.default.removeItem(atPath: root)
+        }
     }
 
     static func with(

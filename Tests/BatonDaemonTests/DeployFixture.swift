@@ -89,6 +89,7 @@ final class DeployFixture {
                 rmdir("/sys/fs/cgroup/\(controller)/baton/\(id)")
             }
         }
+        TestNetwork.remove(root: root)
         try? FileManager.default.removeItem(atPath: root)
     }
 }

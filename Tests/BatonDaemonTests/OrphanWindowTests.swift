@@ -9,7 +9,7 @@ import Testing
 struct OrphanWindowTests {
     @Test func aSandboxStartedJustBeforeTheDaemonDiedIsStoppedByTheNext() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-orphan-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root) }
         try DeployFixture.publishBase(root: root)
         try DeployFixture.publishSite("1", root: root)
 

@@ -15,7 +15,7 @@ struct SandboxRecordFailureTests {
     @Test func aLaunchedSandboxWhoseRecordIsRefusedIsStoppedAndRemoved() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-record-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root) }
         TestProcessLifetime.register(root: root)
         try await offThePool {
             try DeployFixture.publishBase(root: root)
@@ -26,7 +26,8 @@ struct SandboxRecordFailureTests {
         try database.write { db in
             try db.execute(sql: "CREATE TRIGGER refuse_sandboxes BEFORE INSERT ON sandboxes BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         }
-        let runtime = SandboxRuntimeService(root: root, database: database, logger: Logger(label: "test"))
+        let runtime = SandboxRuntimeService(root: root, database: database, network: SandboxNetworkService(root: root, bridge: nil, subnet: nil),
+                                            logger: Logger(label: "test"))
 
         let error = await #expect(throws: BatonError.self) { try await runtime.start(app: "web", digest: "site:1") }
         let message = error?.message ?? ""
@@ -37,5 +38,6 @@ struct SandboxRecordFailureTests {
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/baton/\(id)"), "\(controller) cgroup of \(id) left")
         }
         #expect(runtime.live(id: id) == nil)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: RuntimeDirectory.path(root: root) + "/leases")) ?? []).isEmpty, "its address went back")
     }
 }

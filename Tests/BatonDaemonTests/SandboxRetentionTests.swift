@@ -10,7 +10,7 @@ import Testing
     @Test func onlyTheNewestEndedSandboxesOfAnAppAreKept() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-retention-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root) }
         let database = try StateDatabase(path: root + "/state.db")
         _ = try database.createApp(AppSpec(name: "web", hosts: ["web.test"]))
         func insert(_ id: String, app: String) throws {

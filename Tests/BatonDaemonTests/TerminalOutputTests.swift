@@ -11,7 +11,7 @@ import Testing
 
     @Test func logsEscapeControlSequencesOnATerminalAndNotInAPipe() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-tty-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root) }
         let id = "web-0badc0de"
         try FileManager.default.createDirectory(atPath: "\(root)/logs/\(id)", withIntermediateDirectories: true)
         try (Self.hostile + "\n").write(toFile: "\(root)/logs/\(id)/output.log", atomically: true, encoding: .utf8)

@@ -1,3 +1,5 @@
+import BatonNetwork
+import BatonOS
 import Foundation
 import Glibc
 
@@ -19,9 +21,10 @@ enum TestProcessLifetime {
         try spawner.run { try process.run() }
     }
 
-    /// Makes the reaper kill whatever runs in `root`'s sandboxes once the test process ends.
+    /// Makes the reaper kill whatever runs in `root`'s sandboxes once the test process ends,
+    /// and remove the root's bridge and firewall table (made on its first egress sandbox).
     static func register(root: String) {
-        reaper.register(root)
+        reaper.register(root, bridge: TestNetwork.bridge(root: root))
     }
 
     private static let spawner = Spawner()
@@ -78,7 +81,12 @@ private final class Reaper: @unchecked Sendable {
 
     static let script = #"""
         roots=$(cat)
-        echo "$roots" | while IFS= read -r root; do
+        echo "$roots" | while IFS="$(printf '\t')" read -r root bridge; do
+          if [ -n "$bridge" ]; then
+            ip link del "$bridge" 2>/dev/null
+            nft delete table inet "baton_$(printf %s "$bridge" | tr -c 'a-zA-Z0-9' '_')" 2>/dev/null
+            rm -f /run/baton-subnets/"$bridge"
+          fi
           [ -d "$root/sandboxes" ] || continue
           for sandbox in "$root"/sandboxes/*; do
             id=${sandbox##*/}
@@ -93,11 +101,11 @@ private final class Reaper: @unchecked Sendable {
         done
         """#
 
-    func register(_ root: String) {
+    func register(_ root: String, bridge: String) {
         lock.withLock {
             if fd < 0 { fd = start() }
             guard fd >= 0 else { return }
-            let line = Array((root + "\n").utf8)
+            let line = Array((root + "\t" + bridge + "\n").utf8)
             _ = send(fd, line, line.count, Int32(MSG_NOSIGNAL))
         }
     }
@@ -121,5 +129,23 @@ private final class Reaper: @unchecked Sendable {
         }
         shutdown(pair[1], Int32(SHUT_RD))
         return pair[1]
+    }
+}
+
+/// The host-wide network a test root's egress sandboxes made: the bridge, its firewall table
+/// and its subnet's registration. Removed by the fixtures when they finish, and by the reaper
+/// for a run that dies first.
+enum TestNetwork {
+    static func bridge(root: String) -> String {
+        (try? String(contentsOfFile: root + "/network/settings", encoding: .utf8))?.split(separator: "\n").first.map(String.init)
+            ?? NetworkSettings.defaultBridge(root: root)
+    }
+
+    static func remove(root: String) {
+        let bridge = bridge(root: root)
+        try? NetworkLinks.delete(bridge)
+        try? NetworkLinks.nft("delete table inet baton_" + String(bridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
+        unlink("/run/baton-subnets/" + bridge)
+        try? FileManager.default.removeItem(atPath: RuntimeDirectory.path(root: root))
     }
 }

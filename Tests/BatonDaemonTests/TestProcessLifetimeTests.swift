@@ -48,7 +48,7 @@ struct TestProcessLifetimeTests {
         defer {
             // If the test fails, still leave nothing behind.
             for identity in [daemonIdentity, sandboxIdentity] where identity?.isAlive == true { kill(identity!.pid, SIGKILL) }
-            try? FileManager.default.removeItem(atPath: root)
+            TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root)
         }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && (daemonIdentity?.isAlive == true || sandboxIdentity?.isAlive == true || FileManager.default.fileExists(atPath: root)) {

@@ -1,3 +1,4 @@
+import BatonOS
 import Foundation
 import Testing
 
@@ -88,7 +89,7 @@ struct EgressTests {
     @Test func addressesGoBackWhenSandboxesEnd() throws {
         try withEgress { fixture, _ throws in
             for _ in 0..<3 { #expect(try fixture.run(["--network", "egress"], ["/bin/true"]).status == 0) }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root + "/network/leases").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: RuntimeDirectory.path(root: fixture.root) + "/leases").isEmpty)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BatonOS
 import Foundation
 import Testing
 
@@ -23,7 +24,8 @@ struct VolumeTests {
         let options = result.stdout.split(separator: " ").dropFirst(5).first ?? ""
         #expect(options.split(separator: ",").contains("rw"), "\(result.stdout)")
         #expect(options.split(separator: ",").contains("nosuid") && options.split(separator: ",").contains("nodev"), "\(result.stdout)")
-        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/sandbox-layers/vol-rw"), "the sandbox's own layer is removed")
+        #expect(!FileManager.default.fileExists(atPath: RuntimeDirectory.path(root: fixture.root) + "/sandbox-layers/vol-rw"),
+                "the sandbox's own layer is removed")
     }
 
     @Test func aReadOnlyVolumeCannotBeWritten() throws {
@@ -74,6 +76,6 @@ struct VolumeTests {
             #expect(!result.stdout.contains("ran"))
         }
         #expect((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/sandboxes")) ?? [] == [])
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/sandbox-layers")) ?? [] == [])
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: RuntimeDirectory.path(root: fixture.root) + "/sandbox-layers")) ?? [] == [])
     }
 }

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/// The ifindex of the link `name`, or -1 with errno set.
+int bt_net_link_index(const char *name);
+
 /// Creates the bridge `name` unless it exists. Returns its ifindex in `*ifindex`.
 int bt_net_bridge_ensure(const char *name, int *ifindex);
 
@@ -19,8 +22,8 @@ int bt_net_address_add(int ifindex, uint32_t address, int prefix);
 int bt_net_link_up(int ifindex);
 
 /// Creates the veth pair `host_name` (on the host, enslaved to `master_ifindex`, up) and
-/// `peer_name`, created inside the network namespace of process `peer_pid`.
-int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex);
+/// `peer_name`, created inside the network namespace of process `peer_pid`, both with `mtu`.
+int bt_net_veth_create(const char *host_name, const char *peer_name, pid_t peer_pid, int master_ifindex, uint32_t mtu);
 
 /// Makes the bridge port `name` isolated: it reaches the bridge itself (the host) but no
 /// other isolated port, so one sandbox cannot talk to another over the bridge.
@@ -30,7 +33,8 @@ int bt_net_bridge_port_isolate(const char *name);
 int bt_net_link_delete(const char *name);
 
 /// In the caller's network namespace: gives the link `name` the address `address`/`prefix`,
-/// sets it up and routes everything not local through `gateway` (all network byte order).
-int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway);
+/// sets it up and routes everything not local through `gateway` (all network byte order), with
+/// a path MTU of `route_mtu` on that default route (0: the link's).
+int bt_net_configure_interface(const char *name, uint32_t address, int prefix, uint32_t gateway, uint32_t route_mtu);
 
 #endif

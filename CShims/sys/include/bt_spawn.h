@@ -124,6 +124,7 @@ struct bt_spawn_config {
     uint32_t net_address;
     int net_prefix;
     uint32_t net_gateway;
+    uint32_t net_route_mtu;
 
     /// The program. argv[0] without '/' is searched in `search_path` inside the root.
     const char *const *argv;

@@ -1,3 +1,4 @@
+import BatonOS
 import Foundation
 import Testing
 
@@ -57,6 +58,7 @@ struct SandboxFixture {
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         #expect(!mounts.contains(root), "a mount under \(root) was left behind")
         try? FileManager.default.removeItem(atPath: root)
+        try? FileManager.default.removeItem(atPath: RuntimeDirectory.path(root: root))
     }
 
     static func cgroupDirectories(id: String) -> [String] {
