@@ -43,7 +43,9 @@ struct AppCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Environment variable (repeatable).", valueName: "k=v"))
     var env: [String] = []
 
-    @OptionGroup var volumesAndStrategy: VolumeAndStrategyOptions
+    @OptionGroup var volumes: VolumeOptions
+
+    @OptionGroup var strategy: StrategyOptions
 
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
@@ -59,7 +61,9 @@ struct AppCreateCommand: ParsableCommand {
         if upstream != nil && (port != nil || memory != nil || pids != nil || !env.isEmpty) {
             throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids and --env do not apply")
         }
-        try volumesAndStrategy.validate()
+        if strategy.holdTimeout != nil && strategy.strategy != .stopFirst {
+            throw ValidationError("--hold-timeout applies to --strategy stop-first")
+        }
     }
 
     func run() throws {
@@ -67,7 +71,8 @@ struct AppCreateCommand: ParsableCommand {
             name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
             healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
             pids: pids, env: env, network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
-        volumesAndStrategy.apply(to: &spec)
+        spec.volumes = volumes.parsed
+        strategy.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)
