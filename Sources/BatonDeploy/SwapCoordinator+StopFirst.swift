@@ -29,19 +29,12 @@ extension SwapCoordinator {
         await completed(.held, app: app, trail: &trail)
 
         // From here until green (or blue again) is routed, the app's requests wait.
-        var illegal = moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .draining) }
-        let drained = await drain(blue, timeout: settings.drainTimeout)
-        await completed(.drained, app: app, trail: &trail,
-                        detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
-        await runtime.stop(blue, grace: settings.stopGrace)
-        illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .stopped) }
-        await completed(.stopped, app: app, trail: &trail, detail: blue.id)
+        var illegal = await retire(blue, settings: settings, trail: &trail)
 
         var started: SandboxHandle?
         let green: SandboxHandle
         do {
-            green = try await startHealthyGreen(failure, trail: &trail, progress: progress, started: &started)
-            try await routeToGreen(green, app: app)
+            green = try await startAndRouteGreen(failure, trail: &trail, progress: progress, started: &started)
         } catch {
             let logLines = await stopFailedGreen(started, failure)
             var context = failure
@@ -52,17 +45,7 @@ extension SwapCoordinator {
         await holder.release(app: app)
         illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveGreen(to: .serving) }
         await completed(.routed, app: app, trail: &trail)
-
-        if let illegal {
-            await trail.finish(.failed, reason: illegal.message)
-            let failure = DeployFailure(app: app, digest: failure.digest, sandboxID: green.id, reason: illegal.message, logLines: [],
-                                        record: trail.record, underlying: illegal)
-            throw BatonError(.internal, "deploy of \(app) to \(shortDigest(failure.digest)) failed: \(illegal.message); \(app) serves \(shortDigest(failure.digest)) on \(green.id)",
-                             cause: failure)
-        }
-        await trail.finish(.succeeded)
-        logger.info("deployed \(app) stop-first: \(shortDigest(blue.digest)) -> \(shortDigest(failure.digest)) on \(green.id)")
-        return trail.record
+        return try await finishRouted(green, illegal: illegal, trail: &trail)
     }
 
     /// Held requests wait on every health check: while they do, a sandbox is asked at least

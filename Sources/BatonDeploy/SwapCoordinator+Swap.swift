@@ -48,10 +48,7 @@ extension SwapCoordinator {
         var started: SandboxHandle?
         let green: SandboxHandle
         do {
-            green = try await startHealthyGreen(failure, trail: &trail, progress: progress, started: &started)
-            // The flip: one atomic step in the route installer, made while this app's deploy lock
-            // is held; nothing else is held, so other apps' swaps go on meanwhile.
-            try await routeToGreen(green, app: app)
+            green = try await startAndRouteGreen(failure, trail: &trail, progress: progress, started: &started)
         } catch {
             throw await abandon(started, failure, trail: &trail, error)
         }
@@ -62,14 +59,30 @@ extension SwapCoordinator {
         await completed(.routed, app: app, trail: &trail)
 
         if let blue {
-            illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .draining) }
-            let drained = await drain(blue, timeout: settings.drainTimeout)
-            await completed(.drained, app: app, trail: &trail,
-                            detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
-            await runtime.stop(blue, grace: settings.stopGrace)
-            illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .stopped) }
-            await completed(.stopped, app: app, trail: &trail, detail: blue.id)
+            let retiring = await retire(blue, settings: settings, trail: &trail)
+            illegal = illegal ?? retiring
         }
+        return try await finishRouted(green, illegal: illegal, trail: &trail)
+    }
+
+    /// Drains blue (deadline) and stops it, recording `drained` and `stopped`; returns an
+    /// illegal move of its state, if one was made.
+    func retire(_ blue: SandboxHandle, settings: DeploySettings, trail: inout DeploymentTrail) async -> BatonError? {
+        let app = blue.app
+        var illegal = moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .draining) }
+        let drained = await drain(blue, timeout: settings.drainTimeout)
+        await completed(.drained, app: app, trail: &trail,
+                        detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
+        await runtime.stop(blue, grace: settings.stopGrace)
+        illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .stopped) }
+        await completed(.stopped, app: app, trail: &trail, detail: blue.id)
+        return illegal
+    }
+
+    /// Ends a swap whose traffic is on green: succeeded, or failed when its bookkeeping made an
+    /// illegal move (traffic stays on green).
+    func finishRouted(_ green: SandboxHandle, illegal: BatonError?, trail: inout DeploymentTrail) async throws -> DeploymentRecord {
+        let (app, digest) = (green.app, green.digest)
         if let illegal {
             await trail.finish(.failed, reason: illegal.message)
             let failure = DeployFailure(app: app, digest: digest, sandboxID: green.id, reason: illegal.message, logLines: [],
@@ -78,14 +91,14 @@ extension SwapCoordinator {
                              cause: failure)
         }
         await trail.finish(.succeeded)
-        logger.info("deployed \(app): \(blue.map { shortDigest($0.digest) } ?? "nothing") -> \(shortDigest(digest)) on \(green.id)")
+        logger.info("deployed \(app): \(trail.record.fromDigest.map(shortDigest) ?? "nothing") -> \(shortDigest(digest)) on \(green.id)")
         return trail.record
     }
 
-    /// Starts green and waits until it is healthy, recording `started` and `healthy`. Throws
-    /// why not; `started` names green once it runs, for the caller to stop.
-    func startHealthyGreen(_ failure: FailureContext, trail: inout DeploymentTrail, progress: @escaping DeployProgress,
-                           started: inout SandboxHandle?) async throws(SwapAbort) -> SandboxHandle {
+    /// Starts green, waits until it is healthy and routes to it, recording `started` and
+    /// `healthy`. Throws why not; `started` names green once it runs, for the caller to stop.
+    func startAndRouteGreen(_ failure: FailureContext, trail: inout DeploymentTrail, progress: @escaping DeployProgress,
+                            started: inout SandboxHandle?) async throws(SwapAbort) -> SandboxHandle {
         let app = failure.app
         let green: SandboxHandle
         do {
@@ -115,6 +128,16 @@ extension SwapCoordinator {
         }
         try moveGreen(app, to: .healthy)
         await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
+
+        // The flip: one atomic step in the route installer, made while this app's deploy lock
+        // is held; nothing else is held, so other apps' swaps go on meanwhile.
+        do {
+            try await routes.install(app: app, sandbox: green)
+        } catch {
+            markGreen(app, .failed)
+            throw SwapAbort(outcome: .failed, reason: "could not route to green: \(error)",
+                            code: (error as? BatonError)?.code ?? .internal, underlying: error)
+        }
         return green
     }
 
@@ -126,17 +149,6 @@ extension SwapCoordinator {
             makeProbe(sandbox, settings),
             exitReason: { await runtime.exitReason(of: sandbox) },
             onAttempt: { progress(.healthChecked(attempt: $0, result: $1)) })
-    }
-
-    /// The flip to a healthy green.
-    func routeToGreen(_ green: SandboxHandle, app: String) async throws(SwapAbort) {
-        do {
-            try await routes.install(app: app, sandbox: green)
-        } catch {
-            markGreen(app, .failed)
-            throw SwapAbort(outcome: .failed, reason: "could not route to green: \(error)",
-                            code: (error as? BatonError)?.code ?? .internal, underlying: error)
-        }
     }
 
     /// Moves green of `app`'s swap; an illegal move is a bug, logged and thrown so the swap

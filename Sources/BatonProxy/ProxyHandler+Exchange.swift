@@ -21,10 +21,15 @@ struct RequestRecord {
 }
 
 extension ProxyHandler {
+    /// A request being read: forwarded (`Exchange`) or held (`HeldRequest`).
+    protocol RequestInProgress: AnyObject {
+        var body: BodyProgress { get set }
+    }
+
     /// One request on its way to an upstream and its response on the way back: the payload of
     /// `connecting` and `forwarding`. A class, so events change it in place and a callback
     /// can tell whether the exchange it was made for is still the one in progress.
-    final class Exchange {
+    final class Exchange: RequestInProgress {
         let request: RequestRecord
         let app: String
         let target: TargetState
@@ -56,11 +61,6 @@ extension ProxyHandler {
             metrics.inFlight.increment()
         }
 
-        var requestEnded: Bool {
-            if case .ended = body { return true }
-            return false
-        }
-
         var bodyBytes: Int {
             switch body {
             case .reading(let bytes), .ended(let bytes): return bytes
@@ -79,6 +79,22 @@ extension ProxyHandler {
             target.leave()
             metrics.inFlight.decrement()
         }
+    }
+
+    /// Counts `body` into the request in progress; false when it must go no further (it came
+    /// after the request's end, or passes the body cap), the request having been refused.
+    func countBody(_ body: ByteBuffer, of request: some RequestInProgress) -> Bool {
+        guard case .reading(let bytes) = request.body else {
+            illegalEvent("request body after the request ended")
+            return false
+        }
+        let total = bytes + body.readableBytes
+        request.body = .reading(bytes: total)
+        if let cap = configuration.maxBodyBytes, total > cap {
+            refuseRequestInProgress(.payloadTooLarge, "request body larger than \(cap) bytes")
+            return false
+        }
+        return true
     }
 
     enum BodyProgress {
@@ -101,5 +117,12 @@ extension ProxyHandler {
         case pooled
         /// Made after a pooled one died; there is no second retry.
         case retry
+    }
+}
+
+extension ProxyHandler.RequestInProgress {
+    var requestEnded: Bool {
+        if case .ended = body { return true }
+        return false
     }
 }

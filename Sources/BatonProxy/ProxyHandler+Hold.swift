@@ -15,7 +15,7 @@ extension ProxyHandler {
     /// A request waiting while its app's route holds: the payload of `holding`. What arrives of
     /// its body meanwhile waits here (reads stop after the first), and goes first once it is
     /// forwarded.
-    final class HeldRequest {
+    final class HeldRequest: RequestInProgress {
         let arrival: Arrival
         let app: String
         let hold: RouteHold
@@ -31,11 +31,6 @@ extension ProxyHandler {
             self.hold = hold
             self.count = count
             self.metrics = metrics
-        }
-
-        var requestEnded: Bool {
-            if case .ended = body { return true }
-            return false
         }
 
         /// Leaves the app's held count (once; later calls do nothing).
@@ -98,21 +93,6 @@ extension ProxyHandler {
         held.leave()
         answer(arrival.request, status, detail, close: false, requestEnded: held.requestEnded, allow: nil, metrics: metrics,
                target: "-")
-    }
-
-    /// Body bytes of a held request wait with it, up to the body cap.
-    func heldBody(_ held: HeldRequest, _ body: ByteBuffer) {
-        guard case .reading(let bytes) = held.body else {
-            illegalEvent("request body after the request ended")
-            return
-        }
-        let total = bytes + body.readableBytes
-        held.body = .reading(bytes: total)
-        if let cap = configuration.maxBodyBytes, total > cap {
-            refuseRestOfBody(held, .payloadTooLarge, "request body larger than \(cap) bytes")
-            return
-        }
-        held.pending.append(.body(.byteBuffer(body)))
     }
 
     /// A held request that must go no further (bad framing, a body over the cap): `status`,

@@ -77,11 +77,17 @@ extension ProxyHandler {
     /// it), never trusted. A 500 when a request is in progress and nothing of its response
     /// went out, else the connection closes; either way the upstream connection is dropped.
     func illegalEvent(_ what: String) {
+        refuseRequestInProgress(.internalServerError, what)
+    }
+
+    /// The request in progress must go no further: `status` while nothing of its response went
+    /// out, else (or with no request in progress) the connection closes.
+    func refuseRequestInProgress(_ status: HTTPResponseStatus, _ detail: String) {
         switch state {
         case .connecting(let exchange), .forwarding(let exchange, _):
-            refuseRestOfBody(exchange, .internalServerError, what)
+            refuseRestOfBody(exchange, status, detail)
         case .holding(let held):
-            refuseRestOfBody(held, .internalServerError, what)
+            refuseRestOfBody(held, status, detail)
         case .idle, .discardingBody, .tunnelling, .closing, .closed:
             closeClient()
         }
@@ -137,11 +143,9 @@ extension ProxyHandler {
         switch state {
         case .idle:
             respondLocally(.unparsed(requestID: loop.nextRequestID()), refusal, "malformed request", close: true)
-        case .connecting(let exchange), .forwarding(let exchange, _):
+        case .connecting, .forwarding, .holding:
             // Bad framing inside a body: the upstream must never see the rest of it.
-            refuseRestOfBody(exchange, refusal, "malformed request body")
-        case .holding(let held):
-            refuseRestOfBody(held, refusal, "malformed request body")
+            refuseRequestInProgress(refusal, "malformed request body")
         case .discardingBody, .tunnelling, .closing, .closed:
             closeClient()
         }

@@ -91,23 +91,16 @@ extension ProxyHandler {
     func requestBody(_ body: ByteBuffer) {
         switch state {
         case .connecting(let exchange), .forwarding(let exchange, _):
-            guard case .reading(let bytes) = exchange.body else {
-                illegalEvent("request body after the request ended")
-                return
-            }
-            let total = bytes + body.readableBytes
-            exchange.body = .reading(bytes: total)
-            if let cap = configuration.maxBodyBytes, total > cap {
-                refuseRestOfBody(exchange, .payloadTooLarge, "request body larger than \(cap) bytes")
-                return
-            }
+            guard countBody(body, of: exchange) else { return }
             if case .forwarding(_, let upstream) = state {
                 upstream.context?.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(body))), promise: nil)
             } else {
                 exchange.pending.append(.body(.byteBuffer(body)))
             }
         case .holding(let held):
-            heldBody(held, body)
+            // It waits with the request (reads stop meanwhile) and goes first once forwarded.
+            guard countBody(body, of: held) else { return }
+            held.pending.append(.body(.byteBuffer(body)))
         case .discardingBody:
             break
         case .idle, .tunnelling, .closing, .closed:
