@@ -20,7 +20,10 @@ final class WrkRun: @unchecked Sendable {
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") }
 
     init(port: Int, host: String, path: String = "/", connections: Int, limit: Int) throws {
+        // The test process's threads block most signals and a child inherits the mask: wrk
+        // gets an empty one, so that SIGINT reaches its handler.
         let command = TestProcessLifetime.tied([
+            "/usr/bin/perl", "-MPOSIX", "-e", "sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die; exec @ARGV or die",
             "/usr/bin/wrk", "-t2", "-c\(connections)", "-d\(limit)s", "--timeout", "30s", "--latency",
             "-H", "Host: \(host)", "http://127.0.0.1:\(port)\(path)",
         ])
