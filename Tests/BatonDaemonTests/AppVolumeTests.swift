@@ -131,6 +131,32 @@ struct AppVolumeTests {
         #expect(try Self.volumes(fixture).isEmpty)
     }
 
+    @Test func anApplyFileDeclaresVolumesAndTheStrategy() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try Self.publishCounter(fixture, "1")
+        let file = fixture.root + "/baton.yml"
+        try """
+            apps:
+              web:
+                artifact: counter:1
+                hosts: [\(DeployFixture.host)]
+                volumes: [data:/data]
+                strategy: stop-first
+                hold: 10
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        try fixture.baton(["apply", "-f", file])
+        #expect(Self.count(fixture.daemon.port) == "v1 1\n")
+        let inspect = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["app", "inspect", "web"]).stdout.utf8)) as? [String: Any]
+        #expect(inspect?["strategy"] as? String == "stop-first")
+        #expect(inspect?["hold_timeout"] as? Double == 10)
+        #expect((inspect?["volumes"] as? [[String: Any]])?.map { $0["name"] as? String } == ["data"])
+        let again = try fixture.baton(["apply", "-f", file, "--json"])
+        let steps = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(steps.map { $0["action"] as? String } == ["unchanged"], "\(again.stdout)")
+    }
+
     /// Attacks on the volume flags: a name that climbs out of volumes/, paths over the
     /// sandbox's own mounts, the root, relative or overlapping paths. Each is one `error:`
     /// line, and no app or directory is made.
