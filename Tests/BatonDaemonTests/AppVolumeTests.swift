@@ -197,6 +197,27 @@ struct AppVolumeTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.root + "/volumes"))
     }
 
+    /// Attack: a set-id program or a device node written into a volume. The volume is mounted
+    /// nosuid and nodev (and read-only when declared `:ro`).
+    @Test func anAppVolumeIsMountedNosuidNodevAndReadOnlyWhenAsked() throws {
+        let fixture = try DeployFixture(appFlags: ["--volume", "data:/data", "--volume", "conf:/conf:ro"])
+        defer { fixture.finish() }
+        try Self.publishCounter(fixture, "1")
+        try fixture.baton(["deploy", "web", "counter:1"])
+        let ps = try fixture.baton(["ps", "--json"])
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]])?.first?["id"] as? String)
+        let mounts = try fixture.baton(["exec", id, "--", "/bin/sh", "-c",
+                                        "grep -E ' /(data|conf) ' /proc/self/mountinfo; echo x > /conf/new 2>/dev/null || echo refused"])
+        let lines = mounts.stdout.split(separator: "\n")
+        let options = { (path: String) -> [Substring] in
+            lines.first { $0.split(separator: " ").dropFirst(4).first.map(String.init) == path }?
+                .split(separator: " ").dropFirst(5).first?.split(separator: ",") ?? []
+        }
+        #expect(options("/data").contains("rw") && options("/data").contains("nosuid") && options("/data").contains("nodev"), "\(mounts.stdout)")
+        #expect(options("/conf").contains("ro") && options("/conf").contains("nosuid") && options("/conf").contains("nodev"), "\(mounts.stdout)")
+        #expect(lines.last == "refused")
+    }
+
     /// Attack: an app plants a symbolic link to a host file in its volume. Listing and
     /// removing the volume never follow it.
     @Test func aLinkPlantedInAVolumeIsRemovedAsALink() throws {
