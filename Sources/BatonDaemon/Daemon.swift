@@ -1,6 +1,7 @@
 import BatonControl
 import BatonOS
 import BatonProxy
+import BatonSandbox
 import Foundation
 import Logging
 import NIOCore
@@ -27,6 +28,10 @@ public final class Daemon: Sendable {
         /// Previews answer at NAME.<previewDomain>.
         public var previewDomain = Options.defaultPreviewDomain
         public static let defaultPreviewDomain = "preview.localhost"
+        /// Each sandbox's log is rotated once past this many bytes.
+        public var logMaxBytes = SandboxLog.defaultMaxBytes
+        /// The ended sandboxes of each app whose logs (and records) are kept.
+        public var logRetain = 5
 
         public init(root: String) {
             self.root = root
@@ -63,7 +68,8 @@ public final class Daemon: Sendable {
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
         let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
-        let runtime = SandboxRuntimeService(root: options.root, database: database, logger: deployLogger)
+        let runtime = SandboxRuntimeService(root: options.root, database: database, logger: deployLogger,
+                                            logMaxBytes: options.logMaxBytes, logRetain: options.logRetain)
         service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
         deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }
