@@ -43,13 +43,25 @@ struct AppCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Environment variable (repeatable).", valueName: "k=v"))
     var env: [String] = []
 
+    @Option(help: ArgumentHelp("CPU limit of the app's sandboxes in cores.", valueName: "x"))
+    var cpus: Double?
+
+    @Option(help: ArgumentHelp("Secret: in the sandbox's environment, never printed (repeatable).", valueName: "k=v"))
+    var secret: [String] = []
+
+    @Option(name: .customLong("secret-file"), help: ArgumentHelp("Secret read from a file, at most 64 KiB (repeatable).", valueName: "k=path"))
+    var secretFile: [String] = []
+
     @Flag(help: "Print the app as JSON.")
     var json = false
 
     func validate() throws {
         if hosts.isEmpty { throw ValidationError("missing --host: an app needs at least one host name") }
-        if upstream != nil && (port != nil || memory != nil || pids != nil || !env.isEmpty) {
-            throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids and --env do not apply")
+        if upstream != nil && (port != nil || memory != nil || pids != nil || !env.isEmpty || cpus != nil || !secret.isEmpty || !secretFile.isEmpty) {
+            throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids, --cpus, --env and secrets do not apply")
+        }
+        for entry in secretFile where SecretFile.parse(entry) == nil {
+            throw ValidationError("invalid --secret-file '\(entry)': use KEY=PATH")
         }
     }
 
@@ -57,7 +69,7 @@ struct AppCreateCommand: ParsableCommand {
         let spec = AppSpec(
             name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
             healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
-            pids: pids, env: env)
+            pids: pids, env: env, cpus: cpus, secrets: secret + (try SecretFile.entries(secretFile)))
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)
