@@ -10,10 +10,11 @@ final class DeployFixture {
     let daemon: DaemonProcess
     static let host = "web.test"
 
-    init() throws {
+    /// `daemonArguments` are added to the daemon's command line (`--log-max 8192`, say).
+    init(daemonArguments: [String] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
         try Self.publishBase(root: root)
-        daemon = try DaemonProcess(root: root)
+        daemon = try DaemonProcess(root: root, extra: daemonArguments)
         try Self.baton(["app", "create", "web", "--host", Self.host], root: root)
     }
 
@@ -59,6 +60,16 @@ final class DeployFixture {
             throw DaemonProcessError("baton \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
         }
         return result
+    }
+
+    /// The sandbox serving the app now: its id and its init's pid.
+    func servingSandbox() throws -> (id: String, pid: Int) {
+        let ps = try baton(["ps", "--json"])
+        let running = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
+        guard let box = running.first(where: { $0["serving"] as? Bool == true }), let id = box["id"] as? String, let pid = box["pid"] as? Int else {
+            throw DaemonProcessError("nothing serves web: \(ps.stdout)")
+        }
+        return (id, pid)
     }
 
     /// GET through the daemon's proxy: (status, body), or nil when the connection failed.
