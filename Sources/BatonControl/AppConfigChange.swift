@@ -48,24 +48,10 @@ extension AppConfig {
             next.env.removeAll { Self.key($0) == name }
             next.secrets.removeAll { Self.key($0) == name }
         }
-        for entry in change.env {
-            let name = Self.key(entry)
-            if secretNames.contains(name) {
-                throw BatonError(.conflict, "\(name) is a secret of the app: --unset \(name) first to make it a plain variable")
-            }
-            next.env.removeAll { Self.key($0) == name }
-            next.env.append(entry)
+        try Self.set(change.env, in: &next.env, refusing: secretNames) { "\($0) is a secret of the app: --unset \($0) first to make it a plain variable" }
+        try Self.set(change.secrets, in: &next.secrets, refusing: envNames) {
+            "\($0) is an environment variable of the app: --unset \($0) first to make it a secret"
         }
-        for entry in change.secrets {
-            let name = Self.key(entry)
-            if envNames.contains(name) {
-                throw BatonError(.conflict, "\(name) is an environment variable of the app: --unset \(name) first to make it a secret")
-            }
-            next.secrets.removeAll { Self.key($0) == name }
-            next.secrets.append(entry)
-        }
-        next.env = Self.sortedByKey(next.env)
-        next.secrets = Self.sortedByKey(next.secrets)
         if let port = change.port { next.port = port }
         if let memory = change.memory { next.memory = memory == 0 ? nil : memory }
         if let pids = change.pids { next.pids = pids == 0 ? nil : pids }
@@ -75,6 +61,19 @@ extension AppConfig {
         if let timeout = change.healthTimeout { next.healthTimeout = timeout }
         if let drain = change.drainTimeout { next.drainTimeout = drain }
         return try next.validated()
+    }
+
+    /// Sets each KEY=VALUE of `entries` in `list` (kept sorted), refusing a name of the other
+    /// kind: a secret must not turn plain, nor a variable secret, unnoticed.
+    private static func set(_ entries: [String], in list: inout [String], refusing others: [String],
+                            _ message: (String) -> String) throws(BatonError) {
+        for entry in entries {
+            let name = key(entry)
+            if others.contains(name) { throw BatonError(.conflict, message(name)) }
+            list.removeAll { key($0) == name }
+            list.append(entry)
+        }
+        list = sortedByKey(list)
     }
 }
 
