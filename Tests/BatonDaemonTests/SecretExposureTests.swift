@@ -76,6 +76,32 @@ struct SecretExposureTests {
         #expect(try fixture.servingEnvironment().contains("TOKEN=hunter2"), "the app itself has it")
     }
 
+    /// A member of the socket's group who is not root guesses a secret: were "unchanged" the
+    /// answer to a right guess, the control API would confirm secrets one guess at a time.
+    @Test func aSocketGroupMemberCannotLearnWhetherAGuessEqualsAStoredSecret() throws {
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("baton-run-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        #expect(chmod(run, 0o711) == 0)
+        let fixture = try DeployFixture(daemonArguments: ["--socket", run + "/baton.sock"])
+        defer { fixture.finish() }
+        try fixture.publishSite("1")
+        try fixture.baton(["app", "set", "web", "--secret", "TOKEN=hunter2"])
+        try fixture.baton(["deploy", "web", "site:1"])
+        let member = ["/usr/bin/setpriv", "--reuid=65534", "--regid=0", "--clear-groups"]
+
+        // The right guess first, then a wrong one: the same answer, a swap each time.
+        for guess in ["hunter2", "wrong"] {
+            let answer = try fixture.baton(["app", "set", "web", "--secret", "TOKEN=\(guess)", "--json"], prefix: member)
+            let result = try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any]
+            #expect(result?["changes"] as? [String] == ["secrets"], "\(guess): \(answer.stdout) \(answer.stderr)")
+            #expect(result?["deployment"] is [String: Any], "a swap either way")
+            #expect(try fixture.servingEnvironment().contains("TOKEN=\(guess)"))
+        }
+        // Root, who can read state.db anyway, is told the truth.
+        #expect(try fixture.baton(["app", "set", "web", "--secret", "TOKEN=wrong"]).stdout == "web: configuration 4 unchanged\n")
+    }
+
     /// Every regular file under `root`, however deep (sockets and the like left out).
     private func filesUnder(_ root: String) throws -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
