@@ -32,14 +32,14 @@ extension DeployService {
             let deployment = try await outcome { [coordinator, database] in
                 try await coordinator.swap(app: name, progress: { _ in }) { blue in
                     // Under the app's deploy lock: no other swap or change can come in between.
-                    let (current, config) = try database.config(app: name, version: nil)
-                    let (next, changes) = try Self.next(request, current: config, peerIsRoot: peerIsRoot)
+                    let (currentVersion, current) = try database.config(app: name, version: nil)
+                    let (next, changes) = try Self.next(request, current: current, peerIsRoot: peerIsRoot)
                     let digest = artifact?.digest ?? blue?.digest
                     if changes.isEmpty && digest == blue?.digest {
-                        decision.set(current, [])
+                        decision.set(currentVersion, [])
                         throw NoSwap()
                     }
-                    let version = changes.isEmpty ? current : try database.insertConfig(app: name, next)
+                    let version = changes.isEmpty ? currentVersion : try database.insertConfig(app: name, next)
                     decision.set(version, changes)
                     guard let digest else {
                         try database.makeCurrentConfig(app: name, version: version)
