@@ -1,6 +1,7 @@
 import BatonControl
 import BatonOS
 import BatonProxy
+import BatonSandbox
 import Foundation
 import Logging
 import NIOCore
@@ -30,6 +31,10 @@ public final class Daemon: Sendable {
         public var networkBridge: String?
         public var networkSubnet: IPv4Network?
         public static let defaultPreviewDomain = "preview.localhost"
+        /// Each sandbox's log is rotated once past this many bytes.
+        public var logMaxBytes = SandboxLog.defaultMaxBytes
+        /// The ended sandboxes of each app whose logs (and records) are kept.
+        public var logRetain = 5
 
         public init(root: String) {
             self.root = root
@@ -68,7 +73,8 @@ public final class Daemon: Sendable {
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
         let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
         network = SandboxNetworkService(root: options.root, bridge: options.networkBridge, subnet: options.networkSubnet)
-        let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger)
+        let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger,
+                                            logMaxBytes: options.logMaxBytes, logRetain: options.logRetain)
         service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
         deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }

@@ -37,31 +37,34 @@ actor DeployService {
                                       recorder: DeploymentRepository(database: database), logger: logger)
     }
 
-    /// Swaps `app` to the artifact `ref` names. A failed health check is an outcome, not an
-    /// error: the record says why and carries the new sandbox's last log lines.
+    /// Swaps `app` to the artifact `ref` names, with the app's current configuration. A failed
+    /// health check is an outcome, not an error: the record says why and carries the new
+    /// sandbox's last log lines.
     func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let artifact = try ArtifactStore(root: root).resolve(ref)
-        let settings = try Self.settings(for: app, artifact: artifact)
+        let settings = try Self.settings(for: app, version: app.configVersion, artifact: artifact)
         return try await outcome { [coordinator] in
             try await coordinator.deploy(app: name, to: artifact.digest, settings: settings)
         }
     }
 
-    /// Swaps back to the digest served before the current one, or to `ref`. The coordinator
-    /// picks the earlier digest under the app's deploy lock, against the route it replaces.
+    /// Swaps back to the digest and configuration served before the current ones, or to `ref`
+    /// with the current configuration. The coordinator picks the earlier ones under the app's
+    /// deploy lock, against the route it replaces.
     func rollback(app name: String, to ref: String?) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let store = try ArtifactStore(root: root)
         let digest = try ref.map { try store.resolve($0).digest }
-        return try await outcome { [coordinator] in
-            try await coordinator.rollback(app: name, to: digest) { digest in
-                try Self.settings(for: app, artifact: try store.resolve(digest))
+        return try await outcome { [coordinator, database] in
+            try await coordinator.rollback(app: name, to: digest) { digest, version in
+                let (chosen, config) = try database.config(app: name, version: version)
+                return try Self.settings(for: app.with(config), version: chosen, artifact: try store.resolve(digest))
             }
         }
     }
 
-    private func outcome(of swap: () async throws -> DeploymentRecord) async throws -> DeploymentInfo {
+    func outcome(of swap: () async throws -> DeploymentRecord) async throws -> DeploymentInfo {
         do {
             let record = try await swap()
             return try latest(id: record.id)
@@ -140,7 +143,7 @@ actor DeployService {
         runtime.forgetEnded(app: app, keep: 0)
     }
 
-    private func sandboxApp(_ name: String) throws -> AppInfo {
+    func sandboxApp(_ name: String) throws -> AppInfo {
         guard let app = try database.app(named: name) else { throw ControlService.noSuchApp(name) }
         guard app.kind == .sandbox else {
             throw BatonError(.invalidArgument, "app \(name) routes to an upstream; create a sandbox app to deploy artifacts")
@@ -148,13 +151,14 @@ actor DeployService {
         return app
     }
 
-    /// The app's settings, with port and health path defaulting to the artifact's.
-    private static func settings(for app: AppInfo, artifact: ResolvedArtifact) throws -> DeploySettings {
+    /// The app's settings at configuration `version`, with port and health path defaulting to
+    /// the artifact's.
+    static func settings(for app: AppInfo, version: Int64?, artifact: ResolvedArtifact) throws -> DeploySettings {
         guard let port = app.port ?? artifact.config.exposedPorts.first else {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and \(artifact.digest) records none: create the app with --port or publish with --port")
         }
         let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
         return DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
-                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)))
+                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), configVersion: version)
     }
 }

@@ -95,6 +95,7 @@ public final class StateDatabase: Sendable {
                 ALTER TABLE apps ADD COLUMN expires_at TEXT;
                 """)
         }
+        migrator.registerMigration("v4: app configuration", migrate: ConfigVersions.migrate)
         migrator.registerMigration("v6: app networks") { db in
             // Sandbox apps made before networking had only loopback: they keep it.
             try db.execute(sql: """

@@ -13,15 +13,20 @@ public struct DeploySettings: Sendable, Equatable {
     public var stopGrace: Duration
     /// How many of green's last log lines a failed deploy reports.
     public var logLineCount: Int
+    /// The version of the app's configuration green starts with, recorded with the deployment
+    /// (nil where the runtime keeps no versions).
+    public var configVersion: Int64?
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
-                drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20) {
+                drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
+                configVersion: Int64? = nil) {
         self.port = port
         self.healthPath = healthPath
         self.health = health
         self.drainTimeout = drainTimeout
         self.stopGrace = stopGrace
         self.logLineCount = logLineCount
+        self.configVersion = configVersion
     }
 
     /// The settings if they make sense; otherwise a BatonError naming the bad one.

@@ -1,10 +1,11 @@
 import BatonOS
 
 extension SwapCoordinator {
-    /// The one swap path for deploy and rollback. `choose` picks the digest and its settings
-    /// once the app's deploy lock is held and blue is known, so a rollback decides against the
-    /// route it replaces.
-    func swap(app: String, progress: @escaping DeployProgress,
+    /// The one swap path for deploy, rollback and a change of configuration. `choose` picks the
+    /// digest and its settings once the app's deploy lock is held and blue is known, so a
+    /// rollback decides against the route it replaces; an error it throws ends the swap before
+    /// anything is recorded or started.
+    public func swap(app: String, progress: @escaping DeployProgress,
               choose: (SandboxHandle?) async throws -> (digest: String, settings: DeploySettings)) async throws -> DeploymentRecord {
         // Check and claim with no suspension between them: this is the app's deploy lock.
         guard swaps[app] == nil else {
@@ -29,8 +30,8 @@ extension SwapCoordinator {
 
         var trail: DeploymentTrail
         do {
-            trail = try await DeploymentTrail.begin(app: app, from: blue?.digest, to: digest, recorder: recorder,
-                                                    clock: clock, progress: progress, logger: logger)
+            trail = try await DeploymentTrail.begin(app: app, from: blue, to: digest, configVersion: settings.configVersion,
+                                                    recorder: recorder, clock: clock, progress: progress, logger: logger)
         } catch {
             throw BatonError(.internal, "cannot record the deploy of \(app): \(error)", cause: error)
         }
@@ -42,7 +43,7 @@ extension SwapCoordinator {
         let green: SandboxHandle
         do {
             do {
-                green = try await runtime.start(app: app, digest: digest)
+                green = try await runtime.start(app: app, digest: digest, configVersion: settings.configVersion)
             } catch {
                 markGreen(app, .failed)
                 let interrupted = error is CancellationError
