@@ -1,4 +1,5 @@
 import BatonControl
+import BatonNetwork
 import BatonOS
 import BatonProxy
 import BatonSandbox
@@ -53,6 +54,8 @@ public final class Daemon: Sendable {
     let deploys: DeployService
     private let control = Mutex<ControlServer?>(nil)
     private let metricsServer = Mutex<MetricsServer?>(nil)
+    /// What `network.prepare()` made of the sandbox network at start.
+    private let sandboxNetwork = Mutex<Result<NetworkSettings, BatonError>?>(nil)
     private let previewReaper = Mutex<Task<Void, Never>?>(nil)
     private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
@@ -84,7 +87,8 @@ public final class Daemon: Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         do {
-            try network.prepare()
+            let prepared = try network.prepare()
+            sandboxNetwork.withLock { $0 = prepared }
         } catch {
             await stop()
             throw error
@@ -124,6 +128,15 @@ public final class Daemon: Sendable {
     /// The address `GET /metrics` is served on over TCP, once started with `metricsListen`.
     public var metricsAddress: SocketAddress? {
         metricsServer.withLock { $0 }?.address
+    }
+
+    /// For the ready line: the sandbox network (`bridge GATEWAY/PREFIX`), or why there is none.
+    public var sandboxNetworkSummary: String? {
+        switch sandboxNetwork.withLock({ $0 }) {
+        case .success(let settings): "sandbox network \(settings.bridge) \(settings.gateway)/\(settings.subnet.prefix)"
+        case .failure(let error): "no sandbox network (\(error.message)): apps with --network egress cannot start"
+        case nil: nil
+        }
     }
 
     /// `http://ADDR:PORT/metrics` when metrics are served over TCP.

@@ -122,6 +122,7 @@ public struct DaemonCommand: ParsableCommand {
         try Daemon.runUntilSignalled(options: options) { daemon, address in
             var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)"
             if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
+            if let network = daemon.sandboxNetworkSummary { ready += ", \(network)" }
             StandardStream.line(ready, to: STDERR_FILENO)
         }
     }
