@@ -125,10 +125,12 @@ let package = Package(
         .testTarget(name: "BatonOSTests", dependencies: ["BatonOS"]),
         .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", "BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
-        .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS"]),
+        // What the sandbox and daemon tests share: a network namespace standing for the outside, a shell.
+        .target(name: "BatonTestSupport", path: "Tests/BatonTestSupport"),
+        .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonNetworkTests", dependencies: ["BatonNetwork", "BatonSandbox", "BatonOS"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
-            "BatonProxy", "BatonSandbox",
+            "BatonProxy", "BatonSandbox", "BatonNetwork",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -136,7 +138,7 @@ let package = Package(
         ]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
-        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS"]),
+        .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

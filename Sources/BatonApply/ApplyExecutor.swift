@@ -7,6 +7,7 @@ public protocol AppControl: Sendable {
     func updateApp(_ spec: AppSpec) throws -> AppInfo
     func removeApp(named name: String) throws
     func deploy(app: String, ref: String) throws -> DeploymentInfo
+    func configure(app: String, _ request: AppConfigRequest) throws -> AppConfigResult
 }
 
 extension ControlClient: AppControl {}
@@ -51,9 +52,20 @@ public struct ApplyExecutor: Sendable {
                 _ = try control.createApp(step.spec!)
                 if let ref = step.artifact { try swap(step.app, to: ref) }
             case .update:
-                _ = try control.updateApp(step.spec!)
+                if step.changes.contains(where: SettingsDiff.appSettings.contains) { _ = try control.updateApp(step.spec!) }
+                if step.changes.contains(where: { !SettingsDiff.appSettings.contains($0) }) {
+                    _ = try control.configure(app: step.app, AppConfigRequest(replacement: AppConfig(step.spec!)))
+                }
             case .swap:
-                try swap(step.app, to: step.artifact!)
+                guard let spec = step.spec else { return try swap(step.app, to: step.artifact!) }
+                // The file's configuration and artifact in one swap; the daemon keeps a new version.
+                let result = try control.configure(app: step.app, AppConfigRequest(replacement: AppConfig(spec), ref: step.artifact))
+                if let record = result.deployment {
+                    try check(record)
+                } else if step.changes.contains("volumes"), let ref = step.artifact {
+                    // Same bytes and configuration: only a new sandbox mounts the new volumes.
+                    try swap(step.app, to: ref)
+                }
             case .remove:
                 try control.removeApp(named: step.app)
             case .unchanged:
@@ -68,7 +80,10 @@ public struct ApplyExecutor: Sendable {
 
     /// The health-gated deploy; a failed health check is a deployment record, not an error.
     private func swap(_ app: String, to ref: String) throws {
-        let record = try control.deploy(app: app, ref: ref)
+        try check(try control.deploy(app: app, ref: ref))
+    }
+
+    private func check(_ record: DeploymentInfo) throws(StepFailure) {
         guard record.outcome == "succeeded" else {
             throw StepFailure(message: "deploy \(record.outcome): \(record.reason ?? "no reason recorded")")
         }

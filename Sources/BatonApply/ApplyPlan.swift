@@ -2,7 +2,8 @@ import BatonControl
 import BatonOS
 
 /// What `apply` would do to converge the daemon's apps to a file: removals first (they free
-/// host names), then updates, creations and swaps. Pure: computed from the resolved file and
+/// host names), then updates (hosts; an upstream app's settings), creations and swaps (a new
+/// digest, a new configuration, or both in one swap). Pure: computed from the resolved file and
 /// the daemon's `app ls`, so it is the same whether printed by --dry-run or carried out.
 public struct ApplyPlan: Sendable, Equatable {
     public var steps: [ApplyStep]
@@ -46,18 +47,20 @@ public struct ApplyPlan: Sendable, Equatable {
                 throw BatonError(.conflict,
                     "\(app.declared.location): app \(spec.name) is of kind '\(existing.kind.rawValue)' on the daemon and '\(kind.rawValue)' in the file: remove it first with 'baton app rm \(spec.name)'")
             }
-            let changed = SettingsDiff.changes(spec, existing)
-            if !changed.isEmpty {
-                updates.append(ApplyStep(.update, app: spec.name, changes: changed, spec: spec))
+            let changed = SettingsDiff.changes(spec, existing, secretValuesChanged: app.secretValuesChanged)
+            // A sandbox app's configuration is a new version swapped in (with its new digest, if
+            // any, in the same swap); only its hosts are updated in place.
+            let inPlace = kind == .upstream ? changed : changed.filter(SettingsDiff.appSettings.contains)
+            var swapped = changed.filter { !inPlace.contains($0) }
+            if !inPlace.isEmpty {
+                updates.append(ApplyStep(.update, app: spec.name, changes: inPlace, spec: spec))
             }
-            let restartFor = changed.filter(SettingsDiff.sandboxSettings.contains)
-            if let digest = app.digest, digest != existing.digest {
-                swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: existing.digest, toDigest: digest))
-            } else if let digest = app.digest, existing.digest != nil, !restartFor.isEmpty {
-                // A running sandbox keeps the settings it was started with: a swap to the same
-                // bytes, through the same health gate, is how new ones reach the app.
-                swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: digest, toDigest: digest,
-                                       changes: restartFor))
+            // A running sandbox keeps the volumes it started with: a swap, through the same
+            // health gate, is how new ones reach the app.
+            if inPlace.contains("volumes") && existing.digest != nil { swapped.append("volumes") }
+            if let digest = app.digest, digest != existing.digest || !swapped.isEmpty {
+                swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: existing.digest, toDigest: digest,
+                                       changes: swapped, spec: spec))
             } else if changed.isEmpty {
                 unchanged.append(ApplyStep(.unchanged, app: spec.name, fromDigest: existing.digest, toDigest: existing.digest))
             }
@@ -68,21 +71,22 @@ public struct ApplyPlan: Sendable, Equatable {
 
 /// Which stored settings differ from a declared spec, by their key in the file.
 enum SettingsDiff {
-    /// Settings a sandbox takes when it starts.
-    static let sandboxSettings: Set<String> = ["port", "memory", "pids", "env", "volumes"]
+    /// Settings of where the proxy sends an app's traffic, changed in place.
+    static let routingSettings: Set<String> = ["hosts", "upstream"]
 
-    static func changes(_ spec: AppSpec, _ app: AppInfo) -> [String] {
+    /// The app's own settings, outside its configuration versions: changed in place. Volumes
+    /// reach a sandbox only when it starts, so a change of them also swaps (to the same bytes
+    /// when the digest stays).
+    static let appSettings: Set<String> = routingSettings.union(["volumes", "strategy", "hold"])
+
+    /// The daemon reports secret names only; whether a value changed it tells `apply` apart
+    /// (`secretValuesChanged`).
+    static func changes(_ spec: AppSpec, _ app: AppInfo, secretValuesChanged: Bool = false) -> [String] {
         var changed: [String] = []
         if Set(spec.hosts) != Set(app.hosts) { changed.append("hosts") }
         if spec.upstream != app.upstream { changed.append("upstream") }
-        if spec.port != app.port { changed.append("port") }
-        if spec.healthPath != app.healthPath { changed.append("health.path") }
-        if (spec.healthStatus ?? AppSpec.defaultHealthStatus) != app.healthStatus { changed.append("health.status") }
-        if (spec.healthTimeout ?? AppSpec.defaultHealthTimeout) != app.healthTimeout { changed.append("health.timeout") }
-        if (spec.drainTimeout ?? AppSpec.defaultDrainTimeout) != app.drainTimeout { changed.append("drain") }
-        if spec.memory != app.memory { changed.append("memory") }
-        if spec.pids != app.pids { changed.append("pids") }
-        if spec.env.sorted() != app.env.sorted() { changed.append("env") }
+        changed += AppConfig(spec).changes(from: AppConfig(app), comparingSecretValues: false)
+        if secretValuesChanged && !changed.contains("secrets") { changed.append("secrets") }
         if spec.volumes != app.volumes { changed.append("volumes") }
         if (spec.strategy ?? .blueGreen) != app.strategy { changed.append("strategy") }
         if (spec.holdTimeout ?? AppSpec.defaultHoldTimeout) != app.holdTimeout { changed.append("hold") }

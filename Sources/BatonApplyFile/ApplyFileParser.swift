@@ -13,7 +13,9 @@ import Yams
 ///         drain: 30
 ///         memory: 268435456
 ///         pids: 256
+///         cpus: 0.5
 ///         env: { LOG_LEVEL: info }
+///         secrets: { API_TOKEN: s3cr3t, DB_PASSWORD: { file: ./db.pass } }
 ///         volumes: [data:/var/lib/web, "shared:cache:/cache:ro"]
 ///         strategy: stop-first         # or blue-green (the default)
 ///         hold: 30                     # seconds a stop-first deploy may hold requests
@@ -23,7 +25,7 @@ import Yams
 ///
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
-    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "env",
+    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
                                            "volumes", "strategy", "hold"]
     static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
@@ -86,6 +88,7 @@ public enum ApplyFileParser {
         spec.drainTimeout = try fields["drain"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'drain'") }
         spec.memory = try fields["memory"].map { (node: Node) throws(BatonError) in Int64(try reader.integer(node, "'memory'")) }
         spec.pids = try fields["pids"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'pids'") }
+        spec.cpus = try fields["cpus"].map { (node: Node) throws(BatonError) in try reader.number(node, "'cpus'") }
         if let health = fields["health"] {
             let check = try reader.mapping(health, "'health'")
             try reader.refuseUnknownKeys(check, allowed: healthKeys, in: "'health'")
@@ -101,13 +104,38 @@ public enum ApplyFileParser {
             spec.env = entries.sorted()
         }
         try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
+        var secretFiles: [String] = []
+        if let secrets = fields["secrets"] {
+            (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)
+        }
         let artifact = try artifactNode.map { (node: Node) throws(BatonError) in try reader.string(node, "'artifact'") }
         do {
             spec = try spec.validated()
         } catch {
             throw reader.fail(key, "app \(name): \(error.message)")
         }
+        for entry in secretFiles {
+            if let problem = AppConfig.nameProblem(AppConfig.key(entry)) {
+                throw reader.fail(key, "app \(name): invalid secret name '\(AppConfig.key(entry))': \(problem)")
+            }
+        }
         return DeclaredApp(spec: spec, artifact: artifact, location: reader.location(key),
-                           artifactLocation: artifactNode.map(reader.location))
+                           artifactLocation: artifactNode.map(reader.location), secretFiles: secretFiles)
+    }
+
+    /// `NAME: value` (KEY=VALUE) or `NAME: { file: PATH }` (KEY=PATH, read by the CLI).
+    private static func parseSecrets(_ node: Node, reader: NodeReader) throws(BatonError) -> (values: [String], files: [String]) {
+        var values: [String] = [], files: [String] = []
+        for (variable, setting) in try reader.mapping(node, "'secrets'") {
+            let name = try reader.string(variable, "a secret name")
+            guard case .mapping(let reference) = setting else {
+                values.append(name + "=" + (try reader.string(setting, "a secret value")))
+                continue
+            }
+            try reader.refuseUnknownKeys(reference, allowed: ["file"], in: "secret \(name)")
+            guard let path = reference["file"] else { throw reader.fail(setting, "secret \(name): use a value or { file: PATH }") }
+            files.append(name + "=" + (try reader.string(path, "secret \(name)'s file")))
+        }
+        return (values.sorted(), files.sorted())
     }
 }

@@ -50,6 +50,12 @@ struct NodeReader {
         return value
     }
 
+    func number(_ node: Node, _ what: String) throws(BatonError) -> Double {
+        let text = try string(node, what)
+        guard let value = Double(text), value.isFinite else { throw fail(node, "\(what) must be a number, not '\(text)'") }
+        return value
+    }
+
     func seconds(_ node: Node, _ what: String) throws(BatonError) -> Double {
         let text = try string(node, what)
         guard let value = Double(text), value.isFinite else { throw fail(node, "\(what) must be a number of seconds, not '\(text)'") }

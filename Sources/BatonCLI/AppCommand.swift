@@ -5,8 +5,8 @@ import BatonControl
 struct AppCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "app",
-        abstract: "Create, list, inspect and remove apps (needs a running daemon).",
-        subcommands: [AppCreateCommand.self, AppListCommand.self, AppInspectCommand.self, AppRemoveCommand.self])
+        abstract: "Create, configure, list, inspect and remove apps (needs a running daemon).",
+        subcommands: [AppCreateCommand.self, AppSetCommand.self, AppListCommand.self, AppInspectCommand.self, AppRemoveCommand.self])
 }
 
 extension GlobalOptions {

@@ -19,29 +19,7 @@ struct AppCreateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Route to a service outside Baton.", valueName: "addr:port"))
     var upstream: String?
 
-    @Option(help: ArgumentHelp("Port the app listens on in its sandbox.", valueName: "n"))
-    var port: Int?
-
-    @Option(help: ArgumentHelp("Health check path.", valueName: "path"))
-    var healthPath: String?
-
-    @Option(help: ArgumentHelp("Health check status expected.", valueName: "code"))
-    var healthStatus: Int?
-
-    @Option(help: ArgumentHelp("Seconds a new sandbox has to become healthy.", valueName: "seconds"))
-    var healthTimeout: Double?
-
-    @Option(help: ArgumentHelp("Seconds the old sandbox may finish requests after a swap.", valueName: "seconds"))
-    var drainTimeout: Double?
-
-    @Option(help: ArgumentHelp("Memory limit of the app's sandboxes.", valueName: "bytes"))
-    var memory: Int64?
-
-    @Option(help: ArgumentHelp("Process limit of the app's sandboxes.", valueName: "n"))
-    var pids: Int?
-
-    @Option(help: ArgumentHelp("Environment variable (repeatable).", valueName: "k=v"))
-    var env: [String] = []
+    @OptionGroup var settings: AppConfigOptions
 
     @OptionGroup var volumes: VolumeOptions
 
@@ -58,8 +36,8 @@ struct AppCreateCommand: ParsableCommand {
 
     func validate() throws {
         if hosts.isEmpty { throw ValidationError("missing --host: an app needs at least one host name") }
-        if upstream != nil && (port != nil || memory != nil || pids != nil || !env.isEmpty) {
-            throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids and --env do not apply")
+        if upstream != nil && settings.sandboxOnlyGiven {
+            throw ValidationError("--upstream apps run outside Baton: --port, --memory, --pids, --cpus, --env and secrets do not apply")
         }
         if strategy.holdTimeout != nil && strategy.strategy != .stopFirst {
             throw ValidationError("--hold-timeout applies to --strategy stop-first")
@@ -68,9 +46,11 @@ struct AppCreateCommand: ParsableCommand {
 
     func run() throws {
         var spec = AppSpec(
-            name: app, hosts: hosts, upstream: upstream, port: port, healthPath: healthPath,
-            healthStatus: healthStatus, healthTimeout: healthTimeout, drainTimeout: drainTimeout, memory: memory,
-            pids: pids, env: env, network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
+            name: app, hosts: hosts, upstream: upstream, port: settings.port, healthPath: settings.healthPath,
+            healthStatus: settings.healthStatus, healthTimeout: settings.healthTimeout, drainTimeout: settings.drainTimeout,
+            memory: settings.memory, pids: settings.pids, env: settings.env, cpus: settings.cpus,
+            secrets: settings.secret + (try SecretFile.entries(settings.secretFile)),
+            network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
         spec.volumes = volumes.parsed
         strategy.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)

@@ -32,11 +32,13 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         let client = global.controlClient
-        let declared = try client.parseApplyFile(file: file, text: try Self.read(file))
+        let declared = try ApplySecrets.read(try client.parseApplyFile(file: file, text: try Self.read(file)))
         let store = declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
-        let resolved = try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest }
         // Previews come and go per branch (`baton preview`): a file neither declares nor prunes them.
-        let plan = try ApplyPlan.make(desired: resolved, current: try client.listApps().filter { !$0.preview }, prune: prune)
+        let current = try client.listApps().filter { !$0.preview }
+        let resolved = try ApplySecrets.compare(try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest },
+                                                with: current, client: client)
+        let plan = try ApplyPlan.make(desired: resolved, current: current, prune: prune)
         if dryRun {
             try report(plan.steps, outcomes: false)
             return

@@ -23,6 +23,7 @@ public struct BatonCommand: ParsableCommand {
             StopCommand.self,
             HistoryCommand.self,
             ApplyCommand.self,
+            NetworkCommand.self,
             PreviewCommand.self,
             VolumeCommand.self,
         ]

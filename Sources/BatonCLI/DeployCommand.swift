@@ -46,7 +46,8 @@ enum DeploymentReport {
         return result
     }
 
-    static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0) throws {
+    /// `served` replaces the line saying what the app serves now.
+    static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0, served: String? = nil) throws {
         if json {
             try Output.json(record)
         } else {
@@ -64,7 +65,7 @@ enum DeploymentReport {
             }
             throw CommandExit(status: 1)
         }
-        if !json { Output.result("\(record.app) now serves \(record.toDigest)") }
+        if !json { Output.result(served ?? "\(record.app) now serves \(record.toDigest)") }
     }
 
     static func print(_ phase: PhaseInfo) {

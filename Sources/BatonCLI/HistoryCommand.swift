@@ -21,13 +21,20 @@ struct HistoryCommand: ParsableCommand {
             try Output.json(records)
             return
         }
-        Output.table(["ID", "STARTED", "APP", "FROM", "TO", "OUTCOME", "PHASES"], records.map { record in
-            [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), record.outcome,
+        Output.table(["ID", "STARTED", "APP", "FROM", "TO", "CONFIG", "OUTCOME", "PHASES"], records.map { record in
+            [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), config(record), record.outcome,
              record.phases.map { "\($0.phase) \(DeploymentReport.milliseconds($0.seconds))" }.joined(separator: ", ")]
         })
     }
 
     private func short(_ digest: String?) -> String {
         digest.map(shortDigest) ?? "-"
+    }
+
+    /// The configuration version brought in, after the one replaced when it differs: `2`, `1->2`.
+    private func config(_ record: DeploymentInfo) -> String {
+        guard let to = record.configVersion else { return "-" }
+        guard let from = record.fromConfigVersion, from != to else { return String(to) }
+        return "\(from)->\(to)"
     }
 }

@@ -6,7 +6,8 @@ import Glibc
 
 /// `baton logs SANDBOX|APP [-f]`: a sandbox's output, read from the log its init writes
 /// (so it works whether or not the daemon is up, for an id; an app name asks the daemon
-/// which sandbox serves it).
+/// which sandbox serves it, and while following asks again, to go on with the new sandbox's
+/// output once a swap has moved the app's traffic to it).
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a sandbox's output.")
 
@@ -17,24 +18,38 @@ struct LogsCommand: ParsableCommand {
     var target: String
 
     func run() throws {
-        let id = try sandboxID()
-        let log = SandboxLog(directory: SandboxLog.directory(root: global.rootPath, id: id))
+        var id = try sandboxID()
+        var log = self.log(of: id)
         guard access(log.path, F_OK) == 0 else {
             throw BatonError(.notFound, "no logs for \(target): see 'baton ps --all'")
         }
+        let followsApp = id != target
         var escaping = TerminalEscaping.applies(to: STDOUT_FILENO) ? TerminalEscaping() : nil
-        var offset = 0
-        // The rotated file first: it holds the older lines.
-        if access(log.rotatedPath, F_OK) == 0 { _ = copy(log.rotatedPath, from: 0, escaping: &escaping) }
-        offset = copy(log.path, from: offset, escaping: &escaping)
+        var offset = copyWhole(log, escaping: &escaping)
         while follow {
             usleep(200_000)
             let size = fileSize(log.path)
             if size < offset { offset = 0 }  // rotated: start the new file
             offset = copy(log.path, from: offset, escaping: &escaping)
+            // After a swap, green's output from its first line; blue's last lines are above.
+            if followsApp, let serving = try? global.controlClient.app(named: target).servingSandbox, serving != id {
+                id = serving
+                log = self.log(of: id)
+                offset = copyWhole(log, escaping: &escaping)
+            }
         }
         // A sequence cut off at the very end is escaped byte by byte.
         if let rest = escaping?.escape([], final: true) { _ = writeAll(rest) }
+    }
+
+    private func log(of id: String) -> SandboxLog {
+        SandboxLog(directory: SandboxLog.directory(root: global.rootPath, id: id))
+    }
+
+    /// Writes the rotated file (the older lines) and the current one; returns the current's offset.
+    private func copyWhole(_ log: SandboxLog, escaping: inout TerminalEscaping?) -> Int {
+        if access(log.rotatedPath, F_OK) == 0 { _ = copy(log.rotatedPath, from: 0, escaping: &escaping) }
+        return copy(log.path, from: 0, escaping: &escaping)
     }
 
     private func sandboxID() throws -> String {

@@ -33,23 +33,8 @@ public enum AppValidation {
                 throw BatonError(.invalidArgument, "invalid --upstream '\(upstream)': use ADDR:PORT, e.g. 127.0.0.1:3000")
             }
         }
-        if let port = spec.port, !(1...65535).contains(port) {
-            throw BatonError(.invalidArgument, "invalid --port \(port): use 1-65535")
-        }
-        if let status = spec.healthStatus, !(100...599).contains(status) {
-            throw BatonError(.invalidArgument, "invalid --health-status \(status): use an HTTP status code")
-        }
-        if let path = spec.healthPath, !path.hasPrefix("/") {
-            throw BatonError(.invalidArgument, "invalid --health-path '\(path)': it must start with /")
-        }
-        for (value, flag) in [(spec.healthTimeout, "--health-timeout"), (spec.drainTimeout, "--drain-timeout")] {
-            if let value, !(value > 0 && value <= 86400) {
-                throw BatonError(.invalidArgument, "invalid \(flag) \(value): use seconds between 0 and 86400")
-            }
-        }
-        for entry in spec.env where !entry.contains("=") || entry.hasPrefix("=") {
-            throw BatonError(.invalidArgument, "invalid --env '\(entry)': use KEY=VALUE")
-        }
+        // Port, health, limits, environment and secrets: the same checks as `app set`.
+        _ = try AppConfig(spec).validated()
         try validateVolumesAndStrategy(spec)
         try validateNetwork(spec)
         return spec

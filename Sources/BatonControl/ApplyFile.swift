@@ -24,12 +24,17 @@ public struct DeclaredApp: Codable, Sendable, Equatable {
     public var location: SourceLocation
     /// Where its `artifact:` value is written.
     public var artifactLocation: SourceLocation?
+    /// KEY=PATH: secrets the CLI reads from files (`{ file: PATH }`, relative to the apply file)
+    /// into `spec.secrets` before anything is sent.
+    public var secretFiles: [String]
 
-    public init(spec: AppSpec, artifact: String?, location: SourceLocation, artifactLocation: SourceLocation? = nil) {
+    public init(spec: AppSpec, artifact: String?, location: SourceLocation, artifactLocation: SourceLocation? = nil,
+                secretFiles: [String] = []) {
         self.spec = spec
         self.artifact = artifact
         self.location = location
         self.artifactLocation = artifactLocation
+        self.secretFiles = secretFiles
     }
 
     public var name: String { spec.name }
@@ -62,6 +67,9 @@ public struct ApplyParseRequest: Codable, Sendable, Equatable {
 public struct ResolvedApp: Sendable, Equatable {
     public var declared: DeclaredApp
     public var digest: String?
+    /// The daemon said a declared secret's value differs from the stored one (`apply` asks it:
+    /// no value ever comes back to compare).
+    public var secretValuesChanged = false
 
     public init(declared: DeclaredApp, digest: String?) {
         self.declared = declared

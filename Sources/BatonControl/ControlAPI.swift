@@ -14,6 +14,9 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var memory: Int64?
     public var pids: Int?
     public var env: [String]
+    public var cpus: Double?
+    /// KEY=VALUE; kept only in the daemon's state database, never reported back.
+    public var secrets: [String]
     /// `egress` (the default for sandbox apps) or `none`.
     public var network: String?
     /// `CIDR[:PORT]` destinations an egress app is limited to; empty: anywhere but link-local.
@@ -27,8 +30,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
         healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
-        pids: Int? = nil, env: [String] = [], network: String? = nil, egressAllow: [String]? = nil,
-        volumes: [AppVolume] = [], strategy: DeployStrategy? = nil, holdTimeout: Double? = nil
+        pids: Int? = nil, env: [String] = [], cpus: Double? = nil, secrets: [String] = [], network: String? = nil,
+        egressAllow: [String]? = nil, volumes: [AppVolume] = [], strategy: DeployStrategy? = nil, holdTimeout: Double? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -41,6 +44,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
         self.memory = memory
         self.pids = pids
         self.env = env
+        self.cpus = cpus
+        self.secrets = secrets
         self.network = network
         self.egressAllow = egressAllow
         self.volumes = volumes
@@ -76,6 +81,14 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var inFlight: Int
     /// Made by `baton preview create`: `apply` leaves previews alone.
     public var preview: Bool = false
+    public var cpus: Double?
+    /// KEY=<secret>: which secrets the app has, never their values.
+    public var secrets: [String] = []
+    /// The configuration version the app is at: the serving sandbox's, or the one stored for
+    /// the next deploy when nothing serves.
+    public var configVersion: Int64?
+    /// The sandbox the proxy sends the app's traffic to now.
+    public var servingSandbox: String?
     /// `egress` or `none` for sandbox apps; nil for upstream apps.
     public var network: String?
     public var egressAllow: [String] = []
@@ -128,6 +141,10 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(inFlight, forKey: .inFlight)
         try container.encode(preview, forKey: .preview)
+        try container.encode(cpus, forKey: .cpus)
+        try container.encode(secrets, forKey: .secrets)
+        try container.encode(configVersion, forKey: .configVersion)
+        try container.encode(servingSandbox, forKey: .servingSandbox)
         try container.encode(network, forKey: .network)
         try container.encode(egressAllow, forKey: .egressAllow)
         try container.encode(volumes, forKey: .volumes)

@@ -42,6 +42,9 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     public var phases: [PhaseInfo]
     /// The new sandbox's last log lines when it failed to become healthy.
     public var logLines: [String]?
+    /// The configuration version the new sandbox started with, and the one it replaced.
+    public var configVersion: Int64?
+    public var fromConfigVersion: Int64?
 
 
     public init(
@@ -71,6 +74,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encode(finishedAt, forKey: .finishedAt)
         try container.encode(phases, forKey: .phases)
         try container.encodeIfPresent(logLines, forKey: .logLines)
+        try container.encode(configVersion, forKey: .configVersion)
+        try container.encode(fromConfigVersion, forKey: .fromConfigVersion)
     }
 }
 

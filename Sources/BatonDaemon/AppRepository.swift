@@ -31,6 +31,8 @@ extension StateDatabase {
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
+            // Its configuration, secrets included, is version 1.
+            try ConfigVersions.makeCurrent(db, app: spec.name, version: try ConfigVersions.insert(db, app: spec.name, config: AppConfig(spec)))
             return try Self.fetchApp(db, name: spec.name)!
         }
     }
@@ -50,11 +52,11 @@ extension StateDatabase {
         }
     }
 
-    /// Replaces a validated app's settings and hosts in one transaction; refuses a change of
-    /// kind (upstream or sandbox) and a host another app uses. The serving sandbox stays.
+    /// Replaces a validated app's hosts, upstream, volumes and strategy in one transaction; refuses a change of
+    /// kind (upstream or sandbox) and a host another app uses. Its configuration changes only by
+    /// a new version (`DeployService.configure`); the serving sandbox stays.
     func updateApp(_ spec: AppSpec) throws -> AppInfo {
         let kind = spec.kind
-        let envJSON = String(decoding: try JSONEncoder().encode(spec.env), as: UTF8.self)
         return try write { db in
             guard let current = try Self.fetchApp(db, name: spec.name) else { throw ControlService.noSuchApp(spec.name) }
             guard current.kind == kind else {
@@ -62,17 +64,7 @@ extension StateDatabase {
                     "app \(spec.name) is of kind '\(current.kind.rawValue)' and cannot become '\(kind.rawValue)': remove it first with 'baton app rm \(spec.name)'")
             }
             try Self.refuseTakenHosts(db, spec)
-            try db.execute(
-                sql: """
-                    UPDATE apps SET upstream = ?, port = ?, health_path = ?, health_status = ?, health_timeout = ?,
-                                    drain_timeout = ?, memory = ?, pids = ?, env = ?
-                    WHERE name = ?
-                    """,
-                arguments: [
-                    spec.upstream, spec.port, spec.healthPath,
-                    spec.healthStatus ?? AppSpec.defaultHealthStatus, spec.healthTimeout ?? AppSpec.defaultHealthTimeout,
-                    spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, spec.name,
-                ])
+            try db.execute(sql: "UPDATE apps SET upstream = ? WHERE name = ?", arguments: [spec.upstream, spec.name])
             try Self.writeVolumesAndStrategy(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
@@ -114,6 +106,10 @@ extension StateDatabase {
             createdAt: row["created_at"], inFlight: 0, preview: (row["preview"] as Int?) == 1)
         app.network = network?.mode
         app.egressAllow = network?.egressAllow ?? []
+        app.cpus = row["cpus"]
+        app.configVersion = row["config_version"]
+        app.servingSandbox = row["serving_sandbox"]
+        app.secrets = try ConfigVersions.maskedSecrets(db, app: name, version: app.configVersion)
         readVolumesAndStrategy(row, into: &app)
         return app
     }

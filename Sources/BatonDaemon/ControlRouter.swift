@@ -9,6 +9,8 @@ struct ControlRequest: Sendable {
     var method: String
     var path: String
     var body: Data
+    /// The client runs as root (SO_PEERCRED), who may read the state database anyway.
+    var peerIsRoot = false
 }
 
 struct ControlReply: Sendable {
@@ -18,8 +20,10 @@ struct ControlReply: Sendable {
 }
 
 /// Maps control API routes to the service. Every route is listed here:
-///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME, PATCH /v1/apps/NAME (an AppSpec),
+///   GET /v1/health, GET /v1/apps, POST /v1/apps, GET /v1/apps/NAME,
+///   PATCH /v1/apps/NAME (an AppSpec: its hosts, upstream, volumes and strategy),
 ///   DELETE /v1/apps/NAME[?volumes=1], GET /v1/volumes, DELETE /v1/volumes/APP/NAME,
+///   POST /v1/apps/NAME/config (an AppConfigRequest; answers an AppConfigResult),
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
 ///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop,
 ///   POST /v1/previews (a PreviewRequest), GET /v1/previews, DELETE /v1/previews/NAME,
@@ -63,6 +67,9 @@ struct ControlRouter: Sendable {
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "deploy":
             let body = try ControlJSON.decoder().decode(DeployRequest.self, from: request.body)
             return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref))
+        case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "config":
+            let body = try ControlJSON.decoder().decode(AppConfigRequest.self, from: request.body)
+            return try Self.json(200, try await deploys.configure(app: parts[2], body, peerIsRoot: request.peerIsRoot))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "rollback":
             let body = try ControlJSON.decoder().decode(RollbackRequest.self, from: request.body)
             return try Self.json(200, try await deploys.rollback(app: parts[2], to: body.to))

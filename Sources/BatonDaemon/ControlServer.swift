@@ -38,7 +38,7 @@ final class ControlServer: Sendable {
                         logger.warning("refused control client pid \(peer.pid) uid \(peer.uid) gid \(peer.gid): not root and not in the socket's group \(socketGID)")
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed, connections: connections))
+                    try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed, peerIsRoot: peer.uid == 0, connections: connections))
                 }
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
@@ -91,13 +91,15 @@ final class ControlHandler: ChannelInboundHandler {
 
     private let router: ControlRouter
     private let allowed: Bool
+    private let peerIsRoot: Bool
     private let connections: ServerConnections
     private var state = State.idle
     static let maxBody = 1 << 20
 
-    init(router: ControlRouter, allowed: Bool, connections: ServerConnections) {
+    init(router: ControlRouter, allowed: Bool, peerIsRoot: Bool, connections: ServerConnections) {
         self.router = router
         self.allowed = allowed
+        self.peerIsRoot = peerIsRoot
         self.connections = connections
     }
 
@@ -122,7 +124,8 @@ final class ControlHandler: ChannelInboundHandler {
                 reply(context: context, ControlReply(status: 403, body: (try? ControlJSON.encoder().encode(refusal)) ?? Data()), keepAlive: false)
                 return
             }
-            handle(ControlRequest(method: head.method.rawValue, path: head.uri, body: body), keepAlive: head.isKeepAlive, context: context)
+            handle(ControlRequest(method: head.method.rawValue, path: head.uri, body: body, peerIsRoot: peerIsRoot),
+                   keepAlive: head.isKeepAlive, context: context)
         case (_, .refused):
             break
         case (.head, _), (.body, _), (.end, _):

@@ -1,6 +1,8 @@
 import BatonControl
+import BatonNetwork
 import BatonOS
 import BatonProxy
+import BatonSandbox
 import Foundation
 import Logging
 import NIOCore
@@ -30,6 +32,10 @@ public final class Daemon: Sendable {
         public var networkBridge: String?
         public var networkSubnet: IPv4Network?
         public static let defaultPreviewDomain = "preview.localhost"
+        /// Each sandbox's log is rotated once past this many bytes.
+        public var logMaxBytes = SandboxLog.defaultMaxBytes
+        /// The ended sandboxes of each app whose logs (and records) are kept.
+        public var logRetain = 5
 
         public init(root: String) {
             self.root = root
@@ -48,6 +54,8 @@ public final class Daemon: Sendable {
     let deploys: DeployService
     private let control = Mutex<ControlServer?>(nil)
     private let metricsServer = Mutex<MetricsServer?>(nil)
+    /// What `network.prepare()` made of the sandbox network at start.
+    private let sandboxNetwork = Mutex<Result<NetworkSettings, BatonError>?>(nil)
     private let previewReaper = Mutex<Task<Void, Never>?>(nil)
     private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
@@ -68,7 +76,8 @@ public final class Daemon: Sendable {
         proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
         let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
         network = SandboxNetworkService(root: options.root, bridge: options.networkBridge, subnet: options.networkSubnet)
-        let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger)
+        let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger,
+                                            logMaxBytes: options.logMaxBytes, logRetain: options.logRetain)
         service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
         deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
     }
@@ -78,7 +87,8 @@ public final class Daemon: Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         do {
-            try network.prepare()
+            let prepared = try network.prepare()
+            sandboxNetwork.withLock { $0 = prepared }
         } catch {
             await stop()
             throw error
@@ -120,6 +130,15 @@ public final class Daemon: Sendable {
     /// The address `GET /metrics` is served on over TCP, once started with `metricsListen`.
     public var metricsAddress: SocketAddress? {
         metricsServer.withLock { $0 }?.address
+    }
+
+    /// For the ready line: the sandbox network (`bridge GATEWAY/PREFIX`), or why there is none.
+    public var sandboxNetworkSummary: String? {
+        switch sandboxNetwork.withLock({ $0 }) {
+        case .success(let settings): "sandbox network \(settings.bridge) \(settings.gateway)/\(settings.subnet.prefix)"
+        case .failure(let error): "no sandbox network (\(error.message)): apps with --network egress cannot start"
+        case nil: nil
+        }
     }
 
     /// `http://ADDR:PORT/metrics` when metrics are served over TCP.

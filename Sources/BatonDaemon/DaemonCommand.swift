@@ -4,6 +4,7 @@ import BatonControl
 import BatonNetwork
 import BatonOS
 import BatonProxy
+import BatonSandbox
 import Foundation
 import Glibc
 
@@ -62,6 +63,12 @@ public struct DaemonCommand: ParsableCommand {
     @Flag(help: "Do not write the JSON access log to stdout.")
     var noAccessLog = false
 
+    @Option(help: ArgumentHelp("Rotate each sandbox's log once past this many bytes (output.log -> output.log.1).", valueName: "bytes"))
+    var logMax: UInt64 = SandboxLog.defaultMaxBytes
+
+    @Option(help: ArgumentHelp("Keep the logs of this many ended sandboxes per app.", valueName: "n"))
+    var logRetain = 5
+
     public func validate() throws {
         guard Self.listenAddress(listen) != nil else {
             throw ValidationError("invalid --listen '\(listen)': use ADDR:PORT, e.g. 127.0.0.1:8080")
@@ -84,6 +91,8 @@ public struct DaemonCommand: ParsableCommand {
         if let bridge, !BridgeName.isValid(bridge) {
             throw ValidationError("invalid --bridge '\(bridge)': 1-15 of letters, digits, '-', '_', '.'")
         }
+        if logMax < 4096 { throw ValidationError("invalid --log-max \(logMax): use at least 4096 bytes") }
+        if logRetain < 0 { throw ValidationError("invalid --log-retain \(logRetain): use 0 or more") }
     }
 
     public func run() throws {
@@ -100,6 +109,8 @@ public struct DaemonCommand: ParsableCommand {
         options.previewDomain = previewDomain.lowercased()
         options.networkBridge = bridge
         options.networkSubnet = subnet.flatMap { IPv4Network($0) }
+        options.logMaxBytes = logMax
+        options.logRetain = logRetain
         options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))
@@ -111,6 +122,7 @@ public struct DaemonCommand: ParsableCommand {
         try Daemon.runUntilSignalled(options: options) { daemon, address in
             var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)"
             if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
+            if let network = daemon.sandboxNetworkSummary { ready += ", \(network)" }
             StandardStream.line(ready, to: STDERR_FILENO)
         }
     }

@@ -57,7 +57,7 @@ extension DeployService {
     /// it exited between its adoption and now.
     private func adopt(_ sandbox: Sandbox, _ row: SandboxRow) -> Bool {
         do {
-            _ = try runtime.adopt(sandbox, app: row.app, digest: row.digest)
+            _ = try runtime.adopt(sandbox, app: row.app, digest: row.digest, configVersion: row.configVersion)
             return true
         } catch {
             sandbox.destroy()

@@ -37,34 +37,33 @@ actor DeployService {
                                       recorder: DeploymentRepository(database: database), holder: routing, logger: logger)
     }
 
-    /// Swaps `app` to the artifact `ref` names. A failed health check is an outcome, not an
-    /// error: the record says why and carries the new sandbox's last log lines.
+    /// Swaps `app` to the artifact `ref` names, with the app's current configuration. A failed
+    /// health check is an outcome, not an error: the record says why and carries the new
+    /// sandbox's last log lines.
     func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let store = try ArtifactStore(root: root)
         let digest = try store.resolve(ref).digest
+        let settingsFor = settingsLookup(app, store: store)
         return try await outcome { [coordinator] in
-            // Per digest: a failed stop-first deploy starts blue again with its own artifact's settings.
-            try await coordinator.deploy(app: name, to: digest) { digest in
-                try Self.settings(for: app, artifact: try store.resolve(digest))
-            }
+            try await coordinator.deploy(app: name, to: digest, settingsFor: settingsFor)
         }
     }
 
-    /// Swaps back to the digest served before the current one, or to `ref`. The coordinator
-    /// picks the earlier digest under the app's deploy lock, against the route it replaces.
+    /// Swaps back to the digest and configuration served before the current ones, or to `ref`
+    /// with the current configuration. The coordinator picks the earlier ones under the app's
+    /// deploy lock, against the route it replaces.
     func rollback(app name: String, to ref: String?) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let store = try ArtifactStore(root: root)
         let digest = try ref.map { try store.resolve($0).digest }
+        let settingsFor = settingsLookup(app, store: store)
         return try await outcome { [coordinator] in
-            try await coordinator.rollback(app: name, to: digest) { digest in
-                try Self.settings(for: app, artifact: try store.resolve(digest))
-            }
+            try await coordinator.rollback(app: name, to: digest, settingsFor: settingsFor)
         }
     }
 
-    private func outcome(of swap: () async throws -> DeploymentRecord) async throws -> DeploymentInfo {
+    func outcome(of swap: () async throws -> DeploymentRecord) async throws -> DeploymentInfo {
         do {
             let record = try await swap()
             return try latest(id: record.id)
@@ -143,7 +142,7 @@ actor DeployService {
         runtime.forgetEnded(app: app, keep: 0)
     }
 
-    private func sandboxApp(_ name: String) throws -> AppInfo {
+    func sandboxApp(_ name: String) throws -> AppInfo {
         guard let app = try database.app(named: name) else { throw ControlService.noSuchApp(name) }
         guard app.kind == .sandbox else {
             throw BatonError(.invalidArgument, "app \(name) routes to an upstream; create a sandbox app to deploy artifacts")
@@ -151,14 +150,24 @@ actor DeployService {
         return app
     }
 
-    /// The app's settings, with port and health path defaulting to the artifact's.
-    private static func settings(for app: AppInfo, artifact: ResolvedArtifact) throws -> DeploySettings {
+    /// The settings of `app`'s sandbox of a digest at a configuration version (nil: the current
+    /// one), read when asked: under the app's deploy lock, as the coordinator asks.
+    func settingsLookup(_ app: AppInfo, store: ArtifactStore) -> SettingsLookup {
+        { [database] digest, version in
+            let (chosen, config) = try database.config(app: app.name, version: version)
+            return try Self.settings(for: app.with(config), version: chosen, artifact: try store.resolve(digest))
+        }
+    }
+
+    /// The app's settings at configuration `version`, with port and health path defaulting to
+    /// the artifact's.
+    static func settings(for app: AppInfo, version: Int64?, artifact: ResolvedArtifact) throws -> DeploySettings {
         guard let port = app.port ?? artifact.config.exposedPorts.first else {
             throw BatonError(.invalidArgument, "app \(app.name) has no port and \(artifact.digest) records none: create the app with --port or publish with --port")
         }
         let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
         let strategy: SwapStrategy = app.strategy == .stopFirst ? .stopFirst(holdTimeout: .milliseconds(Int64(app.holdTimeout * 1000))) : .blueGreen
         return DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
-                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy)
+                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
     }
 }

@@ -9,11 +9,14 @@ import GRDB
 struct DeploymentRepository: DeploymentRecorder {
     let database: StateDatabase
 
-    func begin(app: String, from: String?, to: String, at date: Date) async throws -> Int64 {
+    func begin(app: String, from: String?, to: String, fromConfig: Int64?, toConfig: Int64?, at date: Date) async throws -> Int64 {
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO deployments (app, from_digest, to_digest, outcome, started_at) VALUES (?, ?, ?, 'running', ?)",
-                arguments: [app, from, to, Timestamp.string(date)])
+                sql: """
+                    INSERT INTO deployments (app, from_digest, to_digest, from_config_version, config_version, outcome, started_at)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?)
+                    """,
+                arguments: [app, from, to, fromConfig, toConfig, Timestamp.string(date)])
             return db.lastInsertedRowID
         }
     }
@@ -46,7 +49,8 @@ struct DeploymentRepository: DeploymentRecorder {
                     }
                 },
                 outcome: DeploymentOutcome(rawValue: info.outcome) ?? .interrupted, reason: info.reason,
-                finishedAt: info.finishedAt.flatMap(Timestamp.date))
+                finishedAt: info.finishedAt.flatMap(Timestamp.date), fromConfigVersion: info.fromConfigVersion,
+                configVersion: info.configVersion)
         }
     }
 }
@@ -75,9 +79,12 @@ extension StateDatabase {
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM deployments \(filter) ORDER BY id DESC", arguments: arguments).map { row in
                 let id: Int64 = row["id"]
-                return DeploymentInfo(id: id, app: row["app"], fromDigest: row["from_digest"], toDigest: row["to_digest"],
-                                      outcome: row["outcome"], reason: row["reason"], startedAt: row["started_at"],
-                                      finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
+                var info = DeploymentInfo(id: id, app: row["app"], fromDigest: row["from_digest"], toDigest: row["to_digest"],
+                                          outcome: row["outcome"], reason: row["reason"], startedAt: row["started_at"],
+                                          finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
+                info.configVersion = row["config_version"]
+                info.fromConfigVersion = row["from_config_version"]
+                return info
             }
         }
     }

@@ -5,9 +5,8 @@ import BatonSandbox
 import Glibc
 import Synchronization
 
-/// The daemon's side of sandbox networking: the root's bridge, made on the first egress
-/// sandbox (or at start when the root already has one, or `--subnet`/`--bridge` were given),
-/// an address and firewall elements per egress sandbox, given back when the sandbox ends.
+/// The daemon's side of sandbox networking: the root's bridge, made at start (or on the first
+/// egress sandbox, when it could not be then), an address and firewall elements per egress sandbox, given back when the sandbox ends.
 final class SandboxNetworkService: Sendable {
     let root: String
     /// `baton daemon --bridge/--subnet`; nil keeps what the root has, or chooses.
@@ -22,13 +21,18 @@ final class SandboxNetworkService: Sendable {
     }
 
     /// At start: settles the settings (refusing a `--subnet` that overlaps the host's routes),
-    /// and for a root that has sandbox networking already, rewrites its firewall whole, with
-    /// the elements of the sandboxes still running and the stale leases taken back. Idempotent:
-    /// a daemon killed with -9 and started again leaves no duplicate rule.
-    func prepare() throws {
-        let hasNetwork = access("\(root)/network/settings", F_OK) == 0
-        guard hasNetwork || requestedBridge != nil || requestedSubnet != nil else { return }
-        _ = try ready(firewall: true)
+    /// makes the bridge and rewrites its firewall whole, with the elements of the sandboxes
+    /// still running and the stale leases taken back. Idempotent: a daemon killed with -9 and
+    /// started again leaves no duplicate rule. A fresh root that cannot have a network (no
+    /// nftables, say) still serves its other apps: the failure is returned as a warning, and
+    /// egress sandboxes fail with it until the network can be made.
+    func prepare() throws -> Result<NetworkSettings, BatonError> {
+        let explicit = requestedBridge != nil || requestedSubnet != nil || access("\(root)/network/settings", F_OK) == 0
+        do {
+            return .success(try ready(firewall: true).bridge.settings)
+        } catch let error as BatonError where !explicit {
+            return .failure(error)
+        }
     }
 
     /// An address and its rules for sandbox `id` of `app`, with the spec fields to give it.

@@ -17,6 +17,8 @@ struct SandboxRow: Sendable, Equatable {
     var createdAt: String
     /// The volumes it binds, by their place under `volumes/` ("APP/NAME", "shared/NAME").
     var volumes: [String] = []
+    /// The version of the app's configuration it started with.
+    var configVersion: Int64? = nil
 }
 
 /// Sandboxes and which one serves each app, in the state database.
@@ -25,11 +27,12 @@ extension StateDatabase {
         try write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at, volumes)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at, volumes,
+                                           config_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [row.id, row.app, row.digest, row.artifact, row.port, row.state, row.pid,
-                            row.startTime.map { Int64($0) }, row.createdAt, try Self.jsonText(row.volumes)])
+                            row.startTime.map { Int64($0) }, row.createdAt, try Self.jsonText(row.volumes), row.configVersion])
         }
     }
 
@@ -79,17 +82,19 @@ extension StateDatabase {
         }
     }
 
-    /// Points `app` at sandbox `id` (nil: nothing serves it).
+    /// Points `app` at sandbox `id` (nil: nothing serves it); the configuration that sandbox
+    /// started with becomes the app's, in the same transaction.
     func setServing(app: String, sandbox id: String?) throws {
         try write { db in
             try db.execute(sql: "UPDATE apps SET serving_sandbox = ? WHERE name = ?", arguments: [id, app])
             if db.changesCount == 0 { throw BatonError(.notFound, "no app named \(app): see 'baton app ls'") }
+            if let id { try ConfigVersions.followServing(db, app: app, sandbox: id) }
         }
     }
 
     private static func sandboxRow(_ row: Row) -> SandboxRow {
         SandboxRow(id: row["id"], app: row["app"], digest: row["digest"], artifact: row["artifact"], port: row["port"], state: row["state"],
                    pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"],
-                   volumes: jsonValue([String].self, row["volumes"]) ?? [])
+                   volumes: jsonValue([String].self, row["volumes"]) ?? [], configVersion: row["config_version"])
     }
 }

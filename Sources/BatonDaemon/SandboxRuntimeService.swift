@@ -26,32 +26,37 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
     let launcher: SandboxLauncher
     let volumes: VolumeStore
     let logger: Logger
+    /// Each sandbox's log is rotated past this many bytes (`baton daemon --log-max`).
+    let logMaxBytes: UInt64
+    /// How many ended sandboxes of each app keep their record (`baton ps --all`) and their log
+    /// (`baton logs`); older ones are forgotten as newer ones end (`baton daemon --log-retain`).
+    let logRetain: Int
     private let entries = Mutex<[String: Entry]>([:])
     /// Called (off any lock, on the sandbox's watcher thread) as soon as a sandbox the daemon
     /// did not stop has exited, before its end is recorded: by then `live` no longer knows it.
     private let onExit = Mutex<(@Sendable (SandboxHandle) -> Void)?>(nil)
 
-    init(root: String, database: StateDatabase, network: SandboxNetworkService, logger: Logger) {
+    init(root: String, database: StateDatabase, network: SandboxNetworkService, logger: Logger,
+         logMaxBytes: UInt64 = SandboxLog.defaultMaxBytes, logRetain: Int = 5) {
         self.root = root
         self.database = database
         self.network = network
         self.launcher = SandboxLauncher(root: root, logger: logger)
         self.volumes = VolumeStore(root: root)
         self.logger = logger
+        self.logMaxBytes = logMaxBytes
+        self.logRetain = logRetain
     }
 
     func setExitHandler(_ handler: @escaping @Sendable (SandboxHandle) -> Void) {
         onExit.withLock { $0 = handler }
     }
 
-    /// How many ended sandboxes of each app keep their record (`baton ps --all`) and their log
-    /// (`baton logs`); older ones are forgotten as newer ones end.
-    static let endedSandboxesKept = 10
-
-    /// Forgets `app`'s ended sandboxes beyond the newest `keep`: their rows and log directories.
-    func forgetEnded(app: String, keep: Int = endedSandboxesKept) {
+    /// Forgets `app`'s ended sandboxes beyond the newest `keep` (default `logRetain`): their
+    /// rows and log directories.
+    func forgetEnded(app: String, keep: Int? = nil) {
         do {
-            for id in try database.pruneEndedSandboxes(app: app, keep: keep) {
+            for id in try database.pruneEndedSandboxes(app: app, keep: keep ?? logRetain) {
                 try? FileManager.default.removeItem(atPath: SandboxLog.directory(root: root, id: id))
             }
         } catch {
@@ -59,14 +64,19 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         }
     }
 
-    func start(app: String, digest: String) async throws -> SandboxHandle {
+    func start(app: String, digest: String, configVersion: Int64?) async throws -> SandboxHandle {
         guard let settings = try database.app(named: app) else {
             throw BatonError(.notFound, "no app named \(app): see 'baton app ls'")
         }
-        return try await DetachedThread.run { try self.launch(app: settings, digest: digest) }
+        let (version, config) = try database.config(app: app, version: configVersion)
+        return try await DetachedThread.run {
+            try self.launch(app: settings.with(config), secrets: config.secrets, configVersion: version, digest: digest)
+        }
     }
 
-    private func launch(app: AppInfo, digest: String) throws -> SandboxHandle {
+    /// Starts a sandbox of `app` (its settings those of configuration `configVersion`) with
+    /// `secrets` in its program's environment only.
+    private func launch(app: AppInfo, secrets: [String], configVersion: Int64?, digest: String) throws -> SandboxHandle {
         let store = try ArtifactStore(root: root)
         let artifact = try store.resolve(digest)
         let config = artifact.config
@@ -80,12 +90,14 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         // At most AppValidation.maxNameLength + 9 bytes: a valid sandbox name.
         let id = "\(app.name)-\(Self.randomSuffix())"
         var spec = SandboxSpec(id: id, root: .layers([]), argv: argv)
-        spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), app.env)
+        spec.environment = AppEnvironment.variables(artifact: config.env, app: app, port: port, digest: artifact.digest, sandbox: id)
+        spec.secretEnvironment = secrets
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = try store.hostBindPaths(of: artifact)
         spec.artifactDigest = artifact.digest
         spec.memoryLimit = app.memory.map { UInt64($0) }
         spec.pidsLimit = app.pids
+        spec.cpus = app.cpus
         spec.cgroupAccounting = true
         // A numeric User of the artifact is the program's ids (as with `baton run`), and the
         // owner of the volumes it makes; otherwise root.
@@ -97,7 +109,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         for directory in [PathName.parent(of: logs), logs] where mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        spec.log = SandboxLog(directory: logs)
+        spec.log = SandboxLog(directory: logs, maxBytes: logMaxBytes)
         spec.stdio = [Self.devNull, -1, -1]
         let sandbox: Sandbox
         do {
@@ -116,10 +128,10 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         }
         let handle: SandboxHandle
         do {
-            handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest)
+            handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest, configVersion: configVersion)
             try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
                                                   port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
-                                                  createdAt: Timestamp.now(), volumes: claim.keys))
+                                                  createdAt: Timestamp.now(), volumes: claim.keys, configVersion: configVersion))
         } catch {
             // Never leave a sandbox running that no record names: nothing would stop it.
             sandbox.kill()
@@ -134,8 +146,8 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
 
     /// Takes over a sandbox a previous daemon launched (`Sandbox.adopt`): holds its network
     /// namespace and watches it. Throws when it has exited meanwhile; the caller destroys it.
-    func adopt(_ sandbox: Sandbox, app: String, digest: String) throws -> SandboxHandle {
-        let handle = try Self.handle(sandbox, app: app, digest: digest)
+    func adopt(_ sandbox: Sandbox, app: String, digest: String, configVersion: Int64?) throws -> SandboxHandle {
+        let handle = try Self.handle(sandbox, app: app, digest: digest, configVersion: configVersion)
         watch(sandbox, handle)
         return handle
     }
@@ -213,8 +225,9 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
 
     /// The handle of a sandbox whose init still runs: its network namespace is opened now and
     /// held from here on.
-    private static func handle(_ sandbox: Sandbox, app: String, digest: String) throws(OSError) -> SandboxHandle {
-        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, network: try NetworkNamespace.of(sandbox.process))
+    private static func handle(_ sandbox: Sandbox, app: String, digest: String, configVersion: Int64?) throws(OSError) -> SandboxHandle {
+        SandboxHandle(id: sandbox.id, app: app, digest: digest, pid: sandbox.pid, network: try NetworkNamespace.of(sandbox.process),
+                      configVersion: configVersion)
     }
 
     static func tail(path: String, lines count: Int) -> [String] {

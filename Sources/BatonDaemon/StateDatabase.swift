@@ -95,6 +95,7 @@ public final class StateDatabase: Sendable {
                 ALTER TABLE apps ADD COLUMN expires_at TEXT;
                 """)
         }
+        migrator.registerMigration("v4: app configuration", migrate: ConfigVersions.migrate)
         migrator.registerMigration("v5: volumes and strategy") { db in
             // sandboxes.volumes: the volume directories a sandbox binds ("APP/NAME",
             // "shared/NAME"), recorded with it so a volume in use is never removed.

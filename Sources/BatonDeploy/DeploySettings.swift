@@ -1,5 +1,9 @@
 import BatonOS
 
+/// The settings of an app's sandbox of `digest` at configuration version `configVersion` (nil:
+/// the app's current one).
+public typealias SettingsLookup = @Sendable (_ digest: String, _ configVersion: Int64?) throws -> DeploySettings
+
 /// How one app is deployed: where its health check is, how long each phase may take.
 public struct DeploySettings: Sendable, Equatable {
     /// The port the app listens on inside its sandbox.
@@ -14,10 +18,13 @@ public struct DeploySettings: Sendable, Equatable {
     /// How many of green's last log lines a failed deploy reports.
     public var logLineCount: Int
     public var strategy: SwapStrategy
+    /// The version of the app's configuration green starts with, recorded with the deployment
+    /// (nil where the runtime keeps no versions).
+    public var configVersion: Int64?
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
-                strategy: SwapStrategy = .blueGreen) {
+                strategy: SwapStrategy = .blueGreen, configVersion: Int64? = nil) {
         self.port = port
         self.healthPath = healthPath
         self.health = health
@@ -25,6 +32,17 @@ public struct DeploySettings: Sendable, Equatable {
         self.stopGrace = stopGrace
         self.logLineCount = logLineCount
         self.strategy = strategy
+        self.configVersion = configVersion
+    }
+
+    /// These settings for any digest, at whichever configuration version is asked for: for
+    /// callers whose settings do not depend on the artifact.
+    public var forAnyDigest: SettingsLookup {
+        { _, version in
+            var chosen = self
+            if let version { chosen.configVersion = version }
+            return chosen
+        }
     }
 
     /// The settings if they make sense; otherwise a BatonError naming the bad one.

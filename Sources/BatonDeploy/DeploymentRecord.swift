@@ -60,10 +60,13 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// Why the deployment failed or was interrupted.
     public var reason: String?
     public var finishedAt: Date?
+    /// The configuration version that served before, and the one green started with.
+    public var fromConfigVersion: Int64?
+    public var configVersion: Int64?
 
     public init(id: Int64, app: String, fromDigest: String?, toDigest: String, startedAt: Date,
                 phases: [PhaseRecord] = [], outcome: DeploymentOutcome = .running,
-                reason: String? = nil, finishedAt: Date? = nil) {
+                reason: String? = nil, finishedAt: Date? = nil, fromConfigVersion: Int64? = nil, configVersion: Int64? = nil) {
         self.id = id
         self.app = app
         self.fromDigest = fromDigest
@@ -73,5 +76,7 @@ public struct DeploymentRecord: Sendable, Equatable {
         self.outcome = outcome
         self.reason = reason
         self.finishedAt = finishedAt
+        self.fromConfigVersion = fromConfigVersion
+        self.configVersion = configVersion
     }
 }

@@ -12,11 +12,14 @@ struct DeploymentTrail {
     private let logger: Logger
 
     /// Puts the deployment on record; throws if the recorder cannot, before anything starts.
-    static func begin(app: String, from: String?, to: String, recorder: any DeploymentRecorder,
+    static func begin(app: String, from blue: SandboxHandle?, to: String, configVersion: Int64?, recorder: any DeploymentRecorder,
                       clock: any DeployClock, progress: @escaping DeployProgress, logger: Logger) async throws -> DeploymentTrail {
         let startedAt = clock.date()
-        let id = try await recorder.begin(app: app, from: from, to: to, at: startedAt)
-        let record = DeploymentRecord(id: id, app: app, fromDigest: from, toDigest: to, startedAt: startedAt)
+        let from = blue?.digest
+        let id = try await recorder.begin(app: app, from: from, to: to, fromConfig: blue?.configVersion, toConfig: configVersion,
+                                          at: startedAt)
+        let record = DeploymentRecord(id: id, app: app, fromDigest: from, toDigest: to, startedAt: startedAt,
+                                      fromConfigVersion: blue?.configVersion, configVersion: configVersion)
         progress(.began(deployment: id, from: from, to: to))
         return DeploymentTrail(record: record, mark: clock.now(), recorder: recorder, clock: clock,
                                progress: progress, logger: logger)

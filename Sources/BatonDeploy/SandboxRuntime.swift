@@ -13,13 +13,16 @@ public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
     /// The sandbox's network namespace, held open for the sandbox's life: health checks and
     /// the proxy make their sockets inside it and connect to 127.0.0.1.
     public let network: NetworkNamespace
+    /// The version of the app's configuration the sandbox started with (nil: none recorded).
+    public let configVersion: Int64?
 
-    public init(id: String, app: String, digest: String, pid: Int32, network: NetworkNamespace) {
+    public init(id: String, app: String, digest: String, pid: Int32, network: NetworkNamespace, configVersion: Int64? = nil) {
         self.id = id
         self.app = app
         self.digest = digest
         self.pid = pid
         self.network = network
+        self.configVersion = configVersion
     }
 
     public var description: String { "sandbox \(id) (\(shortDigest(digest)))" }
@@ -27,9 +30,10 @@ public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
 
 /// Starts and stops sandboxes. The daemon implements it over BatonSandbox; tests use fakes.
 public protocol SandboxRuntime: Sendable {
-    /// Starts a sandbox of `digest` for `app` and returns once its program runs (not once it is
-    /// healthy). Throws, with nothing left behind, if it could not start.
-    func start(app: String, digest: String) async throws -> SandboxHandle
+    /// Starts a sandbox of `digest` for `app`, with version `configVersion` of the app's
+    /// configuration (nil: the app's current one), and returns once its program runs (not once
+    /// it is healthy). Throws, with nothing left behind, if it could not start.
+    func start(app: String, digest: String, configVersion: Int64?) async throws -> SandboxHandle
 
     /// Nil while the sandbox's program runs; otherwise why it is gone, e.g. "exited with
     /// status 1". Lets a deploy give up on a crashed green at once instead of at the timeout.

@@ -6,13 +6,13 @@ extension SwapCoordinator {
     /// hold the app's new requests → drain blue (deadline) → stop blue → start green → wait until
     /// healthy (deadline) → route to green → release the held requests to it.
     ///
-    /// If green fails, blue's digest is started again (with the settings of its digest), routed
+    /// If green fails, blue's digest is started again (with its digest's and configuration's settings), routed
     /// and released to, and the deployment is recorded failed; if that fails too, the held
     /// requests are released to no target (503) and the app serves nothing. Every way out
     /// releases the hold: nothing is left waiting past this call.
     func swapStopFirst(_ blue: SandboxHandle, _ context: FailureContext, holder: any RequestHolder, holdTimeout: Duration,
                        trail: inout DeploymentTrail, progress: @escaping DeployProgress,
-                       settingsFor: (String) throws -> DeploySettings) async throws -> DeploymentRecord {
+                       settingsFor: SettingsLookup) async throws -> DeploymentRecord {
         var failure = context
         failure.settings.health = Self.checkedOften(failure.settings.health)
         let app = failure.app
@@ -60,19 +60,19 @@ extension SwapCoordinator {
     /// Green failed after blue was stopped: blue's digest is started again and routed. Returns
     /// what serves the app now, in words for the failure's message.
     private func restore(_ blue: SandboxHandle, trail: inout DeploymentTrail, progress: @escaping DeployProgress,
-                         settingsFor: (String) throws -> DeploySettings) async -> String {
+                         settingsFor: SettingsLookup) async -> String {
         let app = blue.app
         let digest = shortDigest(blue.digest)
         var settings: DeploySettings
         do {
-            settings = try settingsFor(blue.digest).validated()
+            settings = try settingsFor(blue.digest, blue.configVersion).validated()
             settings.health = Self.checkedOften(settings.health)
         } catch {
             return "\(app) serves nothing: \(digest) could not be started again: \(error)"
         }
         let again: SandboxHandle
         do {
-            again = try await runtime.start(app: app, digest: blue.digest)
+            again = try await runtime.start(app: app, digest: blue.digest, configVersion: blue.configVersion)
         } catch {
             return "\(app) serves nothing: \(digest) could not be started again: \(error)"
         }

@@ -1,11 +1,13 @@
 import BatonOS
 
 extension SwapCoordinator {
-    /// The one swap path for deploy and rollback. `choose` picks the digest once the app's
-    /// deploy lock is held and blue is known, so a rollback decides against the route it
-    /// replaces; `settingsFor` gives a digest's settings.
-    func swap(app: String, progress: @escaping DeployProgress, settingsFor: (String) throws -> DeploySettings,
-              choose: (SandboxHandle?) async throws -> String) async throws -> DeploymentRecord {
+    /// The one swap path for deploy, rollback and a change of configuration. `choose` picks the
+    /// digest and its settings once the app's deploy lock is held and blue is known, so a
+    /// rollback decides against the route it replaces; an error it throws ends the swap before
+    /// anything is recorded or started. `settingsFor` gives blue's settings (its digest and
+    /// configuration version) when a failed stop-first swap starts blue again.
+    public func swap(app: String, progress: @escaping DeployProgress, settingsFor: SettingsLookup,
+                     choose: (SandboxHandle?) async throws -> (digest: String, settings: DeploySettings)) async throws -> DeploymentRecord {
         // Check and claim with no suspension between them: this is the app's deploy lock.
         guard swaps[app] == nil else {
             throw BatonError(.conflict, "a deploy of \(app) is already in progress")
@@ -21,8 +23,8 @@ extension SwapCoordinator {
         } catch {
             throw BatonError(.internal, "cannot read the route of \(app): \(error)", cause: error)
         }
-        let digest = try await choose(blue)
-        let settings = try settingsFor(digest).validated()
+        let (digest, chosenSettings) = try await choose(blue)
+        let settings = try chosenSettings.validated()
         if case .stopFirst = settings.strategy, holder == nil {
             throw BatonError(.invalidArgument, "a stop-first deploy of \(app) needs a proxy that can hold requests")
         }
@@ -32,8 +34,8 @@ extension SwapCoordinator {
 
         var trail: DeploymentTrail
         do {
-            trail = try await DeploymentTrail.begin(app: app, from: blue?.digest, to: digest, recorder: recorder,
-                                                    clock: clock, progress: progress, logger: logger)
+            trail = try await DeploymentTrail.begin(app: app, from: blue, to: digest, configVersion: settings.configVersion,
+                                                    recorder: recorder, clock: clock, progress: progress, logger: logger)
         } catch {
             throw BatonError(.internal, "cannot record the deploy of \(app): \(error)", cause: error)
         }
@@ -102,7 +104,7 @@ extension SwapCoordinator {
         let app = failure.app
         let green: SandboxHandle
         do {
-            green = try await runtime.start(app: app, digest: failure.digest)
+            green = try await runtime.start(app: app, digest: failure.digest, configVersion: failure.settings.configVersion)
         } catch {
             markGreen(app, .failed)
             let interrupted = error is CancellationError

@@ -49,51 +49,55 @@ public actor SwapCoordinator {
     /// launcher's error if green did not start; the route is then unchanged.
     public func deploy(app: String, to digest: String, settings: DeploySettings,
                        progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await deploy(app: app, to: digest, settingsFor: { _ in settings }, progress: progress)
+        try await deploy(app: app, to: digest, settingsFor: settings.forAnyDigest, progress: progress)
     }
 
-    /// The same, for settings that depend on the digest (its artifact's port and health path):
-    /// `settingsFor` is asked for `digest`, and for blue's when a failed stop-first swap starts
-    /// blue again.
-    public func deploy(app: String, to digest: String, settingsFor: (String) throws -> DeploySettings,
+    /// The same, for settings that depend on the digest (its artifact's port and health path)
+    /// and the configuration version (nil: the app's current one): `settingsFor` is asked for
+    /// `digest`, and for blue's when a failed stop-first swap starts blue again.
+    public func deploy(app: String, to digest: String, settingsFor: SettingsLookup,
                        progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, progress: progress, settingsFor: settingsFor) { _ in digest }
+        try await swap(app: app, progress: progress, settingsFor: settingsFor) { _ in (digest, try settingsFor(digest, nil)) }
     }
 
-    /// Swaps `app` back to the digest that served before the current one, or to `digest` when
-    /// given. Throws `.notFound` if the app serves nothing or has no earlier digest.
+    /// Swaps `app` back to the digest and configuration that served before the current ones, or
+    /// to `digest` when given. Throws `.notFound` if the app serves nothing or has no earlier digest.
     public func rollback(app: String, to digest: String? = nil, settings: DeploySettings,
                          progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await rollback(app: app, to: digest, settingsFor: { _ in settings }, progress: progress)
+        try await rollback(app: app, to: digest, settingsFor: settings.forAnyDigest, progress: progress)
     }
 
-    /// The same, for settings that depend on the digest (its artifact's port and health path):
-    /// `settingsFor` is asked once the digest is chosen, under the app's deploy lock.
-    public func rollback(app: String, to digest: String? = nil, settingsFor: (String) throws -> DeploySettings,
+    /// The same, for settings that depend on the digest (its artifact's port and health path)
+    /// and on the configuration version (nil: the app's current one, for an explicit digest):
+    /// `settingsFor` is asked once they are chosen, under the app's deploy lock.
+    public func rollback(app: String, to digest: String? = nil, settingsFor: SettingsLookup,
                          progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
         try await swap(app: app, progress: progress, settingsFor: settingsFor) { blue in
-            if let digest { return digest }
+            if let digest { return (digest, try settingsFor(digest, nil)) }
             guard let blue else {
                 throw BatonError(.notFound, "\(app) serves nothing yet: deploy it first with 'baton deploy \(app) REF'")
             }
-            return try await self.digest(before: blue.digest, app: app)
+            let previous = try await self.release(before: blue)
+            return (previous.digest, try settingsFor(previous.digest, previous.configVersion))
         }
     }
 
-    /// The digest that served `app` before `current`: the `from` of the latest succeeded
-    /// deployment that brought `current` in.
-    public func digest(before current: String, app: String) async throws -> String {
+    /// What served `blue`'s app before it: the `from` digest and configuration version of the
+    /// latest succeeded deployment that brought in blue's digest and configuration.
+    public func release(before blue: SandboxHandle) async throws -> (digest: String, configVersion: Int64?) {
         let history: [DeploymentRecord]
         do {
-            history = try await recorder.history(app: app)
+            history = try await recorder.history(app: blue.app)
         } catch {
-            throw BatonError(.internal, "cannot read the deploy history of \(app): \(error)", cause: error)
+            throw BatonError(.internal, "cannot read the deploy history of \(blue.app): \(error)", cause: error)
         }
-        let arrival = history.first { $0.outcome == .succeeded && $0.toDigest == current }
-        guard let previous = arrival?.fromDigest else {
-            throw BatonError(.notFound, "\(app) has served only \(shortDigest(current)): there is no earlier digest to roll back to; name one with --to REF")
+        let arrival = history.first {
+            $0.outcome == .succeeded && $0.toDigest == blue.digest && $0.configVersion == blue.configVersion
         }
-        return previous
+        guard let arrival, let previous = arrival.fromDigest else {
+            throw BatonError(.notFound, "\(blue.app) has served only \(shortDigest(blue.digest)): there is no earlier digest to roll back to; name one with --to REF")
+        }
+        return (previous, arrival.fromConfigVersion)
     }
 
     /// The swap under way for `app`, if any.

@@ -125,28 +125,31 @@ struct HostNetworkLock {
 }
 
 extension NetworkSettings {
+    static let registryDirectory = "/run/baton-subnets"
+
+    static func registryPath(bridge: String) -> String { "\(registryDirectory)/\(bridge)" }
+
     /// Subnets other roots have chosen, from the host-wide registry `/run/baton-subnets/`:
     /// a root whose bridge is not up yet has no route to show for it.
     static func claimedElsewhere(except root: String) -> [IPv4Network] {
-        let directory = "/run/baton-subnets"
-        return ((try? DirectoryListing.names(directory)) ?? []).compactMap { name in
-            guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) else { return nil }
+        ((try? DirectoryListing.names(registryDirectory)) ?? []).compactMap { name in
+            guard let text = try? String(contentsOfFile: registryPath(bridge: name), encoding: .utf8) else { return nil }
             let lines = text.split(separator: "\n").map(String.init)
-            guard lines.count == 2, lines[0] != root else { return nil }
-            // A root that is gone holds nothing any more.
+            guard lines.count == 2, lines[0] != root, let subnet = IPv4Network(lines[1]) else { return nil }
+            // A root that is gone (removed with rm -rf, say) holds nothing any more: its bridge
+            // and table go too, so that throwaway roots do not use up subnets.
             guard access(lines[0], F_OK) == 0 else {
-                unlink("\(directory)/\(name)")
+                try? RootNetwork.tearDown(NetworkSettings(bridge: name, subnet: subnet), alias: Bridge.aliasText(lines[0]))
+                unlink(registryPath(bridge: name))
                 return nil
             }
-            return IPv4Network(lines[1])
+            return subnet
         }
     }
 
     func register(root: String) {
-        let directory = "/run/baton-subnets"
-        mkdir(directory, 0o700)
-        let name = bridge
-        let fd = open("\(directory)/\(name)", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        mkdir(Self.registryDirectory, 0o700)
+        let fd = open(Self.registryPath(bridge: bridge), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
         let bytes = Array("\(root)\n\(subnet)\n".utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -157,7 +157,8 @@ public struct SandboxLauncher: Sendable {
         request.mounts = MountPlan.mounts(tmpSize: spec.tmpSize, hostBinds: spec.hostBinds, binds: spec.binds)
         request.hostname = spec.hostname ?? spec.id
         request.interface = spec.network?.interface
-        request.setProgram(environment: spec.environment, workdir: spec.workdir, stdio: spec.stdio, user: spec.user,
+        request.setProgram(environment: SandboxSpec.merging(spec.environment, spec.secretEnvironment), workdir: spec.workdir,
+                           stdio: spec.stdio, user: spec.user,
                            userNamespace: spec.userNamespace, keepCapabilities: keep, seccomp: seccomp)
         request.controllingTerminal = spec.controllingTerminal
         request.initTitle = "baton-init \(spec.id)"

@@ -34,6 +34,9 @@ public struct SandboxSpec: Sendable {
     /// Egress through a bridge; nil leaves the sandbox with loopback only.
     public var network: Network?
     public var environment: [String] = SandboxSpec.defaultEnvironment
+    /// KEY=VALUE added to (and overriding) `environment` for the program only: never written
+    /// anywhere (not to the sandbox record), so `baton exec` starts without them.
+    public var secretEnvironment: [String] = []
     public var workdir = "/"
     public var hostname: String?
 
@@ -137,9 +140,11 @@ public struct SandboxLog: Sendable, Equatable {
 
     public var directory: String
     /// The current file's cap; with the rotated file, at most twice this is kept.
-    public var maxBytes: UInt64 = 8 << 20
+    public var maxBytes: UInt64 = Self.defaultMaxBytes
 
-    public init(directory: String, maxBytes: UInt64 = 8 << 20) {
+    public static let defaultMaxBytes: UInt64 = 10 << 20
+
+    public init(directory: String, maxBytes: UInt64 = Self.defaultMaxBytes) {
         self.directory = directory
         self.maxBytes = maxBytes
     }

@@ -10,7 +10,7 @@ enum SpecValidation {
         guard let program = spec.argv.first, !program.isEmpty else {
             throw BatonError(.invalidArgument, "no program to run: give one after '--'")
         }
-        try refuseNUL(argv: spec.argv, environment: spec.environment, workdir: spec.workdir)
+        try refuseNUL(argv: spec.argv, environment: spec.environment + spec.secretEnvironment, workdir: spec.workdir)
         switch spec.root {
         case .directory(let path):
             guard PathName.isDirectory(path) else {
@@ -31,6 +31,10 @@ enum SpecValidation {
         }
         for entry in spec.environment where !entry.contains("=") || entry.hasPrefix("=") {
             throw BatonError(.invalidArgument, "invalid environment entry '\(entry)': use KEY=VALUE")
+        }
+        for entry in spec.secretEnvironment where !entry.contains("=") || entry.hasPrefix("=") {
+            // The entry may be all value: never repeated.
+            throw BatonError(.invalidArgument, "invalid secret environment entry: use KEY=VALUE")
         }
         if let memory = spec.memoryLimit, memory < 1 << 20 {
             throw BatonError(.invalidArgument, "memory limit \(memory) is below 1 MiB")

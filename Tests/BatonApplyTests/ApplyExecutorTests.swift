@@ -25,13 +25,29 @@ import Testing
     @Test func anAppWhoseUpdateFailedIsNotSwapped() {
         let daemon = RecordingDaemon(failingUpdates: ["web"])
         let plan = ApplyPlan(steps: [
-            ApplyStep(.update, app: "web", changes: ["env"], spec: AppSpec(name: "web", hosts: ["web.test"])),
+            ApplyStep(.update, app: "web", changes: ["hosts"], spec: AppSpec(name: "web", hosts: ["web.test"])),
             ApplyStep(.swap, app: "web", artifact: "site:1", fromDigest: "sha256:1", toDigest: "sha256:1", changes: ["env"]),
         ])
         let results = ApplyExecutor(control: daemon).run(plan)
         #expect(results.map(\.outcome) == ["failed", "skipped"])
         #expect(results[0].reason == "host web.test is already used by app other")
         #expect(daemon.calls == ["update web"])
+    }
+
+    @Test func aConfigurationChangeIsOneSwapWithTheFilesConfigurationAndArtifact() {
+        let daemon = RecordingDaemon(failingDeploys: ["api"])
+        let spec = AppSpec(name: "web", hosts: ["web.test"], env: ["A=2"], secrets: ["TOKEN=t"])
+        let plan = ApplyPlan(steps: [
+            ApplyStep(.swap, app: "web", artifact: "site:2", fromDigest: "sha256:1", toDigest: "sha256:2", changes: ["env"], spec: spec),
+            ApplyStep(.swap, app: "api", artifact: "site:1", fromDigest: "sha256:1", toDigest: "sha256:1", changes: ["secrets"],
+                      spec: AppSpec(name: "api", hosts: ["api.test"], secrets: ["TOKEN=t"])),
+            ApplyStep(.update, app: "old", changes: ["hosts", "drain"], spec: AppSpec(name: "old", hosts: ["o.test"], drainTimeout: 5)),
+        ])
+        let results = ApplyExecutor(control: daemon).run(plan)
+        #expect(results.map(\.outcome) == ["succeeded", "failed", "succeeded"])
+        #expect(daemon.calls == ["configure web site:2", "configure api site:1", "update old", "configure old -"])
+        #expect(daemon.requests.first?.replacement == AppConfig(spec))
+        #expect(daemon.requests.last?.replacement?.drainTimeout == 5)
     }
 }
 
@@ -40,6 +56,7 @@ final class RecordingDaemon: AppControl {
     let failingDeploys: Set<String>
     let failingUpdates: Set<String>
     private let log = Mutex<[String]>([])
+    private let received = Mutex<[AppConfigRequest]>([])
 
     init(failingDeploys: Set<String> = [], failingUpdates: Set<String> = []) {
         self.failingDeploys = failingDeploys
@@ -47,6 +64,14 @@ final class RecordingDaemon: AppControl {
     }
 
     var calls: [String] { log.withLock { $0 } }
+    var requests: [AppConfigRequest] { received.withLock { $0 } }
+
+    func configure(app: String, _ request: AppConfigRequest) throws -> AppConfigResult {
+        log.withLock { $0.append("configure \(app) \(request.ref ?? "-")") }
+        received.withLock { $0.append(request) }
+        return AppConfigResult(app: info(AppSpec(name: app, hosts: [])), configVersion: 2, changes: [],
+                               deployment: request.ref.map { _ in record(app) })
+    }
 
     func createApp(_ spec: AppSpec) throws -> AppInfo {
         log.withLock { $0.append("create \(spec.name)") }
@@ -65,6 +90,10 @@ final class RecordingDaemon: AppControl {
 
     func deploy(app: String, ref: String) throws -> DeploymentInfo {
         log.withLock { $0.append("deploy \(app) \(ref)") }
+        return record(app)
+    }
+
+    private func record(_ app: String) -> DeploymentInfo {
         let failed = failingDeploys.contains(app)
         return DeploymentInfo(id: 1, app: app, fromDigest: nil, toDigest: "sha256:0", outcome: failed ? "failed" : "succeeded",
                               reason: failed ? "health check timed out" : nil, startedAt: "", finishedAt: nil, phases: [], logLines: nil)

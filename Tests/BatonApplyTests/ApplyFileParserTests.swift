@@ -65,6 +65,33 @@ import Testing
             .hasPrefix("baton.yml:5:5: unknown key 'volumes' in app old (an upstream app)"))
     }
 
+    @Test func secretsAreValuesOrFilesTheCLIReads() throws {
+        let text = """
+            apps:
+              web:
+                artifact: web:1
+                hosts: [web.test]
+                cpus: 0.5
+                secrets: { TOKEN: s3cr3t, DB_PASSWORD: { file: ./db.pass } }
+            """
+        let web = try ApplyFileParser.parse(text, file: "baton.yml").apps[0]
+        #expect(web.spec.secrets == ["TOKEN=s3cr3t"])
+        #expect(web.spec.cpus == 0.5)
+        #expect(web.secretFiles == ["DB_PASSWORD=./db.pass"])
+    }
+
+    @Test func aBadSecretIsRefusedWithoutShowingItsValue() {
+        let reserved = failure("apps:\n  web:\n    artifact: a:1\n    hosts: [a.test]\n    secrets: { PORT: hunter2 }\n")
+        #expect(reserved.hasPrefix("baton.yml:2:3: app web: invalid --secret name 'PORT'"), "\(reserved)")
+        let both = failure("apps:\n  web:\n    artifact: a:1\n    hosts: [a.test]\n    env: { A: 1 }\n    secrets: { A: hunter2 }\n")
+        #expect(both == "baton.yml:2:3: app web: A is both an environment variable and a secret: keep one")
+        let reference = failure("apps:\n  web:\n    artifact: a:1\n    hosts: [a.test]\n    secrets: { A: { path: x } }\n")
+        #expect(reference.hasPrefix("baton.yml:5:21: unknown key 'path' in secret A: use file"), "\(reference)")
+        for message in [reserved, both, reference] { #expect(!message.contains("hunter2")) }
+        #expect(failure("apps:\n  old:\n    upstream: 127.0.0.1:1\n    hosts: [a.test]\n    secrets: { A: b }\n")
+            .hasPrefix("baton.yml:5:5: unknown key 'secrets' in app old (an upstream app)"))
+    }
+
     @Test func aSyntaxErrorNamesLineAndColumn() {
         let text = "apps:\n  web:\n    hosts: [a.test\n    artifact: x:1\n"
         let message = failure(text)
@@ -81,7 +108,7 @@ import Testing
 
     @Test func anUnknownKeyIsRefusedWhereItIsWritten() {
         let text = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    replicas: 3\n"
-        #expect(failure(text) == "baton.yml:5:5: unknown key 'replicas' in app web: use artifact, drain, env, health, hold, hosts, memory, pids, port, strategy, volumes")
+        #expect(failure(text) == "baton.yml:5:5: unknown key 'replicas' in app web: use artifact, cpus, drain, env, health, hold, hosts, memory, pids, port, secrets, strategy, volumes")
         let health = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    health: { path: /h, interval: 3 }\n"
         #expect(failure(health).hasPrefix("baton.yml:5:25: unknown key 'interval' in 'health'"), "\(failure(health))")
         #expect(failure("apps: {}\nversion: 2\n").hasPrefix("baton.yml:2:1: unknown key 'version' in the file"))

@@ -26,22 +26,50 @@ import Testing
 
     @Test func aNewDigestIsASwapFromTheServingOne() throws {
         let plan = try ApplyPlan.make(desired: [sandbox("web", digest: Self.d2)], current: [info("web", digest: Self.d1)], prune: false)
-        #expect(plan.steps == [ApplyStep(.swap, app: "web", artifact: "web:1", fromDigest: Self.d1, toDigest: Self.d2)])
+        #expect(plan.steps == [ApplyStep(.swap, app: "web", artifact: "web:1", fromDigest: Self.d1, toDigest: Self.d2,
+                                         spec: AppSpec(name: "web", hosts: ["web.test"]))])
         // An app created but never deployed swaps from nothing.
         let fresh = try ApplyPlan.make(desired: [sandbox("web", digest: Self.d2)], current: [info("web", digest: nil)], prune: false)
         #expect(fresh.steps.map(\.action) == [.swap])
         #expect(fresh.steps[0].fromDigest == nil)
     }
 
-    @Test func changedSettingsAreAnUpdateBeforeTheSwap() throws {
+    @Test func changedHostsAreAnUpdateAndTheConfigurationRidesTheSwap() throws {
         var app = sandbox("web", digest: Self.d2)
         app.declared.spec.hosts.append("www.test")
         app.declared.spec.healthTimeout = 5
         app.declared.spec.env = ["B=2"]
         let plan = try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false)
         #expect(plan.steps.map(\.action) == [.update, .swap])
-        #expect(plan.steps[0].changes == ["hosts", "health.timeout", "env"])
+        #expect(plan.steps[0].changes == ["hosts"])
         #expect(plan.steps[0].spec == app.declared.spec)
+        #expect(plan.steps[1].changes == ["health.timeout", "env"])
+        #expect(plan.steps[1].spec == app.declared.spec, "one swap brings the new digest and the new configuration")
+        #expect(plan.steps[1].detail.hasSuffix("to apply health.timeout, env"))
+    }
+
+    @Test func anUpstreamAppsSettingsAreUpdatedInPlace() throws {
+        var app = upstream("old")
+        app.declared.spec.drainTimeout = 5
+        let plan = try ApplyPlan.make(desired: [app], current: [info("old", kind: .upstream, upstream: "127.0.0.1:9000")], prune: false)
+        #expect(plan.steps.map(\.action) == [.update])
+        #expect(plan.steps[0].changes == ["drain"])
+    }
+
+    @Test func secretsChangeByNameOrWhenTheDaemonSaysTheirValuesDiffer() throws {
+        var app = sandbox("web", digest: Self.d1)
+        app.declared.spec.secrets = ["TOKEN=new"]
+        var current = info("web", digest: Self.d1)
+        current.secrets = ["TOKEN=<secret>"]
+        let same = try ApplyPlan.make(desired: [app], current: [current], prune: false)
+        #expect(same.changes.isEmpty, "no value comes back from the daemon to compare")
+        app.secretValuesChanged = true
+        let changed = try ApplyPlan.make(desired: [app], current: [current], prune: false)
+        #expect(changed.steps == [ApplyStep(.swap, app: "web", artifact: "web:1", fromDigest: Self.d1, toDigest: Self.d1,
+                                            changes: ["secrets"], spec: app.declared.spec)])
+        app.secretValuesChanged = false
+        app.declared.spec.secrets = ["OTHER=x"]
+        #expect(try ApplyPlan.make(desired: [app], current: [current], prune: false).changes.map(\.changes) == [["secrets"]])
     }
 
     @Test func aChangedSandboxSettingRestartsTheServingDigest() throws {
@@ -49,12 +77,13 @@ import Testing
         app.declared.spec.env = ["A=1"]
         app.declared.spec.healthPath = "/ready"
         let plan = try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false)
-        #expect(plan.steps.map(\.action) == [.update, .swap])
-        #expect(plan.steps[1] == ApplyStep(.swap, app: "web", artifact: "web:1", fromDigest: Self.d1, toDigest: Self.d1, changes: ["env"]))
-        // Health settings apply at the next swap; nothing is restarted for them alone.
+        #expect(plan.steps == [ApplyStep(.swap, app: "web", artifact: "web:1", fromDigest: Self.d1, toDigest: Self.d1,
+                                         changes: ["health.path", "env"], spec: app.declared.spec)])
+        // Health settings are configuration too: a new version, swapped in like `app set`.
         app.declared.spec.env = []
         let healthOnly = try ApplyPlan.make(desired: [app], current: [info("web", digest: Self.d1)], prune: false)
-        #expect(healthOnly.steps.map(\.action) == [.update])
+        #expect(healthOnly.steps.map(\.action) == [.swap])
+        #expect(healthOnly.steps[0].changes == ["health.path"])
     }
 
     @Test func changedVolumesRestartTheServingDigestAndAStrategyIsOnlyAnUpdate() throws {

@@ -1,3 +1,4 @@
+import BatonNetwork
 import Foundation
 import Glibc
 
@@ -107,8 +108,11 @@ final class DaemonProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Kills the daemon and removes the sandbox network it made at start, unless sandboxes
+    /// still hold addresses on it (a test that restarts the daemon keeps them running).
     func stop() {
         killHard()
+        try? RootNetwork.remove(root: root)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 }

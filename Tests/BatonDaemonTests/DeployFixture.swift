@@ -8,14 +8,18 @@ import Glibc
 final class DeployFixture {
     let root: String
     let daemon: DaemonProcess
+    /// The control socket when the daemon was given `--socket`; every command then names it.
+    let socket: String?
     static let host = "web.test"
 
+    /// `daemonArguments` are added to the daemon's command line (`--log-max 8192`, say);
     /// `appFlags` go to `app create web` (`--volume …`, `--strategy …`).
-    init(appFlags: [String] = []) throws {
+    init(daemonArguments: [String] = [], appFlags: [String] = []) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
+        socket = daemonArguments.firstIndex(of: "--socket").map { daemonArguments[$0 + 1] }
         try Self.publishBase(root: root)
-        daemon = try DaemonProcess(root: root)
-        try Self.baton(["app", "create", "web", "--host", Self.host] + appFlags, root: root)
+        daemon = try DaemonProcess(root: root, extra: daemonArguments)
+        try Self.baton(["app", "create", "web", "--host", Self.host] + appFlags, root: root, socket: socket)
     }
 
     /// Publishes `base:1` (busybox and a few applets) into the store under `root`.
@@ -45,21 +49,34 @@ final class DeployFixture {
                    "--cmd", command ?? "/bin/busybox httpd -f -p 8000 -h /www"], root: root)
     }
 
+    /// `baton ARGS`, run as `prefix` says (e.g. setpriv as another user).
     @discardableResult
-    func baton(_ arguments: [String], allowFailure: Bool = false) throws -> BatonExecutable.Result {
-        try Self.baton(arguments, root: root, allowFailure: allowFailure)
+    func baton(_ arguments: [String], allowFailure: Bool = false, prefix: [String] = []) throws -> BatonExecutable.Result {
+        try Self.baton(arguments, root: root, socket: socket, allowFailure: allowFailure, prefix: prefix)
     }
 
     @discardableResult
-    static func baton(_ arguments: [String], root: String, allowFailure: Bool = false) throws -> BatonExecutable.Result {
+    static func baton(_ arguments: [String], root: String, socket: String? = nil, allowFailure: Bool = false,
+                      prefix: [String] = []) throws -> BatonExecutable.Result {
         // --root goes before any "--": what follows that is the program's.
         var arguments = arguments
-        arguments.insert(contentsOf: ["--root", root], at: arguments.firstIndex(of: "--") ?? arguments.count)
-        let result = try BatonExecutable.run(arguments)
+        let global = ["--root", root] + (socket.map { ["--socket", $0] } ?? [])
+        arguments.insert(contentsOf: global, at: arguments.firstIndex(of: "--") ?? arguments.count)
+        let result = try BatonExecutable.run(arguments, prefix: prefix)
         if !allowFailure && result.status != 0 {
             throw DaemonProcessError("baton \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
         }
         return result
+    }
+
+    /// The sandbox serving the app now: its id and its init's pid.
+    func servingSandbox() throws -> (id: String, pid: Int) {
+        let ps = try baton(["ps", "--json"])
+        let running = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
+        guard let box = running.first(where: { $0["serving"] as? Bool == true }), let id = box["id"] as? String, let pid = box["pid"] as? Int else {
+            throw DaemonProcessError("nothing serves web: \(ps.stdout)")
+        }
+        return (id, pid)
     }
 
     /// GET through the daemon's proxy: (status, body), or nil when the connection failed.

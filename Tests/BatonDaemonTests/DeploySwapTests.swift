@@ -212,11 +212,6 @@ struct DeploySwapTests {
     }
 
     func servingSandbox(_ fixture: DeployFixture) throws -> (id: String, pid: Int) {
-        let ps = try fixture.baton(["ps", "--json"])
-        let running = try JSONSerialization.jsonObject(with: Data(ps.stdout.utf8)) as? [[String: Any]] ?? []
-        guard let box = running.first(where: { $0["serving"] as? Bool == true }), let id = box["id"] as? String, let pid = box["pid"] as? Int else {
-            throw DaemonProcessError("nothing serves web: \(ps.stdout)")
-        }
-        return (id, pid)
+        try fixture.servingSandbox()
     }
 }

@@ -1,5 +1,6 @@
 import BatonNetwork
 import BatonOS
+import BatonTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -75,7 +76,8 @@ struct EgressAppTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func gateway(_ fixture: DeployFixture) throws -> String {
+    /// The bridge's address, which sandboxes know as host.baton.internal.
+    static func gateway(_ fixture: DeployFixture) throws -> String {
         let settings = try String(contentsOfFile: fixture.root + "/network/settings", encoding: .utf8).split(separator: "\n")
         let subnet = try #require(IPv4Network(settings[1]))
         return IPv4Address(subnet.address.value + 1).description
@@ -91,7 +93,7 @@ struct EgressAppTests {
         defer { fixture.finish() }
         try Self.publishProbeSite(fixture)
         try fixture.baton(["deploy", "web", "site:net"])
-        let gateway = try gateway(fixture)
+        let gateway = try Self.gateway(fixture)
         let server = try Self.hostServer(fixture, address: gateway, port: 18941, text: "host service\n")
         defer { Self.stop(server) }
         #expect(fetch(fixture, "host.baton.internal:18941") == "host service")
@@ -106,7 +108,7 @@ struct EgressAppTests {
         try Self.publishProbeSite(fixture)
         // The bridge exists once an egress sandbox has run: learn its gateway from `web`.
         try fixture.baton(["deploy", "web", "site:net"])
-        let gateway = try gateway(fixture)
+        let gateway = try Self.gateway(fixture)
         let allowed = try Self.hostServer(fixture, address: gateway, port: 18942, text: "allowed\n")
         let other = try Self.hostServer(fixture, address: gateway, port: 18943, text: "other\n")
         defer { Self.stop(allowed); Self.stop(other) }
@@ -128,6 +130,54 @@ struct EgressAppTests {
         #expect(HTTPGet.fetch(port: next.port, host: "locked.test", path: "/cgi-bin/fetch?\(gateway):18942")?.body == "allowed\n")
         _ = try? DeployFixture.baton(["app", "rm", "locked"], root: fixture.root, allowFailure: true)
         _ = try? DeployFixture.baton(["app", "rm", "web"], root: fixture.root, allowFailure: true)
+    }
+
+    @Test func theDaemonMakesTheNetworkAtStartAndNetworkRmRemovesItOnceTheDaemonStops() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(fixture.baton(["network", "inspect", "--json"]).stdout.utf8)) as? [String: Any])
+        let bridge = try #require(status["bridge"] as? String)
+        let gateway = try Self.gateway(fixture)
+        #expect(status["up"] as? Bool == true && status["gateway"] as? String == gateway, "\(status)")
+        #expect(fixture.daemon.log.contains(", sandbox network \(bridge) \(gateway)/24\n"), "the ready line says where the host is: \(fixture.daemon.log)")
+        #expect(try fixture.baton(["network", "inspect"]).stdout.contains("gateway         \(gateway) (host.baton.internal in sandboxes)"))
+
+        let refused = try fixture.baton(["network", "rm"], allowFailure: true)
+        #expect(refused.status != 0)
+        #expect(refused.stderr == "error: the daemon of \(fixture.root) is running: stop it before removing its sandbox network\n")
+        #expect(access("/sys/class/net/\(bridge)", F_OK) == 0)
+
+        fixture.daemon.killHard()
+        let removed = try fixture.baton(["network", "rm"])
+        #expect(removed.stdout == "removed \(bridge) (\(status["subnet"] as? String ?? "")) and its firewall table\n")
+        #expect(access("/sys/class/net/\(bridge)", F_OK) != 0)
+        #expect(try fixture.baton(["network", "inspect", "--json"]).stdout == "null\n")
+        #expect(try fixture.baton(["network", "rm"]).stdout == "no sandbox network to remove\n")
+    }
+
+    /// A root that cannot have its network (here: another interface has the bridge's name)
+    /// still serves apps without one; egress deploys fail saying why.
+    @Test func aDaemonWithoutItsNetworkStillServesAppsThatNeedNone() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-nonet-\(UUID().uuidString.prefix(8))").path
+        let squatter = NetworkSettings.defaultBridge(root: root)
+        #expect(shell("ip link add \(squatter) type bridge && echo made") == "made\n")
+        defer {
+            shell("ip link del \(squatter)")
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        try DeployFixture.publishBase(root: root)
+        try DeployFixture.publishSite("1", root: root)
+        let daemon = try DaemonProcess(root: root)
+        defer { daemon.stop() }
+        #expect(daemon.log.contains(", no sandbox network (the interface \(squatter) exists and is not this root's bridge"), "\(daemon.log)")
+        try DeployFixture.baton(["app", "create", "sealed", "--host", "sealed.test", "--network", "none"], root: root)
+        try DeployFixture.baton(["deploy", "sealed", "site:1"], root: root)
+        #expect(HTTPGet.fetch(port: daemon.port, host: "sealed.test", path: "/")?.body == "v1\n")
+        try DeployFixture.baton(["app", "create", "open", "--host", "open.test"], root: root)
+        let failed = try DeployFixture.baton(["deploy", "open", "site:1"], root: root, allowFailure: true)
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("the interface \(squatter) exists and is not this root's bridge"), "\(failed.stderr)")
+        for app in ["sealed", "open"] { try DeployFixture.baton(["app", "rm", app], root: root) }
     }
 
     @Test func networkNoneHasOnlyLoopback() throws {

@@ -29,7 +29,7 @@ struct SandboxRecordFailureTests {
         let runtime = SandboxRuntimeService(root: root, database: database, network: SandboxNetworkService(root: root, bridge: nil, subnet: nil),
                                             logger: Logger(label: "test"))
 
-        let error = await #expect(throws: BatonError.self) { try await runtime.start(app: "web", digest: "site:1") }
+        let error = await #expect(throws: BatonError.self) { try await runtime.start(app: "web", digest: "site:1", configVersion: nil) }
         let message = error?.message ?? ""
         #expect(message.contains("so it was stopped"), "\(message)")
         let id = try #require(message.split(separator: " ").first { $0.hasPrefix("web-") }.map(String.init))

@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// Ended sandboxes keep their record and log for a while, not forever: the newest
-/// `SandboxRuntimeService.endedSandboxesKept` per app, and none once the app is removed.
+/// `--log-retain` (`SandboxRuntimeService.logRetain`) per app, and none once the app is removed.
 @Suite struct SandboxRetentionTests {
     @Test func onlyTheNewestEndedSandboxesOfAnAppAreKept() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-retention-\(UUID().uuidString)").path

@@ -55,6 +55,28 @@ import Testing
         #expect(forth.toDigest == F.v2)
     }
 
+    @Test func rollbackOfAConfigurationSwapRestoresTheEarlierConfigurationOnTheSameDigest() async throws {
+        let fixture = DeployFixture()
+        let coordinator = fixture.coordinator
+        func settings(_ version: Int64) -> DeploySettings {
+            var settings = F.settings()
+            settings.configVersion = version
+            return settings
+        }
+        _ = try await coordinator.deploy(app: "web", to: F.v1, settings: settings(1))
+        _ = try await coordinator.deploy(app: "web", to: F.v2, settings: settings(1))
+        let changed = try await coordinator.deploy(app: "web", to: F.v2, settings: settings(2))
+        #expect(changed.fromDigest == F.v2 && changed.fromConfigVersion == 1 && changed.configVersion == 2)
+
+        let back = try await coordinator.rollback(app: "web", settings: F.settings())
+        #expect(back.toDigest == F.v2 && back.configVersion == 1, "the same bytes with the configuration before")
+        #expect(fixture.routes.current("web")?.configVersion == 1)
+        #expect(fixture.log.all.filter { $0.hasPrefix("start") }.last == "start \(F.v2) config 1")
+        // The next rollback goes forward to what the first one replaced.
+        let forth = try await coordinator.rollback(app: "web", settings: F.settings())
+        #expect(forth.toDigest == F.v2 && forth.configVersion == 2)
+    }
+
     @Test func rollbackIgnoresFailedDeployments() async throws {
         let fixture = DeployFixture(probe: { sandbox, _, _ in
             ScriptedProbe([sandbox.digest == F.v3 ? .responded(status: 500) : .responded(status: 200)])

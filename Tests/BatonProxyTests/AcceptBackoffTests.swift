@@ -1,3 +1,4 @@
+import BatonNetwork
 import Foundation
 import Glibc
 import Testing
@@ -125,6 +126,7 @@ final class LimitedDaemon: Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
+        try? RootNetwork.remove(root: root)  // the daemon made it at start
         try? FileManager.default.removeItem(atPath: root)
         try? FileManager.default.removeItem(atPath: root + ".log")
     }

@@ -1,4 +1,5 @@
 import BatonOS
+import BatonTestSupport
 import Foundation
 import Testing
 

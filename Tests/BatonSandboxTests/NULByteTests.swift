@@ -1,7 +1,7 @@
-import Foundation
 import BatonOS
-import Testing
 @testable import BatonSandbox
+import Foundation
+import Testing
 
 /// A NUL inside an argument or an environment entry would cut the C string short: the program
 /// would run with something other than what was asked. (The CLI's own arguments are C strings

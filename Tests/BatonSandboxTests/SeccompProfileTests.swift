@@ -1,7 +1,7 @@
-import Foundation
 import BatonOS
-import Testing
 @testable import BatonSandbox
+import Foundation
+import Testing
 
 /// The profile's rules, checked without a kernel: the allowlist builds, and the "every value
 /// but these" conditions cover exactly what they should.

@@ -11,11 +11,12 @@ final class FakeRecorder: DeploymentRecorder {
 
     var all: [DeploymentRecord] { records.withLock { $0 } }
 
-    func begin(app: String, from: String?, to: String, at: Date) async throws -> Int64 {
+    func begin(app: String, from: String?, to: String, fromConfig: Int64?, toConfig: Int64?, at: Date) async throws -> Int64 {
         log.append("begin \(app) \(from ?? "-") \(to)")
         return records.withLock { records in
             let id = Int64(records.count + 1)
-            records.append(DeploymentRecord(id: id, app: app, fromDigest: from, toDigest: to, startedAt: at))
+            records.append(DeploymentRecord(id: id, app: app, fromDigest: from, toDigest: to, startedAt: at,
+                                            fromConfigVersion: fromConfig, configVersion: toConfig))
             return id
         }
     }

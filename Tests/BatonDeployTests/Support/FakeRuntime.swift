@@ -41,13 +41,13 @@ final class FakeRuntime: SandboxRuntime {
     static let network = try! NetworkNamespace.of(ProcessHandle.attach(to: ProcessIdentity.of(pid: getpid())!))
 
     /// A handle of a sandbox already running, e.g. the blue a test starts from.
-    func adopt(id: String, app: String, digest: String) -> SandboxHandle {
+    func adopt(id: String, app: String, digest: String, configVersion: Int64? = nil) -> SandboxHandle {
         state.withLock { _ = $0.running.insert(id) }
-        return SandboxHandle(id: id, app: app, digest: digest, pid: 100, network: Self.network)
+        return SandboxHandle(id: id, app: app, digest: digest, pid: 100, network: Self.network, configVersion: configVersion)
     }
 
-    func start(app: String, digest: String) async throws -> SandboxHandle {
-        log.append("start \(digest)")
+    func start(app: String, digest: String, configVersion: Int64?) async throws -> SandboxHandle {
+        log.append("start \(digest)" + (configVersion.map { " config \($0)" } ?? ""))
         if startTime > .zero { clock?.advance(by: startTime) }
         let outcome: Result<String, BatonError> = state.withLock { state in
             if let error = state.failStarts[digest] { return .failure(error) }
@@ -57,7 +57,7 @@ final class FakeRuntime: SandboxRuntime {
             return .success(id)
         }
         let id = try outcome.get()
-        return SandboxHandle(id: id, app: app, digest: digest, pid: 1000, network: Self.network)
+        return SandboxHandle(id: id, app: app, digest: digest, pid: 1000, network: Self.network, configVersion: configVersion)
     }
 
     func exitReason(of sandbox: SandboxHandle) async -> String? {

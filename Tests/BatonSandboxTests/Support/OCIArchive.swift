@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 
 /// Hand-made OCI archives, as an attacker (or any other tool) would hand them to

@@ -1,4 +1,5 @@
 import BatonOS
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -64,19 +65,6 @@ struct SandboxFixture {
     static func cgroupDirectories(id: String) -> [String] {
         ["memory", "pids", "cpu", "unified"].map { "/sys/fs/cgroup/\($0)/baton/\(id)" } + ["/sys/fs/cgroup/baton/\(id)"]
     }
-}
-
-@discardableResult
-func shell(_ command: String) -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try? process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }
 
 let isRoot = geteuid() == 0

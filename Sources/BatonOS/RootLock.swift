@@ -1,4 +1,3 @@
-import BatonOS
 import Glibc
 import Synchronization
 
@@ -6,8 +5,9 @@ import Synchronization
 /// taken before the daemon reads or changes anything under the root and held by an open
 /// descriptor for its whole life. The file holds the holder's pid, so a second daemon can say
 /// which one runs. The kernel drops the lock when the holder dies, even by SIGKILL.
-final class RootLock: Sendable {
-    static func path(root: String) -> String { root + "/daemon.lock" }
+/// `baton network rm` takes it too, so that no daemon starts while the network goes.
+public final class RootLock: Sendable {
+    public static func path(root: String) -> String { root + "/daemon.lock" }
 
     private let fd: Int32
     private let released = Mutex(false)
@@ -19,7 +19,7 @@ final class RootLock: Sendable {
     deinit { release() }
 
     /// Takes the lock of `root` or throws, having changed nothing, when another daemon holds it.
-    static func acquire(root: String) throws -> RootLock {
+    public static func acquire(root: String) throws -> RootLock {
         let path = Self.path(root: root)
         let fd: Int32
         do {
@@ -45,7 +45,7 @@ final class RootLock: Sendable {
     }
 
     /// Lets another daemon take the root (the end of `Daemon.stop`).
-    func release() {
+    public func release() {
         let first = released.withLock { done in
             defer { done = true }
             return !done
