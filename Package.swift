@@ -122,15 +122,16 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
         ),
         .executableTarget(name: "baton-daemon", dependencies: ["BatonDaemon"]),
-        .testTarget(name: "BatonOSTests", dependencies: ["BatonOS"]),
+        .testTarget(name: "BatonOSTests", dependencies: ["BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonCLITests", dependencies: ["BatonCLI", "BatonOS", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS"]),
-        // What the sandbox and daemon tests share: a network namespace standing for the outside, a shell.
+        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonOS", "BatonTestSupport"]),
+        // What the tests share: the programs they start (ChildProcess), a network namespace
+        // standing for the outside, a shell.
         .target(name: "BatonTestSupport", path: "Tests/BatonTestSupport"),
         .testTarget(name: "BatonSandboxTests", dependencies: ["BatonSandbox", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonNetworkTests", dependencies: ["BatonNetwork", "BatonSandbox", "BatonOS"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
-            "BatonProxy", "BatonSandbox", "BatonNetwork",
+            "BatonProxy", "BatonSandbox", "BatonNetwork", "BatonTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonNetwork
 import Foundation
 import Glibc
@@ -25,7 +26,7 @@ enum BatonExecutable {
     /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s
     /// or with the test process.
     static func run(_ arguments: [String], prefix: [String] = [], executable: String = path) throws -> Result {
-        let process = Process()
+        let process = ChildProcess()
         let command = TestProcessLifetime.tied(prefix + [executable] + arguments)
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
@@ -58,9 +59,9 @@ enum BatonExecutable {
 /// with the test process, and its sandboxes are killed then (`TestProcessLifetime`).
 /// `stop()` must run in `defer`: it kills the process if it is still there.
 final class DaemonProcess: @unchecked Sendable {
-    // `port` is set once in init, before the object is shared; Process is only signalled and
+    // `port` is set once in init, before the object is shared; the child is only signalled and
     // waited for afterwards.
-    let process = Process()
+    let process = ChildProcess()
     let root: String
     let logPath: String
     private(set) var port = 0

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -49,12 +50,12 @@ func eventually(_ seconds: Double = 20, _ condition: () throws -> Bool) rethrows
 /// `baton logs APP -f` in the background, its stdout collected; killed by `stop()` (and with
 /// the test process).
 final class LogFollower: Sendable {
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
     private let collected = Mutex(Data())
     private let done = Atomic(false)
 
     init(app: String, root: String) throws {
-        let process = Process()
+        let process = ChildProcess()
         let command = TestProcessLifetime.tied([BatonExecutable.path, "logs", app, "-f", "--root", root])
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())

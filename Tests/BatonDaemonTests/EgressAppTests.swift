@@ -33,11 +33,11 @@ struct EgressAppTests {
     }
 
     /// A static page on the host at `address:port` (the bridge's gateway), for the test's span.
-    static func hostServer(_ fixture: DeployFixture, address: String, port: Int, text: String) throws -> Process {
+    static func hostServer(_ fixture: DeployFixture, address: String, port: Int, text: String) throws -> ChildProcess {
         let www = "\(fixture.root)/host-www-\(port)"
         try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
         try text.write(toFile: www + "/index.html", atomically: true, encoding: .utf8)
-        let server = Process()
+        let server = ChildProcess()
         server.executableURL = URL(fileURLWithPath: "/bin/busybox")
         server.arguments = ["httpd", "-f", "-p", "\(address):\(port)", "-h", www]
         server.standardOutput = FileHandle.nullDevice
@@ -47,7 +47,7 @@ struct EgressAppTests {
         return server
     }
 
-    static func stop(_ server: Process) {
+    static func stop(_ server: ChildProcess) {
         kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
     }
@@ -65,7 +65,7 @@ struct EgressAppTests {
     }
 
     static func output(_ command: [String]) throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         let pipe = Pipe()

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonNetwork
 import BatonOS
 import Foundation
@@ -17,7 +18,7 @@ enum TestProcessLifetime {
     }
 
     /// Starts `process` from the thread that lives as long as the test process.
-    static func start(_ process: Process) throws {
+    static func start(_ process: ChildProcess) throws {
         try spawner.run { try process.run() }
     }
 
@@ -114,7 +115,7 @@ private final class Reaper: @unchecked Sendable {
     private func start() -> Int32 {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return -1 }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", Self.script]
         process.standardInput = FileHandle(fileDescriptor: pair[0], closeOnDealloc: true)

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonOS
 import Foundation
 import Glibc
@@ -26,7 +27,7 @@ struct TestProcessLifetimeTests {
     @Test func daemonsAndSandboxesDieWithTheTestProcess() throws {
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("baton-dying-run-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: report) }
-        let run = Process()
+        let run = ChildProcess()
         let command = TestProcessLifetime.tied([CommandLine.arguments[0], "--testing-library", "swift-testing",
                                                  "--filter", "aTestProcessDiesWithADaemonAndASandboxRunning"])
         run.executableURL = URL(fileURLWithPath: command[0])

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Glibc
 
@@ -5,7 +6,7 @@ import Glibc
 /// process; `finish()` stops it early (SIGINT: wrk then prints its report) and reads the report.
 final class WrkRun: @unchecked Sendable {
     // `process` is only signalled and waited for after init.
-    private let process = Process()
+    private let process = ChildProcess()
     private let output = Pipe()
 
     struct Report {

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonOS
 import Foundation
 import Glibc
@@ -19,7 +20,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let program = directory + "/a b) c 9"
         try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: program)
-        let child = Process()
+        let child = ChildProcess()
         child.executableURL = URL(fileURLWithPath: program)
         child.arguments = ["30"]
         try child.run()

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonNetwork
 import Foundation
 import Glibc
@@ -44,7 +45,7 @@ import Testing
 /// `baton-daemon` from this build, as a child with RLIMIT_NOFILE lowered (by prlimit) and a
 /// long header timeout, so idle connections stay open. `stop()` must run in `defer`.
 final class LimitedDaemon: Sendable {
-    let process: Process
+    let process: ChildProcess
     let root: String
     let port: Int
 
@@ -53,7 +54,7 @@ final class LimitedDaemon: Sendable {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-fd-limit-\(UUID().uuidString.prefix(8))").path
         let log = root + ".log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         process.arguments = [
             "--nofile=\(fileLimit):\(fileLimit)", "--", build.appendingPathComponent("baton-daemon").path,
@@ -118,7 +119,7 @@ final class LimitedDaemon: Sendable {
 
     func stop() { Self.stop(process, root: root) }
 
-    private static func stop(_ process: Process, root: String) {
+    private static func stop(_ process: ChildProcess, root: String) {
         if process.isRunning {
             process.terminate()
             let deadline = ContinuousClock.now + .seconds(10)

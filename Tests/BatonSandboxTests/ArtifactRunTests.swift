@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -62,7 +63,7 @@ struct ArtifactRunTests {
         let fixture = try SandboxFixture()
         defer { fixture.finish(checking: ["gc-box"]) }
         try publishApp(fixture)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["run", "--name", "gc-box", "app:1", "--", "/bin/sh", "-c", "sleep 2; cat /srv/app/version"]
         process.environment = ["BATON_ROOT": fixture.root]

@@ -61,7 +61,7 @@ struct EgressTests {
     /// A sandbox listening on its address: neither the host nor another sandbox gets in.
     @Test func nothingReachesASandboxFromTheHostOrAnotherSandbox() throws {
         try withEgress { fixture, _ throws in
-            let listener = Process()
+            let listener = ChildProcess()
             listener.executableURL = URL(fileURLWithPath: BatonBinary.path)
             listener.arguments = ["run", "--network", "egress", "--name", "listener", "--rootfs", fixture.rootfs, "--", "/bin/sh", "-c",
                                   "ip -4 -o addr show eth0 | tr -s ' ' | cut -d' ' -f4 | cut -d/ -f1 > /dev/stderr; nc -l -p 18932 -e echo leaked"]

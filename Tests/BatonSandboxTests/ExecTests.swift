@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -6,8 +7,8 @@ import Testing
 struct ExecTests {
     /// Starts `baton run --name ID FLAGS -- sh -c SCRIPT` in the background and waits until
     /// its record is on disk.
-    func startSandbox(_ fixture: SandboxFixture, id: String, flags: [String] = [], script: String) throws -> Process {
-        let process = Process()
+    func startSandbox(_ fixture: SandboxFixture, id: String, flags: [String] = [], script: String) throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["run", "--name", id] + flags + ["--rootfs", fixture.rootfs, "--", "/bin/sh", "-c", script]
         process.environment = ["BATON_ROOT": fixture.root]
@@ -19,7 +20,7 @@ struct ExecTests {
         return process
     }
 
-    func stop(_ process: Process) {
+    func stop(_ process: ChildProcess) {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
     }

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -63,7 +64,7 @@ struct LifecycleTests {
     @Test func killMinusOneFromInsideReachesNothingOutside() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }
-        let sleeper = Process()
+        let sleeper = ChildProcess()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
         sleeper.arguments = ["30"]
         try sleeper.run()
@@ -87,7 +88,7 @@ struct LifecycleTests {
     func signalsAreForwardedToTheProgram(name: String, number: Int32) throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["run", "--rootfs", fixture.rootfs, "--", "/bin/sh", "-c",
                              "trap 'echo got \(name); exit 7' \(name); echo ready; while :; do sleep 0.05; done"]
@@ -113,7 +114,7 @@ struct LifecycleTests {
     @Test func killingTheLauncherKillsTheWholeSandbox() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish(checking: ["orphan-check"]) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["run", "--name", "orphan-check", "--pids", "100", "--rootfs", fixture.rootfs, "--", "/bin/sh", "-c", "sleep 300 & sleep 300"]
         process.environment = ["BATON_ROOT": fixture.root]

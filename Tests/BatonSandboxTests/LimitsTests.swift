@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -35,7 +36,7 @@ struct LimitsTests {
     @Test func cgroupFilesCarryTheLimitsWhileRunning() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish(checking: ["watched"]) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["run", "--name", "watched", "--memory", "64m", "--pids", "50", "--cpus", "0.5", "--rootfs", fixture.rootfs, "--", "/bin/sleep", "2"]
         process.environment = ["BATON_ROOT": fixture.root]

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 struct StdioAttackTests {
     /// `baton ARGS` with stdin from `stdin` (a host descriptor), run to the end.
     func run(_ arguments: [String], root: String, stdin: FileHandle) throws -> (status: Int32, stdout: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = arguments
         process.environment = ["BATON_ROOT": root]
@@ -59,7 +60,7 @@ struct StdioAttackTests {
         let sandbox = try ExecTests().startSandbox(fixture, id: "stdio-later", script: "exec sleep 30")
         defer { ExecTests().stop(sandbox); fixture.finish(checking: ["stdio-later"]) }
         let keyboard = Pipe()
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: BatonBinary.path)
         process.arguments = ["exec", "stdio-later", "--", "/bin/sh", "-c", "exec 3<&0; cat <&3 > /tmp/stolen &"]
         process.environment = ["BATON_ROOT": fixture.root]

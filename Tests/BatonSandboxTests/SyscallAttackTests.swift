@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -44,7 +45,7 @@ struct SyscallAttackTests {
 
     @Test func ptraceOfAnOutsidePidIsRefused() throws {
         // A host process the sandbox must never reach: not visible, and ptrace is filtered.
-        let sleeper = Process()
+        let sleeper = ChildProcess()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
         sleeper.arguments = ["30"]
         try sleeper.run()

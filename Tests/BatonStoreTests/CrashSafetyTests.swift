@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonOS
 import Foundation
 import Glibc
@@ -26,7 +27,7 @@ import Testing
 
         var killedMidway = 0
         for delay in [30, 120, 300, 600, 1000] {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["artifact", "publish", "--root", root, "big:1", tree]
             process.standardOutput = FileHandle.nullDevice

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 @testable import BatonStore
 
@@ -53,7 +54,7 @@ enum ForgedImage {
     }
 
     private static func run(_ program: String, _ arguments: [String]) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         try process.run()

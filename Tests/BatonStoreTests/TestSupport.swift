@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonOS
 import CArchive
 import Foundation
@@ -141,7 +142,7 @@ func snapshot(_ root: String) -> [String: Int64] {
 /// Runs a program, returning its exit status and output.
 @discardableResult
 func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -37,8 +37,8 @@ public struct OutsideNamespace {
 /// busybox httpd in the foreground as a child of the test: a daemonized one would hold on to
 /// the descriptors the test reads its helpers' output from.
 public enum StaticSite {
-    public static func start(_ command: [String]) throws -> Process {
-        let process = Process()
+    public static func start(_ command: [String]) throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle.nullDevice
@@ -49,7 +49,7 @@ public enum StaticSite {
     }
 
     /// SIGKILL: the test runner's blocked signals are inherited, SIGTERM among them.
-    public static func stop(_ process: Process) {
+    public static func stop(_ process: ChildProcess) {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }

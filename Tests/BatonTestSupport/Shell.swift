@@ -3,7 +3,7 @@ import Foundation
 /// `/bin/sh -c command`, to its standard output; what fails shows in the output, not as a throw.
 @discardableResult
 public func shell(_ command: String) -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", command]
     let pipe = Pipe()

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 
 /// Runs the built `baton` executable the way a user does, capturing its output.
@@ -23,7 +24,7 @@ struct BatonBinary {
     /// Runs `baton ARGS` with BATON_ROOT set, feeding `input` on stdin; kills it after `limit` s.
     static func run(_ arguments: [String], root: String, input: String? = nil, limit: Double = 60,
                     environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
