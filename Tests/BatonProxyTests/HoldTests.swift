@@ -27,14 +27,16 @@ import Testing
 
     @Test func heldRequestsWaitThenGoInTheirOrderToTheTargetInstalledNext() async throws {
         try await ProxyFixture.with(threads: 1) { fixture in
-            Self.hold(fixture)
+            // Long deadlines: on a machine busy with other suites a held request must not time
+            // out while the test waits to see it held (what is tested is the order).
+            Self.hold(fixture, timeout: .seconds(120))
             var clients: [RawClient] = []
             for number in 1...5 {
                 let client = try fixture.client()
                 try client.send(Self.get("/\(number)"))
                 clients.append(client)
                 // Each is held before the next is sent, so their order is known.
-                #expect(await eventually { fixture.proxy.heldRequests(app: "app") == number })
+                #expect(await eventually(within: .seconds(60)) { fixture.proxy.heldRequests(app: "app") == number })
             }
             let other = try fixture.client()
             try other.send(Self.get("/not-held", host: "other.test"))
