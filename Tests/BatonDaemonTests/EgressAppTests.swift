@@ -38,8 +38,9 @@ struct EgressAppTests {
         try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
         try text.write(toFile: www + "/index.html", atomically: true, encoding: .utf8)
         let server = ChildProcess()
-        server.executableURL = URL(fileURLWithPath: "/bin/busybox")
-        server.arguments = ["httpd", "-f", "-p", "\(address):\(port)", "-h", www]
+        let command = TestProcessLifetime.tied(["/bin/busybox", "httpd", "-f", "-p", "\(address):\(port)", "-h", www])
+        server.executableURL = URL(fileURLWithPath: command[0])
+        server.arguments = Array(command.dropFirst())
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try TestProcessLifetime.start(server)
