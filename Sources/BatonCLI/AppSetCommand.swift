@@ -3,8 +3,10 @@ import BatonCommandLine
 import BatonControl
 import BatonOS
 
-/// `baton app set APP [--env K=V]… [--unset K]… [--secret K=V]… [--secret-file K=PATH]… [limits, health]`:
-/// a new configuration version, swapped in like a deploy of the digest serving now.
+/// `baton app set APP [--env K=V]… [--unset K]… [--secret K=V]… [--secret-file K=PATH]… [limits, health]
+/// [--volume …]… [--strategy S] [--hold-timeout S]`: a new configuration version, swapped in like a
+/// deploy of the digest serving now. Volumes and the strategy are the app's own settings (not
+/// versioned): stored at once; new volumes reach the app through a swap to the same bytes.
 struct AppSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
@@ -13,7 +15,10 @@ struct AppSetCommand: ParsableCommand {
             Each change is a new configuration version, recorded in 'baton history' and undone by \
             'baton rollback'. If the new sandbox fails its health check the old one keeps serving \
             with the old configuration. An app that serves nothing only stores it for its next deploy. \
-            Secret values are never printed: 'baton app inspect' shows KEY=<secret>.
+            Secret values are never printed: 'baton app inspect' shows KEY=<secret>. \
+            --volume replaces the app's volumes with those given (a volume left out is kept on \
+            disk, see 'baton volume ls'); they are stored at once and mounted by a swap to the \
+            same artifact. --strategy and --hold-timeout apply from the next deploy.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -26,13 +31,21 @@ struct AppSetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Remove a variable or secret (repeatable).", valueName: "k"))
     var unset: [String] = []
 
+    @OptionGroup var volumes: VolumeOptions
+
+    @OptionGroup var strategy: StrategyOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
-        if change.isEmpty && settings.secretFile.isEmpty {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit or a health setting")
+        if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume or --strategy")
         }
+    }
+
+    private var appSettingsGiven: Bool {
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -56,9 +69,18 @@ struct AppSetCommand: ParsableCommand {
         var change = self.change
         change.secrets += try SecretFile.entries(settings.secretFile)
         let client = global.controlClient
+        let volumesChanged = try updateAppSettings(client)
+        if change.isEmpty && !volumesChanged {
+            if !json { Output.result("\(app): settings stored; they apply from its next deploy") }
+            return
+        }
         let watcher = json ? nil : PhaseWatcher(client: client, app: app)
         defer { watcher?.finish() }
-        let result = try client.configure(app: app, AppConfigRequest(change: change))
+        var result = try client.configure(app: app, AppConfigRequest(change: change))
+        if result.deployment == nil, volumesChanged, let digest = result.app.digest {
+            // Same bytes and configuration: only a new sandbox mounts the new volumes.
+            result.deployment = try client.deploy(app: app, ref: digest)
+        }
         watcher?.finish()
         let version = result.configVersion.map { "configuration \($0)" } ?? "its configuration"
         if json {
@@ -78,5 +100,19 @@ struct AppSetCommand: ParsableCommand {
         }
         try DeploymentReport.finish(record, json: false, alreadyPrinted: watcher?.printed ?? 0,
                                     served: "\(app) now serves \(record.toDigest) with \(version)")
+    }
+
+    /// Stores --volume, --strategy and --hold-timeout on the app, keeping its other settings;
+    /// returns whether its volumes changed.
+    private func updateAppSettings(_ client: ControlClient) throws -> Bool {
+        guard appSettingsGiven else { return false }
+        let current = try client.app(named: app)
+        var spec = AppSpec(name: current.name, hosts: current.hosts, upstream: current.upstream, network: current.network,
+                           egressAllow: current.egressAllow.isEmpty ? nil : current.egressAllow,
+                           volumes: volumes.volumes.isEmpty ? current.volumes : volumes.parsed,
+                           strategy: current.strategy, holdTimeout: current.holdTimeout)
+        strategy.apply(to: &spec)
+        _ = try client.updateApp(spec)
+        return spec.volumes != current.volumes
     }
 }

@@ -70,6 +70,32 @@ struct AppVolumeTests {
         _ = try? fixture.baton(["app", "rm", "web", "--volumes"], allowFailure: true)
     }
 
+    /// `app set --volume` replaces the app's volumes and mounts them by a swap to the same
+    /// bytes; `--strategy` is stored for the next deploy and changes nothing serving now.
+    @Test func appSetChangesVolumesByASwapAndTheStrategyForTheNextDeploy() throws {
+        let fixture = try DeployFixture(appFlags: ["--volume", "data:/data"])
+        defer { fixture.finish() }
+        try Self.publishCounter(fixture, "1")
+        try fixture.baton(["deploy", "web", "counter:1"])
+        #expect(Self.count(fixture.daemon.port) == "v1 1\n")
+        let serving = try fixture.baton(["app", "inspect", "web", "--json"]).stdout
+
+        try fixture.baton(["app", "set", "web", "--volume", "other:/data"])
+        #expect(Self.count(fixture.daemon.port) == "v1 1\n", "a new sandbox counts in the new volume")
+        let after = try fixture.baton(["app", "inspect", "web", "--json"]).stdout
+        #expect(after.contains("\"other\"") && !after.contains("\"data\""), "\(after)")
+        #expect(after != serving)
+        #expect(try Self.volumes(fixture).count == 2, "the volume left out stays on disk")
+
+        let stored = try fixture.baton(["app", "set", "web", "--strategy", "stop-first", "--hold-timeout", "12"])
+        #expect(stored.stdout.contains("apply from its next deploy"), "\(stored.stdout)")
+        let info = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["app", "inspect", "web", "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(info?["strategy"] as? String == "stop-first")
+        #expect(info?["hold_timeout"] as? Double == 12)
+        #expect(Self.count(fixture.daemon.port) == "v1 2\n", "the same sandbox serves")
+        _ = try? fixture.baton(["app", "rm", "web", "--volumes"], allowFailure: true)
+    }
+
     @Test func aVolumeInUseIsNotRemovedAndAppRmKeepsVolumesUnlessAsked() throws {
         let fixture = try DeployFixture(appFlags: ["--volume", "data:/data"])
         defer { fixture.finish() }
