@@ -50,7 +50,12 @@ public final class RootLock: Sendable {
             defer { done = true }
             return !done
         }
-        if first { close(fd) }
+        guard first else { return }
+        // Unlock before closing: a child forked meanwhile (a sandbox being set up, say) shares
+        // the open file description until it execs, and a close alone would leave the lock held
+        // by that copy for as long.
+        flock(fd, LOCK_UN)
+        close(fd)
     }
 
     /// The pid the holder wrote, if it has written it yet.
