@@ -62,6 +62,14 @@ def fetch(url):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        try:
+            self.route()
+        except Exception as error:
+            # A database that cannot be reached is a 500 that says why, not a dropped connection.
+            print("error: %s %s: %s" % (self.command, self.path, error), flush=True)
+            self.send_error(500, explain="%s: %s" % (type(error).__name__, error))
+
+    def route(self):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
         if url.path == "/health":
