@@ -63,6 +63,10 @@ public enum RootNetwork {
         try tearDown(settings, alias: Bridge.aliasText(root))
         unlink(NetworkSettings.path(root: root))
         unlink(NetworkSettings.registryPath(bridge: settings.bridge))
+        // The leases' directory under /run, and the root's runtime directory when nothing else
+        // is in it (rmdir removes only empty ones).
+        rmdir(leases.directory)
+        rmdir(RuntimeDirectory.path(root: root))
         return settings
     }
 

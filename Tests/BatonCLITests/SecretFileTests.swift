@@ -5,13 +5,16 @@ import Testing
 
 /// `--secret-file K=PATH`: the CLI reads the file and sends its bytes; what cannot be a secret
 /// is refused in one message that names the file and never its contents.
-@Suite struct SecretFileTests {
+@Suite final class SecretFileTests {
     let directory: String
 
     init() {
         directory = "/tmp/baton-secret-file-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         mkdir(directory, 0o700)
     }
+
+    // Each test gets an instance of its own: whatever it made goes with it, passed or failed.
+    deinit { cleanUp() }
 
     private func file(_ name: String, _ bytes: [UInt8]) -> String {
         let path = directory + "/" + name
@@ -27,13 +30,11 @@ import Testing
     }
 
     @Test func theFilesBytesAreTheValueTrailingNewlineIncluded() throws {
-        defer { cleanUp() }
         let path = file("ok", Array("hunter2\n".utf8))
         #expect(try SecretFile.entries(["TOKEN=\(path)"]) == ["TOKEN=hunter2\n"])
     }
 
     @Test func aMissingFileIsNotFoundAndNamed() {
-        defer { cleanUp() }
         #expect {
             try SecretFile.read(directory + "/absent")
         } throws: { error in
@@ -43,7 +44,6 @@ import Testing
     }
 
     @Test func aFileOver64KiBIsRefused() {
-        defer { cleanUp() }
         let path = file("big", [UInt8](repeating: UInt8(ascii: "x"), count: (64 << 10) + 1))
         #expect { try SecretFile.read(path) } throws: { error in
             (error as? BatonError)?.message == "secret file \(path) is larger than 65536 bytes (64 KiB)"
@@ -52,7 +52,6 @@ import Testing
     }
 
     @Test func aDirectoryAPipeOrBytesThatAreNotTextAreRefused() {
-        defer { cleanUp() }
         #expect(throws: BatonError.self) { try SecretFile.read(directory) }
         // A FIFO would block the CLI until someone writes to it.
         mkfifo(directory + "/fifo", 0o600)

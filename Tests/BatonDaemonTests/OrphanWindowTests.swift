@@ -14,6 +14,7 @@ struct OrphanWindowTests {
         try DeployFixture.publishSite("1", root: root)
 
         let doomed = try DaemonProcess(root: root, environment: ["BATON_TEST_FAULT": "sandbox-started"])
+        defer { try? FileManager.default.removeItem(atPath: doomed.logPath) }
         try DeployFixture.baton(["app", "create", "web", "--host", "web.test"], root: root)
         let deploy = try DeployFixture.baton(["deploy", "web", "site:1"], root: root, allowFailure: true)
         #expect(deploy.status != 0, "the daemon died mid-deploy")

@@ -23,9 +23,10 @@ enum TestProcessLifetime {
     }
 
     /// Makes the reaper kill whatever runs in `root`'s sandboxes once the test process ends,
-    /// and remove the root's bridge and firewall table (made on its first egress sandbox).
+    /// and remove the root, its bridge and firewall table (made on its first egress sandbox),
+    /// its runtime directory under /run and its daemons' logs.
     static func register(root: String) {
-        reaper.register(root, bridge: TestNetwork.bridge(root: root))
+        reaper.register(root, bridge: TestNetwork.bridge(root: root), runtime: RuntimeDirectory.path(root: root))
     }
 
     private static let spawner = Spawner()
@@ -82,13 +83,14 @@ private final class Reaper: @unchecked Sendable {
 
     static let script = #"""
         roots=$(cat)
-        echo "$roots" | while IFS="$(printf '\t')" read -r root bridge; do
+        echo "$roots" | while IFS="$(printf '\t')" read -r root bridge runtime; do
           if [ -n "$bridge" ]; then
             ip link del "$bridge" 2>/dev/null
             nft delete table inet "baton_$(printf %s "$bridge" | tr -c 'a-zA-Z0-9' '_')" 2>/dev/null
             rm -f /run/baton-subnets/"$bridge"
           fi
-          [ -d "$root/sandboxes" ] || continue
+          rm -f "$root"-daemon-*.log
+          [ -d "$root/sandboxes" ] || { rm -rf "$runtime" "$root"; continue; }
           for sandbox in "$root"/sandboxes/*; do
             id=${sandbox##*/}
             for cgroup in /sys/fs/cgroup/baton/"$id" /sys/fs/cgroup/*/baton/"$id"; do
@@ -98,15 +100,15 @@ private final class Reaper: @unchecked Sendable {
               for _ in 1 2 3 4 5 6 7 8 9 10; do [ -d "$cgroup" ] || break; rmdir "$cgroup" 2>/dev/null || sleep 0.1; done
             done
           done
-          rm -rf "$root"
+          rm -rf "$runtime" "$root"
         done
         """#
 
-    func register(_ root: String, bridge: String) {
+    func register(_ root: String, bridge: String, runtime: String) {
         lock.withLock {
             if fd < 0 { fd = start() }
             guard fd >= 0 else { return }
-            let line = Array((root + "\t" + bridge + "\n").utf8)
+            let line = Array((root + "\t" + bridge + "\t" + runtime + "\n").utf8)
             _ = send(fd, line, line.count, Int32(MSG_NOSIGNAL))
         }
     }
