@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// The app of docs/guides/real-app.md (examples/python-counter), run as a user would run it:
+/// The app of docs/real-app.md (examples/python-counter), run as a user would run it:
 /// the host's python3 through `--base host`, visits counted in SQLite on a volume, the host's
 /// services by name, the outside through NAT, its configuration and a secret changed by
 /// `app set`. Traffic goes only to servers this test starts.
