@@ -2,7 +2,7 @@ import BatonControl
 import BatonOS
 
 /// What `apply` would do to converge the daemon's apps to a file: removals first (they free
-/// host names), then updates (hosts; an upstream app's settings), creations and swaps (a new
+/// host names), then updates (hosts, volumes, strategy; an upstream app's settings), creations and swaps (a new
 /// digest, a new configuration, or both in one swap). Pure: computed from the resolved file and
 /// the daemon's `app ls`, so it is the same whether printed by --dry-run or carried out.
 public struct ApplyPlan: Sendable, Equatable {
@@ -71,13 +71,10 @@ public struct ApplyPlan: Sendable, Equatable {
 
 /// Which stored settings differ from a declared spec, by their key in the file.
 enum SettingsDiff {
-    /// Settings of where the proxy sends an app's traffic, changed in place.
-    static let routingSettings: Set<String> = ["hosts", "upstream"]
-
-    /// The app's own settings, outside its configuration versions: changed in place. Volumes
-    /// reach a sandbox only when it starts, so a change of them also swaps (to the same bytes
-    /// when the digest stays).
-    static let appSettings: Set<String> = routingSettings.union(["volumes", "strategy", "hold"])
+    /// The app's own settings, outside its configuration versions (where its traffic goes, its
+    /// volumes, its strategy): changed in place. Volumes reach a sandbox only when it starts,
+    /// so a change of them also swaps (to the same bytes when the digest stays).
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
