@@ -69,6 +69,10 @@ struct AppSetCommand: ParsableCommand {
         var change = self.change
         change.secrets += try SecretFile.entries(settings.secretFile)
         let client = global.controlClient
+        if !change.isEmpty && appSettingsGiven {
+            // A configuration the daemon would refuse must not leave new volumes stored.
+            _ = try client.configure(app: app, AppConfigRequest(change: change, dryRun: true))
+        }
         let volumesChanged = try updateAppSettings(client)
         if change.isEmpty && !volumesChanged {
             if !json { Output.result("\(app): settings stored; they apply from its next deploy") }

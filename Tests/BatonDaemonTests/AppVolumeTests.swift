@@ -96,6 +96,18 @@ struct AppVolumeTests {
         _ = try? fixture.baton(["app", "rm", "web", "--volumes"], allowFailure: true)
     }
 
+    /// `app set` with new volumes and a configuration the daemon refuses: one line, and the
+    /// volumes stay as they were.
+    @Test func appSetThatIsRefusedLeavesTheVolumesAsTheyWere() throws {
+        let fixture = try DeployFixture(appFlags: ["--volume", "data:/data"])
+        defer { fixture.finish() }
+        let before = try fixture.baton(["app", "inspect", "web", "--json"]).stdout
+        let refused = try fixture.baton(["app", "set", "web", "--volume", "other:/data", "--env", "PORT=1"], allowFailure: true)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.hasPrefix("error: "), "\(refused.stderr)")
+        #expect(try fixture.baton(["app", "inspect", "web", "--json"]).stdout == before)
+    }
+
     @Test func aVolumeInUseIsNotRemovedAndAppRmKeepsVolumesUnlessAsked() throws {
         let fixture = try DeployFixture(appFlags: ["--volume", "data:/data"])
         defer { fixture.finish() }
