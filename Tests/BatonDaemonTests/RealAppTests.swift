@@ -140,8 +140,13 @@ struct RealAppTests {
         #expect(load.failures == 0 && load.served > 0, "\(load.failures) failed of \(load.served + load.failures)")
         #expect(!set.stdout.contains(password) && !set.stderr.contains(password))
         let visits = [get(port, "/visit"), get(port, "/visit")]
-        let logs = visits == ["visits 1", "visits 2"] ? "" : (try? fixture.baton(["logs", "counter"]).stdout) ?? ""
-        #expect(visits == ["visits 1", "visits 2"], "a fresh count, in PostgreSQL; the app's log:\n\(logs)")
+        var diagnosis = ""
+        if visits != ["visits 1", "visits 2"] {
+            // What the path from the sandboxes to the host looked like when a visit failed.
+            diagnosis = ((try? fixture.baton(["logs", "counter"]).stdout) ?? "") + "\n"
+                + shell("ip -br addr; bridge link; ip route; ss -ltn; nft list ruleset 2>&1 | head -80; tail -20 \(fixture.root)-pg/server.log")
+        }
+        #expect(visits == ["visits 1", "visits 2"], "a fresh count, in PostgreSQL; the app's log and the host's network:\n\(diagnosis)")
         #expect(try postgres.psql("SELECT count FROM visits", database: "counter") == "2")
 
         try fixture.baton(["rollback", "counter"])
