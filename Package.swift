@@ -137,7 +137,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS"]),
+        .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],

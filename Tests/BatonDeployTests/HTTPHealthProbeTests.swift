@@ -1,4 +1,5 @@
 @testable import BatonDeploy
+import BatonTestSupport
 import Glibc
 import Testing
 
@@ -22,8 +23,10 @@ import Testing
     }
 
     @Test func refusedConnectionIsAFailureNamingTheAddress() async throws {
-        let port = TinyHTTPServer.unusedPort()
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let result = await HTTPHealthProbe.loopback(port: port, path: "/").check(timeout: .seconds(2))
+        withExtendedLifetime(reserved) {}
         guard case .failed(let reason) = result else {
             Issue.record("expected a failure, got \(result)")
             return

@@ -1,5 +1,6 @@
 @testable import BatonDeploy
 import BatonOS
+import BatonTestSupport
 import Synchronization
 import Testing
 
@@ -22,7 +23,8 @@ import Testing
     }
 
     @Test func swapRoutesOnceTheAppStartsToAnswer() async throws {
-        let port = TinyHTTPServer.unusedPort()
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let server = Mutex<TinyHTTPServer?>(nil)
         defer { server.withLock { $0?.stop() } }
         let (coordinator, routes) = Self.coordinatorWithBlueServing()
@@ -30,7 +32,7 @@ import Testing
         // The app starts answering 300 ms after green starts.
         let opener = Task {
             try await Task.sleep(for: .milliseconds(300))
-            let started = try TinyHTTPServer(port: port, reply: .send("HTTP/1.1 200 OK\r\n\r\n"))
+            let started = try TinyHTTPServer(listeningOn: reserved, reply: .send("HTTP/1.1 200 OK\r\n\r\n"))
             server.withLock { $0 = started }
             return ContinuousClock.now
         }
@@ -47,7 +49,8 @@ import Testing
     }
 
     @Test func appThatNeverAnswersFailsAtTheRealTimeout() async throws {
-        let port = TinyHTTPServer.unusedPort()
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let (coordinator, routes) = Self.coordinatorWithBlueServing()
         let began = ContinuousClock.now
         let error = await batonError {
@@ -60,5 +63,6 @@ import Testing
         #expect(error?.message.contains("Connection refused") == true)
         #expect(took >= .milliseconds(500))
         #expect(routes.current("web")?.id == "blue")
+        withExtendedLifetime(reserved) {}
     }
 }

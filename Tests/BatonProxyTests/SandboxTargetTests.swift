@@ -1,6 +1,7 @@
 import BatonOS
 import BatonProxy
 import BatonSandbox
+import BatonTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -120,8 +121,11 @@ import Testing
 
     @Test func sandboxTargetWhoseNamespaceHasNoListenerIs502() async throws {
         try await ProxyFixture.with { fixture in
-            // The test's own namespace, where nothing listens on the port.
-            let gone = Target.sandbox(try NetworkNamespace.of(ProcessHandle.attach(to: ProcessIdentity.of(pid: getpid())!)), port: try Self.freeHostPort())
+            // The test's own namespace, where nothing listens on the port (held, so no other
+            // test's server can start listening there meanwhile).
+            let reserved = try ReservedPort()
+            defer { withExtendedLifetime(reserved) {} }
+            let gone = Target.sandbox(try NetworkNamespace.of(ProcessHandle.attach(to: ProcessIdentity.of(pid: getpid())!)), port: reserved.port)
             fixture.proxy.install(RouteTable([
                 ("gone.test", Route(app: "gone", target: gone)),
                 ("app.test", Route(app: "app", target: fixture.backendTarget)),

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -21,25 +22,21 @@ final class TinyHTTPServer: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let received = Mutex<[String]>([])
 
-    /// Listens on `port` (0: any free port).
-    init(port requested: Int = 0, reply: Reply) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestTimeout("socket: errno \(errno)") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        address.sin_port = in_port_t(UInt16(requested).bigEndian)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
+    /// Listens on any free port.
+    convenience init(reply: Reply) throws {
+        try self.init(listeningOn: ReservedPort(), reply: reply)
+    }
+
+    /// Starts listening on a port this test has held since it chose it, so no other test
+    /// can have taken it in between. The server owns the socket from here on.
+    init(listeningOn reserved: ReservedPort, reply: Reply) throws {
+        let fd = reserved.takeSocket()
+        guard listen(fd, 16) == 0 else {
             close(fd)
-            throw TestTimeout("bind/listen: errno \(errno)")
+            throw TestTimeout("listen on port \(reserved.port): errno \(errno)")
         }
         listener = fd
-        port = Self.localPort(of: fd)
+        port = reserved.port
         Thread.detachNewThread { [self] in
             serve(listener: fd, reply: reply)
             finished.signal()
@@ -105,18 +102,5 @@ final class TinyHTTPServer: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// A port on 127.0.0.1 that nothing listens on: bound, then released.
-    static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return localPort(of: fd)
     }
 }
