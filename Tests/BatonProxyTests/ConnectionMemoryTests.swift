@@ -9,7 +9,7 @@ import Testing
 /// last read buffer, held by a reference cycle), and a loop of short connections took the
 /// daemon to the OOM killer.
 @Suite(.serialized) struct ConnectionMemoryTests {
-    @Test(.timeLimit(.minutes(5)))
+    @Test(.timeLimit(.minutes(10)))
     func twentyThousandShortConnectionsLeaveNoMemoryBehind() async throws {
         try await ProxyFixture.with(backendRecording: false) { fixture in
             // Warm-up: pools, malloc arenas of every thread and the kernel's socket caches reach
