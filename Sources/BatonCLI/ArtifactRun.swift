@@ -3,7 +3,9 @@ import BatonSandbox
 import BatonStore
 
 /// `baton run REF`: the artifact's unpacked layers are the read-only root, its config the
-/// defaults (command, environment, working directory, numeric user).
+/// defaults (command, environment, working directory, numeric user). Baton's own variables
+/// come after the artifact's, as in an app's sandbox, so the same program finds its port and
+/// digest either way; `--env` (the operator's) still wins.
 enum ArtifactRun {
     static func spec(id: String, ref: String, root: String, command: [String]) throws -> SandboxSpec {
         let store = try ArtifactStore(root: root)
@@ -16,7 +18,9 @@ enum ArtifactRun {
         }
         let layers = try store.unpackedLayers(of: artifact)
         var spec = SandboxSpec(id: id, root: .layers(layers), argv: argv)
-        spec.environment = SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env)
+        var baton = ["BATON_DIGEST=\(artifact.digest)", "BATON_SANDBOX=\(id)"]
+        if let port = config.exposedPorts.min() { baton.insert("PORT=\(port)", at: 0) }
+        spec.environment = SandboxSpec.merging(SandboxSpec.merging(SandboxSpec.defaultEnvironment, config.env), baton)
         spec.workdir = config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         spec.hostBinds = try store.hostBindPaths(of: artifact)
         spec.artifactDigest = artifact.digest

@@ -132,6 +132,7 @@ extension RunArguments {
         var spec: SandboxSpec
         if let rootfs {
             spec = SandboxSpec(id: id, root: .directory(PathName.absolute(rootfs)), argv: command)
+            spec.environment = SandboxSpec.merging(spec.environment, ["BATON_SANDBOX=\(id)"])
         } else {
             spec = try ArtifactRun.spec(id: id, ref: ref!, root: root, command: command)
         }

@@ -14,7 +14,7 @@ struct ArtifactRunTests {
         try "v1\n".write(toFile: app + "/version", atomically: true, encoding: .utf8)
         let published = try BatonBinary.run(["artifact", "publish", "app:1", app, "--base", "base:1", "--dest", "/srv/app",
                                              "--cmd", "/bin/sh -c 'echo $GREETING from $(pwd): $(cat version)'",
-                                             "--workdir", "/srv/app", "--env", "GREETING=hello"], root: fixture.root)
+                                             "--workdir", "/srv/app", "--env", "GREETING=hello", "--port", "8080"], root: fixture.root)
         #expect(published.status == 0, "\(published.stderr)")
     }
 
@@ -33,6 +33,23 @@ struct ArtifactRunTests {
         try publishApp(fixture)
         let result = try BatonBinary.run(["run", "--env", "GREETING=hi", "app:1", "--", "/bin/sh", "-c", "echo $GREETING; cat /srv/app/version"], root: fixture.root)
         #expect(result.stdout == "hi\nv1\n")
+    }
+
+    /// The program finds what an app's sandbox would tell it: its port, digest and sandbox.
+    @Test func batonsOwnVariablesAreSetAsInAnAppsSandbox() throws {
+        let fixture = try SandboxFixture()
+        defer { fixture.finish() }
+        try publishApp(fixture)
+        let inspected = try BatonBinary.run(["artifact", "inspect", "app:1"], root: fixture.root).stdout
+        let digest = inspected.split(separator: "\n").first { $0.hasPrefix("digest:") }?.split(separator: " ").last.map(String.init)
+        let result = try BatonBinary.run(["run", "--name", "one-off", "app:1", "--", "/bin/sh", "-c", "echo $PORT $BATON_SANDBOX $BATON_DIGEST"],
+                                         root: fixture.root)
+        #expect(result.status == 0, "\(result.stderr)")
+        let fields = result.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(fields.count == 3 && fields[0] == "8080" && fields[1] == "one-off", "\(result.stdout)")
+        #expect(fields.count == 3 && digest != nil && fields[2] == digest, "\(result.stdout) \(inspected)")
+        let overridden = try BatonBinary.run(["run", "--env", "PORT=9000", "app:1", "--", "/bin/sh", "-c", "echo $PORT"], root: fixture.root)
+        #expect(overridden.stdout == "9000\n", "the operator's --env wins")
     }
 
     @Test func theOverlayRootIsReadOnlyWithATmpfsTmpAndLeavesNoMount() throws {
