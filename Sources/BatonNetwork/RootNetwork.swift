@@ -1,4 +1,5 @@
 import BatonOS
+import BatonSandbox
 import FoundationEssentials
 import Glibc
 
@@ -66,6 +67,7 @@ public enum RootNetwork {
         // The leases' directory under /run, and the root's runtime directory when nothing else
         // is in it (rmdir removes only empty ones).
         rmdir(leases.directory)
+        rmdir(SandboxLayer.directory(root: root))
         rmdir(RuntimeDirectory.path(root: root))
         return settings
     }

@@ -6,8 +6,8 @@ import Glibc
 /// binds (a volume at `/data` needs a `/data` the artifact may lack, and the root is read-only)
 /// and the files Baton writes for it (`/etc/hosts`, `/etc/resolv.conf`). Removed with the
 /// sandbox.
-enum SandboxLayer {
-    static func directory(root: String) -> String { RuntimeDirectory.path(root: root) + "/sandbox-layers" }
+public enum SandboxLayer {
+    public static func directory(root: String) -> String { RuntimeDirectory.path(root: root) + "/sandbox-layers" }
 
     static func path(root: String, id: String) -> String { directory(root: root) + "/" + id }
 
@@ -16,7 +16,12 @@ enum SandboxLayer {
         let layer = path(root: root, id: spec.id)
         do throws(OSError) {
             _ = try RuntimeDirectory.subdirectory("sandbox-layers", root: root)
-            try sys("mkdir \(layer)") { mkdir(layer, 0o755) }
+            if mkdir(layer, 0o755) != 0 {
+                // `baton network rm` removes the directory once it is empty: make it again.
+                guard errno == ENOENT else { throw OSError("mkdir \(layer)", errno: errno) }
+                _ = try RuntimeDirectory.subdirectory("sandbox-layers", root: root)
+                try sys("mkdir \(layer)") { mkdir(layer, 0o755) }
+            }
             for bind in spec.binds { try makeDirectories(layer, components(bind.target)) }
             for file in spec.files {
                 let parts = components(file.path)

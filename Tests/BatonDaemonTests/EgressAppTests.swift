@@ -148,8 +148,14 @@ struct EgressAppTests {
         #expect(refused.stderr == "error: the daemon of \(fixture.root) is running: stop it before removing its sandbox network\n")
         #expect(access("/sys/class/net/\(bridge)", F_OK) == 0)
 
+        // A sandbox that came and went leaves nothing under /run that `network rm` must keep.
+        try Self.publishProbeSite(fixture)
+        try fixture.baton(["app", "create", "probe", "--host", "probe.test"])
+        try fixture.baton(["deploy", "probe", "site:net"])
+        try fixture.baton(["app", "rm", "probe"])
         fixture.daemon.killHard()
         let removed = try fixture.baton(["network", "rm"])
+        #expect(access(RuntimeDirectory.path(root: fixture.root), F_OK) != 0, "the root's runtime directory goes with its network")
         #expect(removed.stdout == "removed \(bridge) (\(status["subnet"] as? String ?? "")) and its firewall table\n")
         #expect(access("/sys/class/net/\(bridge)", F_OK) != 0)
         #expect(try fixture.baton(["network", "inspect", "--json"]).stdout == "null\n")
