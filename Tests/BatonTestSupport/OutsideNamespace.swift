@@ -1,23 +1,41 @@
 import Foundation
 import Glibc
 
-/// A network namespace the test makes, standing for "the internet": a veth into it with
-/// 198.51.100.0/24 (TEST-NET-2), a server inside. Removed, with every process in it, by `remove`.
+/// A network namespace the test makes, standing for "the internet": a veth into it with a /30
+/// of 198.51.100.0/24 (TEST-NET-2) that no other such namespace holds, a server inside.
+/// Removed, with every process in it, by `remove`.
 public struct OutsideNamespace {
     public let name = "bt-out-\(UUID().uuidString.prefix(6).lowercased())"
     public let hostSide: String
-    public let address = "198.51.100.2"
+    /// The server's address, inside the namespace.
+    public let address: String
 
     public init() throws {
         hostSide = "bto" + name.suffix(6)
+        // Two at once (tests of two processes, say) with one subnet would give the host two
+        // routes to it, and replies would leave by the wrong one: each takes a /30 of its own,
+        // chosen under a host-wide lock among those no route holds yet.
+        let lock = open("/run/baton-test-outside.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw CocoaError(.featureUnsupported, userInfo: ["output": "open lock: errno \(errno)"]) }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        let routes = shell("ip -4 route show root 198.51.100.0/24")
+        guard let block = (0..<64).first(where: { !routes.contains("198.51.100.\($0 * 4)/30") }) else {
+            throw CocoaError(.featureUnsupported, userInfo: ["output": "every /30 of 198.51.100.0/24 is taken: \(routes)"])
+        }
+        let gateway = "198.51.100.\(block * 4 + 1)"
+        address = "198.51.100.\(block * 4 + 2)"
         let script = """
             ip netns add \(name) && ip link add \(hostSide) type veth peer name inside netns \(name) &&
-            ip addr add 198.51.100.1/24 dev \(hostSide) && ip link set \(hostSide) up &&
-            ip netns exec \(name) ip addr add \(address)/24 dev inside && ip netns exec \(name) ip link set inside up &&
-            ip netns exec \(name) ip link set lo up && ip netns exec \(name) ip route add default via 198.51.100.1
+            ip addr add \(gateway)/30 dev \(hostSide) && ip link set \(hostSide) up &&
+            ip netns exec \(name) ip addr add \(address)/30 dev inside && ip netns exec \(name) ip link set inside up &&
+            ip netns exec \(name) ip link set lo up && ip netns exec \(name) ip route add default via \(gateway)
             """
         let output = shell("(\(script)) 2>&1; echo status=$?")
-        guard output.hasSuffix("status=0\n") else { throw CocoaError(.featureUnsupported, userInfo: ["output": output]) }
+        guard output.hasSuffix("status=0\n") else {
+            shell("ip link del \(hostSide) 2>/dev/null; ip netns del \(name) 2>/dev/null")
+            throw CocoaError(.featureUnsupported, userInfo: ["output": output])
+        }
     }
 
     /// busybox httpd inside, serving `text` at / on `port`; stopped by `remove`.
