@@ -144,6 +144,13 @@ int bt_net_address_add(int ifindex, uint32_t address, int prefix) {
     return 0;
 }
 
+int bt_net_link_set_address(int ifindex, const uint8_t address[6]) {
+    struct request r;
+    link_request(&r, RTM_NEWLINK, 0, AF_UNSPEC, ifindex, 0, 0);
+    if (!attribute(&r, IFLA_ADDRESS, address, 6)) { errno = ENOBUFS; return -1; }
+    return exchange(&r);
+}
+
 int bt_net_link_up(int ifindex) {
     struct request r;
     link_request(&r, RTM_NEWLINK, 0, AF_UNSPEC, ifindex, IFF_UP, IFF_UP);

@@ -33,6 +33,12 @@ public struct Bridge: Sendable {
             }
             index = try NetworkLinks.ensureBridge(name)
             if !existed { try writeFile(aliasPath, aliasText(root)) }
+            // A bridge takes the lowest address of its ports unless given one. When the port
+            // that lent it goes (blue's, after a swap), the gateway's address changes under
+            // the sandboxes that remain, and their traffic goes to the old one until their ARP
+            // entry expires: half a minute with no way out. So the address is fixed, as it is
+            // now (a running sandbox already knows it).
+            try NetworkLinks.pinAddress(of: index, name: name)
             try NetworkLinks.addAddress(settings.gateway, prefix: settings.subnet.prefix, to: index, name: name)
             try NetworkLinks.setUp(index, name: name)
             try writeFile("/proc/sys/net/ipv4/ip_forward", "1")

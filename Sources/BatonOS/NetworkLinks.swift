@@ -11,6 +11,27 @@ public enum NetworkLinks {
         return index
     }
 
+    /// Keeps the bridge's hardware address as it is now: see `bt_net_link_set_address`.
+    public static func pinAddress(of index: Int32, name: String) throws(OSError) {
+        let base = "/sys/class/net/\(name)"
+        // 3 is NET_ADDR_SET: chosen by someone, so the kernel no longer changes it.
+        if (try? readSmallFile(base + "/addr_assign_type")) == "3" { return }
+        let text = try readSmallFile(base + "/address")
+        let bytes = text.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+        guard bytes.count == 6 else { throw OSError("read \(base)/address ('\(text)')", errno: EINVAL) }
+        try sys("pin the hardware address of \(name)") { bytes.withUnsafeBufferPointer { bt_net_link_set_address(index, $0.baseAddress) } }
+    }
+
+    private static func readSmallFile(_ path: String) throws(OSError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OSError("open \(path)", errno: errno) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &buffer, buffer.count)
+        guard count >= 0 else { throw OSError("read \(path)", errno: errno) }
+        return String(decoding: buffer[0..<count], as: UTF8.self).trimmedWhitespace
+    }
+
     public static func index(of name: String) throws(OSError) -> Int32 {
         try sys("find interface \(name)") { bt_net_link_index(name) }
     }

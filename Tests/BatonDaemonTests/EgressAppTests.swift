@@ -103,6 +103,30 @@ struct EgressAppTests {
         #expect(links == "eth0\nlo\n")
     }
 
+    /// A bridge takes the lowest hardware address among its ports unless it has its own. Here
+    /// blue's port has the lowest, and green learns the gateway's address (its health check
+    /// reaches the host) while blue still lends it; once blue goes, a bridge that took another
+    /// address would leave green sending to one nobody has until its ARP entry expires.
+    @Test func greenStillReachesTheHostAfterBlueAndItsPortAreGone() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try Self.publishProbeSite(fixture)
+        try fixture.baton(["deploy", "web", "site:net"])
+        let gateway = try Self.gateway(fixture)
+        let server = try Self.hostServer(fixture, address: gateway, port: 18944, text: "host service\n")
+        defer { Self.stop(server) }
+        let bridge = TestNetwork.bridge(root: fixture.root)
+        let ports = try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(bridge)/brif")
+        try #require(ports.count == 1, "blue's port alone: \(ports)")
+        #expect(shell("ip link set \(ports[0]) address 02:00:00:00:00:01 && echo set") == "set\n")
+        let before = try String(contentsOfFile: "/sys/class/net/\(bridge)/address", encoding: .utf8)
+
+        try fixture.baton(["app", "set", "web", "--health-path", "/cgi-bin/fetch?\(gateway):18944"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(bridge)/brif") != ports, "blue's port is gone")
+        #expect(try String(contentsOfFile: "/sys/class/net/\(bridge)/address", encoding: .utf8) == before)
+        #expect(fetch(fixture, "host.baton.internal:18944") == "host service")
+    }
+
     @Test func egressAllowIsTheOnlyWayOutAndSurvivesAKilledDaemon() throws {
         let fixture = try DeployFixture()
         defer { fixture.finish() }

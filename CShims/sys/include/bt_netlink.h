@@ -18,6 +18,11 @@ int bt_net_bridge_ensure(const char *name, int *ifindex);
 /// already having it is not an error.
 int bt_net_address_add(int ifindex, uint32_t address, int prefix);
 
+/// Sets the hardware address of the link `ifindex` to the 6 bytes at `address`. For a bridge,
+/// an address set this way is kept, where the kernel would otherwise move it to the lowest
+/// address among its ports each time a port comes or goes.
+int bt_net_link_set_address(int ifindex, const uint8_t address[6]);
+
 /// Sets the link `ifindex` up.
 int bt_net_link_up(int ifindex);
 
