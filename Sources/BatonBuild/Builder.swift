@@ -76,7 +76,8 @@ public struct Builder {
                     layers.append(layer)
                     stateDigest = BuildCache.key(key.description, layer.digest.description)
                 case .run(let argv):
-                    let key = BuildCache.key(stateDigest.description, step.text)
+                    // What a RUN can reach is one of its inputs: a fetch may succeed only with egress.
+                    let key = BuildCache.key(stateDigest.description, step.text, network == nil ? "network none" : "network egress")
                     let result: BuildCache.Result
                     if let hit = cache.lookup(key, store: store) {
                         result = hit

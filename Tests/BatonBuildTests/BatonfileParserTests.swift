@@ -43,7 +43,7 @@ import Testing
             CMD python3 app.py
             """
         let steps = try plan(file, base: ImageConfig(cmd: ["/bin/old"], env: ["PATH=/bin"])).steps
-        #expect(steps.count == 15)
+        #expect(steps.count == 13)
         let last = try #require(steps.last).config
         #expect(last.env == ["PATH=/bin", "GREETING=hello world", "NAME=baton", "OLD=style value"])
         #expect(last.workingDir == "/srv/app")
