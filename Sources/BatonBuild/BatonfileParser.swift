@@ -10,6 +10,9 @@ extension Batonfile {
         var from: (line: Int, reference: String)?
         var instructions: [Instruction] = []
         let shape = Batonfile(fileName: fileName, from: "", fromLine: 0, instructions: [])
+        if let line = Self.escapeDirectiveLine(text) {
+            throw shape.error(line, "the escape parser directive is not supported: lines continue with '\\'")
+        }
         for logical in Self.logicalLines(text) {
             let trimmed = logical.text.trimmedWhitespace
             let keywordEnd = trimmed.firstIndex { $0 == " " || $0 == "\t" } ?? trimmed.endIndex
@@ -72,6 +75,18 @@ extension Batonfile {
     /// Dockerfile).
     static func jsonList(_ text: String) -> [String]? {
         try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+    }
+
+    /// The line of a `# escape=…` parser directive: a comment among the file's leading
+    /// comments, which a Dockerfile reads as changing its continuation character.
+    static func escapeDirectiveLine(_ text: String) -> Int? {
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).trimmedWhitespace
+            guard line.hasPrefix("#") else { return nil }
+            let directive = line.dropFirst().filter { $0 != " " && $0 != "\t" }.lowercased()
+            if directive.hasPrefix("escape=") { return index + 1 }
+        }
+        return nil
     }
 
     /// The file's instructions as (first line, text): comment lines and blank lines dropped,

@@ -66,6 +66,17 @@ struct CopyLayer {
             guard lstat(path, &info) == 0 else { throw .init("cannot read \(path): \(String(cString: strerror(errno)))") }
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
+                // A directory the image has as a symlink (`lib -> usr/lib`) is followed, not
+                // replaced: its files land where the link points.
+                let target = lowers.resolve("/" + archivePath, followLast: true)
+                if target != archivePath {
+                    try addParents(of: target)
+                    if !target.isEmpty && entries[target] == nil && lowers.directoryPermissions(target) == nil {
+                        entries[target] = .directory(permissions: chmod ?? UInt32(info.st_mode) & 0o7777)
+                    }
+                    try addTree(path, at: target, chmod: chmod, source: source)
+                    continue
+                }
                 entries[archivePath] = .directory(permissions: chmod ?? UInt32(info.st_mode) & 0o7777)
                 try addTree(path, at: archivePath, chmod: chmod, source: source)
             case S_IFREG:

@@ -119,6 +119,10 @@ import Testing
         #expect(error("RUN true") == "Batonfile:1: the first instruction must be FROM")
         #expect(error("# only a comment\n") == "Batonfile: no FROM instruction (use FROM scratch for an empty base)")
         #expect(error("FROM scratch\nCMD") == "Batonfile:2: CMD needs arguments")
+        #expect(error("# syntax=docker/dockerfile:1\n# escape=`\nFROM scratch").hasPrefix("Batonfile:2: the escape parser directive"))
+        #expect(error("FROM --platform=linux/arm64 base:1").hasPrefix("Batonfile:1: FROM --platform is not supported"))
+        #expect(error("FROM scratch\nVOLUME /data").contains("baton app create --volume"))
+        #expect(error("FROM scratch\nCOPY a b\nCOPY \"c d\" /x\nRUN true\nEXPOSE http").hasPrefix("Batonfile:5: EXPOSE http"))
     }
 
     @Test func registryReferencesAreToldApartFromLocalNames() {

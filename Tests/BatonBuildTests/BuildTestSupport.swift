@@ -37,7 +37,7 @@ struct BuildFixture {
     }
 
     /// Publishes `NAME:VERSION` as a busybox root (`/bin/busybox`, `/bin/sh`), with
-    /// `/etc/gone.txt` and `/data/old.txt` for steps to delete.
+    /// `/etc/gone.txt` and `/data/old.txt` for steps to delete, and `/lib -> usr/lib`.
     func publishBusyboxBase(_ tag: String = "base:1", root: String? = nil) throws {
         let tree = sub("busybox-tree")
         if !FileManager.default.fileExists(atPath: tree) {
@@ -49,6 +49,9 @@ struct BuildFixture {
             try Self.write(tree + "/etc/gone.txt", "delete me\n")
             try Self.write(tree + "/etc/passwd", "root:x:0:0:root:/:/bin/sh\n")
             try Self.write(tree + "/data/old.txt", "old\n")
+            // Merged /usr: a COPY into /lib must follow the link, not replace it.
+            try Self.write(tree + "/usr/lib/base.txt", "base\n")
+            _ = symlink("usr/lib", tree + "/lib")
             for directory in ["tmp", "proc", "dev", "sys", "mnt"] {
                 try FileManager.default.createDirectory(atPath: tree + "/" + directory, withIntermediateDirectories: true)
             }
