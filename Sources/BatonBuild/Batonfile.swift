@@ -33,7 +33,7 @@ public struct Batonfile: Sendable {
 
     /// The error for a problem on `line`: `FILE:LINE: message`.
     func error(_ line: Int, _ message: String) -> BatonError {
-        BatonError(.invalidArgument, "\(fileName):\(line): \(message)")
+        BatonError(.invalidArgument, PrintableText.of("\(fileName):\(line): \(message)"))
     }
 
     /// Instructions Baton builds, and the flags each accepts.

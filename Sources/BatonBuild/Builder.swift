@@ -14,6 +14,9 @@ public struct Builder {
     /// Progress lines (the CLI's stderr), and RUN's output.
     public var progress: (String) -> Void = { _ in }
 
+    /// Progress with the Batonfile's text made printable.
+    private func report(_ line: String) { progress(PrintableText.of(line)) }
+
     public init(root: String) {
         self.root = root
     }
@@ -31,7 +34,7 @@ public struct Builder {
             do {
                 base = try baseResolver.resolve(file.from, in: store)
             } catch let error as BatonError {
-                throw BatonError(error.code, "\(file.fileName):\(file.fromLine): FROM \(file.from): \(error.message)", cause: error)
+                throw BatonError(error.code, PrintableText.of("\(file.fileName):\(file.fromLine): FROM \(file.from): \(error.message)"), cause: error)
             }
             var config = ImageConfig()
             var state = "baton-build-1\n"
@@ -47,16 +50,16 @@ public struct Builder {
             let baseLayers = ArtifactStore.baseLayers(of: base)
             var layers: [Descriptor] = []
             let count = plan.steps.count + 1
-            progress("step 1/\(count) FROM \(file.from)\(base.digestNote)")
+            report("step 1/\(count) FROM \(file.from)\(base.digestNote)")
             var stateDigest = BuildCache.key(state)
             for (index, step) in plan.steps.enumerated() {
                 let label = "step \(index + 2)/\(count) \(step.text)"
                 func fail(_ message: String, _ status: Int32?) -> BatonError {
-                    BatonError(.invalidArgument, "\(file.fileName):\(step.line): \(message)", exitStatus: status)
+                    BatonError(.invalidArgument, PrintableText.of("\(file.fileName):\(step.line): \(message)"), exitStatus: status)
                 }
                 switch step.action {
                 case .config:
-                    progress(label)
+                    report(label)
                     stateDigest = BuildCache.key(stateDigest.description, step.text)
                 case .copy(let sources, let destination, let isDirectory, let chmod):
                     if let bind = hostBinds.first(where: { destination == $0 || destination.hasPrefix($0 + "/") }) {
@@ -72,7 +75,7 @@ public struct Builder {
                     let key = BuildCache.key(stateDigest.description, step.text, layer.digest.description)
                     let cached = cache.lookup(key, store: store) == .layer(layer)
                     if !cached { cache.record(key, .layer(layer)) }
-                    progress(cached ? "\(label): cached" : "\(label): \(layer.summary)")
+                    report(cached ? "\(label): cached" : "\(label): \(layer.summary)")
                     layers.append(layer)
                     stateDigest = BuildCache.key(key.description, layer.digest.description)
                 case .run(let argv):
@@ -81,9 +84,9 @@ public struct Builder {
                     let result: BuildCache.Result
                     if let hit = cache.lookup(key, store: store) {
                         result = hit
-                        progress("\(label): cached")
+                        report("\(label): cached")
                     } else {
-                        progress(label)
+                        report(label)
                         let run = RunStep(root: root, store: store, network: network, output: { progress("  " + $0) })
                         result = try run.run(argv: argv, lowers: try store.unpackedLayers(baseLayers + layers),
                                              hostBinds: hostBinds, config: step.config, fail: fail)

@@ -88,7 +88,7 @@ struct RunStep {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         func emit(_ bytes: ArraySlice<UInt8>) {
             // Untrusted output: no terminal escape sequences reach the operator's terminal.
-            let shown = Self.printable(String(decoding: bytes, as: UTF8.self))
+            let shown = PrintableText.of(String(decoding: bytes, as: UTF8.self))
             output(shown)
             if !shown.trimmedWhitespace.isEmpty {
                 tail.append(shown.trimmedWhitespace)
@@ -114,12 +114,6 @@ struct RunStep {
         return tail
     }
 
-    /// `text` with control characters but tab shown as `?`.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map {
-            ($0.value < 0x20 && $0 != "\t") || (0x7f...0x9f).contains($0.value) ? "?" : $0
-        }))
-    }
 }
 
 /// How a RUN reaches the network: attaches `spec` to it and returns how to let go afterwards.

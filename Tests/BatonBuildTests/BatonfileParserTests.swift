@@ -120,6 +120,8 @@ import Testing
         #expect(error("# only a comment\n") == "Batonfile: no FROM instruction (use FROM scratch for an empty base)")
         #expect(error("FROM scratch\nCMD") == "Batonfile:2: CMD needs arguments")
         #expect(error("# syntax=docker/dockerfile:1\n# escape=`\nFROM scratch").hasPrefix("Batonfile:2: the escape parser directive"))
+        // The file is untrusted: no terminal escape sequence reaches the operator's terminal.
+        #expect(error("FROM scratch\nFOO\u{1b}]0;pwned\u{07} x") == "Batonfile:2: unknown instruction 'FOO?]0;pwned?'")
         #expect(error("FROM --platform=linux/arm64 base:1").hasPrefix("Batonfile:1: FROM --platform is not supported"))
         #expect(error("FROM scratch\nVOLUME /data").contains("baton app create --volume"))
         #expect(error("FROM scratch\nCOPY a b\nCOPY \"c d\" /x\nRUN true\nEXPOSE http").hasPrefix("Batonfile:5: EXPOSE http"))
