@@ -31,7 +31,7 @@ struct BuildCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The name to bind, forever.", valueName: "name:version"))
     var reference: String
 
-    @Argument(help: ArgumentHelp("The directory COPY reads from (default: the current directory).", valueName: "context"))
+    @Argument(help: ArgumentHelp("The directory COPY reads from.", valueName: "context"))
     var context: String = "."
 
     func validate() throws {
