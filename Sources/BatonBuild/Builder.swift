@@ -29,6 +29,8 @@ public struct Builder {
         try StateRoot.prepare(root)
         let cache = BuildCache(root: root)
         // The writer lock for the whole build: `gc` cannot take the layers a step just made.
+        // A mistake in the file is refused before `FROM host` writes its layer.
+        if file.from == "host" || file.from == "scratch" { _ = try BuildPlan(file, base: ImageConfig()) }
         return try store.holdingLayers { () throws -> PublishResult in
             let base: BuiltImage.Base
             do {

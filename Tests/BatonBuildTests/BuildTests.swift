@@ -1,3 +1,4 @@
+import BatonTestSupport
 import Foundation
 import Testing
 
@@ -61,6 +62,13 @@ struct BuildTests {
         #expect("\(config)".contains("8080"), "\(config)")
         #expect("\(config)".contains("/healthz"), "\(config)")
 
+        // The RUN's layer says what it deleted as any OCI tool expects: a whiteout for the
+        // file, an opaque marker for the directory it replaced.
+        let layers = (object["layers"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["digest"] as? String ?? $0 as? String }
+        let listings = layers.map { shell("tar -tf \(fixture.root)/store/blobs/sha256/\($0.dropFirst(7))").lines }
+        let runLayer = listings.first { $0.contains("app/made.txt") } ?? []
+        #expect(runLayer.contains("etc/.wh.gone.txt") && runLayer.contains("data/.wh..wh..opq"), "\(listings)")
+
         let ran = try fixture.baton(["run", "app:1"])
         #expect(ran.status == 0, "\(ran.stderr)")
         #expect(ran.stdout == "hello world\ngone-absent\nnew.txt\n<h1>v1</h1>\n/app\nhello\nextra\nbase\n", "\(ran.stdout)")
@@ -94,6 +102,23 @@ struct BuildTests {
         #expect(lines.contains { $0.hasPrefix("step 8/11 RUN") && !$0.hasSuffix(": cached") }, "\(third.stderr)")
         let ran = try fixture.baton(["run", "app:3"])
         #expect(ran.stdout.contains("<h1>v2</h1>"), "\(ran.stdout) \(ran.stderr)")
+    }
+
+    @Test func aCacheEntryWhoseLayerGCRemovedIsAMissAndTheSameNameRebuildsToTheSameDigest() throws {
+        let fixture = BuildFixture()
+        defer { fixture.remove() }
+        try fixture.publishBusyboxBase()
+        try fixture.batonfile("FROM base:1\nRUN echo same > /same.txt\n")
+        let first = try fixture.build("gc:1")
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try fixture.build("gc:1")
+        #expect(again.status == 0 && again.stdout.lastLine == first.stdout.lastLine, "\(again.stderr)")
+        #expect(try fixture.baton(["artifact", "rm", "gc:1"]).status == 0)
+        #expect(try fixture.baton(["artifact", "gc"]).status == 0)
+        let rebuilt = try fixture.build("gc:2")
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(!rebuilt.stderr.contains(": cached"), "\(rebuilt.stderr)")
+        #expect(rebuilt.stdout.lastLine == first.stdout.lastLine, "a RUN whose outputs are identical gives the same digest")
     }
 
     @Test func copyOnlyBuildsGiveTheSameDigestInTwoFreshRoots() throws {
