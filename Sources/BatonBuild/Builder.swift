@@ -26,28 +26,30 @@ public struct Builder {
         _ = try Reference.parseTag(tag)
         let context = try BuildContext(directory: contextDirectory)
         let store = try ArtifactStore(root: root)
-        try StateRoot.prepare(root)
-        let cache = BuildCache(root: root)
-        // The writer lock for the whole build: `gc` cannot take the layers a step just made.
-        // A mistake in the file is refused before `FROM host` writes its layer.
-        if file.from == "host" || file.from == "scratch" { _ = try BuildPlan(file, base: ImageConfig()) }
-        return try store.holdingLayers { () throws -> PublishResult in
-            let base: BuiltImage.Base
+        // Everything a user can get wrong is refused before anything is written: the base
+        // (except `FROM host`, whose layer is made under the lock) and every instruction.
+        func resolveBase() throws -> BuiltImage.Base {
             do {
-                base = try baseResolver.resolve(file.from, in: store)
+                return try baseResolver.resolve(file.from, in: store)
             } catch let error as BatonError {
                 throw BatonError(error.code, PrintableText.of("\(file.fileName):\(file.fromLine): FROM \(file.from): \(error.message)"), cause: error)
             }
-            var config = ImageConfig()
+        }
+        let early = file.from == "host" ? nil : try resolveBase()
+        var config = ImageConfig()
+        if case .artifact(let artifact) = early { config = artifact.config }
+        let plan = try BuildPlan(file, base: config)
+        try StateRoot.prepare(root)
+        let cache = BuildCache(root: root)
+        // The writer lock for the whole build: `gc` cannot take the layers a step just made.
+        return try store.holdingLayers { () throws -> PublishResult in
+            let base = try early ?? resolveBase()
             var state = "baton-build-1\n"
             switch base {
             case .none: state += "scratch"
-            case .artifact(let artifact):
-                config = artifact.config
-                state += artifact.digest
+            case .artifact(let artifact): state += artifact.digest
             case .host(let layer, _): state += "host " + layer.digest.description
             }
-            let plan = try BuildPlan(file, base: config)
             let hostBinds = try store.hostBinds(of: base)
             let baseLayers = ArtifactStore.baseLayers(of: base)
             var layers: [Descriptor] = []

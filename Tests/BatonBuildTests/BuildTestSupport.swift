@@ -91,6 +91,18 @@ struct BuildFixture {
         try baton(["build", "-f", context + "/Batonfile"] + extra + [tag, context], root: root)
     }
 
+    /// Every path under `root` with its size (-1 for what is not a regular file), for
+    /// "nothing changed" checks.
+    static func snapshot(_ root: String) -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for path in FileManager.default.subpaths(atPath: root) ?? [] {
+            var info = stat()
+            let isFile = lstat(root + "/" + path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+            result[path] = isFile ? Int64(info.st_size) : -1
+        }
+        return result
+    }
+
     /// The names bound in the root's store.
     func artifactNames(root: String? = nil) throws -> [String] {
         let listed = try baton(["artifact", "ls", "--json"], root: root)

@@ -198,6 +198,26 @@ struct BuildTests {
         #expect(rebound.status != 0 && rebound.stderr.lastLine.contains("already published"), "\(rebound.stderr)")
     }
 
+    @Test func aMistakeFoundBeforeTheFirstStepChangesNothingUnderTheRoot() throws {
+        let fixture = BuildFixture()
+        defer { fixture.remove() }
+        try fixture.publishBusyboxBase()
+        let before = BuildFixture.snapshot(fixture.root)
+        for file in [
+            "FROM base:1\nEXPOSE 99999\n",
+            "FROM host\nCOPY a b\nUSER nobody\n",
+            "FROM scratch\nCOPY ../x /x\n",
+            "FROM nothing:1\n",
+            "FROM registry.example.com/app:1\n",
+            "FROM base:1\nSHELL [\"/bin/bash\", \"-c\"]\n",
+        ] {
+            try fixture.batonfile(file)
+            let result = try fixture.build("nothing:1")
+            #expect(result.status != 0 && result.stderr.lines.count == 1 && result.stderr.hasPrefix("error: "), "\(file): \(result.stderr)")
+            #expect(BuildFixture.snapshot(fixture.root) == before, "\(file) changed the root")
+        }
+    }
+
     @Test func aRunThatTriesToLeaveTheSandboxIsContained() throws {
         let fixture = BuildFixture()
         defer { fixture.remove() }
