@@ -36,9 +36,13 @@ struct CopyLayer {
                 if !target.isEmpty { entries[target] = .directory(permissions: permissions) }
                 try addTree(host, at: target, chmod: chmod, source: source)
             case S_IFREG:
-                let target = lowers.resolve(destination, followLast: destinationIsDirectory)
+                // As in a Dockerfile, a destination the image has as a directory takes the
+                // file inside it, trailing '/' or not.
+                let existing = lowers.resolve(destination, followLast: true)
+                let intoDirectory = destinationIsDirectory || existing.isEmpty || lowers.directoryPermissions(existing) != nil
+                let target = intoDirectory ? existing : lowers.resolve(destination, followLast: false)
                 let name = PathName.lastComponent(of: host)
-                let path = destinationIsDirectory ? (target.isEmpty ? name : target + "/" + name) : target
+                let path = intoDirectory ? (target.isEmpty ? name : target + "/" + name) : target
                 guard !path.isEmpty else { throw .init("COPY of a file needs a file name or a directory ending in '/' as destination") }
                 try addParents(of: path)
                 entries[path] = .file(source: host, permissions: chmod)
