@@ -65,6 +65,10 @@ struct BuildTests {
         #expect("\(config)".contains("8080"), "\(config)")
         #expect("\(config)".contains("/healthz"), "\(config)")
 
+        // Each RUN's sandbox and upper directory are gone once its step is done.
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/build-work")) ?? ["missing"]).isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/sandboxes")) ?? []).isEmpty)
+
         // The RUN's layer says what it deleted as any OCI tool expects: a whiteout for the
         // file, an opaque marker for the directory it replaced.
         let layers = (object["layers"] as? [Any] ?? []).compactMap { ($0 as? [String: Any])?["digest"] as? String ?? $0 as? String }
