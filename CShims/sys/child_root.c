@@ -1,6 +1,6 @@
-// The sandbox's root: a read-only overlay (writable, with an upper dir, for a build step) of the skeleton and the given lower dirs mounted on
-// the sandbox directory (in the child's own mount namespace only), the mount plan applied
-// beneath it, then pivot_root.
+// The sandbox's root: a read-only overlay of the skeleton and the given lower dirs (writable
+// into an upper dir for a build's RUN step only) mounted on the sandbox directory (in the
+// child's own mount namespace only), the mount plan applied beneath it, then pivot_root.
 #include "child.h"
 
 #include <errno.h>
