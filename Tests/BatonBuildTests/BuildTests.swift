@@ -247,6 +247,21 @@ struct BuildTests {
         #expect(!FileManager.default.fileExists(atPath: hostMarker))
     }
 
+    /// docs/build.md's example, as written: the python counter app FROM host.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs the host's python3"))
+    func thePythonCounterExampleBuildsAndItsPythonRuns() throws {
+        let fixture = BuildFixture()
+        defer { fixture.remove() }
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/python-counter").path
+        let built = try fixture.baton(["build", "-f", example + "/Batonfile", "counter:1", example])
+        #expect(built.status == 0, "\(built.stderr)")
+        let ran = try fixture.baton(["run", "counter:1", "--", "/usr/bin/python3", "-c", "print(open('VERSION').read().strip())"])
+        #expect(ran.stdout == "v1\n", "\(ran.stdout) \(ran.stderr)")
+        let inspected = try fixture.baton(["artifact", "inspect", "counter:1"])
+        #expect(inspected.stdout.contains("health path:   /health") && inspected.stdout.contains("ports:         8000"), "\(inspected.stdout)")
+    }
+
     @Test func fromHostRunCannotWriteTheHostsDirectories() throws {
         let fixture = BuildFixture()
         defer { fixture.remove() }
