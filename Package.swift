@@ -75,6 +75,8 @@ let package = Package(
             name: "BatonDeploy",
             dependencies: ["BatonOS", .product(name: "Logging", package: "swift-log")]
         ),
+        // `baton build`: a Batonfile's steps as layers, RUN in a sandbox with a writable upper dir.
+        .target(name: "BatonBuild", dependencies: ["BatonOS", "BatonStore", "BatonSandbox"], swiftSettings: memberImports),
         // The control API's requests and replies, and the blocking client the CLI calls it with.
         .target(name: "BatonControl", dependencies: ["BatonOS"], swiftSettings: memberImports),
         // The apps file's YAML dialect; the daemon parses it for `baton apply`.
@@ -106,7 +108,7 @@ let package = Package(
         .target(
             name: "BatonCLI",
             dependencies: [
-                "BatonOS", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonControl", "BatonApply", "BatonCommandLine",
+                "BatonOS", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonControl", "BatonApply", "BatonCommandLine", "BatonBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -137,6 +139,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "BatonBuildTests", dependencies: ["BatonBuild", "BatonStore", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),

@@ -1,6 +1,6 @@
-// The sandbox's root: a read-only overlay of the skeleton and the given lower dirs mounted on
-// the sandbox directory (in the child's own mount namespace only), the mount plan applied
-// beneath it, then pivot_root.
+// The sandbox's root: a read-only overlay of the skeleton and the given lower dirs (writable
+// into an upper dir for a build's RUN step only) mounted on the sandbox directory (in the
+// child's own mount namespace only), the mount plan applied beneath it, then pivot_root.
 #include "child.h"
 
 #include <errno.h>
@@ -239,8 +239,15 @@ int bt_child_mount_overlay(const struct bt_spawn_config *config, int *trees, int
     size_t options_len = 0;
     if (append(options, &options_len, "lowerdir=") < 0 || append(options, &options_len, config->skeleton) < 0 ||
         append(options, &options_len, ":") < 0 || append(options, &options_len, config->lowerdirs) < 0 ||
+        (config->upper_dir && (append(options, &options_len, ",upperdir=") < 0 ||
+                               append(options, &options_len, config->upper_dir) < 0 ||
+                               append(options, &options_len, ",workdir=") < 0 ||
+                               append(options, &options_len, config->work_dir) < 0 ||
+                               // Every change must be a plain copy-up in the upper dir: it becomes a layer.
+                               append(options, &options_len, ",redirect_dir=off,metacopy=off") < 0)) ||
         (config->lower_base && chdir(config->lower_base) < 0) ||
-        mount("overlay", bt_fd_path(mount_point, at), "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, options) < 0) {
+        mount("overlay", bt_fd_path(mount_point, at), "overlay",
+              (config->upper_dir ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV, options) < 0) {
         int e = errno;
         close(mount_point);
         close(parent);

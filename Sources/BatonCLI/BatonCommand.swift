@@ -14,6 +14,7 @@ public struct BatonCommand: ParsableCommand {
             RunCommand.self,
             ExecCommand.self,
             ArtifactCommand.self,
+            BuildCommand.self,
             DaemonExecCommand.self,
             AppCommand.self,
             DeployCommand.self,

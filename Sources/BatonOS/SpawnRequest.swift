@@ -53,6 +53,10 @@ public struct SpawnRequest: Sendable {
     /// Overlay lower dirs, top first; relative ones are relative to `lowerBase`.
     public var lowerDirs: [String]
     public var lowerBase: String?
+    /// Overlay upper and work dirs (absolute): the root is writable and its changes land in
+    /// `upperDir`. nil: a read-only root.
+    public var upperDir: String?
+    public var workDir: String?
     public var mounts: [Mount] = []
 
     public var hostname: String?
@@ -130,7 +134,7 @@ extension SpawnRequest {
     /// Every string the child receives as a C string.
     var stringsForC: [String] {
         var strings = argv + environment + [sandboxDirectory, skeleton, searchPath, workdir]
-        strings += lowerDirs + [lowerBase, hostname, initTitle, log?.name, log?.rotatedName].compactMap { $0 }
+        strings += lowerDirs + [lowerBase, upperDir, workDir, hostname, initTitle, log?.name, log?.rotatedName].compactMap { $0 }
         for mount in mounts { strings += [mount.source, mount.target, mount.fstype, mount.data].compactMap { $0 } }
         return strings
     }

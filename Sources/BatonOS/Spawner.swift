@@ -101,6 +101,8 @@ private final class CArena {
         c.skeleton = string(r.skeleton)
         c.lowerdirs = string(r.lowerDirs.joinedPlain(separator: ":"))
         c.lower_base = string(r.lowerBase)
+        c.upper_dir = string(r.upperDir)
+        c.work_dir = string(r.workDir)
         c.mounts = array(r.mounts.map { m in
             bt_mount_op(kind: m.kind.rawValue, source: string(m.source), target: string(m.target),
                         fstype: string(m.fstype), flags: m.flags, data: string(m.data), rdev: m.rdev)

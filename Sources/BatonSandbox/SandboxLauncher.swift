@@ -149,6 +149,8 @@ public struct SandboxLauncher: Sendable {
                 request.lowerDirs = paths.map { PathName.lastComponent(of: $0) }
             }
         }
+        request.upperDir = spec.writableLayer?.upper
+        request.workDir = spec.writableLayer?.work
         request.namespaces = SpawnRequest.sandboxNamespaces(userNamespace: spec.userNamespace)
         request.dieWithParent = spec.dieWithParent
         // The sandbox's own layer sits under the skeleton, above the artifact (absolute, so it

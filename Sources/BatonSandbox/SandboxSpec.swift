@@ -39,6 +39,9 @@ public struct SandboxSpec: Sendable {
     public var secretEnvironment: [String] = []
     public var workdir = "/"
     public var hostname: String?
+    /// A writable root: changes land in this upper dir (a build's RUN step turns it into a
+    /// layer). nil: the root is read-only, as for every app.
+    public var writableLayer: WritableLayer?
 
     public var memoryLimit: UInt64?
     public var pidsLimit: Int?
@@ -126,6 +129,18 @@ extension SandboxSpec {
         public init(path: String, contents: String) {
             self.path = path
             self.contents = contents
+        }
+    }
+
+    /// An overlay upper dir and its work dir: absolute, empty, on one file system, made by the
+    /// caller and removed by it after the sandbox ends.
+    public struct WritableLayer: Sendable, Equatable {
+        public var upper: String
+        public var work: String
+
+        public init(upper: String, work: String) {
+            self.upper = upper
+            self.work = work
         }
     }
 

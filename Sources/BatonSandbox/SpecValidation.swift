@@ -20,6 +20,12 @@ enum SpecValidation {
             guard !paths.isEmpty else { throw BatonError(.invalidArgument, "an artifact root needs at least one layer") }
         }
         try validateOwnLayer(spec)
+        if let layer = spec.writableLayer {
+            // ':' and ',' separate overlay options; both dirs are Baton's own, under the root.
+            for path in [layer.upper, layer.work] where !path.hasPrefix("/") || path.contains(":") || path.contains(",") {
+                throw BatonError(.invalidArgument, "writable layer directory '\(path)' must be an absolute path without ':' or ','")
+            }
+        }
         for path in spec.hostBinds where !HostDirectories.bindable.contains(path) {
             throw BatonError(.invalidArgument, "host bind '\(path)' refused: only \(HostDirectories.bindable.sorted().joinedPlain(separator: ", ")) are ever bound")
         }

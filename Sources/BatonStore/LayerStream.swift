@@ -36,14 +36,15 @@ final class LayerStream {
         try bytes.withUnsafeBytes { try writer.writeData($0) }
     }
 
-    /// Adds the regular file at `path` (symlinks are not followed unless `follow`).
-    func addFile(_ archivePath: String, from path: String, follow: Bool = false) throws {
+    /// Adds the regular file at `path` (symlinks are not followed unless `follow`), with its
+    /// own permission bits or `permissions`.
+    func addFile(_ archivePath: String, from path: String, follow: Bool = false, permissions: UInt32? = nil) throws {
         let fd = try FileIO.open(path, O_RDONLY | (follow ? 0 : O_NOFOLLOW))
         defer { close(fd) }
         var info = stat()
         try sys("fstat \(path)") { fstat(fd, &info) }
         let size = Int64(info.st_size)
-        try writer.writeHeader(path: archivePath, kind: .file(size: size), permissions: UInt32(info.st_mode) & 0o7777)
+        try writer.writeHeader(path: archivePath, kind: .file(size: size), permissions: permissions ?? UInt32(info.st_mode) & 0o7777)
         var remaining = size
         while remaining > 0 {
             let want = Int(min(Int64(buffer.count), remaining))

@@ -111,6 +111,10 @@ struct bt_spawn_config {
     /// `lower_base` (short names keep the option string under the kernel's page limit).
     const char *lowerdirs;
     const char *lower_base;
+    /// A writable root (`baton build`'s RUN steps): the overlay's upper and work dirs
+    /// (absolute, on one file system). NULL: the root is mounted read-only.
+    const char *upper_dir;
+    const char *work_dir;
 
     const struct bt_mount_op *mounts;
     size_t mount_count;
