@@ -40,7 +40,13 @@ struct IsolationTests {
         // IFF_UP is bit 0 of the flags.
         #expect(lines.last.flatMap { Int($0.dropFirst(2), radix: 16) }.map { $0 & 1 } == 1)
         // And it answers: something listening on 127.0.0.1 inside is reachable inside.
-        let served = try fixture.sh("nc -l -p 7000 > /tmp/got & sleep 0.2; echo ping | nc -w 1 127.0.0.1 7000; sleep 0.2; cat /tmp/got")
+        // The client tries until the listener is up (a fixed sleep was too short on a busy
+        // machine), then the listener's output is read once it has exited.
+        let served = try fixture.sh("""
+            nc -l -p 7000 > /tmp/got & tries=0
+            until echo ping | nc -w 1 127.0.0.1 7000; do tries=$((tries + 1)); [ $tries -gt 200 ] && break; sleep 0.05; done
+            wait; cat /tmp/got
+            """)
         #expect(served.stdout.contains("ping"))
     }
 
