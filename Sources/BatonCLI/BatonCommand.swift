@@ -15,6 +15,7 @@ public struct BatonCommand: ParsableCommand {
             ExecCommand.self,
             ArtifactCommand.self,
             DaemonExecCommand.self,
+            DialStdioCommand.self,
             AppCommand.self,
             DeployCommand.self,
             RollbackCommand.self,
@@ -33,13 +34,17 @@ public struct BatonCommand: ParsableCommand {
 
     /// Parses and runs, turning every failure a user can cause into one `error:` line.
     public static func runMain() -> Never {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
         // The daemon is its own executable, so this one never links NIO or SQLite.
         if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
         if arguments == ["help", "daemon"] { DaemonExecutable.exec(["--help"]) }
         CommandMain.exiting(hint: "baton --help") {
+            try RemoteOption.take(from: &arguments)
+            if RemoteOption.explicit != nil, arguments.first == "daemon" {
+                throw BatonError(.invalidArgument, "'baton daemon' runs on the host it serves: start it there, then use baton --host from here")
+            }
             // The sandbox start path skips ArgumentParser's reflection (see RunArguments).
-            if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {
+            if arguments.first == "run", RemoteOption.value == nil, let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {
                 try run.run()
                 return
             }
