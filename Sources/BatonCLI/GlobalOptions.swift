@@ -41,10 +41,11 @@ public struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Refuses `--host` for a command that works on this host's own files (the store, a
-    /// sandbox's log), naming what to do instead.
+    /// Refuses `--host` for a command that works on this host's own files (the store, the
+    /// network), naming what to do instead. `BATON_HOST` alone does not: a CI job that exports
+    /// it still publishes here before it pushes.
     func refuseRemote(_ command: String, instead: String) throws {
-        guard let remote = try remote else { return }
+        guard RemoteOption.explicit != nil, let remote = try remote else { return }
         throw BatonError(.invalidArgument, "'baton \(command)' works on this host's own store and cannot run on \(remote): \(instead)")
     }
 }

@@ -15,7 +15,7 @@ public enum DialStdioBanner {
 /// One control exchange with a remote daemon: the OpenSSH client runs `baton dial-stdio` on the
 /// host, with its stdin and stdout one end of a socket pair whose other end is ours, so the
 /// HTTP exchange reads and writes a socket exactly as it does on the local control socket.
-/// ssh's stderr goes to a pipe: its last line is what a failure reports.
+/// ssh's stderr goes to a second socket pair: its last line is what a failure reports.
 final class SSHConnection {
     let fd: Int32
     private let pid: pid_t
@@ -41,7 +41,8 @@ final class SSHConnection {
         try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) }
         var errPipe: [Int32] = [-1, -1]
         do {
-            try sys("pipe2") { pipe2(&errPipe, O_CLOEXEC) }
+            // A socket pair rather than a pipe: it is made close-on-exec in one call.
+            try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &errPipe) }
         } catch {
             close(pair[0]); close(pair[1])
             throw error
@@ -172,7 +173,7 @@ final class SSHConnection {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, argv[0], &actions, &attributes, &argv, environ)
+        let result = posix_spawnp(&pid, argv[0]!, &actions, &attributes, &argv, environ)
         return result == 0 ? .success(pid) : .failure(result)
     }
 }

@@ -39,15 +39,15 @@ struct RemoteControlTests {
             try BatonExecutable.run(["--host", url ?? ssh.url] + arguments + ["--root", root ?? rootB], prefix: ssh.environment(otherKey: otherKey))
         }
 
-        /// `baton --root A artifact push REF URL --remote-root B`.
+        /// `baton artifact push REF URL --remote-root B --root A`.
         @discardableResult
         func push(_ ref: String, from root: String? = nil) throws -> BatonExecutable.Result {
-            try BatonExecutable.run(["--root", root ?? rootA, "artifact", "push", ref, ssh.url, "--remote-root", rootB], prefix: ssh.environment())
+            try BatonExecutable.run(["artifact", "push", ref, ssh.url, "--remote-root", rootB, "--root", root ?? rootA], prefix: ssh.environment())
         }
 
         /// The numbers in push's "sent N of M blobs".
         static func sent(_ result: BatonExecutable.Result) -> (sent: Int, of: Int)? {
-            guard let match = result.stderr.firstMatch(of: /sent (\d+) of (\d+) blobs/) else { return nil }
+            guard let match = result.stderr.firstMatch(of: #/sent (\d+) of (\d+) blobs/#) else { return nil }
             return (Int(match.1)!, Int(match.2)!)
         }
 
@@ -139,11 +139,8 @@ struct RemoteControlTests {
         defer { close(fd) }
         let client = ControlClient(socketPath: remote.rootB + "/baton.sock")
         let claimed = "sha256:" + String(repeating: "ab", count: 32)
-        #expect {
-            try client.uploadBlob(digest: claimed, file: fd, size: 41)
-        } throws: { error in
-            (error as? BatonError)?.code == .corrupt && "\(error)".contains("digest mismatch")
-        }
+        let mismatch = #expect(throws: BatonError.self) { try client.uploadBlob(digest: claimed, file: fd, size: 41) }
+        #expect(mismatch?.code == .corrupt && mismatch?.message.contains("digest mismatch") == true, "\(String(describing: mismatch))")
         // A blob cut short: the connection ends mid-body, and what came is thrown away.
         lseek(fd, 0, SEEK_SET)
         #expect(throws: BatonError.self) { try client.uploadBlob(digest: claimed, file: fd, size: 4096) }
@@ -170,7 +167,7 @@ struct RemoteControlTests {
     @Test func unreachableHostsWrongKeysAndOtherBatonsGetOneErrorLine() throws {
         let remote = try Remote()
         defer { remote.finish() }
-        func expectOneError(_ result: BatonExecutable.Result, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        func expectOneError(_ result: BatonExecutable.Result, _ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
             #expect(result.status != 0, sourceLocation: sourceLocation)
             #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains(text), "\(result.stderr)", sourceLocation: sourceLocation)
             #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)", sourceLocation: sourceLocation)

@@ -57,7 +57,7 @@ final class TestSSHServer {
         server.executableURL = URL(fileURLWithPath: command[0])
         server.arguments = Array(command.dropFirst())
         server.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: "\(directory)/sshd.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(directory)/sshd.log", contents: nil)
         server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/sshd.log"))
         server.standardInput = FileHandle.nullDevice
         try TestProcessLifetime.start(server)
