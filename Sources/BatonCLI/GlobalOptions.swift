@@ -46,7 +46,7 @@ public struct GlobalOptions: ParsableArguments {
     /// it still publishes here before it pushes.
     func refuseRemote(_ command: String, instead: String) throws {
         guard RemoteOption.explicit != nil, let remote = try remote else { return }
-        throw BatonError(.invalidArgument, "'baton \(command)' works on this host's own store and cannot run on \(remote): \(instead)")
+        throw BatonError(.invalidArgument, "'baton \(command)' works on this host only, not on \(remote): \(instead)")
     }
 }
 
