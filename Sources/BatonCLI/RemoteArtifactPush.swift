@@ -24,7 +24,9 @@ struct RemoteArtifactPush {
             throw BatonError(.invalidArgument,
                 "\(name) is published on --base host (this host's own /usr and /lib): it cannot run on \(remote); publish it on a base artifact")
         }
-        let blobs = artifact.layers + [artifact.configDescriptor, artifact.manifestDescriptor]
+        // Layers first and the manifest last; a layer listed twice is sent once.
+        var seen: Set<Digest> = []
+        let blobs = (artifact.layers + [artifact.configDescriptor, artifact.manifestDescriptor]).filter { seen.insert($0.digest).inserted }
         let client = ControlClient(remote: remote)
         let plan = try client.pushPlan(PushPlanRequest(name: name, digest: artifact.digest, blobs: blobs.map(\.digest.description)))
         let missing = Set(plan.missing)

@@ -57,6 +57,8 @@ public struct ControlClient: Sendable {
     /// `swapReplySeconds`; everything else gets the shorter one, so a stuck daemon is reported.
     public static let replySeconds = 120
     public static let swapReplySeconds = 900
+    /// The largest reply read (a remote host is a peer, not trusted to stop).
+    public static let maxReply = 256 << 20
 
     /// Sends one request; returns the body of a 2xx reply, throws the daemon's error otherwise.
     public func call(_ method: String, _ path: String, body: Data = Data(), replySeconds: Int = Self.replySeconds) throws -> Data {
@@ -205,6 +207,10 @@ public struct ControlClient: Sendable {
                 return data
             }
             data.append(contentsOf: chunk[0..<count])
+            // A reply is JSON of lists or a log piece; a peer sending more is not a daemon.
+            guard data.count <= Self.maxReply else {
+                throw BatonError(.corrupt, "the daemon at \(daemonName) sent a reply larger than \(Self.maxReply) bytes")
+            }
         }
     }
 
