@@ -99,7 +99,11 @@ final class SSHConnection {
         if timedOut && stderr.isEmpty {
             return BatonError(.timeout, "\(remote) did not answer within the time allowed")
         }
-        let lines = stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmingPrefix(" ") }.filter { !$0.isEmpty }
+        // "\r\n" is one Character: split on the scalars. The remote's text may carry terminal
+        // escapes: control characters are dropped from what is printed.
+        let lines = stderr.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+            .map { String(String.UnicodeScalarView($0.filter { $0.value >= 0x20 && !(0x7f...0x9f).contains($0.value) })) }
+            .map { $0.trimmingPrefix(" ") }.filter { !$0.isEmpty }
         let last = lines.last.map(String.init) ?? "no reason given"
         if status == 255 {
             return BatonError(.unavailable, "cannot reach \(remote) over ssh: \(last)")

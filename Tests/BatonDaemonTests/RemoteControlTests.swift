@@ -70,7 +70,7 @@ struct RemoteControlTests {
         defer { remote.finish() }
 
         let pushed = try remote.push("site:1")
-        #expect(pushed.status == 0, "\(pushed.stderr)")
+        #expect(pushed.status == 0, "\(pushed.stderr)\nsshd: \(remote.ssh.log)")
         let counts = Remote.sent(pushed)
         #expect(counts != nil && counts?.sent == counts?.of && (counts?.of ?? 0) >= 4, "\(pushed.stderr)")
         let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -123,7 +123,7 @@ struct RemoteControlTests {
         let refused = try remote.push("site:1", from: other)
         #expect(refused.status != 0)
         #expect(refused.stderr.hasPrefix("error: ") && refused.stderr.contains("already published"), "\(refused.stderr)")
-        #expect(refused.stderr.split(separator: "\n").count == 1, "one line: \(refused.stderr)")
+        #expect(refused.stderr.unicodeScalars.filter { $0 == "\n" || $0 == "\r" }.count == 1, "one line: \(refused.stderr.debugDescription)")
         #expect(remote.blobsOfB() == before, "the remote store is unchanged")
     }
 
@@ -170,12 +170,18 @@ struct RemoteControlTests {
         func expectOneError(_ result: BatonExecutable.Result, _ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
             #expect(result.status != 0, sourceLocation: sourceLocation)
             #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains(text), "\(result.stderr)", sourceLocation: sourceLocation)
-            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)", sourceLocation: sourceLocation)
+            #expect(result.stderr.unicodeScalars.filter { $0 == "\n" || $0 == "\r" }.count == 1 && result.stderr.hasSuffix("\n"),
+                    "one line: \(result.stderr.debugDescription)", sourceLocation: sourceLocation)
         }
         // Nothing listens on the port: ssh's own reason, with the host named.
         let closed = try TestSSHServer.freePort()
         expectOneError(try remote.remote(["ps"], url: "ssh://root@127.0.0.1:\(closed)"), "cannot reach ssh://root@127.0.0.1:\(closed) over ssh: ")
         expectOneError(try remote.remote(["ps"], url: "ssh://root@127.0.0.1:\(closed)"), "Connection refused")
+        // A host that takes the connection and never says a word: ssh gives up after its
+        // ConnectTimeout (10 s) during the banner exchange.
+        let silent = try SilentListener()
+        defer { silent.stop() }
+        expectOneError(try remote.remote(["ps"], url: "ssh://root@127.0.0.1:\(silent.port)"), "cannot reach ssh://root@127.0.0.1:\(silent.port) over ssh: ")
         // A key the server does not accept.
         expectOneError(try remote.remote(["ps"], otherKey: true), "Permission denied")
         // No daemon at the remote root.
@@ -209,7 +215,7 @@ struct RemoteControlTests {
         #expect(publish.stderr.contains("baton artifact push REF ssh://HOST"), "\(publish.stderr)")
         for bad in ["http://host", "ssh://-oProxyCommand=x", "ssh://host:99999", "ssh://us;er@host", "ssh://host/path"] {
             let result = try run(["--host", bad, "ps"])
-            #expect(result.status != 0 && result.stderr.hasPrefix("error: ") && result.stderr.split(separator: "\n").count == 1, "\(bad): \(result.stderr)")
+            #expect(result.status != 0 && result.stderr.hasPrefix("error: ") && result.stderr.unicodeScalars.filter { $0 == "\n" }.count == 1, "\(bad): \(result.stderr)")
         }
         let push = try run(["artifact", "push", "x:1", "registry.example/x"])
         #expect(push.status != 0 && push.stderr.contains("ssh://"), "\(push.stderr)")
@@ -243,3 +249,4 @@ struct RemoteControlTests {
         #expect(arguments.contains("ConnectTimeout=\(RemoteHost.connectTimeoutSeconds)"))
     }
 }
+

@@ -61,11 +61,20 @@ final class TestSSHServer {
         server.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/sshd.log"))
         server.standardInput = FileHandle.nullDevice
         try TestProcessLifetime.start(server)
-        for _ in 0..<200 where !Self.accepts(port) && server.isRunning { usleep(50_000) }
-        guard Self.accepts(port) else {
-            let log = (try? String(contentsOfFile: "\(directory)/sshd.log", encoding: .utf8)) ?? ""
+        // Its own word that it listens (a port probe could reach whoever took the port since
+        // `freePort` let it go), then one plain ssh session through the client config.
+        for _ in 0..<400 where !log.contains("Server listening on 127.0.0.1 port \(port)") && server.isRunning { usleep(50_000) }
+        let listening = log.contains("Server listening on 127.0.0.1 port \(port)")
+        var ready = false
+        for _ in 0..<3 where listening && !ready {
+            let session = try BatonExecutable.run(["-F", "\(directory)/ssh_config", "-p", "\(port)", "127.0.0.1", "true"], executable: "/usr/bin/ssh")
+            ready = session.status == 0
+            if !ready { usleep(200_000) }
+        }
+        guard ready else {
+            let log = self.log
             stop()
-            throw DaemonProcessError("sshd did not start: \(log)")
+            throw DaemonProcessError("sshd did not start on 127.0.0.1:\(port): \(log)")
         }
     }
 
@@ -120,19 +129,6 @@ final class TestSSHServer {
         }
         guard bound else { throw DaemonProcessError("cannot find a free port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 
     private static func run(_ command: [String]) throws {
