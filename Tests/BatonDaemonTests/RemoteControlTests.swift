@@ -164,6 +164,38 @@ struct RemoteControlTests {
         #expect(!names.contains("evil"))
     }
 
+    /// `baton dial-stdio` is one more local client of the socket: a user outside the socket's
+    /// group who relays a blob upload through it is refused at the request's head, before a
+    /// byte reaches the store; the same upload from the socket's group is stored.
+    @Test func aBlobUploadThroughDialStdioFromOutsideTheSocketGroupIsRefused() throws {
+        let root = FileManager.default.temporaryDirectory.path + "/baton-dial-\(UUID().uuidString.prefix(8))"
+        let run = root + "-run"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: run) }
+        #expect(chmod(run, 0o711) == 0)
+        let socket = run + "/baton.sock"
+        let daemon = try DaemonProcess(root: root, extra: ["--socket", socket])
+        defer { daemon.stop() }
+        #expect(chmod(socket, 0o666) == 0)
+        let hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"  // sha256("hello")
+        func upload(gid: Int) throws -> BatonExecutable.Result {
+            let request = "PUT /v1/blobs/sha256:\(hello) HTTP/1.1\\r\\nHost: baton\\r\\nConnection: close\\r\\nContent-Length: 5\\r\\n\\r\\nhello"
+            let relay = ["/usr/bin/setpriv", "--reuid=65534", "--regid=\(gid)", "--clear-groups", "--",
+                         "/bin/sh", "-c", "printf '\(request)' | \"$0\" \"$@\""]
+            return try BatonExecutable.run(["dial-stdio", "--socket", socket], prefix: relay)
+        }
+        let blob = root + "/store/blobs/sha256/" + hello
+        let refused = try upload(gid: 65534)
+        #expect(refused.stdout.hasPrefix("baton-dial-stdio \(DialStdioBanner.protocolVersion) "), "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stdout.contains("HTTP/1.1 403"), "\(refused.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: blob))
+        let ingest = (try? FileManager.default.contentsOfDirectory(atPath: root + "/store/ingest")) ?? []
+        #expect(ingest.isEmpty)
+        let stored = try upload(gid: 0)
+        #expect(stored.stdout.contains("HTTP/1.1 201"), "\(stored.stdout) \(stored.stderr)")
+        #expect(FileManager.default.fileExists(atPath: blob))
+    }
+
     @Test func unreachableHostsWrongKeysAndOtherBatonsGetOneErrorLine() throws {
         let remote = try Remote()
         defer { remote.finish() }
