@@ -251,6 +251,14 @@ struct RemoteControlTests {
         }
         let push = try run(["artifact", "push", "x:1", "registry.example/x"])
         #expect(push.status != 0 && push.stderr.contains("ssh://"), "\(push.stderr)")
+
+        // An artifact on --base host runs on this host's own /usr: it is not pushed anywhere.
+        let root = FileManager.default.temporaryDirectory.path + "/baton-hostbase-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/src", withIntermediateDirectories: true)
+        try DeployFixture.baton(["artifact", "publish", "hosted:1", root + "/src", "--base", "host"], root: root)
+        let hosted = try BatonExecutable.run(["artifact", "push", "hosted:1", "ssh://nowhere.invalid", "--root", root])
+        #expect(hosted.status != 0 && hosted.stderr.hasPrefix("error: ") && hosted.stderr.contains("--base host"), "\(hosted.stderr)")
     }
 }
 
