@@ -105,6 +105,16 @@ struct RemoteControlTests {
         #expect(sandboxes.count == 1 && sandboxes.first?["app"] as? String == "web", "\(ps.stdout) \(ps.stderr)")
         let logs = try remote.remote(["logs", "web"])
         #expect(logs.status == 0 && logs.stdout.contains("remote-started v2"), "\(logs.stdout) \(logs.stderr)")
+        // apply resolves its artifacts in the remote daemon's store: this side's root (an
+        // empty one here) is never read, and --socket names the remote daemon's socket.
+        let file = remote.rootA + "-apps.yml"
+        defer { unlink(file) }
+        try "apps:\n  other:\n    artifact: site:2\n    hosts: [other.test]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let applied = try BatonExecutable.run(["--host", remote.ssh.url, "apply", "-f", file, "--socket", remote.rootB + "/baton.sock"],
+                                              prefix: remote.ssh.environment() + ["BATON_ROOT=\(remote.rootA)-empty"])
+        #expect(applied.status == 0 && applied.stdout.contains("create"), "\(applied.stdout) \(applied.stderr)")
+        #expect(HTTPGet.fetch(port: remote.daemon.port, host: "other.test", path: "/")?.body == "v2\n")
+        _ = try DeployFixture.baton(["app", "rm", "other"], root: remote.rootB, allowFailure: true)
         let rolledBack = try remote.remote(["rollback", "web"])
         #expect(rolledBack.status == 0, "\(rolledBack.stderr)")
         #expect(HTTPGet.fetch(port: remote.daemon.port, host: DeployFixture.host, path: "/")?.body == "v1\n")
