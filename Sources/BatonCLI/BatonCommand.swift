@@ -9,6 +9,10 @@ public struct BatonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Run immutable artifacts in sandboxes behind a blue-green reverse proxy.",
+        discussion: """
+            baton --host ssh://[USER@]HOST[:PORT] COMMAND… (or BATON_HOST) runs a daemon command \
+            against the daemon on another host, over your ssh and 'baton dial-stdio' there.
+            """,
         version: BatonVersion.current,
         subcommands: [
             RunCommand.self,
