@@ -8,8 +8,3 @@ struct AppCommand: ParsableCommand {
         abstract: "Create, configure, list, inspect and remove apps (needs a running daemon).",
         subcommands: [AppCreateCommand.self, AppSetCommand.self, AppListCommand.self, AppInspectCommand.self, AppRemoveCommand.self])
 }
-
-extension GlobalOptions {
-    /// The client for the daemon of this root.
-    var controlClient: ControlClient { ControlClient(socketPath: socketPath) }
-}

@@ -14,7 +14,7 @@ struct AppRemoveCommand: ParsableCommand {
     var volumes = false
 
     func run() throws {
-        let client = global.controlClient
+        let client = try global.controlClient
         try client.removeApp(named: app, volumes: volumes)
         if !volumes, let kept = try? client.volumes().filter({ $0.app == app }), !kept.isEmpty {
             Output.progress("kept the volumes of \(app) (\(kept.map(\.name).joined(separator: ", "))): 'baton volume rm \(app) NAME' removes one")

@@ -68,7 +68,7 @@ struct AppSetCommand: ParsableCommand {
     func run() throws {
         var change = self.change
         change.secrets += try SecretFile.entries(settings.secretFile)
-        let client = global.controlClient
+        let client = try global.controlClient
         if !change.isEmpty && appSettingsGiven {
             // A configuration the daemon would refuse must not leave new volumes stored.
             _ = try client.configure(app: app, AppConfigRequest(change: change, dryRun: true))

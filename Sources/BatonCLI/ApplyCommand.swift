@@ -31,13 +31,16 @@ struct ApplyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let client = global.controlClient
+        let client = try global.controlClient
         let declared = try ApplySecrets.read(try client.parseApplyFile(file: file, text: try Self.read(file)))
-        let store = declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
+        // On a remote host (--host) the daemon's own store resolves the artifacts.
+        let remote = try global.remote != nil
+        let store = !remote && declared.apps.contains { $0.artifact != nil } ? try ArtifactStore(root: global.rootPath) : nil
         // Previews come and go per branch (`baton preview`): a file neither declares nor prunes them.
         let current = try client.listApps().filter { !$0.preview }
-        let resolved = try ApplySecrets.compare(try ApplyResolver.resolve(declared) { ref in try store!.resolve(ref).digest },
-                                                with: current, client: client)
+        let resolved = try ApplySecrets.compare(try ApplyResolver.resolve(declared) { ref in
+            remote ? try client.resolveArtifact(ref) : try store!.resolve(ref).digest
+        }, with: current, client: client)
         let plan = try ApplyPlan.make(desired: resolved, current: current, prune: prune)
         if dryRun {
             try report(plan.steps, outcomes: false)

@@ -4,7 +4,7 @@ import ArgumentParser
 struct ArtifactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "artifact",
-        abstract: "Publish, import, export, list, inspect, remove and collect artifacts in the local store.",
+        abstract: "Publish, import, export, list, inspect, remove, collect and push artifacts in the local store.",
         subcommands: [
             ArtifactPublishCommand.self,
             ArtifactImportCommand.self,
@@ -13,6 +13,7 @@ struct ArtifactCommand: ParsableCommand {
             ArtifactInspectCommand.self,
             ArtifactRemoveCommand.self,
             ArtifactGCCommand.self,
+            ArtifactPushCommand.self,
         ]
     )
 }

@@ -17,6 +17,7 @@ struct ArtifactExportCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        try global.refuseRemote("artifact export", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         let store = try ArtifactStore(root: global.rootPath)
         let artifact = try store.resolve(reference)
         try store.exportArchive(reference, to: output)

@@ -15,6 +15,7 @@ struct ArtifactGCCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try global.refuseRemote("artifact gc", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         // Artifacts running sandboxes were made from stay, named or not: their layers are
         // those sandboxes' roots.
         let inUse = Set(SandboxRecord.allRunning(root: global.rootPath).compactMap(\.artifactDigest))

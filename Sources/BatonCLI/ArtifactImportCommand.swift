@@ -17,6 +17,7 @@ struct ArtifactImportCommand: ParsableCommand {
     var name: String?
 
     func run() throws {
+        try global.refuseRemote("artifact import", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         let store = try ArtifactStore(root: global.rootPath)
         let result = try store.importArchive(file, name: name)
         Output.progress("imported \(result.name) (\(ProgressMeter.format(bytes: result.bytesAdded)) added)")

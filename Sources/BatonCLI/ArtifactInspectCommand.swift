@@ -17,6 +17,7 @@ struct ArtifactInspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try global.refuseRemote("artifact inspect", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         let details = try ArtifactStore(root: global.rootPath).inspect(reference)
         if json { return try Output.json(details) }
         let config = details.config

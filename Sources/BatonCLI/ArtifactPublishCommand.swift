@@ -45,6 +45,7 @@ struct ArtifactPublishCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.refuseRemote("artifact publish", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         var options = PublishOptions()
         switch base {
         case nil: break

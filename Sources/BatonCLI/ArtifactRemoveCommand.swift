@@ -17,6 +17,7 @@ struct ArtifactRemoveCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try global.refuseRemote("artifact rm", instead: "copy artifacts there with 'baton artifact push REF ssh://HOST', or run it on that host")
         let removed = try ArtifactStore(root: global.rootPath).remove(reference)
         if json { return try Output.json(removed) }
         removed.forEach { Output.result("removed \($0)") }

@@ -9,6 +9,10 @@ public struct BatonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "Run immutable artifacts in sandboxes behind a blue-green reverse proxy.",
+        discussion: """
+            baton --host ssh://[USER@]HOST[:PORT] COMMAND… (or BATON_HOST) runs a daemon command \
+            against the daemon on another host, over your ssh and 'baton dial-stdio' there.
+            """,
         version: BatonVersion.current,
         subcommands: [
             RunCommand.self,
@@ -16,6 +20,7 @@ public struct BatonCommand: ParsableCommand {
             ArtifactCommand.self,
             BuildCommand.self,
             DaemonExecCommand.self,
+            DialStdioCommand.self,
             AppCommand.self,
             DeployCommand.self,
             RollbackCommand.self,
@@ -34,13 +39,17 @@ public struct BatonCommand: ParsableCommand {
 
     /// Parses and runs, turning every failure a user can cause into one `error:` line.
     public static func runMain() -> Never {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
         // The daemon is its own executable, so this one never links NIO or SQLite.
         if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
         if arguments == ["help", "daemon"] { DaemonExecutable.exec(["--help"]) }
         CommandMain.exiting(hint: "baton --help") {
+            try RemoteOption.take(from: &arguments)
+            if RemoteOption.explicit != nil, arguments.first == "daemon" {
+                throw BatonError(.invalidArgument, "'baton daemon' runs on the host it serves: start it there, then use baton --host from here")
+            }
             // The sandbox start path skips ArgumentParser's reflection (see RunArguments).
-            if arguments.first == "run", let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {
+            if arguments.first == "run", RemoteOption.value == nil, let run = RunArguments.fastParse(Array(arguments.dropFirst()), root: StateRoot.resolve(nil)) {
                 try run.run()
                 return
             }

@@ -20,7 +20,7 @@ struct DeployCommand: ParsableCommand {
     var ref: String
 
     func run() throws {
-        let client = global.controlClient
+        let client = try global.controlClient
         try DeploymentReport.watch(client: client, app: app, json: json) { try client.deploy(app: app, ref: ref) }
     }
 }

@@ -43,6 +43,7 @@ struct ExecCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.refuseRemote("exec", instead: "run it on that host (ssh HOST baton …)")
         try SignalWait.blockSignals(SandboxLauncher.forwardedSignals)
         let record = try SandboxRecord.running(root: global.rootPath, id: sandbox)
         var spec = ExecSpec(argv: command)

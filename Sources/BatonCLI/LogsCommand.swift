@@ -18,6 +18,7 @@ struct LogsCommand: ParsableCommand {
     var target: String
 
     func run() throws {
+        if let remote = try global.remote { return try RemoteLogs(client: ControlClient(remote: remote), follow: follow).print(try sandboxID(remote: true)) }
         var id = try sandboxID()
         var log = self.log(of: id)
         guard access(log.path, F_OK) == 0 else {
@@ -52,9 +53,10 @@ struct LogsCommand: ParsableCommand {
         return copy(log.path, from: 0, escaping: &escaping)
     }
 
-    private func sandboxID() throws -> String {
-        if access(SandboxLog.directory(root: global.rootPath, id: target), F_OK) == 0 { return target }
-        let sandboxes = try global.controlClient.sandboxes(all: false)
+    private func sandboxID(remote: Bool = false) throws -> String {
+        if !remote, access(SandboxLog.directory(root: global.rootPath, id: target), F_OK) == 0 { return target }
+        let sandboxes = try global.controlClient.sandboxes(all: remote)
+        if remote, sandboxes.contains(where: { $0.id == target }) { return target }
         guard let serving = sandboxes.first(where: { $0.app == target && $0.serving }) ?? sandboxes.last(where: { $0.app == target }) else {
             throw BatonError(.notFound, "no sandbox or app named \(target): see 'baton ps'")
         }

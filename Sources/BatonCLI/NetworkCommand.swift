@@ -20,6 +20,7 @@ struct NetworkInspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try global.refuseRemote("network inspect", instead: "run it on that host (ssh HOST baton …)")
         let status = try RootNetwork.status(root: global.rootPath)
         if json { return try Output.json(status) }
         guard let status else {
@@ -47,6 +48,7 @@ struct NetworkRemoveCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        try global.refuseRemote("network rm", instead: "run it on that host (ssh HOST baton …)")
         guard let removed = try RootNetwork.remove(root: global.rootPath) else {
             return Output.result("no sandbox network to remove")
         }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Prints a deploy's phases as they happen. The daemon records each phase the moment it
 /// completes, so while the deploy call waits, another thread reads the app's newest running
-/// deployment every 50 ms and prints what is new.
+/// deployment every 50 ms (500 ms on a remote host) and prints what is new.
 final class PhaseWatcher: Sendable {
     private let state = Mutex<(done: Bool, printed: Int)>((false, 0))
     private let stopped = Atomic(false)
@@ -17,7 +17,8 @@ final class PhaseWatcher: Sendable {
                 if let latest = try? client.history(app: app).first, latest.id != known {
                     printNew(latest)
                 }
-                usleep(50_000)
+                // Over ssh every look is a new connection: look less often.
+                usleep(client.remote == nil ? 50_000 : 500_000)
             }
             stopped.store(true, ordering: .releasing)
         }

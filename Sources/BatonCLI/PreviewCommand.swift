@@ -35,7 +35,7 @@ struct PreviewCreateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let client = global.controlClient
+        let client = try global.controlClient
         let creation = try DeploymentReport.watch(client: client, app: name, json: json, record: \.deployment) {
             try client.createPreview(name: name, ref: ref, ttl: ttl)
         }

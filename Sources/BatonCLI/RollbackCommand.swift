@@ -17,7 +17,7 @@ struct RollbackCommand: ParsableCommand {
     var app: String
 
     func run() throws {
-        let client = global.controlClient
+        let client = try global.controlClient
         try DeploymentReport.watch(client: client, app: app, json: json) { try client.rollback(app: app, to: to) }
     }
 }

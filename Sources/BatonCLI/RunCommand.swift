@@ -73,6 +73,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.refuseRemote("run", instead: "publish, then 'baton artifact push REF ssh://HOST' and 'baton --host ssh://HOST deploy', or run it on that host")
         try arguments.run()
     }
 }

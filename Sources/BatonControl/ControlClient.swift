@@ -3,13 +3,25 @@ import FoundationEssentials
 import Glibc
 
 /// The CLI's way to the daemon: one blocking HTTP/1.1 exchange per call over the Unix socket,
-/// with no NIO. Failures come back as `BatonError`s carrying the daemon's message.
+/// or over ssh to `baton dial-stdio` on a remote host (`RemoteHost`), with no NIO. Failures
+/// come back as `BatonError`s carrying the daemon's message.
 public struct ControlClient: Sendable {
     public let socketPath: String
+    /// Set when the daemon is on another host; `socketPath` is then unused here.
+    public let remote: RemoteHost?
 
     public init(socketPath: String) {
         self.socketPath = socketPath
+        remote = nil
     }
+
+    public init(remote: RemoteHost) {
+        socketPath = remote.remoteSocket ?? ""
+        self.remote = remote
+    }
+
+    /// How messages name the daemon: its socket, or the remote host.
+    public var daemonName: String { remote.map(\.description) ?? socketPath }
 
     /// The socket of the daemon serving `root`.
     public static func socketPath(root: String) -> String { root + "/baton.sock" }
@@ -45,20 +57,50 @@ public struct ControlClient: Sendable {
     /// `swapReplySeconds`; everything else gets the shorter one, so a stuck daemon is reported.
     public static let replySeconds = 120
     public static let swapReplySeconds = 900
+    /// The largest reply read (a remote host is a peer, not trusted to stop).
+    public static let maxReply = 256 << 20
 
     /// Sends one request; returns the body of a 2xx reply, throws the daemon's error otherwise.
     public func call(_ method: String, _ path: String, body: Data = Data(), replySeconds: Int = Self.replySeconds) throws -> Data {
-        let fd = try connectSocket(replySeconds: replySeconds)
-        defer { close(fd) }
+        try exchange(method, path, contentType: "application/json", length: Int64(body.count), replySeconds: replySeconds) { fd in
+            try writeAll(fd, body)
+        }
+    }
+
+    /// Sends `length` bytes read from `file` as the body (a blob: never whole in memory).
+    public func upload(_ method: String, _ path: String, file: Int32, length: Int64, replySeconds: Int = Self.replySeconds) throws -> Data {
+        try exchange(method, path, contentType: "application/octet-stream", length: length, replySeconds: replySeconds) { fd in
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var left = length
+            while left > 0 {
+                let count = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, min($0.count, Int(left))) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw BatonError(.internal, "reading the body to send: \(count == 0 ? "file shorter than \(length) bytes" : String(cString: strerror(errno)))") }
+                try writeAll(fd, Data(buffer[..<count]))
+                left -= Int64(count)
+            }
+        }
+    }
+
+    private func exchange(_ method: String, _ path: String, contentType: String, length: Int64, replySeconds: Int,
+                          body: (Int32) throws -> Void) throws -> Data {
+        let connection = try open(replySeconds: replySeconds)
+        defer { connection.close() }
+        let fd = connection.fd
         var request = "\(method) \(path) HTTP/1.1\r\nHost: baton\r\nConnection: close\r\n"
-        request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
-        try writeAll(fd, Data(request.utf8) + body)
+        request += "Content-Type: \(contentType)\r\nContent-Length: \(length)\r\n\r\n"
+        do {
+            try writeAll(fd, Data(request.utf8))
+            try body(fd)
+        } catch let error as BatonError where error.code == .unavailable {
+            // The daemon may have answered early (a refusal) and closed: read what it said.
+        }
         let reply = try readAll(fd)
         guard let headEnd = Self.headEnd(reply),
             let statusLine = String(validating: reply.prefix(headEnd), as: UTF8.self)?.split(separator: "\r\n").first,
             let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "")
         else {
-            throw BatonError(.internal, "the daemon at \(socketPath) sent a reply that is not HTTP")
+            throw BatonError(.internal, "the daemon at \(daemonName) sent a reply that is not HTTP")
         }
         let payload = reply.dropFirst(headEnd + 4)
         if (200..<300).contains(status) { return Data(payload) }
@@ -77,7 +119,32 @@ public struct ControlClient: Sendable {
     }
 
     private var unavailable: BatonError {
-        BatonError(.unavailable, "no daemon at \(socketPath): start one with 'baton daemon'")
+        if let remote { return BatonError(.unavailable, "the connection to \(remote) ended before the daemon answered") }
+        return BatonError(.unavailable, "no daemon at \(socketPath): start one with 'baton daemon'")
+    }
+
+    /// One connection: the local socket, or ssh to the remote host's `baton dial-stdio`.
+    private struct Connection {
+        let fd: Int32
+        let ssh: SSHConnection?
+
+        func close() {
+            if let ssh { ssh.finish() } else { Glibc.close(fd) }
+        }
+    }
+
+    private func open(replySeconds: Int) throws -> Connection {
+        if let remote {
+            let ssh = try SSHConnection.open(remote, replySeconds: replySeconds)
+            return Connection(fd: ssh.fd, ssh: ssh)
+        }
+        return Connection(fd: try connectSocket(replySeconds: replySeconds), ssh: nil)
+    }
+
+    /// A connected descriptor to the local control socket, with no reply deadline
+    /// (`baton dial-stdio` relays whatever the remote client sends over it).
+    public func connectLocal() throws -> Int32 {
+        try connectSocket(replySeconds: 0)
     }
 
     private func connectSocket(replySeconds: Int) throws -> Int32 {
@@ -94,8 +161,10 @@ public struct ControlClient: Sendable {
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
-        var timeout = timeval(tv_sec: replySeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if replySeconds > 0 {
+            var timeout = timeval(tv_sec: replySeconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -138,6 +207,10 @@ public struct ControlClient: Sendable {
                 return data
             }
             data.append(contentsOf: chunk[0..<count])
+            // A reply is JSON of lists or a log piece; a peer sending more is not a daemon.
+            guard data.count <= Self.maxReply else {
+                throw BatonError(.corrupt, "the daemon at \(daemonName) sent a reply larger than \(Self.maxReply) bytes")
+            }
         }
     }
 

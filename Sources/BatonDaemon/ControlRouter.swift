@@ -25,15 +25,20 @@ struct ControlReply: Sendable {
 ///   DELETE /v1/apps/NAME[?volumes=1], GET /v1/volumes, DELETE /v1/volumes/APP/NAME,
 ///   POST /v1/apps/NAME/config (an AppConfigRequest; answers an AppConfigResult),
 ///   POST /v1/apps/NAME/deploy, POST /v1/apps/NAME/rollback, GET /v1/deployments[?app=NAME],
-///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop,
+///   GET /v1/sandboxes[?all=1], POST /v1/sandboxes/ID/stop, GET /v1/sandboxes/ID/log[?offset=N],
 ///   POST /v1/previews (a PreviewRequest), GET /v1/previews, DELETE /v1/previews/NAME,
 ///   POST /v1/apply/parse (an ApplyParseRequest; answers the ApplyFile it declares),
+///   POST /v1/push/plan (a PushPlanRequest; answers a PushPlan), PUT /v1/blobs/DIGEST (the
+///   blob's bytes, streamed to the store by `BlobUpload` in `ControlHandler`, never here),
+///   POST /v1/push/bind (a PushBindRequest), POST /v1/artifacts/resolve (an ArtifactRef),
 ///   GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
     let service: ControlService
     let deploys: DeployService
     let volumes: VolumeService
     let metrics: ProxyMetrics
+    /// The daemon's own store, for pushes from other hosts.
+    var artifacts: ArtifactReceiveService { ArtifactReceiveService(root: deploys.root) }
     /// Previews answer at NAME.<previewDomain>.
     var previewDomain = Daemon.Options.defaultPreviewDomain
 
@@ -105,6 +110,19 @@ struct ControlRouter: Sendable {
             // On a thread of its own: the control API's requests run on Swift's small shared pool.
             let file = try await DetachedThread.run { try ApplyFileParser.parse(body.text, file: body.file) }
             return try Self.json(200, file)
+        case ("GET", 4, "v1") where parts[1] == "sandboxes" && parts[3] == "log":
+            // Logs are root's files on this host (the root is 0700): the same through the API.
+            guard request.peerIsRoot else {
+                throw BatonError(.invalidArgument, "only root may read a sandbox's log (it is root's file on the daemon's host)")
+            }
+            let offset = Self.query(request.path, "offset").flatMap { Int64($0) }
+            return try Self.json(200, try await SandboxLogReader(root: deploys.root).read(id: parts[2], offset: offset))
+        case ("POST", 3, "v1") where parts[1] == "push" && parts[2] == "plan":
+            return try Self.json(200, try await artifacts.plan(try ControlJSON.decoder().decode(PushPlanRequest.self, from: request.body)))
+        case ("POST", 3, "v1") where parts[1] == "push" && parts[2] == "bind":
+            return try Self.json(200, try await artifacts.bind(try ControlJSON.decoder().decode(PushBindRequest.self, from: request.body)))
+        case ("POST", 3, "v1") where parts[1] == "artifacts" && parts[2] == "resolve":
+            return try Self.json(200, try await artifacts.resolve(try ControlJSON.decoder().decode(ArtifactRef.self, from: request.body)))
         default:
             throw BatonError(.notFound, "no control route \(request.method) \(request.path)")
         }

@@ -74,9 +74,12 @@ final class AtomicGID: Sendable {
     func store(_ gid: gid_t) { raw.store(gid, ordering: .releasing) }
 }
 
-/// Decodes one request at a time, hands it to the router, encodes the reply.
-final class ControlHandler: ChannelInboundHandler {
+/// Decodes one request at a time, hands it to the router, encodes the reply. A blob upload
+/// (`PUT /v1/blobs/DIGEST`) is streamed to the store through `BlobUpload` instead, with reads
+/// from the client held back while its pieces wait for the disk.
+final class ControlHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
@@ -87,6 +90,9 @@ final class ControlHandler: ChannelInboundHandler {
         case refused
         /// The request is with the router; the reply comes back through `connections`.
         case handling
+        /// A blob's body is going to the store; `pending` pieces are still being written, and
+        /// `readHeld` says a read from the client waits for them.
+        case uploading(BlobUpload, pending: Int, readHeld: Bool)
     }
 
     private let router: ControlRouter
@@ -95,6 +101,8 @@ final class ControlHandler: ChannelInboundHandler {
     private let connections: ServerConnections
     private var state = State.idle
     static let maxBody = 1 << 20
+    /// Pieces of a blob (each at most one read's worth) waiting for the disk before reading stops.
+    static let maxPendingPieces = 4
 
     init(router: ControlRouter, allowed: Bool, peerIsRoot: Bool, connections: ServerConnections) {
         self.router = router
@@ -105,6 +113,8 @@ final class ControlHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle) where head.method == .PUT && head.uri.hasPrefix(Self.blobPrefix):
+            startUpload(head, context: context)
         case (.head(let head), .idle):
             state = .receiving(head, body: Data())
         case (.body(let buffer), .receiving(let head, var body)):
@@ -126,6 +136,22 @@ final class ControlHandler: ChannelInboundHandler {
             }
             handle(ControlRequest(method: head.method.rawValue, path: head.uri, body: body, peerIsRoot: peerIsRoot),
                    keepAlive: head.isKeepAlive, context: context)
+        case (.body(let buffer), .uploading(let upload, let pending, let readHeld)):
+            state = .uploading(upload, pending: pending + 1, readHeld: readHeld)
+            let target = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            let connections = self.connections
+            upload.write(buffer) {
+                connections.execute(on: loop) { target.value.handler.pieceWritten(context: target.value.context) }
+            }
+        case (.end, .uploading(let upload, _, _)):
+            state = .handling
+            let target = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            let connections = self.connections
+            upload.finish { reply in
+                connections.execute(on: loop) { target.value.handler.reply(context: target.value.context, reply, keepAlive: false) }
+            }
         case (_, .refused):
             break
         case (.head, _), (.body, _), (.end, _):
@@ -134,6 +160,51 @@ final class ControlHandler: ChannelInboundHandler {
             state = .refused
             reply(context: context, ControlRouter.error(BatonError(.internal, "request parts out of order")), keepAlive: false)
         }
+    }
+
+    static let blobPrefix = "/v1/blobs/"
+
+    /// Begins `PUT /v1/blobs/DIGEST`: only for allowed peers, with a Content-Length (the size
+    /// the blob must have).
+    private func startUpload(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let refuse = { (reply: ControlReply) in
+            self.state = .refused
+            self.reply(context: context, reply, keepAlive: false)
+        }
+        guard allowed else {
+            let refusal = ControlErrorBody(error: "permission denied: only root or the socket's group may use the control API", code: "permission")
+            return refuse(ControlReply(status: 403, body: (try? ControlJSON.encoder().encode(refusal)) ?? Data()))
+        }
+        let raw = String(head.uri.dropFirst(Self.blobPrefix.count))
+        let digest = raw.removingPercentEncoding ?? raw
+        guard let length = head.headers["content-length"].first.flatMap({ Int64($0) }), length >= 0 else {
+            return refuse(ControlRouter.error(BatonError(.invalidArgument, "a blob upload needs a Content-Length (the blob's size)")))
+        }
+        state = .uploading(BlobUpload(root: router.deploys.root, digest: digest, size: length), pending: 0, readHeld: false)
+    }
+
+    /// A piece of the blob is on disk: read from the client again if that was held back.
+    private func pieceWritten(context: ChannelHandlerContext) {
+        guard case .uploading(let upload, let pending, let readHeld) = state else { return }
+        let resume = readHeld && pending - 1 < Self.maxPendingPieces
+        state = .uploading(upload, pending: pending - 1, readHeld: readHeld && !resume)
+        if resume { context.read() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .uploading(let upload, let pending, _) = state, pending >= Self.maxPendingPieces {
+            state = .uploading(upload, pending: pending, readHeld: true)
+            return
+        }
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .uploading(let upload, _, _) = state {
+            upload.cancel()
+            state = .refused
+        }
+        context.fireChannelInactive()
     }
 
     /// Runs the request on the router, off the event loop; the reply is written on the loop

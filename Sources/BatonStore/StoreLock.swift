@@ -16,6 +16,19 @@ enum StoreLock {
         try with(layout.ingest, LOCK_SH, body)
     }
 
+    /// Takes the writer lock (shared) for a writer that spans many calls (a blob received in
+    /// pieces); closing the returned descriptor releases it.
+    static func holdWriterLock(_ layout: StoreLayout) throws -> Int32 {
+        let fd = try FileIO.open(layout.ingest, O_RDONLY | O_DIRECTORY)
+        do {
+            try sys("flock \(layout.ingest)") { flock(fd, LOCK_SH) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
     static func withCollectorLock<T>(_ layout: StoreLayout, _ body: () throws -> T) throws -> T {
         try with(layout.ingest, LOCK_EX, body)
     }
