@@ -13,6 +13,8 @@ struct ArtifactCommand: ParsableCommand {
             ArtifactInspectCommand.self,
             ArtifactRemoveCommand.self,
             ArtifactGCCommand.self,
+            ArtifactPushCommand.self,
+            ArtifactPullCommand.self,
         ]
     )
 }

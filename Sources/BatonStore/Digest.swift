@@ -26,7 +26,7 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     }
 
     /// The digest of `bytes`.
-    static func of(_ bytes: [UInt8]) -> Digest {
+    public static func of(_ bytes: [UInt8]) -> Digest {
         Digest(SHA256.hash(data: bytes))
     }
 
