@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BatonOS
 import Foundation
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -250,8 +251,17 @@ enum Untrusted {
         return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
     }
 
+    /// A transport failure in a few words: errno for socket errors, "TLS handshake failed"
+    /// rather than BoringSSL's stack.
     static func describe(_ error: any Error) -> String {
         if let error = error as? BatonError { return error.message }
-        return text(String(describing: error))
+        if let error = error as? IOError {
+            return "\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+        }
+        let description = String(describing: error)
+        if description.contains("handshakeFailed") || description.contains("NIOSSL") {
+            return "TLS handshake failed"
+        }
+        return text(description)
     }
 }

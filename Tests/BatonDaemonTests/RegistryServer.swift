@@ -37,6 +37,7 @@ final class RegistryServer {
                 enabled: true
             http:
               secret: baton-test-secret
+              addr: 127.0.0.1:PORT
 
             """
         switch auth {
@@ -55,7 +56,7 @@ final class RegistryServer {
         // A port freed a moment ago may be taken by then: try a few.
         for _ in 0..<5 {
             let port = RegistryServer.unusedPort()
-            try (config + "  addr: 127.0.0.1:\(port)\n").write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+            try config.replacingOccurrences(of: "127.0.0.1:PORT", with: "127.0.0.1:\(port)").write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
             let config = directory + "/config.yml"
             let child = ChildProcess()
             let command = TestProcessLifetime.tied(["/usr/bin/docker-registry", "serve", config])
