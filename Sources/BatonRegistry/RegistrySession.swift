@@ -58,6 +58,10 @@ actor RegistrySession {
         _ method: HTTPMethod, _ url: String, headers: HTTPHeaders = [:], body: Body = .none,
         scope: [String], seconds: Int64 = 300
     ) async throws -> HTTPClientResponse {
+        // An upload Location or a redirect may name another host: it gets no credentials.
+        guard url.hasPrefix(base + "/") else {
+            return try await execute(method, url, headers, body, authorization: nil, seconds: seconds)
+        }
         let key = scope.joined(separator: " ")
         let response = try await execute(method, url, headers, body, authorization: tokens[key] ?? basic, seconds: seconds)
         guard response.status == .unauthorized else { return response }
@@ -91,11 +95,7 @@ actor RegistrySession {
             }
             let next = try resolve(location, against: current)
             current = next
-            if hostPort(of: next) == host && next.hasPrefix(base) {
-                response = try await send(.GET, next, headers: headers, scope: scope, seconds: seconds)
-            } else {
-                response = try await execute(.GET, next, headers, .none, authorization: nil, seconds: seconds)
-            }
+            response = try await send(.GET, next, headers: headers, scope: scope, seconds: seconds)
         }
         return response
     }
@@ -110,11 +110,6 @@ actor RegistrySession {
                 "registry \(host) redirected to '\(Untrusted.text(url.absoluteString))': only https (http with --insecure) is followed")
         }
         return url.absoluteString
-    }
-
-    private func hostPort(of url: String) -> String? {
-        guard let parsed = URL(string: url), let name = parsed.host?.lowercased() else { return nil }
-        return parsed.port.map { "\(name):\($0)" } ?? name
     }
 
     private func execute(
