@@ -58,6 +58,16 @@ import Testing
         try Self.refusedPull(["\(host)/schema1/app:1", "--insecure"], root: root, expected: "schemaVersion 1")
         try Self.refusedPull(["\(host)/redirect/app:1", "--insecure"], root: root, expected: "only https (http with --insecure) is followed")
         try Self.refusedPull(["\(host)/long/app:1", "--insecure"], root: root, expected: "more bytes arrived")
+        // Credentials go to the registry alone: a download it redirects to another host
+        // ("localhost" rather than 127.0.0.1) is fetched without them, and verified.
+        let docker = root + "-docker"
+        defer { try? FileManager.default.removeItem(atPath: docker) }
+        try FileManager.default.createDirectory(atPath: docker, withIntermediateDirectories: true)
+        try #"{"auths":{"\#(host)":{"auth":"\#(Data("u:p".utf8).base64EncodedString())"}}}"#
+            .write(toFile: docker + "/config.json", atomically: true, encoding: .utf8)
+        let guarded = try RegistryCLI.baton(["artifact", "pull", "\(host)/guarded/app:1", "--insecure"], root: root,
+                                            environment: ["DOCKER_CONFIG": docker])
+        #expect(guarded.status == 0, "the redirected download must carry no credentials: \(guarded.stderr)")
         // A pinned digest the registry's manifest does not hash to.
         let wrong = "sha256:" + String(repeating: "ab", count: 32)
         try Self.refusedPull(["\(host)/plain/app@\(wrong)", "--insecure"], root: root, expected: "hashes to")

@@ -2,9 +2,12 @@
 """A registry that lies, for Baton's registry tests (RegistryBadInputTests).
 
 Each repository misbehaves in one way: serves a layer whose bytes do not match its digest,
+redirects a download of a repository that needs credentials to another host (and fails if
+the credentials follow),
 a manifest larger than Baton's limit (with and without Content-Length), a media type that
 is not a container image, a schema 1 manifest, a redirect to file://, a layer longer than
 its descriptor. Usage: hostile_registry.py PORT (listens on 127.0.0.1)."""
+import base64
 import hashlib
 import http.server
 import json
@@ -63,10 +66,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/v2/":
             return self.reply(200, b"{}")
+        if path.startswith("/elsewhere/"):
+            # Another host (the redirect names "localhost"): credentials must not follow.
+            if self.headers.get("Authorization"):
+                return self.reply(500, b'{"errors":[{"code":"LEAKED","message":"credentials were sent to another host"}]}')
+            return self.reply(200, GOOD_LAYER, "application/octet-stream")
         parts = path.split("/")
         if len(parts) < 6:
             return self.reply(404, b"{}")
         repo, kind, ref = parts[2], parts[4], parts[5]
+        if repo == "guarded":
+            expected = "Basic " + base64.b64encode(b"u:p").decode()
+            if self.headers.get("Authorization") != expected:
+                return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"log in"}]}',
+                                  headers=[("WWW-Authenticate", 'Basic realm="hostile"')])
+            if kind == "blobs" and ref == digest(GOOD_LAYER):
+                port = self.server.server_address[1]
+                return self.reply(307, b"", headers=[("Location", "http://localhost:%d/elsewhere/layer" % port)])
         oci = "application/vnd.oci.image.manifest.v1+json"
         if kind == "manifests":
             if repo == "big":
