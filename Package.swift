@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
     ],
     targets: [
         // C: raw syscalls, constants and the post-clone child path. No policy.
@@ -84,10 +85,23 @@ let package = Package(
             name: "BatonApplyFile",
             dependencies: ["BatonOS", "BatonControl", .product(name: "Yams", package: "Yams")]
         ),
+        // OCI Distribution client (push, pull, login) on AsyncHTTPClient: linked into
+        // baton-daemon only, which `baton artifact push/pull` and `baton login` exec.
+        .target(
+            name: "BatonRegistry",
+            dependencies: [
+                "BatonStore", "BatonOS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: memberImports
+        ),
         .target(
             name: "BatonDaemon",
             dependencies: [
-                "BatonProxy", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile",
+                "BatonProxy", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile", "BatonRegistry",
                 "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -142,6 +156,7 @@ let package = Package(
         .testTarget(name: "BatonBuildTests", dependencies: ["BatonBuild", "BatonStore", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
+        .testTarget(name: "BatonRegistryTests", dependencies: ["BatonRegistry", "BatonStore", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

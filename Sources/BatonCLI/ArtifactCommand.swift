@@ -14,6 +14,7 @@ struct ArtifactCommand: ParsableCommand {
             ArtifactRemoveCommand.self,
             ArtifactGCCommand.self,
             ArtifactPushCommand.self,
+            ArtifactPullCommand.self,
         ]
     )
 }

@@ -32,6 +32,8 @@ public struct BatonCommand: ParsableCommand {
             NetworkCommand.self,
             PreviewCommand.self,
             VolumeCommand.self,
+            LoginCommand.self,
+            LogoutCommand.self,
         ]
     )
 

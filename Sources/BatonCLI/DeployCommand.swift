@@ -16,12 +16,14 @@ struct DeployCommand: ParsableCommand {
     var json = false
     @Argument(help: "The app.")
     var app: String
-    @Argument(help: ArgumentHelp("The artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
+    @Argument(help: ArgumentHelp("The artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>; or a registry image REGISTRY/REPO@sha256:<hex> (or :TAG) the daemon pulls first.", valueName: "ref"))
     var ref: String
+    @Flag(help: "Pull a registry image over plain HTTP (required for an HTTP registry, localhost included).")
+    var insecure = false
 
     func run() throws {
         let client = try global.controlClient
-        try DeploymentReport.watch(client: client, app: app, json: json) { try client.deploy(app: app, ref: ref) }
+        try DeploymentReport.watch(client: client, app: app, json: json) { try client.deploy(app: app, ref: ref, insecure: insecure) }
     }
 }
 

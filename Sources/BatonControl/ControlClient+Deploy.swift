@@ -2,9 +2,18 @@ import BatonOS
 import FoundationEssentials
 
 extension ControlClient {
+    /// Added to a deploy's wait when its reference may name a registry image the daemon pulls.
+    public static let pullReplySeconds = 3600
+
     public func deploy(app: String, ref: String) throws -> DeploymentInfo {
+        try deploy(app: app, ref: ref, insecure: false)
+    }
+
+    /// `insecure`: plain HTTP when `ref` is a registry image the daemon pulls first.
+    public func deploy(app: String, ref: String, insecure: Bool) throws -> DeploymentInfo {
         try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
-                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref)), replySeconds: Self.swapReplySeconds))
+                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref, insecure: insecure ? true : nil)),
+                                                       replySeconds: Self.swapReplySeconds + (ref.contains("/") ? Self.pullReplySeconds : 0)))
     }
 
     public func rollback(app: String, to ref: String?) throws -> DeploymentInfo {

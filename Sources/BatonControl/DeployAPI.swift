@@ -2,8 +2,15 @@ import FoundationEssentials
 
 /// `POST /v1/apps/NAME/deploy`: the artifact to swap to.
 public struct DeployRequest: Codable, Sendable {
+    /// A local reference, or a registry image (`REGISTRY/REPO@sha256:…` or `:TAG`) the daemon
+    /// pulls into its own store first.
     public var ref: String
-    public init(ref: String) { self.ref = ref }
+    /// Plain HTTP to the registry (`baton deploy --insecure`).
+    public var insecure: Bool?
+    public init(ref: String, insecure: Bool? = nil) {
+        self.ref = ref
+        self.insecure = insecure
+    }
 }
 
 /// `POST /v1/apps/NAME/rollback`: an explicit target, or nil for the digest served before.

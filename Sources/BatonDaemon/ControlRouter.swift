@@ -2,6 +2,7 @@ import BatonApplyFile
 import BatonControl
 import BatonOS
 import BatonProxy
+import BatonStore
 import Foundation
 
 /// A decoded control request and the reply to it; the transport stays in `ControlServer`.
@@ -71,6 +72,9 @@ struct ControlRouter: Sendable {
             return try Self.json(200, try await service.updateApp(named: parts[2], spec))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "deploy":
             let body = try ControlJSON.decoder().decode(DeployRequest.self, from: request.body)
+            if RegistryReference.looksLikeRegistry(body.ref) {
+                return try Self.json(200, try await deploys.deploy(app: parts[2], image: body.ref, insecure: body.insecure ?? false))
+            }
             return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "config":
             let body = try ControlJSON.decoder().decode(AppConfigRequest.self, from: request.body)

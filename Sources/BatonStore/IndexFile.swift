@@ -62,7 +62,8 @@ struct IndexFile {
                 throw conflict(name, existing: existing, new: descriptor.digest)
             }
             var entry = descriptor
-            entry.annotations = [AnnotationKey.refName: name]
+            // Kept from the caller: where a pulled artifact came from (AnnotationKey.source).
+            entry.annotations = (descriptor.annotations ?? [:]).merging([AnnotationKey.refName: name]) { $1 }
             entry.platform = nil
             index.manifests.append(entry)
         }

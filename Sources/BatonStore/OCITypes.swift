@@ -8,21 +8,21 @@ public enum MediaType {
     public static let layerTar = "application/vnd.oci.image.layer.v1.tar"
     public static let layerTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
     public static let layerTarZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
-    static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-    static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-    static let dockerConfig = "application/vnd.docker.container.image.v1+json"
-    static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-    static let dockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    public static let dockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
 
-    static func isManifest(_ type: String?) -> Bool {
+    public static func isManifest(_ type: String?) -> Bool {
         type == imageManifest || type == dockerManifest
     }
 
-    static func isIndex(_ type: String?) -> Bool {
+    public static func isIndex(_ type: String?) -> Bool {
         type == imageIndex || type == dockerManifestList
     }
 
-    static func isLayer(_ type: String) -> Bool {
+    public static func isLayer(_ type: String) -> Bool {
         [layerTar, layerTarGzip, layerTarZstd, dockerLayerGzip, dockerLayerTar].contains(type)
             || type.hasPrefix("application/vnd.oci.image.layer.nondistributable.v1.tar")
     }
@@ -39,6 +39,8 @@ public enum AnnotationKey {
     public static let healthPath = "org.baton.health-path"
     /// Config label: comma-separated host directories to bind read-only at run time.
     public static let hostBinds = "org.baton.host-binds"
+    /// On a store index entry: the registry image a pull came from, `registry/repo[:tag]@digest`.
+    public static let source = "org.baton.source"
 }
 
 /// An OCI content descriptor.

@@ -23,6 +23,11 @@ final class StagedBlobs {
         staged[digest] = (path, size)
     }
 
+    /// Takes over a sealed (verified, fsynced) ingest file.
+    func adopt(_ digest: Digest, path: String, size: Int64) {
+        if let old = staged.updateValue((path, size), forKey: digest), old.path != path { unlink(old.path) }
+    }
+
     /// Size of a blob that is staged or already in the store.
     func size(of digest: Digest) -> Int64? {
         staged[digest]?.size ?? FileIO.fileSize(layout.blobPath(digest))
