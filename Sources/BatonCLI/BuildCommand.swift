@@ -28,6 +28,9 @@ struct BuildCommand: ParsableCommand {
     @Option(help: ArgumentHelp("RUN's network: none (only loopback) or egress (outbound through Baton's bridge).", valueName: "mode"))
     var network: String = "none"
 
+    @Flag(help: "Pull a registry FROM image over plain HTTP (required for an HTTP registry, localhost included).")
+    var insecure = false
+
     @Argument(help: ArgumentHelp("The name to bind, forever.", valueName: "name:version"))
     var reference: String
 
@@ -44,6 +47,10 @@ struct BuildCommand: ParsableCommand {
         let batonfile = try Batonfile(parsing: try Self.read(path), fileName: path)
         var builder = Builder(root: global.rootPath)
         builder.progress = { Output.progress($0) }
+        let root = global.rootPath, insecure = insecure
+        builder.baseResolver = BaseResolver { reference, _ in
+            try RegistryExec.pullBase(root: root, reference: reference, insecure: insecure)
+        }
         if network == "egress" {
             try StateRoot.prepare(global.rootPath)
             let bridge = try Bridge.ensure(root: global.rootPath, settings: try NetworkSettings.load(root: global.rootPath))

@@ -68,11 +68,15 @@ struct RegistryPullCommand: ParsableCommand {
     @Option(name: .customLong("as")) var localName: String?
     @Option var platform: String?
     @Flag var insecure = false
+    /// `baton build`'s FROM: bind `REPO:sha256-<12 hex>`, as a deploy's pull does, so a moved
+    /// tag never makes a later build fail.
+    @Flag(name: .customLong("name-by-digest")) var nameByDigest = false
 
     func run() throws {
         var pull = RegistryPull(root: root.path, reference: try RegistryReference(parsing: reference))
         pull.localName = localName
         pull.insecure = insecure
+        pull.nameByDigest = nameByDigest
         pull.progress = RegistryCommand.progress
         if let platform {
             let parts = platform.split(separator: "/", omittingEmptySubsequences: false).map(String.init)

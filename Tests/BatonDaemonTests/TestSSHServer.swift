@@ -13,7 +13,9 @@ final class TestSSHServer {
     let server = ChildProcess()
     var binDirectory: String { directory + "/bin" }
 
-    init() throws {
+    /// `defaultRoot`: the remote sessions' `BATON_ROOT`, as a host that keeps its root
+    /// elsewhere than /var/lib/baton would set it; nil leaves Baton's default.
+    init(defaultRoot: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-sshd-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
         chmod(directory, 0o700)
@@ -34,7 +36,7 @@ final class TestSSHServer {
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PermitRootLogin prohibit-password
-            SetEnv PATH=\(directory)/bin:/usr/bin:/bin
+            SetEnv PATH=\(directory)/bin:/usr/bin:/bin\(defaultRoot.map { " BATON_ROOT=\($0)" } ?? "")
             LogLevel VERBOSE
 
             """.write(toFile: "\(directory)/sshd_config", atomically: true, encoding: .utf8)
