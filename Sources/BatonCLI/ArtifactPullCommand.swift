@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonControl
 import BatonStore
 
 /// `baton artifact pull REGISTRY/REPO(:TAG|@sha256:…)`: fetch an image into the local store.
@@ -6,7 +7,7 @@ struct ArtifactPullCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Fetch an image from an OCI registry into the store, verifying every blob; prints its digest.",
-        discussion: "Binds --as NAME:VERSION, else REPO:TAG (REPO:sha256-<12 hex> for a pull by digest). An image index is narrowed to linux/amd64 or --platform.")
+        discussion: "Binds --as NAME:VERSION, else REPO:TAG (REPO:sha256-<12 hex> for a pull by digest). An image index is narrowed to linux/amd64 or --platform. With --host, the daemon there pulls into its own store, with its host's credentials.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -29,6 +30,12 @@ struct ArtifactPullCommand: ParsableCommand {
         if let localName { arguments += ["--as", localName] }
         if let platform { arguments += ["--platform", platform] }
         if insecure { arguments.append("--insecure") }
+        if RemoteOption.explicit != nil, let remote = try global.remote {
+            let pulled = try ControlClient(remote: remote).pull(PullRequest(image: image, localName: localName, platform: platform, insecure: insecure))
+            Output.progress("pulled \(pulled.source) as \(pulled.name) on \(remote) (\(pulled.blobsDownloaded) blobs, \(pulled.bytesDownloaded) bytes downloaded; \(pulled.blobsPresent) already in its store)")
+            Output.result(pulled.digest)
+            return
+        }
         RegistryExec.run("pull", root: global.rootPath, arguments)
     }
 }

@@ -27,6 +27,7 @@ struct LoginCommand: ParsableCommand {
     }
 
     func run() throws {
+        try global.refuseRemote("login", instead: "log in on that host: its daemon pulls with the host's own credentials")
         var arguments = [registry, "--username", username ?? "", "--password-stdin"]
         if insecure { arguments.append("--insecure") }
         RegistryExec.run("login", root: global.rootPath, arguments)
@@ -45,6 +46,7 @@ struct LogoutCommand: ParsableCommand {
     var registry: String
 
     func run() throws {
+        try global.refuseRemote("logout", instead: "log out on that host")
         RegistryExec.run("logout", root: global.rootPath, [registry])
     }
 }

@@ -32,6 +32,7 @@ struct ControlReply: Sendable {
 ///   POST /v1/push/plan (a PushPlanRequest; answers a PushPlan), PUT /v1/blobs/DIGEST (the
 ///   blob's bytes, streamed to the store by `BlobUpload` in `ControlHandler`, never here),
 ///   POST /v1/push/bind (a PushBindRequest), POST /v1/artifacts/resolve (an ArtifactRef),
+///   POST /v1/artifacts/pull (a PullRequest; answers a PullReply),
 ///   GET /metrics (Prometheus text).
 struct ControlRouter: Sendable {
     let service: ControlService
@@ -125,6 +126,8 @@ struct ControlRouter: Sendable {
             return try Self.json(200, try await artifacts.plan(try ControlJSON.decoder().decode(PushPlanRequest.self, from: request.body)))
         case ("POST", 3, "v1") where parts[1] == "push" && parts[2] == "bind":
             return try Self.json(200, try await artifacts.bind(try ControlJSON.decoder().decode(PushBindRequest.self, from: request.body)))
+        case ("POST", 3, "v1") where parts[1] == "artifacts" && parts[2] == "pull":
+            return try Self.json(200, try await deploys.pull(try ControlJSON.decoder().decode(PullRequest.self, from: request.body)))
         case ("POST", 3, "v1") where parts[1] == "artifacts" && parts[2] == "resolve":
             return try Self.json(200, try await artifacts.resolve(try ControlJSON.decoder().decode(ArtifactRef.self, from: request.body)))
         default:
