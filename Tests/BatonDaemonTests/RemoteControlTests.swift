@@ -259,8 +259,10 @@ struct RemoteControlTests {
             let result = try run(["--host", bad, "ps"])
             #expect(result.status != 0 && result.stderr.hasPrefix("error: ") && result.stderr.unicodeScalars.filter { $0 == "\n" }.count == 1, "\(bad): \(result.stderr)")
         }
+        // A destination that is not ssh:// is a registry: the artifact is looked for first.
         let push = try run(["artifact", "push", "x:1", "registry.example/x"])
-        #expect(push.status != 0 && push.stderr.contains("ssh://"), "\(push.stderr)")
+        #expect(push.status != 0 && push.stderr.hasPrefix("error: no artifact named x:1"), "\(push.stderr)")
+        #expect(push.stderr.split(separator: "\n").count == 1)
 
         // An artifact on --base host runs on this host's own /usr: it is not pushed anywhere.
         let root = FileManager.default.temporaryDirectory.path + "/baton-hostbase-\(UUID().uuidString.prefix(8))"
