@@ -257,6 +257,11 @@ enum Untrusted {
         if description.contains("handshakeFailed") || description.contains("NIOSSL") {
             return "TLS handshake failed"
         }
+        // NIO's connection error lists each address it tried with the socket error's errno:
+        // the first one says it (connection refused, no route to host…).
+        if let match = description.firstMatch(of: #/errno: (\d+)\)/#), let code = Int32(match.1) {
+            return "\(String(cString: strerror(code))) (errno \(code))"
+        }
         return text(description)
     }
 }

@@ -108,7 +108,7 @@ import Testing
         #expect(push.status != 0 && push.stderr.contains("pass --insecure") && push.stderr.split(separator: "\n").count == 1, "\(push.stderr)")
         // Nothing listens there.
         let closed = RegistryServer.unusedPort()
-        try Self.refusedPull(["127.0.0.1:\(closed)/team/app:1", "--insecure"], root: root, expected: "cannot reach registry 127.0.0.1:\(closed)")
+        try Self.refusedPull(["127.0.0.1:\(closed)/team/app:1", "--insecure"], root: root, expected: "cannot reach registry 127.0.0.1:\(closed) (GET /v2/team/app/manifests/1): Connection refused (errno 111)")
         // Unknown image, malformed references and names.
         try Self.refusedPull(["\(registry.host)/team/missing:1", "--insecure"], root: root, expected: "404")
         try Self.refusedPull(["\(registry.host)/Team/App:1", "--insecure"], root: root, expected: "invalid repository")
