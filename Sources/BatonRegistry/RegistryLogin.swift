@@ -28,7 +28,8 @@ public struct RegistryLogin: Sendable {
         guard !credential.username.isEmpty, !credential.username.contains(":") else {
             throw BatonError(.invalidArgument, "the user name must be non-empty and without ':'")
         }
-        let session = RegistrySession(host: host, insecure: insecure, credential: credential)
+        let session = RegistrySession(host: host, insecure: insecure, credential: credential,
+                                      authority: RegistryTrust.authorityFile(root: root, host: host))
         do {
             let response = try await session.get(await session.base + "/v2/", scope: [], seconds: 60)
             await RegistrySession.drain(response)

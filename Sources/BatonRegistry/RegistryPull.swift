@@ -176,6 +176,7 @@ public struct RegistryPull: Sendable {
 enum RegistryConnection {
     static func session(for host: String, root: String, insecure: Bool) throws -> RegistrySession {
         let credential = try RegistryCredentials(root: root).lookup(host)
-        return RegistrySession(host: host, insecure: insecure, credential: credential)
+        return RegistrySession(host: host, insecure: insecure, credential: credential,
+                               authority: RegistryTrust.authorityFile(root: root, host: host))
     }
 }

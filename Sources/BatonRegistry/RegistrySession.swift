@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Sizes Baton accepts from a registry before it refuses: manifests and configs are small JSON.
 public enum RegistryLimits {
@@ -26,8 +27,10 @@ actor RegistrySession {
     private var basic: String?
     private var tokens: [String: String] = [:]
 
-    /// - Parameter insecure: plain HTTP (`--insecure`); otherwise HTTPS with the system's roots.
-    init(host: String, insecure: Bool, credential: RegistryCredential?) {
+    /// - Parameters:
+    ///   - insecure: plain HTTP (`--insecure`); otherwise HTTPS with the system's roots,
+    ///   - authority: and this PEM file's certificates too (RegistryTrust).
+    init(host: String, insecure: Bool, credential: RegistryCredential?, authority: String? = nil) {
         self.host = host
         self.insecure = insecure
         self.credential = credential
@@ -35,6 +38,11 @@ actor RegistrySession {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10), read: .seconds(120)))
         configuration.httpVersion = .http1Only
+        if let authority {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.file(authority)]
+            configuration.tlsConfiguration = tls
+        }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

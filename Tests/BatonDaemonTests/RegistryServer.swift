@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 
 /// Debian's `docker-registry` (the CNCF distribution registry) started by a test on
-/// 127.0.0.1 and a free port, storing in its own temp directory, plain HTTP, with htpasswd
-/// (bcrypt, written by `htpasswd -B`) or token auth when asked. It dies with the test process;
+/// 127.0.0.1 and a free port, storing in its own temp directory, plain HTTP (or HTTPS with a
+/// given certificate and key), with htpasswd (bcrypt, written by `htpasswd -B`) or token auth
+/// when asked. It dies with the test process;
 /// `stop()` (in `defer`) kills it and removes its files.
 final class RegistryServer {
     enum Auth {
@@ -23,7 +24,7 @@ final class RegistryServer {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") }
 
-    init(auth: Auth = .none) throws {
+    init(auth: Auth = .none, tls: (certificate: String, key: String)? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-registry-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         var config = """
@@ -40,6 +41,10 @@ final class RegistryServer {
               addr: 127.0.0.1:PORT
 
             """
+        if let tls {
+            config = config.replacingOccurrences(of: "  addr: 127.0.0.1:PORT\n",
+                                                 with: "  addr: 127.0.0.1:PORT\n  tls:\n    certificate: \(tls.certificate)\n    key: \(tls.key)\n")
+        }
         switch auth {
         case .none:
             break
