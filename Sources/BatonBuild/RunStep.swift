@@ -56,16 +56,7 @@ struct RunStep {
         let tail = relayOutput(readEnd)
         close(readEnd)
         readEnd = -1
-        let exit: SandboxExit
-        do {
-            exit = try sandbox.wait()
-        } catch {
-            sandbox.kill()
-            _ = try? sandbox.process.wait()
-            sandbox.destroy()
-            throw error
-        }
-        sandbox.destroy()
+        let exit = try sandbox.waitAndDestroy()
         guard exit.status == 0 else {
             let quoted = tail.isEmpty ? "no output" : "last output: " + tail.joined(separator: " / ")
             let reason = exit.oomKilled ? "ran out of memory" : "exited with status \(exit.status)"

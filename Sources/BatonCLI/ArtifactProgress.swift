@@ -1,3 +1,4 @@
+import BatonOS
 import FoundationEssentials
 
 /// Progress lines on stderr while a large layer is written: bytes so far and the rate, at most
@@ -28,25 +29,9 @@ final class ProgressMeter {
     }
 
     private func line(_ now: Date) -> String {
-        let seconds = max(now.timeIntervalSince(start), 0.001)
-        let rate = Double(bytes) / seconds
-        return "\(label): \(ProgressMeter.format(bytes: bytes)) in \(ProgressMeter.oneDecimal(seconds)) s, \(ProgressMeter.format(bytes: Int64(rate)))/s"
+        ByteText.progressLine(label: label, bytes: bytes, seconds: max(now.timeIntervalSince(start), 0.001))
     }
 
-    static func format(bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : oneDecimal(value) + " " + units[unit]
-    }
-
-    /// "%.1f" without Foundation's String(format:).
-    static func oneDecimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
-    }
+    /// Sizes in listings and summaries, as the progress lines show them.
+    static func format(bytes: Int64) -> String { ByteText.size(bytes) }
 }

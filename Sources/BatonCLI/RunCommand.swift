@@ -104,16 +104,7 @@ extension RunArguments {
         // An artifact's layers stay held until the sandbox's record names them (see gc).
         let (spec, sandbox) = try ref == nil ? launch() : ArtifactStore(root: root).holdingLayers(launch)
         relay.closeChildEnds()
-        let exit: SandboxExit
-        do {
-            exit = try sandbox.wait(timeout: timeout, forwarding: SandboxLauncher.forwardedSignals, relay: relay)
-        } catch {
-            sandbox.kill()
-            _ = try? sandbox.process.wait()
-            sandbox.destroy()
-            throw error
-        }
-        sandbox.destroy()
+        let exit = try sandbox.waitAndDestroy(timeout: timeout, forwarding: SandboxLauncher.forwardedSignals, relay: relay)
         if exit.timedOut {
             Output.progress("error: sandbox \(spec.id) timed out after \(RunCommand.format(timeout ?? 0)) s and was killed")
         } else if exit.oomKilled {

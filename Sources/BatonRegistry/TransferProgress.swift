@@ -1,3 +1,4 @@
+import BatonOS
 import Foundation
 
 /// Where a transfer's progress lines go (stderr in the CLI, nowhere in the daemon).
@@ -36,23 +37,6 @@ final class TransferProgress {
     var seconds: Double { max(Date().timeIntervalSince(start), 0.001) }
 
     private func line(_ now: Date) -> String {
-        let seconds = max(now.timeIntervalSince(start), 0.001)
-        return "\(label): \(Self.format(bytes)) in \(Self.tenths(seconds)) s, \(Self.format(Int64(Double(bytes) / seconds)))/s"
-    }
-
-    static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : tenths(value) + " " + units[unit]
-    }
-
-    static func tenths(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
+        ByteText.progressLine(label: label, bytes: bytes, seconds: max(now.timeIntervalSince(start), 0.001))
     }
 }

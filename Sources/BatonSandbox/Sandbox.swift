@@ -48,6 +48,22 @@ public final class Sandbox: Sendable {
         }
     }
 
+    /// `wait`, then `destroy`, however the wait ended: if waiting fails, the sandbox is killed
+    /// and reaped first, so a failed wait leaves no sandbox behind.
+    public func waitAndDestroy(timeout: Double? = nil, forwarding signals: [Int32] = [], relay: StdioRelay? = nil) throws -> SandboxExit {
+        let exit: SandboxExit
+        do {
+            exit = try wait(timeout: timeout, forwarding: signals, relay: relay)
+        } catch {
+            kill()
+            _ = try? process.wait()
+            destroy()
+            throw error
+        }
+        destroy()
+        return exit
+    }
+
     /// Asks the program to stop (SIGTERM, which init forwards), waits up to `grace` seconds,
     /// then kills the whole sandbox. Returns once init is gone.
     public func stop(grace: Double) {

@@ -9,26 +9,18 @@ extension LayerBuilder {
     /// adds it. Names are taken in byte order, so the same changes give the same layer.
     /// Sockets, FIFOs and device nodes cannot go into a layer and refuse the step.
     public func addOverlayUpper(_ directory: String, prefix: String = "") throws {
-        for name in try DirectoryListing.names(directory) {
-            let path = directory + "/" + name
-            let archivePath = prefix.isEmpty ? name : prefix + "/" + name
-            let info = try TreeWalker.lstatPath(path)
-            switch info.st_mode & S_IFMT {
-            case S_IFCHR where info.st_rdev == 0:
-                try addWhiteout(name, in: prefix)
-            case S_IFDIR:
-                try addDirectory(archivePath, permissions: UInt32(info.st_mode) & 0o7777)
+        try stream.addEntries(
+            under: directory, prefix: prefix, skip: { _ in false },
+            afterDirectory: { path, archivePath in
                 if Self.isOpaque(path) { try addOpaqueMarker(in: archivePath) }
-                try addOverlayUpper(path, prefix: archivePath)
-            case S_IFREG:
-                try addFile(archivePath, from: path)
-            case S_IFLNK:
-                try addSymlink(archivePath, target: try PathName.readLink(path))
-            default:
-                throw BatonError(.invalidArgument,
-                    "the step left /\(archivePath), a socket, FIFO or device node, which cannot go into a layer; remove it in the same RUN")
-            }
-        }
+            },
+            special: { entry in
+                guard entry.info.st_mode & S_IFMT == S_IFCHR && entry.info.st_rdev == 0 else {
+                    throw BatonError(.invalidArgument,
+                        "the step left /\(entry.archivePath), a socket, FIFO or device node, which cannot go into a layer; remove it in the same RUN")
+                }
+                try addWhiteout(entry.name, in: entry.prefix)
+            })
     }
 
     private static func isOpaque(_ path: String) -> Bool {

@@ -6,45 +6,39 @@ import Glibc
 /// Callers add entries in byte order of their paths. `commit` puts the blob in the store;
 /// dropping the builder uncommitted leaves nothing behind.
 public final class LayerBuilder {
-    private let stream: LayerStream
-    private var entries = 0
+    let stream: LayerStream
 
     init(_ layout: StoreLayout) throws {
         stream = try LayerStream(layout, progress: nil)
     }
 
     /// Entries added so far.
-    public var entryCount: Int { entries }
+    public var entryCount: Int { stream.entryCount }
 
     public func addDirectory(_ path: String, permissions: UInt32) throws {
         try stream.addDirectory(path, permissions: permissions)
-        entries += 1
     }
 
     /// Adds the regular file at `source` without following a symlink there, with its own
     /// permission bits or `permissions` (COPY --chmod).
     public func addFile(_ path: String, from source: String, permissions: UInt32? = nil) throws {
         try stream.addFile(path, from: source, permissions: permissions)
-        entries += 1
     }
 
     public func addSymlink(_ path: String, target: String) throws {
         try stream.addSymlink(path, target: target)
-        entries += 1
     }
 
     /// An OCI whiteout: `name` in `directory` ("" for the root) is deleted by this layer.
     public func addWhiteout(_ name: String, in directory: String) throws {
         let entry = LayerUnpacker.whiteoutPrefix + name
         try stream.addBytes(directory.isEmpty ? entry : directory + "/" + entry, [], permissions: 0o600)
-        entries += 1
     }
 
     /// An OCI opaque whiteout: the lower layers' contents of `directory` are hidden.
     public func addOpaqueMarker(in directory: String) throws {
         let entry = LayerUnpacker.opaqueWhiteout
         try stream.addBytes(directory.isEmpty ? entry : directory + "/" + entry, [], permissions: 0o600)
-        entries += 1
     }
 
     /// Ends the tar stream and moves the blob into the store (kept as it is if it is there).

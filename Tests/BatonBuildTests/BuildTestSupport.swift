@@ -6,16 +6,13 @@ let isRoot = geteuid() == 0
 
 /// A temp directory for one test, removed in `defer`, with a Baton root and a build context.
 struct BuildFixture {
-    let path: String
+    private let directory = TempDir(prefix: "baton-build-test")
 
-    init() {
-        var template = Array("/tmp/baton-build-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
+    var path: String { directory.path }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    func remove() { directory.remove() }
 
-    func sub(_ name: String) -> String { path + "/" + name }
+    func sub(_ name: String) -> String { directory.sub(name) }
 
     var root: String { sub("root") }
     var context: String { sub("context") }
@@ -115,18 +112,6 @@ extension String {
     /// The last line (a command's result: the manifest digest).
     var lastLine: String { split(separator: "\n").last.map(String.init) ?? "" }
     var lines: [String] { split(separator: "\n").map(String.init) }
-}
-
-/// The `baton` binary built beside this test bundle (or $BATON_BIN).
-var batonBinary: String? {
-    if let explicit = ProcessInfo.processInfo.environment["BATON_BIN"] { return explicit }
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("baton").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return nil
 }
 
 struct FixtureError: Error, CustomStringConvertible {

@@ -12,31 +12,34 @@ enum BatonExecutable {
     }
 
     /// $BATON_BIN, else `baton` beside the test bundle in the build directory.
-    static let path: String = {
-        if let explicit = ProcessInfo.processInfo.environment["BATON_BIN"] { return explicit }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<2 {
-            let candidate = directory.appendingPathComponent("baton").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("baton").path
-    }()
+    static let path: String = builtBaton(searchingUp: 2)
+        ?? Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("baton").path
 
-    /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv) to the end, killed after 60 s
-    /// or with the test process.
-    static func run(_ arguments: [String], prefix: [String] = [], executable: String = path) throws -> Result {
+    /// Runs `baton ARGS` (or `prefix… baton ARGS`, e.g. setpriv; or any `executable`) to the
+    /// end, with `input` on stdin (else /dev/null) and `environment` added to the test's own;
+    /// killed after `timeout` seconds or with the test process.
+    static func run(
+        _ arguments: [String], prefix: [String] = [], executable: String = path, input: String? = nil,
+        environment: [String: String] = [:], timeout: Int = 60
+    ) throws -> Result {
         let process = ChildProcess()
         let command = TestProcessLifetime.tied(prefix + [executable] + arguments)
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
+        // A stdin pipe only with input: without, the child sees /dev/null as before.
+        let stdin = input == nil ? nil : Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin.map { $0 as Any } ?? FileHandle.nullDevice
         try TestProcessLifetime.start(process)
+        if let input, let stdin {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try? stdin.fileHandleForWriting.close()
+        }
         let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeout), execute: killer)
         defer { killer.cancel() }
         // Drain both pipes before waiting so a chatty child never blocks on a full pipe.
         let stdoutData = Mutexed(Data())

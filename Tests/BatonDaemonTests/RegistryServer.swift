@@ -152,36 +152,7 @@ enum RegistryCLI {
     }
 
     static func program(_ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> BatonExecutable.Result {
-        let process = ChildProcess()
-        let command = TestProcessLifetime.tied([path] + arguments)
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe(), stdin = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try TestProcessLifetime.start(process)
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }
-        let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: killer)
-        defer { killer.cancel() }
-        let stdoutData = Mutexed(Data())
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            stdoutData.set(out.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return BatonExecutable.Result(status: process.terminationStatus,
-                                      stdout: String(decoding: stdoutData.get(), as: UTF8.self),
-                                      stderr: String(decoding: stderrData, as: UTF8.self))
+        try BatonExecutable.run(arguments, executable: path, input: input, environment: environment, timeout: 120)
     }
 
     /// The last line of stdout (a digest).

@@ -1,3 +1,4 @@
+import BatonTestSupport
 import BatonOS
 import Foundation
 import Testing

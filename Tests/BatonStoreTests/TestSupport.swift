@@ -7,18 +7,9 @@ import Glibc
 
 let isRoot = geteuid() == 0
 
-/// A temp directory for one test; `remove()` in `defer`.
-struct TempDir {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/baton-store-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    func sub(_ name: String) -> String { path + "/" + name }
+extension TempDir {
+    /// A temp directory for one store test; `remove()` in `defer`.
+    init() { self.init(prefix: "baton-store-test") }
 }
 
 /// Builds directory trees for publishing.
@@ -154,18 +145,6 @@ func runProgram(_ program: String, _ arguments: [String], environment: [String: 
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}
-
-/// The `baton` binary built beside this test bundle (or $BATON_BIN).
-var batonBinary: String? {
-    if let explicit = ProcessInfo.processInfo.environment["BATON_BIN"] { return explicit }
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("baton").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return nil
 }
 
 func which(_ tool: String) -> String? {
