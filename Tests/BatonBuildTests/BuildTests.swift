@@ -165,6 +165,8 @@ struct BuildTests {
         try BuildFixture.write(fixture.sub("outside/secret"), "secret\n")
         _ = symlink("../outside", fixture.context + "/outside-dir")
 
+        // A registry on 127.0.0.1 where nothing listens (the port is held, never served).
+        let noRegistry = try ReservedPort()
         let cases: [(file: String, error: String)] = [
             ("FROM base:1\nFOO bar\n", "error: \(fixture.context)/Batonfile:2: unknown instruction 'FOO'"),
             ("FROM base:1\nCOPY ../outside/secret /s\n", "'..' would leave the build context"),
@@ -173,7 +175,7 @@ struct BuildTests {
             ("FROM base:1\nCOPY outside-dir/secret /p\n", "leads outside the build context"),
             ("FROM base:1\nCOPY missing.txt /p\n", "missing.txt is not in the build context"),
             ("FROM nothing:1\nCOPY ok.txt /ok.txt\n", ":1: FROM nothing:1: no artifact named nothing:1"),
-            ("FROM registry.example.com/app:1\n", "registry images are not available in this build"),
+            ("FROM 127.0.0.1:\(noRegistry.port)/app:1\n", "error: cannot reach registry 127.0.0.1:\(noRegistry.port) (GET /v2/app/manifests/1): Connection refused"),
             ("FROM base:1\nRUN echo first line; echo boom; exit 3\nRUN echo never\n", ":2: RUN exited with status 3 (last output: first line / boom)"),
             ("FROM base:1\nRUN mkfifo /fifo\n", "a socket, FIFO or device node, which cannot go into a layer"),
         ]
@@ -209,13 +211,14 @@ struct BuildTests {
         let fixture = BuildFixture()
         defer { fixture.remove() }
         try fixture.publishBusyboxBase()
+        let noRegistry = try ReservedPort()
         let before = BuildFixture.snapshot(fixture.root)
         for file in [
             "FROM base:1\nEXPOSE 99999\n",
             "FROM host\nCOPY a b\nUSER nobody\n",
             "FROM scratch\nCOPY ../x /x\n",
             "FROM nothing:1\n",
-            "FROM registry.example.com/app:1\n",
+            "FROM 127.0.0.1:\(noRegistry.port)/app:1\n",
             "FROM base:1\nSHELL [\"/bin/bash\", \"-c\"]\n",
         ] {
             try fixture.batonfile(file)
