@@ -60,7 +60,12 @@ public struct CommandExit: Error {
 /// Whole lines to stdout or stderr, retrying short writes (a pipe may take them in pieces).
 public enum StandardStream {
     public static func line(_ text: String, to fd: Int32) {
-        var bytes = Array((text + "\n").utf8)[...]
+        write(text + "\n", to: fd)
+    }
+
+    /// `text` as it is (a prompt, say), with no newline added.
+    public static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if written < 0 && errno == EINTR { continue }

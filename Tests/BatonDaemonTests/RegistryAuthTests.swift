@@ -48,6 +48,20 @@ import Testing
         let twice = try RegistryCLI.baton(["logout", registry.host], root: root, environment: clean)
         #expect(twice.status != 0 && twice.stderr.contains("not logged in"), "\(twice.stderr)")
 
+        // Docker's short forms: -u, and -p with a warning (other users see arguments in ps).
+        let short = try RegistryCLI.baton(["login", registry.host, "-u", "ci", "-p", "s3cret-pass", "--insecure"], root: root, environment: clean)
+        #expect(short.status == 0 && short.stderr.hasPrefix("warning: a password given with --password is visible"), "\(short.stderr)")
+        #expect(try RegistryCLI.baton(["artifact", "pull", image, "--insecure", "--as", "again:5"], root: root, environment: clean).status == 0)
+        #expect(try RegistryCLI.baton(["logout", registry.host], root: root, environment: clean).status == 0)
+        // With no terminal to ask on and no password given: one line, nothing stored.
+        let unasked = try RegistryCLI.baton(["login", registry.host, "-u", "ci", "--insecure"], root: root, environment: clean)
+        #expect(unasked.status != 0 && unasked.stderr.hasPrefix("error: give --username USER and --password-stdin"), "\(unasked.stderr)")
+        #expect(unasked.stderr.split(separator: "\n").count == 1)
+        let both = try RegistryCLI.baton(["login", registry.host, "-u", "ci", "-p", "x", "--password-stdin"], root: root, environment: clean)
+        #expect(both.status != 0 && both.stderr.hasPrefix("error: give --password-stdin or --password, not both"), "\(both.stderr)")
+        let storedAfter = (try? String(contentsOfFile: root + "/auth.json", encoding: .utf8)) ?? ""
+        #expect(!storedAfter.contains(registry.host), "refused logins store nothing: \(storedAfter)")
+
         // Docker's config file, as `docker login` writes it, is the fallback.
         try FileManager.default.createDirectory(atPath: home + "/docker", withIntermediateDirectories: true)
         let auth = Data("ci:s3cret-pass".utf8).base64EncodedString()
