@@ -11,6 +11,8 @@ public struct Builder {
     public var baseResolver: BaseResolver = .localOnly
     /// RUN's network; nil: loopback only.
     public var network: BuildNetwork?
+    /// What each RUN may use (`baton build --memory/--pids/--cpus/--timeout`).
+    public var runLimits = RunLimits()
     /// Progress lines (the CLI's stderr), and RUN's output.
     public var progress: (String) -> Void = { _ in }
 
@@ -91,7 +93,8 @@ public struct Builder {
                         report("\(label): cached")
                     } else {
                         report(label)
-                        let run = RunStep(root: root, store: store, network: network, output: { progress("  " + $0) })
+                        var run = RunStep(root: root, store: store, network: network, output: { progress("  " + $0) })
+                        run.limits = runLimits
                         result = try run.run(argv: argv, lowers: try store.unpackedLayers(baseLayers + layers),
                                              hostBinds: hostBinds, config: step.config, fail: fail)
                         cache.record(key, result)

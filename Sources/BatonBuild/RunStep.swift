@@ -7,10 +7,27 @@ import Glibc
 /// capabilities, the seccomp allowlist, /proc and /sys read-only where they matter), on the
 /// image so far as read-only overlay lower layers. What it changes lands in an overlay upper
 /// dir of its own, which becomes the step's layer.
+/// What one RUN may use, as `baton run`'s flags: memory (bytes), processes, CPUs, and wall
+/// time (seconds) before it is killed. nil: no limit.
+public struct RunLimits: Sendable {
+    public var memory: UInt64?
+    public var pids: Int?
+    public var cpus: Double?
+    public var timeout: Double?
+
+    public init(memory: UInt64? = nil, pids: Int? = nil, cpus: Double? = nil, timeout: Double? = nil) {
+        self.memory = memory
+        self.pids = pids
+        self.cpus = cpus
+        self.timeout = timeout
+    }
+}
+
 struct RunStep {
     let root: String
     let store: ArtifactStore
     let network: BuildNetwork?
+    var limits = RunLimits()
     /// Where the program's output goes as it runs (the build's stderr).
     let output: (String) -> Void
 
@@ -34,6 +51,9 @@ struct RunStep {
         spec.writableLayer = .init(upper: work.upper, work: work.work)
         spec.tmpSize = 512 << 20
         spec.dieWithParent = true
+        spec.memoryLimit = limits.memory
+        spec.pidsLimit = limits.pids
+        spec.cpus = limits.cpus
         if let user = config.user {
             guard let ids = UserSpec.parse(user) else { throw fail("USER \(user) is not UID or UID:GID", nil) }
             spec.user = ids
@@ -53,13 +73,15 @@ struct RunStep {
         let sandbox = try SandboxLauncher(root: root).launch(spec)
         close(writeEnd)
         writeEnd = -1
-        let tail = relayOutput(readEnd)
+        let deadline = limits.timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        let (tail, timedOut) = relayOutput(readEnd, until: deadline, expire: { sandbox.kill() })
         close(readEnd)
         readEnd = -1
         let exit = try sandbox.waitAndDestroy()
-        guard exit.status == 0 else {
+        guard exit.status == 0 && !timedOut else {
             let quoted = tail.isEmpty ? "no output" : "last output: " + tail.joined(separator: " / ")
-            let reason = exit.oomKilled ? "ran out of memory" : "exited with status \(exit.status)"
+            let reason = timedOut ? "ran past --timeout \(limits.timeout ?? 0) s and was killed"
+                : exit.oomKilled ? "ran out of memory (--memory \(limits.memory.map(String.init) ?? "none") bytes)" : "exited with status \(exit.status)"
             throw fail("RUN \(reason) (\(quoted))", exit.status)
         }
         let builder = try store.layerBuilder()
@@ -72,8 +94,10 @@ struct RunStep {
     }
 
     /// Copies the program's output to `output` line by line until every writer is gone (the
-    /// sandbox's processes all die with its init); returns the last few non-empty lines.
-    private func relayOutput(_ fd: Int32) -> [String] {
+    /// sandbox's processes all die with its init); returns the last few non-empty lines, and
+    /// whether `deadline` passed first, when `expire` killed the sandbox and the rest drained.
+    private func relayOutput(_ fd: Int32, until deadline: ContinuousClock.Instant?, expire: () -> Void) -> ([String], Bool) {
+        var timedOut = false
         var pending: [UInt8] = []
         var tail: [String] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -87,6 +111,18 @@ struct RunStep {
             }
         }
         while true {
+            if let deadline, !timedOut {
+                let left = deadline - ContinuousClock.now
+                var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let milliseconds = max(0, min(Int32.max, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+                let polled = poll(&ready, 1, milliseconds)
+                if polled < 0 && errno == EINTR { continue }
+                if polled == 0 {
+                    timedOut = true
+                    expire()
+                    continue
+                }
+            }
             let count = read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
@@ -102,7 +138,7 @@ struct RunStep {
             }
         }
         if !pending.isEmpty { emit(pending[...]) }
-        return tail
+        return (tail, timedOut)
     }
 
 }

@@ -31,6 +31,18 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Pull a registry FROM image over plain HTTP (required for an HTTP registry, localhost included).")
     var insecure = false
 
+    @Option(help: ArgumentHelp("Each RUN's memory limit in bytes; k, m, g suffixes accepted.", valueName: "bytes"))
+    var memory: String?
+
+    @Option(help: "Each RUN's limit of processes and threads.")
+    var pids: Int?
+
+    @Option(help: "Each RUN's CPU limit in cores, e.g. 0.5.")
+    var cpus: Double?
+
+    @Option(help: "Kill a RUN that takes longer than this many seconds, and fail the build.")
+    var timeout: Double?
+
     @Argument(help: ArgumentHelp("The name to bind, forever.", valueName: "name:version"))
     var reference: String
 
@@ -40,6 +52,10 @@ struct BuildCommand: ParsableCommand {
     func validate() throws {
         if network != "none" && network != "egress" { throw ValidationError("--network must be 'none' or 'egress'") }
         _ = try Reference.parseTag(reference)
+        if let memory, ByteCount.parse(memory) == nil { throw ValidationError("--memory '\(memory)' is not a byte count (e.g. 268435456 or 256m)") }
+        if let pids, pids < 1 { throw ValidationError("--pids must be at least 1") }
+        if let cpus, !(cpus > 0) { throw ValidationError("--cpus must be a positive number of cores") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func run() throws {
@@ -47,6 +63,7 @@ struct BuildCommand: ParsableCommand {
         let batonfile = try Batonfile(parsing: try Self.read(path), fileName: path)
         var builder = Builder(root: global.rootPath)
         builder.progress = { Output.progress($0) }
+        builder.runLimits = RunLimits(memory: memory.flatMap(ByteCount.parse), pids: pids, cpus: cpus, timeout: timeout)
         let root = global.rootPath, insecure = insecure
         builder.baseResolver = BaseResolver { reference, _ in
             try RegistryExec.pullBase(root: root, reference: reference, insecure: insecure)

@@ -228,6 +228,27 @@ struct BuildTests {
         }
     }
 
+    /// A RUN that would go on for a minute, or take more memory than allowed, fails the build
+    /// with one line saying which limit, and names nothing.
+    @Test func runLimitsStopARunawayStep() throws {
+        let fixture = BuildFixture()
+        defer { fixture.remove() }
+        try fixture.publishBusyboxBase()
+        try fixture.batonfile("FROM base:1\nRUN echo started; /bin/busybox sleep 60; echo finished\n")
+        let slow = try fixture.build("slow:1", extra: ["--timeout", "1"])
+        #expect(slow.status != 0)
+        #expect(slow.stderr.lastLine.hasPrefix("error: ") && slow.stderr.lastLine.contains("RUN ran past --timeout 1.0 s and was killed (last output: started)"),
+                "\(slow.stderr)")
+        #expect(!slow.stderr.lines.contains("  finished"), "the step was stopped, not waited for")
+        try fixture.batonfile("FROM base:1\nRUN /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1\n")
+        let hungry = try fixture.build("hungry:1", extra: ["--memory", "16m"])
+        #expect(hungry.status != 0)
+        #expect(hungry.stderr.lastLine.contains("RUN ran out of memory (--memory 16777216 bytes)"), "\(hungry.stderr)")
+        #expect(try !fixture.artifactNames().contains("slow:1") && !fixture.artifactNames().contains("hungry:1"))
+        // Without the limit the same step builds.
+        #expect(try fixture.build("hungry:1").status == 0)
+    }
+
     @Test func aRunThatTriesToLeaveTheSandboxIsContained() throws {
         let fixture = BuildFixture()
         defer { fixture.remove() }
