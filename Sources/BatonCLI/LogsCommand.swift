@@ -18,7 +18,10 @@ struct LogsCommand: ParsableCommand {
     var target: String
 
     func run() throws {
-        if let remote = try global.remote { return try RemoteLogs(client: ControlClient(remote: remote), follow: follow).print(try sandboxID(remote: true)) }
+        if let remote = try global.remote {
+            let id = try sandboxID(remote: true)
+            return try RemoteLogs(client: ControlClient(remote: remote), follow: follow).print(id, app: id == target ? nil : target)
+        }
         var id = try sandboxID()
         var log = self.log(of: id)
         guard access(log.path, F_OK) == 0 else {

@@ -1,5 +1,6 @@
 import BatonControl
 import BatonOS
+import BatonTestSupport
 import Foundation
 import Glibc
 import Testing
@@ -118,6 +119,42 @@ struct RemoteControlTests {
         let rolledBack = try remote.remote(["rollback", "web"])
         #expect(rolledBack.status == 0, "\(rolledBack.stderr)")
         #expect(HTTPGet.fetch(port: remote.daemon.port, host: DeployFixture.host, path: "/")?.body == "v1\n")
+    }
+
+    /// `logs -f APP` over ssh goes on with green's output after a swap, as it does locally.
+    @Test func followingAnAppsLogsOverSSHMovesToGreenAfterASwap() throws {
+        let remote = try Remote()
+        defer { remote.finish() }
+        try Remote.publishSite("2", root: remote.rootA)
+        for version in ["site:1", "site:2"] {
+            let pushed = try remote.push(version)
+            try #require(pushed.status == 0, "\(pushed.stderr)")
+        }
+        try #require(try remote.remote(["app", "create", "web", "--host", "web.test"]).status == 0)
+        try #require(try remote.remote(["deploy", "web", "site:1"]).status == 0)
+
+        let output = remote.rootA + "-follow.log"
+        defer { unlink(output) }
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let follower = ChildProcess()
+        let command = TestProcessLifetime.tied(remote.ssh.environment() + [BatonExecutable.path, "--host", remote.ssh.url, "logs", "-f", "web", "--root", remote.rootB])
+        follower.executableURL = URL(fileURLWithPath: command[0])
+        follower.arguments = Array(command.dropFirst())
+        follower.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        follower.standardError = FileHandle.nullDevice
+        follower.standardInput = FileHandle.nullDevice
+        try TestProcessLifetime.start(follower)
+        defer {
+            if follower.isRunning { kill(follower.processIdentifier, SIGKILL) }
+            follower.waitUntilExit()
+        }
+        func printed() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+        for _ in 0..<300 where !printed().contains("remote-started v1") { usleep(100_000) }
+        #expect(printed().contains("remote-started v1"), "blue's output: \(printed())")
+        try #require(try remote.remote(["deploy", "web", "site:2"]).status == 0)
+        for _ in 0..<300 where !printed().contains("remote-started v2") { usleep(100_000) }
+        #expect(printed().contains("remote-started v2"), "green's output after the swap: \(printed())")
+        #expect(follower.isRunning, "still following")
     }
 
     @Test func aNameBoundToOtherBytesOnTheRemoteIsRefusedBeforeAnyBlobIsSent() throws {
