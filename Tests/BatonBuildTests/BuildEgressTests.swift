@@ -11,7 +11,7 @@ struct BuildEgressTests {
     @Test func runReachesTheHostOnlyWithEgress() throws {
         let fixture = BuildFixture()
         defer {
-            Self.removeNetwork(root: fixture.root)
+            Self.removeNetwork(fixture)
             fixture.remove()
         }
         try fixture.publishBusyboxBase()
@@ -65,10 +65,10 @@ struct BuildEgressTests {
         throw FixtureError("nothing listens on \(address):\(port)")
     }
 
-    /// The bridge, firewall table and subnet claim the root's first egress sandbox made.
-    static func removeNetwork(root: String) {
-        guard let settings = try? String(contentsOfFile: root + "/network/settings", encoding: .utf8).lines, let bridge = settings.first else { return }
-        let table = "baton_" + String(bridge.map { $0.isLetter || $0.isNumber ? $0 : "_" })
-        _ = shell("ip link del \(bridge) 2>/dev/null; nft delete table inet \(table) 2>/dev/null; rm -f /run/baton-subnets/\(bridge)")
+    /// The bridge, firewall table, subnet claim and runtime directory the root's first egress
+    /// sandbox made, removed as an operator would: `baton network rm` (no daemon runs here).
+    static func removeNetwork(_ fixture: BuildFixture) {
+        let removed = try? fixture.baton(["network", "rm"])
+        if removed?.status != 0 { Issue.record("baton network rm failed: \(removed?.stderr ?? "")") }
     }
 }
