@@ -114,8 +114,7 @@ struct RunStep {
             if let deadline, !timedOut {
                 let left = deadline - ContinuousClock.now
                 var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let milliseconds = max(0, min(Int32.max, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
-                let polled = poll(&ready, 1, milliseconds)
+                let polled = poll(&ready, 1, Int32(clamping: max(0, Int64((left / .milliseconds(1)).rounded(.up)))))
                 if polled < 0 && errno == EINTR { continue }
                 if polled == 0 {
                     timedOut = true

@@ -30,20 +30,16 @@ enum RegistryExec {
         try sys("pipe") { Glibc.pipe(&pipe) }
         // Close-on-exec, so only the child's stdout (a dup2 of the write end) keeps it open.
         for fd in pipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], STDOUT_FILENO)
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
         let executable = DaemonExecutable.path()
-        let spawned = posix_spawn(&pid, executable, &actions, nil, &argv, environ)
+        let pid: pid_t
+        do throws(OSError) {
+            pid = try ProgramSpawn.start(arguments, executable: executable, stdout: pipe[1])
+        } catch {
+            close(pipe[0]); close(pipe[1])
+            throw BatonError(.unavailable, "cannot start \(executable) to pull \(reference): \(error.reason) (errno \(error.errno))")
+        }
         close(pipe[1])
         defer { close(pipe[0]) }
-        guard spawned == 0 else {
-            throw BatonError(.unavailable, "cannot start \(executable) to pull \(reference): \(String(cString: strerror(spawned))) (errno \(spawned))")
-        }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while output.count < 65536 {

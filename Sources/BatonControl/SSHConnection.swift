@@ -48,16 +48,15 @@ final class SSHConnection {
             throw error
         }
         let arguments = remote.sshArguments()
-        let spawned = spawn(arguments, stdio: pair[1], stderr: errPipe[1])
+        let pid: pid_t
+        do throws(OSError) {
+            pid = try ProgramSpawn.start(arguments, stdin: pair[1], stdout: pair[1], stderr: errPipe[1])
+        } catch {
+            for fd in pair + errPipe { close(fd) }
+            throw BatonError(.unavailable, "cannot start '\(arguments[0])' to reach \(remote): \(error.reason) (install the OpenSSH client, or set BATON_SSH_COMMAND)")
+        }
         close(pair[1])
         close(errPipe[1])
-        guard case .success(let pid) = spawned else {
-            close(pair[0]); close(errPipe[0])
-            if case .failure(let code) = spawned {
-                throw BatonError(.unavailable, "cannot start '\(arguments[0])' to reach \(remote): \(String(cString: strerror(code))) (install the OpenSSH client, or set BATON_SSH_COMMAND)")
-            }
-            throw BatonError(.internal, "cannot start ssh")
-        }
         let connection = SSHConnection(fd: pair[0], pid: pid, stderrFD: errPipe[0])
         var timeout = timeval(tv_sec: replySeconds, tv_usec: 0)
         setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -150,34 +149,5 @@ final class SSHConnection {
             bytes.append(byte)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private enum Spawned { case success(pid_t), failure(Int32) }
-
-    /// posix_spawnp with `stdio` as stdin and stdout and `stderr` as stderr; signals back to
-    /// their defaults and none blocked, whatever this process did with its own.
-    private static func spawn(_ arguments: [String], stdio: Int32, stderr: Int32) -> Spawned {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdio, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdio, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, argv[0]!, &actions, &attributes, &argv, environ)
-        return result == 0 ? .success(pid) : .failure(result)
     }
 }

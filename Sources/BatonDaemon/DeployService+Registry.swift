@@ -9,30 +9,28 @@ extension DeployService {
     /// conflicts with an earlier pull, then swaps to the pulled digest as any deploy does.
     func deploy(app name: String, image: String, insecure: Bool) async throws -> DeploymentInfo {
         _ = try sandboxApp(name)
-        var pull = RegistryPull(root: root, reference: try RegistryReference(parsing: image))
-        pull.insecure = insecure
-        pull.nameByDigest = true
-        let pulled = try await pull.run()
-        logger.info("pulled \(pulled.source) as \(pulled.name) for a deploy of \(name): \(pulled.blobsDownloaded) blobs, \(pulled.bytesDownloaded) bytes")
+        let pulled = try await pull(image: image, insecure: insecure) { $0.nameByDigest = true }
         return try await deploy(app: name, ref: pulled.digest)
     }
 
     /// `baton --host ssh://… artifact pull`: the pull `baton artifact pull` makes on its own
     /// host, made by the daemon into its store.
     func pull(_ request: PullRequest) async throws -> PullReply {
-        var pull = RegistryPull(root: root, reference: try RegistryReference(parsing: request.image))
-        pull.localName = request.localName
-        pull.insecure = request.insecure
-        if let platform = request.platform {
-            let parts = platform.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw BatonError(.invalidArgument, "invalid --platform '\(platform)': use OS/ARCH, e.g. linux/amd64")
-            }
-            pull.platform = (parts[0], parts[1])
+        let pulled = try await pull(image: request.image, insecure: request.insecure) { pull in
+            pull.localName = request.localName
+            if let platform = request.platform { pull.platform = try RegistryPull.platform(parsing: platform) }
         }
-        let pulled = try await pull.run()
-        logger.info("pulled \(pulled.source) as \(pulled.name): \(pulled.blobsDownloaded) blobs, \(pulled.bytesDownloaded) bytes")
         return PullReply(name: pulled.name, digest: pulled.digest, source: pulled.source, blobsDownloaded: pulled.blobsDownloaded,
                          bytesDownloaded: pulled.bytesDownloaded, blobsPresent: pulled.blobsPresent)
+    }
+
+    /// One pull into the daemon's store, `adjust`ed, logged.
+    private func pull(image: String, insecure: Bool, _ adjust: (inout RegistryPull) throws -> Void) async throws -> PullResult {
+        var pull = RegistryPull(root: root, reference: try RegistryReference(parsing: image))
+        pull.insecure = insecure
+        try adjust(&pull)
+        let pulled = try await pull.run()
+        logger.info("pulled \(pulled.source) as \(pulled.name): \(pulled.blobsDownloaded) blobs, \(pulled.bytesDownloaded) bytes")
+        return pulled
     }
 }

@@ -78,13 +78,7 @@ struct RegistryPullCommand: ParsableCommand {
         pull.insecure = insecure
         pull.nameByDigest = nameByDigest
         pull.progress = RegistryCommand.progress
-        if let platform {
-            let parts = platform.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw BatonError(.invalidArgument, "invalid --platform '\(platform)': use OS/ARCH, e.g. linux/amd64")
-            }
-            pull.platform = (parts[0], parts[1])
-        }
+        if let platform { pull.platform = try RegistryPull.platform(parsing: platform) }
         let request = pull
         let result = try RegistryCommand.blocking { try await request.run() }
         StandardStream.line(

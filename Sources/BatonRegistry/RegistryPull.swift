@@ -39,6 +39,15 @@ public struct RegistryPull: Sendable {
         self.reference = reference
     }
 
+    /// `--platform OS/ARCH` as the pair an image index is narrowed by.
+    public static func platform(parsing text: String) throws -> (os: String, architecture: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw BatonError(.invalidArgument, "invalid --platform '\(text)': use OS/ARCH, e.g. linux/amd64")
+        }
+        return (parts[0], parts[1])
+    }
+
     static var hostArchitecture: String {
         #if arch(arm64)
             "arm64"

@@ -92,7 +92,7 @@ import Testing
             "-days", "1", "-subj", "/CN=baton-test-token-issuer",
         ])
         #expect(made.status == 0, "\(made.stderr)")
-        let tokenPort = RegistryServer.unusedPort()
+        let tokenPort = try ReservedPort.released()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/token_server.py").path
         let tokenServer = ChildProcess()

@@ -15,7 +15,7 @@ import Testing
         init() throws {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Fixtures/hostile_registry.py").path
-            port = RegistryServer.unusedPort()
+            port = try ReservedPort.released()
             let command = TestProcessLifetime.tied(["/usr/bin/python3", script, String(port)])
             process.executableURL = URL(fileURLWithPath: command[0])
             process.arguments = Array(command.dropFirst())
@@ -107,7 +107,10 @@ import Testing
         let push = try RegistryCLI.baton(["artifact", "push", "app:1", "\(registry.host)/team/app:1"], root: root)
         #expect(push.status != 0 && push.stderr.contains("pass --insecure") && push.stderr.split(separator: "\n").count == 1, "\(push.stderr)")
         // Nothing listens there.
-        let closed = RegistryServer.unusedPort()
+        // Held, never served: nothing can listen there meanwhile.
+        let reserved = try ReservedPort()
+        let closed = reserved.port
+        defer { withExtendedLifetime(reserved) {} }
         try Self.refusedPull(["127.0.0.1:\(closed)/team/app:1", "--insecure"], root: root, expected: "cannot reach registry 127.0.0.1:\(closed) (GET /v2/team/app/manifests/1): Connection refused (errno 111)")
         // Unknown image, malformed references and names.
         try Self.refusedPull(["\(registry.host)/team/missing:1", "--insecure"], root: root, expected: "404")

@@ -60,7 +60,7 @@ final class RegistryServer {
         var lastLog = ""
         // A port freed a moment ago may be taken by then: try a few.
         for _ in 0..<5 {
-            let port = RegistryServer.unusedPort()
+            let port = try ReservedPort.released()
             try config.replacingOccurrences(of: "127.0.0.1:PORT", with: "127.0.0.1:\(port)").write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
             let config = directory + "/config.yml"
             let child = ChildProcess()
@@ -113,24 +113,6 @@ final class RegistryServer {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
-    }
-
-    /// A port on 127.0.0.1 that nothing listens on: bound, then released.
-    static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr = in_addr(s_addr: UInt32(0x7f00_0001).bigEndian)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var bound = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: bound.sin_port))
     }
 }
 

@@ -253,7 +253,9 @@ struct RemoteControlTests {
                     "one line: \(result.stderr.debugDescription)", sourceLocation: sourceLocation)
         }
         // Nothing listens on the port: ssh's own reason, with the host named.
-        let closed = try TestSSHServer.freePort()
+        let reserved = try ReservedPort()
+        let closed = reserved.port
+        defer { withExtendedLifetime(reserved) {} }
         expectOneError(try remote.remote(["ps"], url: "ssh://root@127.0.0.1:\(closed)"), "cannot reach ssh://root@127.0.0.1:\(closed) over ssh: ")
         expectOneError(try remote.remote(["ps"], url: "ssh://root@127.0.0.1:\(closed)"), "Connection refused")
         // A host that takes the connection and never says a word: ssh gives up after its

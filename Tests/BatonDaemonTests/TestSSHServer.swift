@@ -19,7 +19,7 @@ final class TestSSHServer {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-sshd-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/bin", withIntermediateDirectories: true)
         chmod(directory, 0o700)
-        port = try Self.freePort()
+        port = try ReservedPort.released()
         for key in ["host_key", "client_key", "other_key"] {
             try Self.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "baton-test", "-f", "\(directory)/\(key)"])
         }
@@ -64,7 +64,7 @@ final class TestSSHServer {
         server.standardInput = FileHandle.nullDevice
         try TestProcessLifetime.start(server)
         // Its own word that it listens (a port probe could reach whoever took the port since
-        // `freePort` let it go), then one plain ssh session through the client config.
+        // the port was released), then one plain ssh session through the client config.
         for _ in 0..<400 where !log.contains("Server listening on 127.0.0.1 port \(port)") && server.isRunning { usleep(50_000) }
         let listening = log.contains("Server listening on 127.0.0.1 port \(port)")
         var ready = false
@@ -115,23 +115,6 @@ final class TestSSHServer {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// A port nothing listens on now (the kernel's pick, released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw DaemonProcessError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     private static func run(_ command: [String]) throws {
         let result = try BatonExecutable.run(Array(command.dropFirst()), executable: command[0])

@@ -36,7 +36,7 @@ import Testing
     /// holds the sandbox's own namespace, so the impostor is never reached.
     @Test(.enabled(if: geteuid() == 0, "requires root"))
     func aReusedPidNeverLeadsTheRouteIntoAnotherNamespace() async throws {
-        let port = try Self.freeHostPort()
+        let port = try ReservedPort.released()
         try await HttpdSandbox.with(port: port) { httpd in
             try "impostor in the host's namespace\n".write(toFile: httpd.scratch + "/index.html", atomically: true, encoding: .utf8)
             let pid = httpd.sandbox.pid
@@ -95,20 +95,6 @@ import Testing
             waitpid(child, nil, 0)
         }
         throw POSIXError(.EAGAIN)
-    }
-
-    private static func freeHostPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func waitUntilListening(port: Int) throws {

@@ -9,6 +9,12 @@ public final class ReservedPort: Sendable {
     public let port: Int
     private let fd: Mutex<Int32>
 
+    /// A port free a moment ago, for a program the test starts, which binds it itself: another
+    /// process may take it meanwhile, so trust the program's own word that it listens.
+    public static func released() throws -> Int {
+        try ReservedPort().port
+    }
+
     public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(operation: "socket", errno: errno) }
