@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", exact: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
     ],
     targets: [
         // C: raw syscalls, constants and the post-clone child path. No policy.
@@ -65,10 +68,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
+        ),
+        // TLS certificates of the proxy's HTTPS listener: the store under the root (added
+        // files, the local CA's issues), checked with swift-certificates, served by SNI.
+        .target(
+            name: "BatonTLS",
+            dependencies: [
+                "BatonOS", "BatonProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: memberImports
         ),
         // Sandbox networking: the bridge, addresses, veth pairs, the nftables firewall.
         .target(name: "BatonNetwork", dependencies: ["BatonOS", "BatonSandbox"], swiftSettings: memberImports),
@@ -104,7 +125,7 @@ let package = Package(
             name: "BatonDaemon",
             dependencies: [
                 "BatonProxy", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile", "BatonRegistry",
-                "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BatonTLS", "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -154,11 +175,15 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         ]),
         .testTarget(name: "BatonBuildTests", dependencies: ["BatonBuild", "BatonStore", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonDeployTests", dependencies: ["BatonDeploy", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
         .testTarget(name: "BatonRegistryTests", dependencies: ["BatonRegistry", "BatonStore", "BatonOS", "BatonTestSupport"]),
+        .testTarget(name: "BatonTLSTests", dependencies: ["BatonTLS", "BatonProxy", "BatonOS", "BatonTestSupport",
+            .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,7 +69,7 @@ final class ProxyRoutes: Sendable {
         } catch {
             // The last table, without the hold: the route's target stays what it was.
             let table = proxy.routeTable
-            proxy.install(RouteTable(table.entries.map { ($0.host, Route(app: $0.route.app, target: $0.route.target)) }))
+            proxy.install(RouteTable(table.entries.map { ($0.host, Route(app: $0.route.app, target: $0.route.target, options: $0.route.options)) }))
         }
     }
 

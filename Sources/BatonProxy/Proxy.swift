@@ -194,3 +194,13 @@ private final class DoneFlag: Sendable {
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
 }
+
+extension Proxy {
+    /// Starts accepting TLS on `host:port` (port 0 picks a free port): each hello gets its
+    /// certificate from `certificates` by SNI, ALPN picks HTTP/2 or HTTP/1.1, and requests are
+    /// routed as on the plain listener. Returns the bound address.
+    public func startTLS(host: String, port: Int, certificates: any ServerCertificates) async throws -> SocketAddress {
+        // PLACEHOLDER (issue 13 contract): the proxy's TLS front replaces this body.
+        throw ChannelError.operationUnsupported
+    }
+}

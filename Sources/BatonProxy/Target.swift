@@ -27,10 +27,33 @@ public struct Route: Hashable, Sendable {
     public let app: String
     public let target: Target?
     public let hold: RouteHold?
+    public let options: RouteOptions
 
-    public init(app: String, target: Target?, hold: RouteHold? = nil) {
+    public init(app: String, target: Target?, hold: RouteHold? = nil, options: RouteOptions = RouteOptions()) {
         self.app = app
         self.target = target
         self.hold = hold
+        self.options = options
+    }
+}
+
+/// How an app speaks to its upstream: HTTP/1.1, or HTTP/2 without TLS (h2c, for gRPC apps).
+public enum UpstreamProtocol: String, Hashable, Sendable, Codable, CaseIterable {
+    case http1
+    case h2c
+}
+
+/// Per-app settings of the proxy (`app create/set --https-redirect --hsts --upstream-protocol`).
+public struct RouteOptions: Hashable, Sendable {
+    /// Plain HTTP requests are answered 308 to the same URL over https.
+    public var httpsRedirect: Bool
+    /// Responses over HTTPS carry Strict-Transport-Security.
+    public var hsts: Bool
+    public var upstreamProtocol: UpstreamProtocol
+
+    public init(httpsRedirect: Bool = false, hsts: Bool = false, upstreamProtocol: UpstreamProtocol = .http1) {
+        self.httpsRedirect = httpsRedirect
+        self.hsts = hsts
+        self.upstreamProtocol = upstreamProtocol
     }
 }

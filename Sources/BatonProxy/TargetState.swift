@@ -35,9 +35,11 @@ final class ResolvedRoute: Sendable {
     let app: String
     let target: TargetState?
     let hold: (RouteHold, HeldCount)?
+    let options: RouteOptions
 
-    init(app: String, target: TargetState?, hold: (RouteHold, HeldCount)? = nil) {
+    init(app: String, target: TargetState?, hold: (RouteHold, HeldCount)? = nil, options: RouteOptions = RouteOptions()) {
         self.app = app
+        self.options = options
         self.target = target
         self.hold = hold
     }
@@ -53,7 +55,7 @@ struct ResolvedTable: Sendable {
         var routes: [Route: ResolvedRoute] = [:]
         for (_, route) in table.entries where routes[route] == nil {
             routes[route] = ResolvedRoute(app: route.app, target: route.target.map(states),
-                                          hold: route.hold.map { ($0, heldCounts(route.app)) })
+                                          hold: route.hold.map { ($0, heldCounts(route.app)) }, options: route.options)
         }
         self.routes = routes
     }
