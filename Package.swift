@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "BatonOS", "BatonProxy",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -183,7 +184,13 @@ let package = Package(
         .testTarget(name: "BatonApplyTests", dependencies: ["BatonApply", "BatonApplyFile", "BatonControl", "BatonDaemon", "BatonOS"]),
         .testTarget(name: "BatonRegistryTests", dependencies: ["BatonRegistry", "BatonStore", "BatonOS", "BatonTestSupport"]),
         .testTarget(name: "BatonTLSTests", dependencies: ["BatonTLS", "BatonProxy", "BatonOS", "BatonTestSupport",
-            .product(name: "NIOSSL", package: "swift-nio-ssl")]),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

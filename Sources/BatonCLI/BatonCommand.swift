@@ -32,6 +32,7 @@ public struct BatonCommand: ParsableCommand {
             NetworkCommand.self,
             PreviewCommand.self,
             VolumeCommand.self,
+            CertCommand.self,
             LoginCommand.self,
             LogoutCommand.self,
         ]

@@ -33,7 +33,7 @@ struct ControlReply: Sendable {
 ///   blob's bytes, streamed to the store by `BlobUpload` in `ControlHandler`, never here),
 ///   POST /v1/push/bind (a PushBindRequest), POST /v1/artifacts/resolve (an ArtifactRef),
 ///   POST /v1/artifacts/pull (a PullRequest; answers a PullReply),
-///   GET /metrics (Prometheus text).
+///   GET /metrics (Prometheus text); the certificate routes in ControlRouter+Certificates.swift.
 struct ControlRouter: Sendable {
     let service: ControlService
     let deploys: DeployService
@@ -43,6 +43,8 @@ struct ControlRouter: Sendable {
     var artifacts: ArtifactReceiveService { ArtifactReceiveService(root: deploys.root) }
     /// Previews answer at NAME.<previewDomain>.
     var previewDomain = Daemon.Options.defaultPreviewDomain
+    /// `baton cert …` (ControlRouter+Certificates.swift).
+    var certificates: CertificateService?
 
     func handle(_ request: ControlRequest) async -> ControlReply {
         do {
@@ -56,6 +58,7 @@ struct ControlRouter: Sendable {
 
     private func route(_ request: ControlRequest) async throws -> ControlReply {
         let parts = request.path.split(separator: "?")[0].split(separator: "/").map(String.init)
+        if Self.isCertificateRoute(parts) { return try await routeCertificates(request, parts) }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "metrics"):
             return ControlReply(status: 200, contentType: "text/plain; version=0.0.4", body: Data(metrics.render().utf8))

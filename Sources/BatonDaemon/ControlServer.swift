@@ -101,6 +101,11 @@ final class ControlHandler: ChannelDuplexHandler {
     private let connections: ServerConnections
     private var state = State.idle
     static let maxBody = 1 << 20
+
+    /// `cert add` carries a certificate file and a key file of up to 1 MiB each, base64'd.
+    static func maxBody(_ head: HTTPRequestHead) -> Int {
+        head.method == .POST && head.uri == "/v1/certificates" ? 3 * maxBody : maxBody
+    }
     /// Pieces of a blob (each at most one read's worth) waiting for the disk before reading stops.
     static let maxPendingPieces = 4
 
@@ -120,9 +125,10 @@ final class ControlHandler: ChannelDuplexHandler {
         case (.body(let buffer), .receiving(let head, var body)):
             state = .handling  // drops the reference so the append does not copy
             body.append(contentsOf: buffer.readableBytesView)
-            guard body.count <= Self.maxBody else {
+            let limit = Self.maxBody(head)
+            guard body.count <= limit else {
                 state = .refused
-                let refusal = BatonError(.invalidArgument, "request body larger than \(Self.maxBody) bytes")
+                let refusal = BatonError(.invalidArgument, "request body larger than \(limit) bytes")
                 reply(context: context, ControlRouter.error(refusal), keepAlive: false)
                 return
             }

@@ -36,6 +36,10 @@ public final class Daemon: Sendable {
         public var logMaxBytes = SandboxLog.defaultMaxBytes
         /// The ended sandboxes of each app whose logs (and records) are kept.
         public var logRetain = 5
+        /// HTTPS (issue 13): `--listen-tls` (off when nil), `--local-ca`, `--default-sni`.
+        public var tlsListen: (host: String, port: Int)?
+        public var localCA = false
+        public var defaultServerName: String?
 
         public init(root: String) {
             self.root = root
@@ -52,6 +56,8 @@ public final class Daemon: Sendable {
     let network: SandboxNetworkService
     let service: ControlService
     let deploys: DeployService
+    let certificates: CertificateService
+    private let tlsAddressBox = Mutex<SocketAddress?>(nil)
     private let control = Mutex<ControlServer?>(nil)
     private let metricsServer = Mutex<MetricsServer?>(nil)
     /// What `network.prepare()` made of the sandbox network at start.
@@ -80,6 +86,7 @@ public final class Daemon: Sendable {
                                             logMaxBytes: options.logMaxBytes, logRetain: options.logRetain)
         service = ControlService(database: database, routes: ProxyRoutes(database: database, proxy: proxy, runtime: runtime))
         deploys = DeployService(root: options.root, database: database, service: service, runtime: runtime, logger: deployLogger)
+        certificates = try Self.makeCertificates(options: options, proxy: proxy)
     }
 
     /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
@@ -101,6 +108,13 @@ public final class Daemon: Sendable {
         } catch {
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
+        do {
+            let tls = try await startTLS()
+            tlsAddressBox.withLock { $0 = tls }
+        } catch {
+            await stop()
+            throw error
+        }
         if let (host, port) = options.metricsListen {
             do {
                 let server = try await MetricsServer(host: host, port: port, group: group, metrics: proxy.metrics)
@@ -112,7 +126,7 @@ public final class Daemon: Sendable {
         }
         let volumes = VolumeService(database: database, store: deploys.runtime.volumes)
         let router = ControlRouter(service: service, deploys: deploys, volumes: volumes, metrics: proxy.metrics,
-                                   previewDomain: options.previewDomain)
+                                   previewDomain: options.previewDomain, certificates: certificates)
         let server: ControlServer
         do {
             server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)
@@ -125,6 +139,11 @@ public final class Daemon: Sendable {
         previewReaper.withLock { $0 = Self.reapExpiredPreviews(deploys) }
         logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
         return address
+    }
+
+    /// The HTTPS listener's bound address, once started with `tlsListen`.
+    public var tlsAddress: SocketAddress? {
+        tlsAddressBox.withLock { $0 }
     }
 
     /// The address `GET /metrics` is served on over TCP, once started with `metricsListen`.

@@ -24,6 +24,16 @@ public struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Address the proxy listens on.", valueName: "addr:port"))
     var listen = "127.0.0.1:8080"
 
+    // HTTPS (issue 13; docs/tls.md).
+    @Option(help: ArgumentHelp("Also serve HTTPS here, with certificates by SNI from 'baton cert' (default: off).", valueName: "addr:port"))
+    var listenTls: String?
+
+    @Flag(help: "Issue certificates for the apps' and previews' hosts from the daemon's own CA ('baton cert ca' prints it).")
+    var localCa = false
+
+    @Option(help: ArgumentHelp("Answer HTTPS clients that send no server name (SNI) with this host's certificate (default: refuse them).", valueName: "host"))
+    var defaultSni: String?
+
     @Option(help: ArgumentHelp("Control socket (default: <root>/baton.sock).", valueName: "path"))
     var socket: String?
 
@@ -73,6 +83,12 @@ public struct DaemonCommand: ParsableCommand {
         guard Self.listenAddress(listen) != nil else {
             throw ValidationError("invalid --listen '\(listen)': use ADDR:PORT, e.g. 127.0.0.1:8080")
         }
+        if let listenTls, Self.listenAddress(listenTls) == nil {
+            throw ValidationError("invalid --listen-tls '\(listenTls)': use ADDR:PORT, e.g. 0.0.0.0:443")
+        }
+        if let defaultSni, defaultSni.contains("*") || !HostName.isValidPattern(defaultSni.lowercased()) {
+            throw ValidationError("invalid --default-sni '\(defaultSni)': use a host name such as app.example.com")
+        }
         if let metrics, Self.listenAddress(metrics) == nil {
             throw ValidationError("invalid --metrics '\(metrics)': use ADDR:PORT, e.g. 127.0.0.1:9090")
         }
@@ -111,6 +127,9 @@ public struct DaemonCommand: ParsableCommand {
         options.networkSubnet = subnet.flatMap { IPv4Network($0) }
         options.logMaxBytes = logMax
         options.logRetain = logRetain
+        options.tlsListen = listenTls.flatMap(Self.listenAddress)
+        options.localCA = localCa
+        options.defaultServerName = defaultSni?.lowercased()
         options.shutdownGrace = .milliseconds(Int64(shutdownGrace * 1000))
         options.proxy.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         options.proxy.responseHeaderTimeout = .milliseconds(Int64(responseTimeout * 1000))
@@ -120,7 +139,9 @@ public struct DaemonCommand: ParsableCommand {
         options.proxy.maxBodyBytes = maxBody
         let socketPath = options.resolvedSocketPath
         try Daemon.runUntilSignalled(options: options) { daemon, address in
-            var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port), control socket \(socketPath)"
+            var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port)"
+            if let tls = daemon.tlsAddress { ready += ", https on \(tls.ipAddress ?? "?"):\(tls.port ?? 0)" }
+            ready += ", control socket \(socketPath)"
             if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
             if let network = daemon.sandboxNetworkSummary { ready += ", \(network)" }
             StandardStream.line(ready, to: STDERR_FILENO)

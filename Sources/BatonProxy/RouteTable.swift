@@ -33,6 +33,19 @@ public struct RouteTable: Sendable {
         return nil
     }
 
+    /// The pattern that routes a normalized host name: the name itself or the wildcard that
+    /// matches it (`*.example.com`); nil when nothing does. (The HTTPS listener's local CA
+    /// issues for the pattern, so a wildcard route cannot make it sign every name beneath.)
+    public func pattern(forHost host: String) -> String? {
+        if exact[host] != nil { return host }
+        var index = host.startIndex
+        while let dot = host[index...].firstIndex(of: ".") {
+            if wildcards[host[dot...]] != nil { return "*" + host[dot...] }
+            index = host.index(after: dot)
+        }
+        return nil
+    }
+
     /// Every (pattern, route) pair, sorted by pattern.
     public var entries: [(host: String, route: Route)] {
         let all = exact.map { ($0.key, $0.value) } + wildcards.map { ("*" + $0.key, $0.value) }
