@@ -229,6 +229,19 @@ struct CertCommandTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/tls/certs/app.example.com.pem"))
     }
 
+    @Test(arguments: [
+        (["--listen-tls", "nowhere"], "error: invalid --listen-tls 'nowhere': use ADDR:PORT"),
+        (["--listen-tls", "127.0.0.1:70000"], "error: invalid --listen-tls '127.0.0.1:70000'"),
+        (["--default-sni", "*.example.com"], "error: invalid --default-sni '*.example.com'"),
+        (["--default-sni", "bad host"], "error: invalid --default-sni 'bad host'"),
+    ])
+    func badTLSFlagsAreOneErrorLine(_ flags: [String], _ expected: String) async throws {
+        let result = try await offThePool { try BatonExecutable.run(["daemon"] + flags) }
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix(expected), "\(result.stderr)")
+    }
+
     /// `baton` starts every sandbox: the TLS libraries stay in baton-daemon.
     @Test func theCLILinksNoTLSLibrary() throws {
         let symbols = try TestPKI.run("/usr/bin/nm", ["--defined-only", BatonExecutable.path])
