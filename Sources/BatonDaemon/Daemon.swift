@@ -177,6 +177,7 @@ public final class Daemon: Sendable {
         await control?.stopAccepting()
         await metrics?.stopAccepting()
         await proxy.shutdown(gracePeriod: options.shutdownGrace)
+        await certificates.resolver.stopIssuing()
         await control?.closeConnections()
         await metrics?.closeConnections()
         if let reaper = take(previewReaper) {

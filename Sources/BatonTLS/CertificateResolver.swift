@@ -61,6 +61,8 @@ public final class CertificateResolver: ServerCertificates {
         var issued: [String: Entry] = [:]
         /// Issues under way, by name: a hello for the same name waits for the same one.
         var issuing: [String: EventLoopFuture<Entry?>] = [:]
+        /// The daemon is stopping: no issue starts.
+        var stopped = false
     }
 
     private let configuration: Configuration
@@ -155,16 +157,19 @@ public final class CertificateResolver: ServerCertificates {
 
     /// The issue of `name` under way, or a new one started on the thread pool.
     private func issue(_ name: String, by issuer: any CertificateIssuer, on eventLoop: any EventLoop) -> EventLoopFuture<Entry?> {
-        let promise = eventLoop.makePromise(of: Entry?.self)
-        let running = state.withLock { state -> EventLoopFuture<Entry?>? in
-            if let running = state.issuing[name] { return running }
+        enum Start { case refused, running(EventLoopFuture<Entry?>), new(EventLoopPromise<Entry?>) }
+        let start = state.withLock { state -> Start in
+            if state.stopped { return .refused }
+            if let running = state.issuing[name] { return .running(running) }
+            let promise = eventLoop.makePromise(of: Entry?.self)
             state.issuing[name] = promise.futureResult
-            return nil
+            return .new(promise)
         }
-        if let running {
-            // Nothing else completes this promise; succeed it so NIO sees no leaked promise.
-            promise.succeed(nil)
-            return running.hop(to: eventLoop)
+        let promise: EventLoopPromise<Entry?>
+        switch start {
+        case .refused: return eventLoop.makeSucceededFuture(nil)
+        case .running(let running): return running.hop(to: eventLoop)
+        case .new(let new): promise = new
         }
         let configuration = self.configuration
         configuration.threadPool.submit { [self] work in
@@ -179,13 +184,22 @@ public final class CertificateResolver: ServerCertificates {
                     configuration.report("cannot issue a certificate for \(name): \(error)")
                 }
             }
-            state.withLock { state in
-                if let entry { state.issued[name] = entry }
-                state.issuing[name] = nil
-            }
+            // Served before the waiters hear of it; taken off the list only once they have, so
+            // `stopIssuing` returns after the last reply went to its event loop.
+            if let entry { state.withLock { $0.issued[name] = entry } }
             promise.succeed(entry)
+            state.withLock { _ = $0.issuing.removeValue(forKey: name) }
         }
         return promise.futureResult
+    }
+
+    /// Starts no more issues and waits for those under way, whose replies go to event loops:
+    /// the daemon calls this before it shuts its loops down.
+    public func stopIssuing() async {
+        state.withLock { $0.stopped = true }
+        while state.withLock({ !$0.issuing.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     private static func entry(_ material: CertificateMaterial, host: String, source: CertificateSource, renewAt: Date?) throws(BatonError) -> Entry {

@@ -182,6 +182,20 @@ import Testing
         #expect(certificates.records[0].fingerprint != renewed.fingerprint)
     }
 
+    /// The daemon stops its event loops only after the issues under way have answered them.
+    @Test func stoppingWaitsForIssuesUnderWayAndStartsNoMore() async throws {
+        defer { temp.remove() }
+        let issuer = CountingIssuer(try LocalCA.loadOrCreate(store: store))
+        let certificates = resolver(issuer: issuer, hosts: ["a.example.com", "b.example.com"])
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let underWay = certificates.context(forServerName: "a.example.com", eventLoop: loop)
+        await certificates.stopIssuing()
+        #expect(issuer.count == 1)
+        #expect(try await underWay.get() != nil)
+        #expect(try await certificates.context(forServerName: "b.example.com", eventLoop: loop).get() == nil)
+        #expect(issuer.count == 1)
+    }
+
     /// Replaced while a client handshakes over and over: every handshake succeeds with the old
     /// certificate or the new one, and the new one is served once the add returns.
     @Test func replacingACertificateTakesEffectAtOnceWithNoFailedHandshake() async throws {
