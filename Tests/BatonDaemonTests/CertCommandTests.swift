@@ -52,6 +52,7 @@ struct CertCommandTests {
             #expect(added.stderr.isEmpty, "\(added.stderr)")
 
             let table = try await baton(fixture, ["cert", "ls"])
+            #expect(table.status == 0, "\(table.stderr)")
             #expect(table.stdout.hasPrefix("HOST"))
             #expect(table.stdout.contains("app.example.com") && table.stdout.contains("file"), "\(table.stdout)")
             let listed = try await list(fixture)
