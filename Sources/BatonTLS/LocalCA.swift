@@ -55,17 +55,13 @@ public struct LocalCA: CertificateIssuer {
         }
         do {
             let authority = try LocalCA(material: makeRoot(now: now))
-            try store.write(authority.materialPEM, to: path)
+            try store.write(authority.certificatePEM + authority.key.serializeAsPEM().pemString + "\n", to: path)
             return authority
         } catch let error as BatonError {
             throw error
         } catch {
             throw BatonError(.internal, "cannot make the local CA: \(error)", cause: error)
         }
-    }
-
-    private var materialPEM: String {
-        certificatePEM + ((try? key.serializeAsPEM().pemString) ?? "") + "\n"
     }
 
     private static func makeRoot(now: Date) throws -> CertificateMaterial {
