@@ -123,7 +123,8 @@ extension ProxyHandler {
             let trailers = ForwardedHeaders.trailers(received)
             if case .forwarding(_, let upstream) = state {
                 upstream.context?.writeAndFlush(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
-                armResponseDeadline(exchange)
+                // A response that started before the request ended (a gRPC stream) has no head to wait for.
+                if !exchange.responseStarted { armResponseDeadline(exchange) }
             } else {
                 exchange.pending.append(.end(trailers))
             }

@@ -6,7 +6,8 @@ Usage: h2c_server.py STATS_FILE [--max-streams N]
 Listens on 127.0.0.1 on a free port and prints "listening PORT" once. Exits when its stdin
 ends, so it dies with the test process that started it. After every change it rewrites
 STATS_FILE (JSON): connections accepted and open, the most streams one connection carried at
-once, requests by path, bytes /sink took in before /release.
+once, requests by path, bytes /sink took in before /release, and response bytes sent (written
+whenever the peer's flow-control window stops a response, and at each response's end).
 
 Paths:
   /echo            answers the request body once it ended; headers x-seen-te and
@@ -44,7 +45,7 @@ from h2.settings import SettingCodes
 STATS_FILE = sys.argv[1]
 MAX_STREAMS = int(sys.argv[sys.argv.index("--max-streams") + 1]) if "--max-streams" in sys.argv else None
 
-stats = {"connections": 0, "open": 0, "max_concurrent": 0, "requests": {}, "sink_before_release": 0}
+stats = {"connections": 0, "open": 0, "max_concurrent": 0, "requests": {}, "sink_before_release": 0, "sent": 0}
 released = False
 sinks = []  # (protocol, stream_id) of /sink streams
 holds = []  # (protocol, stream_id, wanted, when)
@@ -136,8 +137,9 @@ class H2Server(asyncio.Protocol):
             else:
                 self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             if stream.path == "/bidi":
-                stream.chunks += 1
-                self.send_body(event.stream_id, bytes(event.data))
+                if event.data:
+                    stream.chunks += 1
+                    self.send_body(event.stream_id, bytes(event.data))
             elif stream.path != "/sink":
                 stream.body += event.data
         elif isinstance(event, h2.events.TrailersReceived):
@@ -239,13 +241,17 @@ class H2Server(asyncio.Protocol):
             while stream.pending:
                 window = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
                 if window <= 0:
+                    # Blocked by the proxy's flow control: a test reads how far it got.
+                    write_stats()
                     break
                 chunk = bytes(stream.pending[:window])
                 del stream.pending[:window]
                 self.conn.send_data(stream_id, chunk)
+                stats["sent"] += len(chunk)
             if not stream.pending and stream.end_after_pending is not None:
                 end = stream.end_after_pending
                 stream.end_after_pending = None
+                write_stats()
                 if end is True:
                     self.conn.end_stream(stream_id)
                 else:
