@@ -172,6 +172,40 @@ struct AppProxySettingsTests {
     }
 }
 
+/// A gRPC-style app in a sandbox: the h2c server runs on the host's python3 (`--base host`)
+/// with only loopback, the deploy's health check speaks h2c to it inside the sandbox's
+/// network namespace, and so does the proxy.
+@Suite(.serialized, .enabled(if: geteuid() == 0 && PythonFixture.available(module: "h2"), "requires root and python3-h2"))
+struct H2CSandboxAppTests {
+    @Test func anH2CSandboxAppDeploysAndServesThroughTheProxy() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        let source = fixture.root + "/src/grpc"
+        try FileManager.default.createDirectory(atPath: source + "/app", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: PythonFixture.script("h2c_server.py"), toPath: source + "/app/h2c_server.py")
+        try fixture.baton(["artifact", "publish", "grpc:1", source, "--base", "host", "--port", "8000", "--health-path", "/health",
+                           "--cmd", "/usr/bin/python3 /app/h2c_server.py /tmp/stats.json --port 8000 --in-sandbox"])
+
+        // Checked over HTTP/1.1, the h2c-only app never becomes healthy: the old way fails.
+        try fixture.baton(["app", "create", "plain", "--host", "plain.test", "--network", "none", "--health-timeout", "2"])
+        let refused = try fixture.baton(["deploy", "plain", "grpc:1"], allowFailure: true)
+        #expect(refused.status != 0, "\(refused.stdout)")
+
+        try fixture.baton(["app", "create", "grpc", "--host", "grpc.test", "--network", "none", "--upstream-protocol", "h2c"])
+        let deployed = try fixture.baton(["deploy", "grpc", "grpc:1"], allowFailure: true)
+        #expect(deployed.status == 0, "\(deployed.stdout) \(deployed.stderr)")
+        let reply = try RawHTTP.exchange(port: fixture.daemon.port,
+                                         "POST /echo HTTP/1.1\r\nHost: grpc.test\r\nTE: trailers\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping")
+        #expect(RawHTTP.parse(reply).status == 200, "\(reply)")
+        #expect(reply.contains("ping"))
+        #expect(reply.contains("grpc-status: 0"), "\(reply)")
+        let ps = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["ps", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(ps.first { $0["app"] as? String == "grpc" }?["health"] as? String == "healthy", "\(ps)")
+        try fixture.baton(["app", "rm", "grpc"])
+        try fixture.baton(["app", "rm", "plain"])
+    }
+}
+
 /// A database from before the proxy settings: its apps get the defaults.
 @Suite struct AppProxySettingsMigrationTests {
     @Test func appsFromBeforeTheMigrationGetTheDefaults() throws {

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """An HTTP/2 server without TLS (h2c, prior knowledge) for Baton's proxy tests, on python3-h2.
 
-Usage: h2c_server.py STATS_FILE [--max-streams N]
+Usage: h2c_server.py STATS_FILE [--max-streams N] [--port N --in-sandbox]
 
-Listens on 127.0.0.1 on a free port and prints "listening PORT" once. Exits when its stdin
-ends, so it dies with the test process that started it. After every change it rewrites
+Listens on 127.0.0.1 on a free port (or --port) and prints "listening PORT" once. Exits when
+its stdin ends, so it dies with the test process that started it; --in-sandbox (an app in a
+Baton sandbox, whose stdin is empty) serves until it is stopped. After every change it rewrites
 STATS_FILE (JSON): connections accepted and open, the most streams one connection carried at
 once, requests by path, bytes /sink took in before /release, and response bytes sent (written
 whenever the peer's flow-control window stops a response, and at each response's end).
@@ -25,6 +26,7 @@ Paths:
   /drop-mid        a head and "partial", then the TCP connection is cut
   /goaway-mid      a head and "partial", then GOAWAY and the connection closes
   /goaway-before   GOAWAY naming an earlier stream as the last one taken, and the connection closes
+  /status/NNN      an empty response with status NNN
   anything else    "hello PATH"
 """
 
@@ -44,6 +46,8 @@ from h2.settings import SettingCodes
 
 STATS_FILE = sys.argv[1]
 MAX_STREAMS = int(sys.argv[sys.argv.index("--max-streams") + 1]) if "--max-streams" in sys.argv else None
+PORT = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
+IN_SANDBOX = "--in-sandbox" in sys.argv
 
 stats = {"connections": 0, "open": 0, "max_concurrent": 0, "requests": {}, "sink_before_release": 0, "sent": 0}
 released = False
@@ -215,6 +219,9 @@ class H2Server(asyncio.Protocol):
         elif path in ("/hold", "/trailers-only", "/huge-headers", "/drop-mid", "/goaway-mid", "/goaway-before") \
                 or path.startswith("/big/"):
             pass
+        elif path.startswith("/status/"):
+            self.conn.send_headers(stream_id, [(":status", path[len("/status/"):])], end_stream=True)
+            self.closed(stream_id)
         else:
             self.answer(stream_id, f"hello {stream.path}")
 
@@ -310,11 +317,12 @@ async def main():
             if holds and loop.time() - holds[0][3] > 20:
                 release_holds(len(holds))
 
-    server = await loop.create_server(H2Server, "127.0.0.1", 0)
+    server = await loop.create_server(H2Server, "127.0.0.1", PORT)
     port = server.sockets[0].getsockname()[1]
     write_stats()
     print(f"listening {port}", flush=True)
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    if not IN_SANDBOX:
+        threading.Thread(target=watch_stdin, daemon=True).start()
     expiry = asyncio.create_task(expire_holds())
     async with server:
         await server.serve_forever()
