@@ -30,6 +30,21 @@ import Testing
         #expect(result == .failed(reason: "the app answered HTTP/1.x, not HTTP/2: is --upstream-protocol h2c right?"))
     }
 
+    /// An app that answers the check with a frame announcing a megabyte, or with endless
+    /// frames that never carry the status: the check fails without reading them.
+    @Test func oversizedOrEndlessFramesFailTheCheck() async throws {
+        let huge = try TinyHTTPServer(reply: .send("\u{10}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}"))
+        defer { huge.stop() }
+        let refused = await HTTPHealthProbe.loopback(port: huge.port, path: "/", h2c: true).check(timeout: .seconds(2))
+        #expect(refused == .failed(reason: "HTTP/2 frame of 1048576 bytes before the response"))
+        // PING frames (8 bytes each) for 100 KiB: past what a check reads.
+        let ping = "\u{0}\u{0}\u{8}\u{6}\u{0}\u{0}\u{0}\u{0}\u{0}" + String(repeating: "\u{0}", count: 8)
+        let endless = try TinyHTTPServer(reply: .send(String(repeating: ping, count: 6000)))
+        defer { endless.stop() }
+        let result = await HTTPHealthProbe.loopback(port: endless.port, path: "/", h2c: true).check(timeout: .seconds(2))
+        #expect(result == .failed(reason: "no HTTP/2 response within 65536 bytes"))
+    }
+
     @Test func theRequestIsThePrefaceSettingsAndOneGet() {
         let request = H2CStatusExchange.request(path: "/up", host: "localhost:8000")
         #expect(request.starts(with: Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)))

@@ -86,6 +86,34 @@ struct H2CConnectionTests {
         }
     }
 
+    /// A thousand GOAWAY frames on one connection: each only retires the connection, so the
+    /// flood costs its app a new connection, and the proxy serves on.
+    @Test func aGoawayFloodRetiresOnlyThatConnection() async throws {
+        try await H2CFixture.with(threads: 1) { fixture in
+            let client = try fixture.client()
+            try client.send("GET /goaway-flood HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            let flooded = try client.readResponse()
+            #expect(flooded.status == 200 || flooded.status == 502, "answered or refused, never hung: \(flooded.status)")
+            let next = try fixture.client()
+            try next.send("GET /after HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            #expect(try next.readResponse().text == "hello /after")
+            #expect(try fixture.server.stats.connections == 2, "the flooded connection took no new stream")
+        }
+    }
+
+    /// A stream the app never answers: 504 at the response timeout, and the stream is reset
+    /// rather than left open on the connection.
+    @Test func aStreamTheAppNeverAnswersIs504() async throws {
+        try await H2CFixture.with(threads: 1, configure: { $0.responseHeaderTimeout = .milliseconds(300) }) { fixture in
+            let client = try fixture.client()
+            try client.send("GET /hold?n=99 HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            #expect(try client.readResponse().status == 504)
+            try client.send("GET /after HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            #expect(try client.readResponse().text == "hello /after")
+            #expect(try fixture.server.stats.connections == 1, "the connection goes on")
+        }
+    }
+
     /// An h2c app reached as HTTP/1.1 (the wrong setting) cannot answer: 502, not a hang.
     @Test func anH2CAppReachedOverHTTP11Is502() async throws {
         try await H2CFixture.with(threads: 1) { fixture in

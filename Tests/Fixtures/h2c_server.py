@@ -27,6 +27,8 @@ Paths:
   /goaway-mid      a head and "partial", then GOAWAY and the connection closes
   /goaway-before   GOAWAY naming an earlier stream as the last one taken, and the connection closes
   /status/NNN      an empty response with status NNN
+  /goaway-flood    1000 GOAWAY frames (each naming this stream as the last one taken), then
+                   "after the flood"
   anything else    "hello PATH"
 """
 
@@ -193,6 +195,11 @@ class H2Server(asyncio.Protocol):
             self.conn.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR, last_stream_id=max(stream_id - 2, 0))
             self.flush()
             self.transport.close()
+        elif path == "/goaway-flood":
+            self.flush()
+            goaway = (8).to_bytes(3, "big") + bytes([7, 0]) + (0).to_bytes(4, "big") \
+                + stream_id.to_bytes(4, "big") + (0).to_bytes(4, "big")
+            self.transport.write(goaway * 1000)
         elif path.startswith("/big/"):
             size = int(path[len("/big/"):])
             self.conn.send_headers(stream_id, [(":status", "200"), ("content-length", str(size))])
@@ -219,6 +226,8 @@ class H2Server(asyncio.Protocol):
         elif path in ("/hold", "/trailers-only", "/huge-headers", "/drop-mid", "/goaway-mid", "/goaway-before") \
                 or path.startswith("/big/"):
             pass
+        elif path == "/goaway-flood":
+            self.answer(stream_id, "after the flood")
         elif path.startswith("/status/"):
             self.conn.send_headers(stream_id, [(":status", path[len("/status/"):])], end_stream=True)
             self.closed(stream_id)
