@@ -235,8 +235,12 @@ final class H2UpstreamConnection: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A connection error (NIOHTTP2 has sent its GOAWAY) or an I/O error: the streams on it
-        // fail through their own channels as the connection closes.
+        // NIOHTTP2 reports here both a connection error (after its GOAWAY; it then parses
+        // nothing more, so streams in flight would hang until their timeouts) and a stream
+        // error, which the error does not tell apart. The connection is closed for either:
+        // what breaks HTTP/2 on it is the app's doing (the proxy's requests are valid HTTP/2:
+        // a client cannot send a field value HTTP/2 refuses through an HTTP/1.1 parser), so
+        // only that app's requests in flight on it fail with it.
         close()
     }
 }

@@ -114,6 +114,21 @@ struct H2CConnectionTests {
         }
     }
 
+    /// A response head HTTP/2 forbids (an upper-case name, a connection-specific field): 502,
+    /// nothing of it reaches the client, and the proxy goes on.
+    @Test func aMalformedResponseHeadIs502() async throws {
+        try await H2CFixture.with(threads: 1) { fixture in
+            let client = try fixture.client()
+            try client.send("GET /malformed HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 502)
+            #expect(response.header("x-upper") == nil)
+            let next = try fixture.client()
+            try next.send("GET /after HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
+            #expect(try next.readResponse().text == "hello /after")
+        }
+    }
+
     /// An h2c app reached as HTTP/1.1 (the wrong setting) cannot answer: 502, not a hang.
     @Test func anH2CAppReachedOverHTTP11Is502() async throws {
         try await H2CFixture.with(threads: 1) { fixture in

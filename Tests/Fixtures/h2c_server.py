@@ -23,6 +23,7 @@ Paths:
   /big/N           N bytes, sent as the proxy's window allows
   /trailers-only   a gRPC error as one HEADERS frame: :status 200, grpc-status 12, end of stream
   /huge-headers    a response header of 100 KiB
+  /malformed       a response head HTTP/2 forbids: an upper-case field name, a connection field
   /drop-mid        a head and "partial", then the TCP connection is cut
   /goaway-mid      a head and "partial", then GOAWAY and the connection closes
   /goaway-before   GOAWAY naming an earlier stream as the last one taken, and the connection closes
@@ -83,7 +84,9 @@ class H2Server(asyncio.Protocol):
         self.transport = transport
         self.streams = {}
         self.open_streams = set()
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        # Unchecked and unchanged outbound headers: /malformed sends what HTTP/2 forbids.
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
+                                           validate_outbound_headers=False, normalize_outbound_headers=False)
         self.conn = h2.connection.H2Connection(config=config)
         if MAX_STREAMS is not None:
             self.conn.local_settings = h2.settings.Settings(
@@ -181,6 +184,9 @@ class H2Server(asyncio.Protocol):
         elif path == "/huge-headers":
             self.conn.send_headers(stream_id, [(":status", "200"), ("x-huge", "h" * (100 * 1024))], end_stream=True)
             self.closed(stream_id)
+        elif path == "/malformed":
+            self.conn.send_headers(stream_id, [(":status", "200"), ("X-Upper", "1"), ("connection", "close")], end_stream=True)
+            self.closed(stream_id)
         elif path in ("/drop-mid", "/goaway-mid"):
             self.conn.send_headers(stream_id, [(":status", "200"), ("content-type", "text/plain")])
             self.conn.send_data(stream_id, b"partial")
@@ -223,7 +229,7 @@ class H2Server(asyncio.Protocol):
         elif path == "/sink":
             if released:
                 self.answer(stream_id, f"received {stream.received}")
-        elif path in ("/hold", "/trailers-only", "/huge-headers", "/drop-mid", "/goaway-mid", "/goaway-before") \
+        elif path in ("/hold", "/trailers-only", "/huge-headers", "/malformed", "/drop-mid", "/goaway-mid", "/goaway-before") \
                 or path.startswith("/big/"):
             pass
         elif path == "/goaway-flood":
