@@ -128,7 +128,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         switch unwrapInboundIn(data) {
-        case .head(let head): owner.upstreamHead(head)
+        case .head(var head):
+            // The exchange reads HTTP/1.1 keep-alive from the head to know whether the
+            // connection may go on; a stream is never reused, and one that ends has ended
+            // cleanly (closing it then would send a needless RST_STREAM).
+            if multiplexed { head.version = .http1_1 }
+            owner.upstreamHead(head)
         case .body(let body): owner.upstreamBody(body)
         case .end(let trailers):
             if multiplexed { responseEnded = true }

@@ -108,6 +108,7 @@ struct H2CConnectionTests {
             let client = try fixture.client()
             try client.send("GET /hold?n=99 HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
             #expect(try client.readResponse().status == 504)
+            #expect(try await fixture.stats { $0.resets == 1 }.resets == 1, "the stream given up on is reset")
             try client.send("GET /after HTTP/1.1\r\nHost: grpc.test\r\n\r\n")
             #expect(try client.readResponse().text == "hello /after")
             #expect(try fixture.server.stats.connections == 1, "the connection goes on")

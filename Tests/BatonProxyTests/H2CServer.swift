@@ -20,6 +20,7 @@ final class H2CServer: Sendable {
         var requests: [String: Int]
         var sinkBeforeRelease: Int
         var sent: Int
+        var resets: Int
     }
 
     static var available: Bool { PythonFixture.available(module: "h2") }

@@ -34,6 +34,7 @@ struct H2CStreamingTests {
             #expect(second.text == "abc")
             #expect(second.header("x-seen-te") == "-")
             #expect(field(second.trailers, "grpc-status") == "0")
+            #expect(try fixture.server.stats.resets == 0, "a stream that ended both ways is not reset")
         }
     }
 

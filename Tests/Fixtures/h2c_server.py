@@ -7,7 +7,8 @@ Listens on 127.0.0.1 on a free port (or --port) and prints "listening PORT" once
 its stdin ends, so it dies with the test process that started it; --in-sandbox (an app in a
 Baton sandbox, whose stdin is empty) serves until it is stopped. After every change it rewrites
 STATS_FILE (JSON): connections accepted and open, the most streams one connection carried at
-once, requests by path, bytes /sink took in before /release, and response bytes sent (written
+once, requests by path, bytes /sink took in before /release, RST_STREAMs received, and response
+bytes sent (written
 whenever the peer's flow-control window stops a response, and at each response's end).
 
 Paths:
@@ -52,7 +53,7 @@ MAX_STREAMS = int(sys.argv[sys.argv.index("--max-streams") + 1]) if "--max-strea
 PORT = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
 IN_SANDBOX = "--in-sandbox" in sys.argv
 
-stats = {"connections": 0, "open": 0, "max_concurrent": 0, "requests": {}, "sink_before_release": 0, "sent": 0}
+stats = {"connections": 0, "open": 0, "max_concurrent": 0, "requests": {}, "sink_before_release": 0, "sent": 0, "resets": 0}
 released = False
 sinks = []  # (protocol, stream_id) of /sink streams
 holds = []  # (protocol, stream_id, wanted, when)
@@ -84,6 +85,8 @@ class H2Server(asyncio.Protocol):
         self.transport = transport
         self.streams = {}
         self.open_streams = set()
+        self.raw = bytearray()
+        self.preface_left = 24
         # Unchecked and unchanged outbound headers: /malformed sends what HTTP/2 forbids.
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
                                            validate_outbound_headers=False, normalize_outbound_headers=False)
@@ -109,7 +112,25 @@ class H2Server(asyncio.Protocol):
         if data:
             self.transport.write(data)
 
+    def count_resets(self, data):
+        # RST_STREAM frames as sent, those for streams already closed too (python-h2 reports
+        # no event for them), read from the raw bytes after the 24-byte client preface.
+        self.raw += data
+        if self.preface_left:
+            taken = min(self.preface_left, len(self.raw))
+            del self.raw[:taken]
+            self.preface_left -= taken
+        while len(self.raw) >= 9:
+            length = int.from_bytes(self.raw[0:3], "big")
+            if len(self.raw) < 9 + length:
+                break
+            if self.raw[3] == 3:
+                stats["resets"] += 1
+                write_stats()
+            del self.raw[:9 + length]
+
     def data_received(self, data):
+        self.count_resets(data)
         try:
             events = self.conn.receive_data(data)
         except h2.exceptions.ProtocolError:
