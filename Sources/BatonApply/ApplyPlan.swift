@@ -2,7 +2,7 @@ import BatonControl
 import BatonOS
 
 /// What `apply` would do to converge the daemon's apps to a file: removals first (they free
-/// host names), then updates (hosts, volumes, strategy; an upstream app's settings), creations and swaps (a new
+/// host names), then updates (hosts, volumes, strategy, proxy settings; an upstream app's settings), creations and swaps (a new
 /// digest, a new configuration, or both in one swap). Pure: computed from the resolved file and
 /// the daemon's `app ls`, so it is the same whether printed by --dry-run or carried out.
 public struct ApplyPlan: Sendable, Equatable {
@@ -72,9 +72,10 @@ public struct ApplyPlan: Sendable, Equatable {
 /// Which stored settings differ from a declared spec, by their key in the file.
 enum SettingsDiff {
     /// The app's own settings, outside its configuration versions (where its traffic goes, its
-    /// volumes, its strategy): changed in place. Volumes reach a sandbox only when it starts,
-    /// so a change of them also swaps (to the same bytes when the digest stays).
-    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold"]
+    /// volumes, its strategy, how the proxy serves it): changed in place. Volumes reach a
+    /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
+    /// digest stays).
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -87,6 +88,10 @@ enum SettingsDiff {
         if spec.volumes != app.volumes { changed.append("volumes") }
         if (spec.strategy ?? .blueGreen) != app.strategy { changed.append("strategy") }
         if (spec.holdTimeout ?? AppSpec.defaultHoldTimeout) != app.holdTimeout { changed.append("hold") }
+        let proxy = spec.storedProxySettings
+        if proxy.httpsRedirect != app.httpsRedirect { changed.append("https-redirect") }
+        if proxy.hsts != app.hsts { changed.append("hsts") }
+        if proxy.upstreamProtocol != app.upstreamProtocol { changed.append("protocol") }
         return changed
     }
 }

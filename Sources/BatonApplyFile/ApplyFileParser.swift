@@ -19,15 +19,18 @@ import Yams
 ///         volumes: [data:/var/lib/web, "shared:cache:/cache:ro"]
 ///         strategy: stop-first         # or blue-green (the default)
 ///         hold: 30                     # seconds a stop-first deploy may hold requests
+///         https-redirect: true         # plain HTTP answered 308 to https
+///         hsts: true                   # Strict-Transport-Security on HTTPS responses
 ///       legacy:
 ///         upstream: 127.0.0.1:9000
 ///         hosts: [legacy.example.com]
+///         protocol: h2c                # the proxy speaks HTTP/2 without TLS to it (or http1)
 ///
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
-    static let sandboxKeys: Set<String> = ["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
-                                           "volumes", "strategy", "hold"]
-    static let upstreamKeys: Set<String> = ["upstream", "hosts", "health", "drain"]
+    static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
+                                               "volumes", "strategy", "hold"]).union(proxyKeys)
+    static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
     /// Parses the text of an apps file; `file` names it in errors. Bounded in time and memory
@@ -104,6 +107,7 @@ public enum ApplyFileParser {
             spec.env = entries.sorted()
         }
         try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
+        try parseProxySettings(fields, into: &spec, reader: reader)
         var secretFiles: [String] = []
         if let secrets = fields["secrets"] {
             (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)

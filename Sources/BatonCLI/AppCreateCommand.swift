@@ -25,6 +25,8 @@ struct AppCreateCommand: ParsableCommand {
 
     @OptionGroup var strategy: StrategyOptions
 
+    @OptionGroup var proxy: AppProxyOptions
+
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
 
@@ -53,6 +55,7 @@ struct AppCreateCommand: ParsableCommand {
             network: network, egressAllow: egressAllow.isEmpty ? nil : egressAllow)
         spec.volumes = volumes.parsed
         strategy.apply(to: &spec)
+        proxy.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import BatonControl
 
-/// `baton app ls`: name, hosts, kind and the digest serving now.
+/// `baton app ls`: name, hosts, kind and the digest serving now (with `--json`, also the proxy settings).
 struct AppListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List apps.")
 
@@ -17,6 +17,9 @@ struct AppListCommand: ParsableCommand {
         var kind: String
         var digest: String?
         var upstream: String?
+        var httpsRedirect: Bool
+        var hsts: Bool
+        var upstreamProtocol: String
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -25,14 +28,20 @@ struct AppListCommand: ParsableCommand {
             try container.encode(kind, forKey: .kind)
             try container.encode(digest, forKey: .digest)
             try container.encode(upstream, forKey: .upstream)
+            try container.encode(httpsRedirect, forKey: .httpsRedirect)
+            try container.encode(hsts, forKey: .hsts)
+            try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         }
 
-        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream }
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol }
     }
 
     func run() throws {
         let apps = try global.controlClient.listApps()
-        let rows = apps.map { Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream) }
+        let rows = apps.map {
+            Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream,
+                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue)
+        }
         if json {
             try Output.json(rows)
             return

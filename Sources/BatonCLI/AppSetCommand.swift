@@ -4,9 +4,11 @@ import BatonControl
 import BatonOS
 
 /// `baton app set APP [--env K=V]… [--unset K]… [--secret K=V]… [--secret-file K=PATH]… [limits, health]
-/// [--volume …]… [--strategy S] [--hold-timeout S]`: a new configuration version, swapped in like a
-/// deploy of the digest serving now. Volumes and the strategy are the app's own settings (not
-/// versioned): stored at once; new volumes reach the app through a swap to the same bytes.
+/// [--volume …]… [--strategy S] [--hold-timeout S] [--[no-]https-redirect] [--[no-]hsts]
+/// [--upstream-protocol P]`: a new configuration version, swapped in like a deploy of the digest
+/// serving now. Volumes, the strategy and the proxy settings are the app's own settings (not
+/// versioned): stored at once; new volumes reach the app through a swap to the same bytes, the
+/// proxy settings apply to the next request.
 struct AppSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
@@ -18,7 +20,9 @@ struct AppSetCommand: ParsableCommand {
             Secret values are never printed: 'baton app inspect' shows KEY=<secret>. \
             --volume replaces the app's volumes with those given (a volume left out is kept on \
             disk, see 'baton volume ls'); they are stored at once and mounted by a swap to the \
-            same artifact. --strategy and --hold-timeout apply from the next deploy.
+            same artifact. --strategy and --hold-timeout apply from the next deploy; \
+            --https-redirect, --hsts and --upstream-protocol (and their --no- forms) at once, \
+            without a swap.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -35,17 +39,19 @@ struct AppSetCommand: ParsableCommand {
 
     @OptionGroup var strategy: StrategyOptions
 
+    @OptionGroup var proxy: AppProxyOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume or --strategy")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy or a proxy setting")
         }
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -75,7 +81,7 @@ struct AppSetCommand: ParsableCommand {
         }
         let volumesChanged = try updateAppSettings(client)
         if change.isEmpty && !volumesChanged {
-            if !json { Output.result("\(app): settings stored; they apply from its next deploy") }
+            if !json { Output.result(storedMessage) }
             return
         }
         let watcher = json ? nil : PhaseWatcher(client: client, app: app)
@@ -106,8 +112,19 @@ struct AppSetCommand: ParsableCommand {
                                     served: "\(app) now serves \(record.toDigest) with \(version)")
     }
 
-    /// Stores --volume, --strategy and --hold-timeout on the app, keeping its other settings;
-    /// returns whether its volumes changed.
+    /// What `app set` says when it only stored app settings: the proxy's take effect at once,
+    /// a strategy from the next deploy.
+    private var storedMessage: String {
+        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty
+        switch (proxy.given, deploySettings) {
+        case (true, false): return "\(app): settings stored; the proxy applies them now"
+        case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
+        default: return "\(app): settings stored; they apply from its next deploy"
+        }
+    }
+
+    /// Stores --volume, --strategy, --hold-timeout and the proxy settings on the app, keeping
+    /// its other settings; returns whether its volumes changed.
     private func updateAppSettings(_ client: ControlClient) throws -> Bool {
         guard appSettingsGiven else { return false }
         let current = try client.app(named: app)
@@ -115,7 +132,9 @@ struct AppSetCommand: ParsableCommand {
                            egressAllow: current.egressAllow.isEmpty ? nil : current.egressAllow,
                            volumes: volumes.volumes.isEmpty ? current.volumes : volumes.parsed,
                            strategy: current.strategy, holdTimeout: current.holdTimeout)
+        spec.keepProxySettings(of: current)
         strategy.apply(to: &spec)
+        proxy.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

@@ -26,12 +26,17 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var strategy: DeployStrategy?
     /// How long a stop-first deploy may hold requests; nil: `defaultHoldTimeout`.
     public var holdTimeout: Double?
+    /// The proxy's settings for the app (`AppProxySettings.swift`); nil: off, off, http1.
+    public var httpsRedirect: Bool?
+    public var hsts: Bool?
+    public var upstreamProtocol: AppUpstreamProtocol?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
         healthStatus: Int? = nil, healthTimeout: Double? = nil, drainTimeout: Double? = nil, memory: Int64? = nil,
         pids: Int? = nil, env: [String] = [], cpus: Double? = nil, secrets: [String] = [], network: String? = nil,
-        egressAllow: [String]? = nil, volumes: [AppVolume] = [], strategy: DeployStrategy? = nil, holdTimeout: Double? = nil
+        egressAllow: [String]? = nil, volumes: [AppVolume] = [], strategy: DeployStrategy? = nil, holdTimeout: Double? = nil,
+        httpsRedirect: Bool? = nil, hsts: Bool? = nil, upstreamProtocol: AppUpstreamProtocol? = nil
     ) {
         self.name = name
         self.hosts = hosts
@@ -51,6 +56,9 @@ public struct AppSpec: Codable, Sendable, Equatable {
         self.volumes = volumes
         self.strategy = strategy
         self.holdTimeout = holdTimeout
+        self.httpsRedirect = httpsRedirect
+        self.hsts = hsts
+        self.upstreamProtocol = upstreamProtocol
     }
 }
 
@@ -95,7 +103,12 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var volumes: [AppVolume]
     public var strategy: DeployStrategy
     public var holdTimeout: Double
-
+    /// Plain HTTP requests are answered 308 to https.
+    public var httpsRedirect: Bool = false
+    /// HTTPS responses carry Strict-Transport-Security.
+    public var hsts: Bool = false
+    /// How the proxy speaks to the app: HTTP/1.1, or HTTP/2 without TLS.
+    public var upstreamProtocol: AppUpstreamProtocol = .http1
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -150,6 +163,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(volumes, forKey: .volumes)
         try container.encode(strategy, forKey: .strategy)
         try container.encode(holdTimeout, forKey: .holdTimeout)
+        try container.encode(httpsRedirect, forKey: .httpsRedirect)
+        try container.encode(hsts, forKey: .hsts)
+        try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
     }
 }
 

@@ -29,6 +29,7 @@ extension StateDatabase {
                     spec.drainTimeout ?? AppSpec.defaultDrainTimeout, spec.memory, spec.pids, envJSON, createdAt, preview,
                 ])
             try Self.writeVolumesAndStrategy(db, spec)
+            try Self.writeProxySettings(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
             // Its configuration, secrets included, is version 1.
@@ -52,7 +53,7 @@ extension StateDatabase {
         }
     }
 
-    /// Replaces a validated app's hosts, upstream, volumes and strategy in one transaction; refuses a change of
+    /// Replaces a validated app's hosts, upstream, volumes, strategy and proxy settings in one transaction; refuses a change of
     /// kind (upstream or sandbox) and a host another app uses. Its configuration changes only by
     /// a new version (`DeployService.configure`); the serving sandbox stays.
     func updateApp(_ spec: AppSpec) throws -> AppInfo {
@@ -66,6 +67,7 @@ extension StateDatabase {
             try Self.refuseTakenHosts(db, spec)
             try db.execute(sql: "UPDATE apps SET upstream = ? WHERE name = ?", arguments: [spec.upstream, spec.name])
             try Self.writeVolumesAndStrategy(db, spec)
+            try Self.writeProxySettings(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
@@ -111,6 +113,7 @@ extension StateDatabase {
         app.servingSandbox = row["serving_sandbox"]
         app.secrets = try ConfigVersions.maskedSecrets(db, app: name, version: app.configVersion)
         readVolumesAndStrategy(row, into: &app)
+        readProxySettings(row, into: &app)
         return app
     }
 

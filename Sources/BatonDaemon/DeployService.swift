@@ -112,7 +112,7 @@ actor DeployService {
     private func check(_ row: SandboxRow, app: AppInfo?) async -> String {
         guard let live = runtime.live(id: row.id) else { return "unknown" }
         let path = app?.healthPath ?? (try? ArtifactStore(root: root).resolve(row.digest).config.healthPath) ?? "/"
-        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, in: live.network)
+        let probe = HTTPHealthProbe.loopback(port: row.port, path: path, in: live.network, h2c: app?.upstreamProtocol == .h2c)
         switch await probe.check(timeout: .milliseconds(500)) {
         case .responded(let status) where status == (app?.healthStatus ?? AppSpec.defaultHealthStatus): return "healthy"
         case .responded(let status): return "unhealthy: \(path) answered \(status)"
@@ -167,7 +167,9 @@ actor DeployService {
         }
         let health = HealthCheckPolicy(expectedStatus: app.healthStatus, timeout: .milliseconds(Int64(app.healthTimeout * 1000)))
         let strategy: SwapStrategy = app.strategy == .stopFirst ? .stopFirst(holdTimeout: .milliseconds(Int64(app.holdTimeout * 1000))) : .blueGreen
-        return DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
-                              drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
+        var settings = DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
+                                      drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
+        settings.h2c = app.upstreamProtocol == .h2c
+        return settings
     }
 }

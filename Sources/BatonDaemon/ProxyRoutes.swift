@@ -4,8 +4,9 @@ import Synchronization
 
 /// The proxy's route table as the daemon derives it: the stored apps, each sandbox app routed
 /// to the port inside its serving sandbox's network namespace while that sandbox runs, and
-/// answered 503 otherwise; an app a stop-first deploy holds has its requests held. Rebuilt
-/// whole and installed in one step after every change.
+/// answered 503 otherwise; an app a stop-first deploy holds has its requests held. Each route
+/// carries its app's proxy settings (`RouteOptions`). Rebuilt whole and installed in one step
+/// after every change.
 final class ProxyRoutes: Sendable {
     let database: StateDatabase
     let proxy: Proxy
@@ -44,9 +45,22 @@ final class ProxyRoutes: Sendable {
         var entries: [(String, Route)] = []
         for app in apps {
             let target = app.kind == .sandbox ? sandboxTargets[app.name] : app.upstream.flatMap(upstreamTarget)
-            for host in app.hosts { entries.append((host, Route(app: app.name, target: target, hold: holds[app.name]))) }
+            let options = routeOptions(app)
+            for host in app.hosts {
+                entries.append((host, Route(app: app.name, target: target, hold: holds[app.name], options: options)))
+            }
         }
         return RouteTable(entries)
+    }
+
+    /// The app's proxy settings (`--https-redirect`, `--hsts`, `--upstream-protocol`).
+    static func routeOptions(_ app: AppInfo) -> RouteOptions {
+        let upstreamProtocol: UpstreamProtocol
+        switch app.upstreamProtocol {
+        case .http1: upstreamProtocol = .http1
+        case .h2c: upstreamProtocol = .h2c
+        }
+        return RouteOptions(httpsRedirect: app.httpsRedirect, hsts: app.hsts, upstreamProtocol: upstreamProtocol)
     }
 
     /// Holds `app`'s new requests until `release`.

@@ -117,6 +117,7 @@ public final class StateDatabase: Sendable {
                 INSERT INTO app_networks (app, mode) SELECT name, 'none' FROM apps WHERE kind = 'sandbox';
                 """)
         }
+        migrator.registerMigration("v7: proxy settings", migrate: Self.migrateProxySettings)
         return migrator
     }
 

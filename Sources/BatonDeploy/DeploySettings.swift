@@ -21,6 +21,9 @@ public struct DeploySettings: Sendable, Equatable {
     /// The version of the app's configuration green starts with, recorded with the deployment
     /// (nil where the runtime keeps no versions).
     public var configVersion: Int64?
+    /// The app speaks HTTP/2 without TLS on its port (`--upstream-protocol h2c`): so does its
+    /// health check.
+    public var h2c = false
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,

@@ -20,7 +20,7 @@ enum HTTPStatusExchange {
         }
     }
 
-    private static func send(_ bytes: [UInt8], on fd: Int32, deadline: SocketDeadline) throws(OSError) {
+    static func send(_ bytes: [UInt8], on fd: Int32, deadline: SocketDeadline) throws(OSError) {
         var sent = 0
         while sent < bytes.count {
             guard try deadline.wait(fd, for: Int32(POLLOUT)) else { throw OSError("send request", errno: ETIMEDOUT) }

@@ -14,7 +14,7 @@ public actor SwapCoordinator {
 
     /// The real probe: HTTP GET of the health path on 127.0.0.1:port inside green's namespace.
     public static let httpProbe: ProbeFactory = { sandbox, settings in
-        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, in: sandbox.network)
+        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, in: sandbox.network, h2c: settings.h2c)
     }
 
     let runtime: any SandboxRuntime

@@ -17,6 +17,8 @@ final class LoopContext {
     private var metrics: [String: AppMetrics] = [:]
     /// Requests waiting while their app's route holds.
     let held: HeldRequests
+    /// HTTP/2 connections to h2c targets, shared by this loop's exchanges.
+    let h2c: H2UpstreamPool
     let accessLog: AccessLogBuffer
     /// 12 hex digits, random per loop, then "-"; a request id is this and 8 hex digits of a counter.
     private let idPrefix: [UInt8]
@@ -32,6 +34,7 @@ final class LoopContext {
         self.shared = shared
         self.accessLog = AccessLogBuffer(logger: shared.accessLog.logger, eventLoop: eventLoop)
         self.held = HeldRequests(eventLoop: eventLoop)
+        self.h2c = H2UpstreamPool(eventLoop: eventLoop, shared: shared)
         var random = SystemRandomNumberGenerator()
         let bits = random.next() & 0xFFFF_FFFF_FFFF
         self.idPrefix = Self.hex(bits, digits: 12) + [UInt8(ascii: "-")]
@@ -113,6 +116,10 @@ final class LoopContext {
 
     /// Keeps a connection whose exchange finished cleanly for the next request.
     func putIdle(_ handler: UpstreamHandler) {
+        if handler.multiplexed {
+            handler.finishStream()
+            return
+        }
         let key = ObjectIdentifier(handler.target)
         guard handler.isReusable, idle[key, default: []].count < shared.configuration.maxIdlePerTarget else {
             handler.markBroken()
@@ -155,6 +162,7 @@ final class LoopContext {
         if includingBusy, let all = open[target] {
             for channel in all.values { channel.close(promise: nil) }
         }
+        h2c.closeConnections(to: target, includingBusy: includingBusy)
     }
 
     /// Tracks `channel` until it closes.
@@ -171,5 +179,6 @@ final class LoopContext {
         idle = [:]
         for channel in clients.values { channel.close(promise: nil) }
         for channels in open.values { for channel in channels.values { channel.close(promise: nil) } }
+        h2c.closeAll()
     }
 }

@@ -37,6 +37,8 @@ extension ProxyHandler {
         /// The head sent upstream (origin-form, forwarding headers set).
         let upstreamHead: HTTPRequestHead
         let upgradeRequested: Bool
+        /// HTTP/1.1 on a pooled connection, or h2c: a stream of the loop's connection to the target.
+        let upstreamProtocol: UpstreamProtocol
         var body = BodyProgress.reading(bytes: 0)
         /// Request parts received while the upstream connection is being made.
         var pending: [HTTPClientRequestPart] = []
@@ -49,7 +51,7 @@ extension ProxyHandler {
 
         init(
             request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
-            upgradeRequested: Bool
+            upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1
         ) {
             self.request = request
             self.app = app
@@ -57,6 +59,7 @@ extension ProxyHandler {
             self.metrics = metrics
             self.upstreamHead = upstreamHead
             self.upgradeRequested = upgradeRequested
+            self.upstreamProtocol = upstreamProtocol
             target.enter()
             metrics.inFlight.increment()
         }

@@ -69,18 +69,21 @@ extension ProxyHandler {
             return
         }
         let head = arrival.head
-        let upgrade = head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
-        let upstreamHead = ForwardedHeaders.upstreamRequest(
+        let h2c = route.options.upstreamProtocol == .h2c
+        // HTTP/2 has no Upgrade (RFC 9113 §8.6): to an h2c app the request goes as a plain one.
+        let upgrade = !h2c && head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
+        var upstreamHead = ForwardedHeaders.upstreamRequest(
             head, uri: arrival.upstreamURI, client: &client, requestID: arrival.request.requestID, upgrade: upgrade)
+        if h2c { ForwardedHeaders.keepTrailersTE(of: head, in: &upstreamHead) }
         let exchange = Exchange(
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
-            upgradeRequested: upgrade)
+            upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol)
         if let held {
             // What arrived of the request while it was held goes first.
             exchange.body = held.body
             exchange.pending = held.pending
         }
-        if let pooled = loop.takeIdle(target) {
+        if !h2c, let pooled = loop.takeIdle(target) {
             exchange.connection = .pooled
             attach(pooled, to: exchange)
         } else {
@@ -120,7 +123,8 @@ extension ProxyHandler {
             let trailers = ForwardedHeaders.trailers(received)
             if case .forwarding(_, let upstream) = state {
                 upstream.context?.writeAndFlush(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
-                armResponseDeadline(exchange)
+                // A response that started before the request ended (a gRPC stream) has no head to wait for.
+                if !exchange.responseStarted { armResponseDeadline(exchange) }
             } else {
                 exchange.pending.append(.end(trailers))
             }

@@ -4,7 +4,8 @@ import NIOHTTP1
 extension ProxyHandler: UpstreamOwner {
     var clientWritable: Bool { context?.channel.isWritable ?? false }
 
-    /// Makes a connection to the exchange's target; request parts wait in the exchange meanwhile.
+    /// Makes a connection to the exchange's target (for h2c, a stream on the loop's connection to
+    /// it); request parts wait in the exchange meanwhile.
     func connect(_ exchange: Exchange) {
         guard let context, move(to: .connecting(exchange)) else {
             exchange.leave()
@@ -13,7 +14,7 @@ extension ProxyHandler: UpstreamOwner {
         let target = exchange.target
         let loopBox = NIOLoopBound(loop, eventLoop: context.eventLoop)
         let idleTimeout = configuration.upstreamIdleTimeout
-        let connecting = loop.shared.connector.connect(
+        let connecting = exchange.upstreamProtocol == .h2c ? openStream(exchange) : loop.shared.connector.connect(
             to: target.target, on: context.eventLoop, timeout: configuration.connectTimeout
         ) { channel in
             channel.eventLoop.makeCompletedFuture {

@@ -18,7 +18,9 @@ protocol UpstreamOwner: AnyObject {
 /// Last handler of an upstream connection: hands response parts to the owning exchange, holds
 /// upstream reads while the client is not writable (backpressure), and closes the connection
 /// once it has sat in the pool for the idle timeout. The idle timer is re-armed lazily (not per
-/// request), and nothing wraps writes, so reuse costs no allocation.
+/// request), and nothing wraps writes, so reuse costs no allocation. On an h2c target it is the
+/// last handler of one HTTP/2 stream instead (`multiplexed`): used once, never pooled; its
+/// connection belongs to the loop's `H2UpstreamPool`.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -37,11 +39,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// When the connection went back to the pool; nil while an exchange uses it.
     private var idleSince: NIODeadline?
     private var idleTimer: Scheduled<Void>?
+    /// An HTTP/2 stream's handler rather than a connection's.
+    let multiplexed: Bool
+    /// The stream's response has ended (only tracked for streams).
+    private var responseEnded = false
 
-    init(target: TargetState, loop: LoopContext, idleTimeout: TimeAmount) {
+    init(target: TargetState, loop: LoopContext, idleTimeout: TimeAmount, multiplexed: Bool = false) {
         self.target = target
         self.loop = loop
         self.idleTimeout = idleTimeout
+        self.multiplexed = multiplexed
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -55,7 +62,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Whether the connection can carry another exchange.
-    var isReusable: Bool { !broken && context?.channel.isActive == true }
+    var isReusable: Bool { !multiplexed && !broken && context?.channel.isActive == true }
+
+    /// The exchange on this stream is over. A stream whose response ended closes by itself
+    /// once the request's end has gone out too; closing it now would send a needless
+    /// RST_STREAM. One whose response has not ended is reset.
+    func finishStream() {
+        broken = true
+        if !responseEnded { context?.close(promise: nil) }
+    }
 
     /// The connection went into the pool.
     func becameIdle() {
@@ -87,7 +102,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        loop.opened(context.channel, target: target.target)
+        // A stream closes with its connection, which the h2c pool tracks.
+        if !multiplexed { loop.opened(context.channel, target: target.target) }
         context.fireChannelActive()
     }
 
@@ -112,9 +128,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         switch unwrapInboundIn(data) {
-        case .head(let head): owner.upstreamHead(head)
+        case .head(var head):
+            // The exchange reads HTTP/1.1 keep-alive from the head to know whether the
+            // connection may go on; a stream is never reused, and one that ends has ended
+            // cleanly (closing it then would send a needless RST_STREAM).
+            if multiplexed { head.version = .http1_1 }
+            owner.upstreamHead(head)
         case .body(let body): owner.upstreamBody(body)
-        case .end(let trailers): owner.upstreamEnd(trailers: trailers)
+        case .end(let trailers):
+            if multiplexed { responseEnded = true }
+            owner.upstreamEnd(trailers: trailers)
         }
     }
 

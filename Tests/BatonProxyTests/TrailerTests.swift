@@ -44,6 +44,27 @@ import Testing
         }
     }
 
+    /// The response starts before the request ends (a streaming call): the request's end must
+    /// not put the exchange back to waiting for a head, or the response's end (and its
+    /// trailers) would be taken for an event out of place and answered 500.
+    @Test func aResponseThatStartedBeforeTheRequestEndedEndsCleanly() async throws {
+        try await ProxyFixture.with { fixture in
+            let client = try fixture.client()
+            try client.send("POST /answer-first HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+            #expect(try client.readLine() == "HTTP/1.1 200 OK")
+            try client.send("5\r\nhello\r\n0\r\n\r\n")
+            var rest: [UInt8] = []
+            while true {
+                let more = client.readSome()
+                if more.isEmpty { break }
+                rest += more
+            }
+            let text = String(decoding: rest, as: UTF8.self)
+            #expect(text.hasSuffix("5\r\nfirst\r\n0\r\n\r\n"), "\(text)")
+            #expect(!text.contains("500"))
+        }
+    }
+
     @Test func aContentLengthInRequestTrailersIsRefused() async throws {
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
