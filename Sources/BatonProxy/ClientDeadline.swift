@@ -1,15 +1,44 @@
 import NIOCore
+import NIOHTTP2
 
-/// Sits first in a client connection's pipeline and closes connections that take too long to
-/// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
-/// (`BodyTimedOut`) when a request body comes too slowly. One scheduled task per connection is
-/// re-armed lazily, so the request path schedules nothing.
-final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+/// What the proxy tells the deadlines of the client it serves as a request goes along; a
+/// connection's `ClientDeadline` or an HTTP/2 stream's.
+protocol RequestClock: AnyObject {
+    /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
+    func requestStarted(at time: NIODeadline)
+    /// The whole request was read: no deadline while it is served.
+    func requestRead()
+    /// The proxy itself held the body back: the client's time starts again from now.
+    func restartBodyClock()
+    /// The response ended and the connection (stream) stays open: the idle deadline starts.
+    func requestFinished()
+    /// The bytes being read while a parser error is raised, to explain it; nil on HTTP/2.
+    var lastReadBytes: ByteBuffer? { get }
+}
 
-    /// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
-    struct BodyTimedOut {}
+/// What a deadline counts of each read: the bytes of a connection, the DATA of an HTTP/2 stream.
+protocol ClientInput {
+    var countedBytes: Int { get }
+}
+
+extension ByteBuffer: ClientInput {
+    var countedBytes: Int { readableBytes }
+}
+
+extension HTTP2Frame.FramePayload: ClientInput {
+    var countedBytes: Int {
+        if case .data(let data) = self { return data.data.readableBytes }
+        return 0
+    }
+}
+
+/// Sits first in a client connection's pipeline (or an HTTP/2 stream's) and closes connections
+/// that take too long to send a request head (slow-header clients) or sit idle between requests,
+/// and tells the proxy (`ClientBodyTimedOut`) when a request body comes too slowly. One scheduled task
+/// per connection is re-armed lazily, so the request path schedules nothing.
+final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
+    typealias InboundIn = Input
+    typealias InboundOut = Input
 
     private enum Phase {
         case readingHead
@@ -31,7 +60,9 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     /// The bytes being read, while the handlers after this one see them: a parser error raised
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
-    private(set) var lastRead: ByteBuffer?
+    private(set) var lastRead: Input?
+
+    var lastReadBytes: ByteBuffer? { lastRead as? ByteBuffer }
 
     init(configuration: ProxyConfiguration) {
         headerTimeout = configuration.clientHeaderTimeout
@@ -70,8 +101,9 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
             arm(.now() + headerTimeout)
         case .readingBody(let since, let bytes):
             // Later, never sooner: the scheduled check finds the new deadline when it fires.
-            phase = .readingBody(since: since, bytes: bytes + buffer.readableBytes)
-            deadline = bodyDeadline(since: since, bytes: bytes + buffer.readableBytes)
+            let count = bytes + buffer.countedBytes
+            phase = .readingBody(since: since, bytes: count)
+            deadline = bodyDeadline(since: since, bytes: count)
         case .readingHead, .busy:
             break
         }
@@ -136,9 +168,12 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
         }
         self.deadline = nil
         if case .readingBody = phase {
-            context.fireUserInboundEventTriggered(BodyTimedOut())
+            context.fireUserInboundEventTriggered(ClientBodyTimedOut())
         } else {
             context.close(promise: nil)
         }
     }
 }
+
+/// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
+struct ClientBodyTimedOut {}

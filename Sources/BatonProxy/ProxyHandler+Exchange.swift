@@ -37,6 +37,8 @@ extension ProxyHandler {
         /// The head sent upstream (origin-form, forwarding headers set).
         let upstreamHead: HTTPRequestHead
         let upgradeRequested: Bool
+        /// The response gets Strict-Transport-Security (the app asks for it and the client came over TLS).
+        let hsts: Bool
         var body = BodyProgress.reading(bytes: 0)
         /// Request parts received while the upstream connection is being made.
         var pending: [HTTPClientRequestPart] = []
@@ -49,7 +51,7 @@ extension ProxyHandler {
 
         init(
             request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
-            upgradeRequested: Bool
+            upgradeRequested: Bool, hsts: Bool = false
         ) {
             self.request = request
             self.app = app
@@ -57,6 +59,7 @@ extension ProxyHandler {
             self.metrics = metrics
             self.upstreamHead = upstreamHead
             self.upgradeRequested = upgradeRequested
+            self.hsts = hsts
             target.enter()
             metrics.inFlight.increment()
         }
