@@ -51,8 +51,9 @@ extension ClientPipelines {
         let serverName: String?
         switch result {
         case .hostname(let name):
-            // A name that is no host name (bad characters) counts as none.
-            serverName = HostName.normalize(name)
+            // A name that is no host name (bad characters) counts as none, as does an IP
+            // address, which RFC 6066 does not allow there (some clients send it anyway).
+            serverName = (try? SocketAddress(ipAddress: name, port: 0)) == nil ? HostName.normalize(name) : nil
         case .fallback:
             serverName = nil
         }

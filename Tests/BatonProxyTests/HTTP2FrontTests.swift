@@ -153,4 +153,23 @@ import Testing
             #expect(idle.output.contains("closed"), "\(idle.all)")
         }
     }
+
+    @Test func anHTTP2RequestBodyThatStopsComingIs408AndTheConnectionServesOn() async throws {
+        try await TLSFixture.with(configure: { $0.clientBodyTimeout = .milliseconds(500) }) { fixture in
+            let result = try await H2Client.run(#"""
+                stream = conn.get_next_available_stream_id()
+                conn.send_headers(stream, head("POST", "/upload", extra=[("content-length", "100")]))
+                conn.send_data(stream, b"only a part")
+                flush()
+                response(stream)
+                stream = conn.get_next_available_stream_id()
+                conn.send_headers(stream, head("GET", "/after"), end_stream=True)
+                flush()
+                response(stream)
+                """#, port: fixture.port)
+            #expect(result.output.contains("status 408"), "\(result.all)")
+            #expect(result.output.contains("body hello /after"), "\(result.all)")
+            #expect(fixture.backend.log.requests.first?.complete == false, "the upstream never got the whole request")
+        }
+    }
 }

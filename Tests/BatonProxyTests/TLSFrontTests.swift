@@ -64,6 +64,12 @@ import Testing
         try await TLSFixture.with(fallback: true) { fixture in
             let result = try await Self.presented(fixture, serverName: nil)
             #expect(result.all.contains("Peer certificate: CN = default.test"), "\(result.all)")
+            // An IP address is no server name (RFC 6066), though some clients send one.
+            let address = try await Self.presented(fixture, serverName: "127.0.0.1")
+            #expect(address.all.contains("Peer certificate: CN = default.test"), "\(address.all)")
+            // A name with no certificate is refused even so.
+            let unknown = try await Self.presented(fixture, serverName: "nobody.test")
+            #expect(unknown.all.contains("unrecognized name"), "\(unknown.all)")
         }
     }
 
@@ -95,6 +101,36 @@ import Testing
             #expect(body.lowerBound < checksum.lowerBound)
             #expect(text.contains("x-done: yes"))
             #expect(!text.contains("6.6.6.6"), "forwarding fields never pass in trailers")
+        }
+    }
+
+    @Test func aWebSocketUpgradeOverTLSIsTunnelledByteForByte() async throws {
+        try await TLSFixture.with { fixture in
+            let upstream = try UpgradeEchoServer()
+            defer { upstream.stop() }
+            fixture.proxy.install(RouteTable([("ws.test", Route(app: "ws", target: .address(host: "127.0.0.1", port: upstream.port)))]))
+            let script = FileManager.default.temporaryDirectory.appendingPathComponent("baton-wss-\(UUID().uuidString).py").path
+            try #"""
+                import socket, ssl, sys
+                context = ssl.create_default_context(cafile=sys.argv[2])
+                context.set_alpn_protocols(["http/1.1"])
+                sock = context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15),
+                                           server_hostname="app.test")
+                sock.sendall(b"GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+                seen = b""
+                while not seen.endswith(b"hello"):
+                    seen += sock.recv(1)
+                print(seen.split(b"\r\n")[0].decode())
+                payload = bytes(i % 251 for i in range(100000))
+                sock.sendall(payload)
+                echoed = b""
+                while len(echoed) < len(payload):
+                    echoed += sock.recv(65536)
+                print("echoed", echoed == payload)
+                """#.write(toFile: script, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: script) }
+            let result = try await ClientTool.run(["/usr/bin/python3", script, String(fixture.tlsPort), fixture.certificates.caFile])
+            #expect(result.output == "HTTP/1.1 101 Switching Protocols\necho" + "ed True\n", "\(result.all)")
         }
     }
 }

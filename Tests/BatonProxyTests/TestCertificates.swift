@@ -43,8 +43,9 @@ struct TestCertificates: Sendable {
             privateKey: NIOSSLPrivateKey(file: keyFile(name), format: .pem))
     }
 
-    /// Certificates by SNI: exact names, then `*.` wildcards; a hello without SNI (or naming
-    /// no host of ours) gets `default.test` with `fallback`, else nothing (the handshake is refused).
+    /// Certificates by SNI: exact names, then `*.` wildcards; a hello without SNI gets
+    /// `default.test` with `fallback`, else nothing; one naming no host of ours, nothing (the
+    /// handshake is refused), as the daemon's `--default-sni` does.
     func serverCertificates(fallback: Bool) throws -> FixedCertificates {
         var byName: [String: NIOSSLContext] = [:]
         for name in Self.names where name != "default.test" { byName[name] = try context(name) }
@@ -70,6 +71,6 @@ struct FixedCertificates: ServerCertificates {
         if let dot = serverName.firstIndex(of: "."), let wildcard = byName["*" + serverName[dot...]] {
             return eventLoop.makeSucceededFuture(wildcard)
         }
-        return eventLoop.makeSucceededFuture(fallback)
+        return eventLoop.makeSucceededFuture(nil)
     }
 }
