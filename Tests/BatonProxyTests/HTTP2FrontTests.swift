@@ -172,4 +172,31 @@ import Testing
             #expect(fixture.backend.log.requests.first?.complete == false, "the upstream never got the whole request")
         }
     }
+
+    @Test func anHTTP2HeaderBlockOverTheLimitEndsTheConnection() async throws {
+        try await TLSFixture.with { fixture in
+            let result = try await H2Client.run(#"""
+                # Once the client has acknowledged the proxy's settings, 64 KiB of fields pass
+                # (40 KiB here, past the 16 KiB HTTP/2 implementations start from).
+                for event in events():
+                    if isinstance(event, h2.events.RemoteSettingsChanged):
+                        break
+                flush()
+                stream = conn.get_next_available_stream_id()
+                conn.send_headers(stream, head("GET", "/big-cookie", extra=[("cookie", "a" * 40000)]), end_stream=True)
+                flush()
+                response(stream)
+                stream = conn.get_next_available_stream_id()
+                conn.send_headers(stream, head("GET", "/too-big", extra=[("cookie", "a" * 70000)]), end_stream=True)
+                flush()
+                for event in events():
+                    if isinstance(event, h2.events.ConnectionTerminated):
+                        print("goaway", int(event.error_code))
+                """#, port: fixture.port)
+            #expect(result.output.contains("body hello /big-cookie"), "\(result.all)")
+            #expect(result.output.contains("goaway"), "\(result.all)")
+            #expect(result.output.hasSuffix("closed\n"), "\(result.all)")
+            #expect(fixture.backend.log.uris == ["/big-cookie"])
+        }
+    }
 }

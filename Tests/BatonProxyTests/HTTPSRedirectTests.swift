@@ -1,5 +1,6 @@
 @testable import BatonProxy
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Per-app `--https-redirect` and `--hsts`: a plain request is sent to HTTPS with a 308, and
@@ -61,6 +62,12 @@ import Testing
             let plain = try await fixture.plainCurl("app.test", "/x", ["-D", "-"])
             #expect(plain.code == 200)
             #expect(!plain.body.lowercased().contains("strict-transport-security"), "never over plain HTTP")
+        }
+        // An app that sets its own keeps it, alone.
+        let own = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Strict-Transport-Security": "max-age=60"])
+        for version in [HTTPVersion.http1_1, HTTPVersion(major: 2, minor: 0)] {
+            let sent = ForwardedHeaders.clientResponse(own, clientVersion: version, keepAlive: true, upgrade: false, hsts: true)
+            #expect(sent.head.headers["strict-transport-security"] == ["max-age=60"])
         }
     }
 
