@@ -36,6 +36,11 @@ extension HTTP2Frame.FramePayload: ClientInput {
 /// that take too long to send a request head (slow-header clients) or sit idle between requests,
 /// and tells the proxy (`ClientBodyTimedOut`) when a request body comes too slowly. One scheduled task
 /// per connection is re-armed lazily, so the request path schedules nothing.
+///
+/// On an HTTP/2 stream (`forStream`) only the body deadline applies: the stream exists because
+/// its request head arrived, and it ends with its response. A deadline set while a read is
+/// being delivered is scheduled when the read completes, and only if it is still wanted then,
+/// so a stream whose request ends with its head (a GET) schedules nothing at all.
 final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
     typealias InboundIn = Input
     typealias InboundOut = Input
@@ -57,6 +62,10 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     private var scheduled: Scheduled<Void>?
     private var scheduledFor: NIODeadline = .distantFuture
     private var context: ChannelHandlerContext?
+    private let forStream: Bool
+    /// A read is being delivered; a deadline set meanwhile waits for its end to be scheduled.
+    private var reading = false
+    private var schedulePending = false
     /// The bytes being read, while the handlers after this one see them: a parser error raised
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
@@ -64,7 +73,8 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
 
     var lastReadBytes: ByteBuffer? { lastRead as? ByteBuffer }
 
-    init(configuration: ProxyConfiguration) {
+    init(configuration: ProxyConfiguration, forStream: Bool = false) {
+        self.forStream = forStream
         headerTimeout = configuration.clientHeaderTimeout
         idleTimeout = configuration.idleTimeout
         bodyTimeout = configuration.clientBodyTimeout
@@ -73,11 +83,11 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(.now() + headerTimeout) }
+        if context.channel.isActive && !forStream { arm(.now() + headerTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(.now() + headerTimeout)
+        if !forStream { arm(.now() + headerTimeout) }
         context.fireChannelActive()
     }
 
@@ -96,9 +106,11 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         switch phase {
-        case .idle:
+        case .idle where !forStream:
             phase = .readingHead
             arm(.now() + headerTimeout)
+        case .idle:
+            break
         case .readingBody(let since, let bytes):
             // Later, never sooner: the scheduled check finds the new deadline when it fires.
             let count = bytes + buffer.countedBytes
@@ -108,8 +120,18 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
             break
         }
         lastRead = buffer
+        reading = true
         context.fireChannelRead(data)
+        reading = false
         lastRead = nil
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if schedulePending {
+            schedulePending = false
+            if let deadline, scheduled == nil || deadline < scheduledFor { schedule(at: deadline) }
+        }
+        context.fireChannelReadComplete()
     }
 
     /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
@@ -142,12 +164,21 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     /// The response ended and the connection stays open: the idle deadline starts.
     func requestFinished() {
         phase = .idle
-        arm(.now() + idleTimeout)
+        if forStream {
+            deadline = nil
+        } else {
+            arm(.now() + idleTimeout)
+        }
     }
 
     private func arm(_ newDeadline: NIODeadline) {
         deadline = newDeadline
-        if scheduled == nil || newDeadline < scheduledFor { schedule(at: newDeadline) }
+        guard scheduled == nil || newDeadline < scheduledFor else { return }
+        if reading {
+            schedulePending = true
+        } else {
+            schedule(at: newDeadline)
+        }
     }
 
     private func schedule(at when: NIODeadline) {

@@ -32,9 +32,11 @@ struct ClientPipelines: Sendable {
         loop.accepted(channel)
     }
 
-    /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself.
+    /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself; over TLS
+    /// the writes of each response are gathered into one record first.
     func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
         let deadline = ClientDeadline<ByteBuffer>(configuration: shared.configuration)
+        if secure { try channel.pipeline.syncOperations.addHandler(OutboundCoalescer(defersFlush: false)) }
         try channel.pipeline.syncOperations.addHandler(deadline)
         try http1Protocol(channel, loop: loop, deadline: deadline, secure: secure)
     }
@@ -54,8 +56,9 @@ struct ClientPipelines: Sendable {
             ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false)))
     }
 
-    /// A connection's HTTP/2 handlers: the protocol, whose streams each get a `ProxyHandler`
-    /// behind the HTTP/1 codec, then `HTTP2ConnectionHandler` for the connection's lifetime.
+    /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose
+    /// streams each get a `ProxyHandler` behind the HTTP/1 codec, then `HTTP2ConnectionHandler`
+    /// for the connection's lifetime.
     func http2(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
         let configuration = shared.configuration
         let lifecycle = HTTP2ConnectionHandler(configuration: configuration, eventLoop: channel.eventLoop)
@@ -76,6 +79,7 @@ struct ClientPipelines: Sendable {
             }
         }
         let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(OutboundCoalescer(defersFlush: true))
         try pipeline.addHandler(http2)
         try pipeline.addHandler(lifecycle)
     }
@@ -86,7 +90,7 @@ struct ClientPipelines: Sendable {
     /// One HTTP/2 stream, one request: its deadlines (a body must keep up as on HTTP/1.1), the
     /// checks HTTP/1.1 framing cannot express, the HTTP/1 view of its frames, the proxy.
     private static func stream(_ stream: any Channel, loop: LoopContext, connection: ClientConnection) throws {
-        let deadline = ClientDeadline<HTTP2Frame.FramePayload>(configuration: loop.shared.configuration)
+        let deadline = ClientDeadline<HTTP2Frame.FramePayload>(configuration: loop.shared.configuration, forStream: true)
         let pipeline = stream.pipeline.syncOperations
         try pipeline.addHandler(deadline)
         try pipeline.addHandler(HTTP2StreamGate())
