@@ -1,8 +1,7 @@
 import NIOCore
-import NIOHTTP2
 
-/// What the proxy tells the deadlines of the client it serves as a request goes along; a
-/// connection's `ClientDeadline` or an HTTP/2 stream's.
+/// What the proxy tells the deadlines of the client it serves as a request goes along: an
+/// HTTP/1.x connection's `ClientDeadline`, or an HTTP/2 stream's `StreamDeadline`.
 protocol RequestClock: AnyObject {
     /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
     func requestStarted(at time: NIODeadline)
@@ -10,40 +9,22 @@ protocol RequestClock: AnyObject {
     func requestRead()
     /// The proxy itself held the body back: the client's time starts again from now.
     func restartBodyClock()
-    /// The response ended and the connection (stream) stays open: the idle deadline starts.
+    /// The response ended: on a connection that stays open the idle deadline starts.
     func requestFinished()
-    /// The bytes being read while a parser error is raised, to explain it; nil on HTTP/2.
+    /// The bytes being read while a parser error is raised, to explain it.
     var lastReadBytes: ByteBuffer? { get }
 }
 
-/// What a deadline counts of each read: the bytes of a connection, the DATA of an HTTP/2 stream.
-protocol ClientInput {
-    var countedBytes: Int { get }
-}
+/// Sits first in a client connection's pipeline and closes connections that take too long to
+/// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
+/// (`BodyTimedOut`) when a request body comes too slowly. One scheduled task per connection is
+/// re-armed lazily, so the request path schedules nothing.
+final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
 
-extension ByteBuffer: ClientInput {
-    var countedBytes: Int { readableBytes }
-}
-
-extension HTTP2Frame.FramePayload: ClientInput {
-    var countedBytes: Int {
-        if case .data(let data) = self { return data.data.readableBytes }
-        return 0
-    }
-}
-
-/// Sits first in a client connection's pipeline (or an HTTP/2 stream's) and closes connections
-/// that take too long to send a request head (slow-header clients) or sit idle between requests,
-/// and tells the proxy (`ClientBodyTimedOut`) when a request body comes too slowly. One scheduled task
-/// per connection is re-armed lazily, so the request path schedules nothing.
-///
-/// On an HTTP/2 stream (`forStream`) only the body deadline applies: the stream exists because
-/// its request head arrived, and it ends with its response. A deadline set while a read is
-/// being delivered is scheduled when the read completes, and only if it is still wanted then,
-/// so a stream whose request ends with its head (a GET) schedules nothing at all.
-final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
-    typealias InboundIn = Input
-    typealias InboundOut = Input
+    /// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
+    struct BodyTimedOut {}
 
     private enum Phase {
         case readingHead
@@ -62,19 +43,14 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     private var scheduled: Scheduled<Void>?
     private var scheduledFor: NIODeadline = .distantFuture
     private var context: ChannelHandlerContext?
-    private let forStream: Bool
-    /// A read is being delivered; a deadline set meanwhile waits for its end to be scheduled.
-    private var reading = false
-    private var schedulePending = false
     /// The bytes being read, while the handlers after this one see them: a parser error raised
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
-    private(set) var lastRead: Input?
+    private(set) var lastRead: ByteBuffer?
 
-    var lastReadBytes: ByteBuffer? { lastRead as? ByteBuffer }
+    var lastReadBytes: ByteBuffer? { lastRead }
 
-    init(configuration: ProxyConfiguration, forStream: Bool = false) {
-        self.forStream = forStream
+    init(configuration: ProxyConfiguration) {
         headerTimeout = configuration.clientHeaderTimeout
         idleTimeout = configuration.idleTimeout
         bodyTimeout = configuration.clientBodyTimeout
@@ -83,11 +59,11 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive && !forStream { arm(.now() + headerTimeout) }
+        if context.channel.isActive { arm(.now() + headerTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if !forStream { arm(.now() + headerTimeout) }
+        arm(.now() + headerTimeout)
         context.fireChannelActive()
     }
 
@@ -106,32 +82,19 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         switch phase {
-        case .idle where !forStream:
+        case .idle:
             phase = .readingHead
             arm(.now() + headerTimeout)
-        case .idle:
-            break
         case .readingBody(let since, let bytes):
             // Later, never sooner: the scheduled check finds the new deadline when it fires.
-            let count = bytes + buffer.countedBytes
-            phase = .readingBody(since: since, bytes: count)
-            deadline = bodyDeadline(since: since, bytes: count)
+            phase = .readingBody(since: since, bytes: bytes + buffer.readableBytes)
+            deadline = bodyDeadline(since: since, bytes: bytes + buffer.readableBytes)
         case .readingHead, .busy:
             break
         }
         lastRead = buffer
-        reading = true
         context.fireChannelRead(data)
-        reading = false
         lastRead = nil
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        if schedulePending {
-            schedulePending = false
-            if let deadline, scheduled == nil || deadline < scheduledFor { schedule(at: deadline) }
-        }
-        context.fireChannelReadComplete()
     }
 
     /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
@@ -164,21 +127,12 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
     /// The response ended and the connection stays open: the idle deadline starts.
     func requestFinished() {
         phase = .idle
-        if forStream {
-            deadline = nil
-        } else {
-            arm(.now() + idleTimeout)
-        }
+        arm(.now() + idleTimeout)
     }
 
     private func arm(_ newDeadline: NIODeadline) {
         deadline = newDeadline
-        guard scheduled == nil || newDeadline < scheduledFor else { return }
-        if reading {
-            schedulePending = true
-        } else {
-            schedule(at: newDeadline)
-        }
+        if scheduled == nil || newDeadline < scheduledFor { schedule(at: newDeadline) }
     }
 
     private func schedule(at when: NIODeadline) {
@@ -199,12 +153,9 @@ final class ClientDeadline<Input: ClientInput>: ChannelInboundHandler, Removable
         }
         self.deadline = nil
         if case .readingBody = phase {
-            context.fireUserInboundEventTriggered(ClientBodyTimedOut())
+            context.fireUserInboundEventTriggered(BodyTimedOut())
         } else {
             context.close(promise: nil)
         }
     }
 }
-
-/// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
-struct ClientBodyTimedOut {}

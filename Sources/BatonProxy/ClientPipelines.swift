@@ -25,7 +25,7 @@ struct ClientPipelines: Sendable {
     /// is closed at the header timeout.
     func plain(_ channel: any Channel) throws {
         let loop = loop(for: channel)
-        let deadline = ClientDeadline<ByteBuffer>(configuration: shared.configuration)
+        let deadline = ClientDeadline(configuration: shared.configuration)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(deadline)
         try pipeline.addHandler(PriorKnowledgeSniffer(pipelines: self, loop: loop, deadline: deadline))
@@ -35,14 +35,14 @@ struct ClientPipelines: Sendable {
     /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself; over TLS
     /// the writes of each response are gathered into one record first.
     func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
-        let deadline = ClientDeadline<ByteBuffer>(configuration: shared.configuration)
+        let deadline = ClientDeadline(configuration: shared.configuration)
         if secure { try channel.pipeline.syncOperations.addHandler(OutboundCoalescer(defersFlush: false)) }
         try channel.pipeline.syncOperations.addHandler(deadline)
         try http1Protocol(channel, loop: loop, deadline: deadline, secure: secure)
     }
 
     /// HTTP/1.1 framing and the proxy, after `deadline`.
-    func http1Protocol(_ channel: any Channel, loop: LoopContext, deadline: ClientDeadline<ByteBuffer>, secure: Bool) throws {
+    func http1Protocol(_ channel: any Channel, loop: LoopContext, deadline: ClientDeadline, secure: Bool) throws {
         let configuration = shared.configuration
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maxHeaderBytes
@@ -90,7 +90,7 @@ struct ClientPipelines: Sendable {
     /// One HTTP/2 stream, one request: its deadlines (a body must keep up as on HTTP/1.1), the
     /// checks HTTP/1.1 framing cannot express, the HTTP/1 view of its frames, the proxy.
     private static func stream(_ stream: any Channel, loop: LoopContext, connection: ClientConnection) throws {
-        let deadline = ClientDeadline<HTTP2Frame.FramePayload>(configuration: loop.shared.configuration, forStream: true)
+        let deadline = StreamDeadline(configuration: loop.shared.configuration)
         let pipeline = stream.pipeline.syncOperations
         try pipeline.addHandler(deadline)
         try pipeline.addHandler(HTTP2StreamGate())

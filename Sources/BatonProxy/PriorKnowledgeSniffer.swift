@@ -17,11 +17,11 @@ final class PriorKnowledgeSniffer: ChannelInboundHandler, RemovableChannelHandle
 
     private let pipelines: ClientPipelines
     private let loop: LoopContext
-    private let deadline: ClientDeadline<ByteBuffer>
+    private let deadline: ClientDeadline
     /// A prefix of the preface, waiting for the rest.
     private var held: ByteBuffer?
 
-    init(pipelines: ClientPipelines, loop: LoopContext, deadline: ClientDeadline<ByteBuffer>) {
+    init(pipelines: ClientPipelines, loop: LoopContext, deadline: ClientDeadline) {
         self.pipelines = pipelines
         self.loop = loop
         self.deadline = deadline

@@ -40,7 +40,7 @@ extension ProxyHandler {
             let channel = context.channel
             _ = try client.removeHandler(context: client.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
             _ = try client.removeHandler(context: client.context(handlerType: HTTPResponseEncoder.self))
-            _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline<ByteBuffer>.self))
+            _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline.self))
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
             _ = try server.removeHandler(context: server.context(handlerType: HTTPRequestEncoder.self))

@@ -233,7 +233,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 queued.append(.inputClosed)
             }
-        } else if event is ClientBodyTimedOut {
+        } else if event is ClientDeadline.BodyTimedOut {
             bodyTimedOut()
         } else if event is ChannelShouldQuiesceEvent {
             // Shutdown: no further request on this connection; the one in progress finishes.
