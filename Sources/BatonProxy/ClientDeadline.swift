@@ -1,10 +1,25 @@
 import NIOCore
 
+/// What the proxy tells the deadlines of the client it serves as a request goes along: an
+/// HTTP/1.x connection's `ClientDeadline`, or an HTTP/2 stream's `StreamDeadline`.
+protocol RequestClock: AnyObject {
+    /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
+    func requestStarted(at time: NIODeadline)
+    /// The whole request was read: no deadline while it is served.
+    func requestRead()
+    /// The proxy itself held the body back: the client's time starts again from now.
+    func restartBodyClock()
+    /// The response ended: on a connection that stays open the idle deadline starts.
+    func requestFinished()
+    /// The bytes being read while a parser error is raised, to explain it.
+    var lastReadBytes: ByteBuffer? { get }
+}
+
 /// Sits first in a client connection's pipeline and closes connections that take too long to
 /// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
 /// (`BodyTimedOut`) when a request body comes too slowly. One scheduled task per connection is
 /// re-armed lazily, so the request path schedules nothing.
-final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
+final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -32,6 +47,8 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler {
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
     private(set) var lastRead: ByteBuffer?
+
+    var lastReadBytes: ByteBuffer? { lastRead }
 
     init(configuration: ProxyConfiguration) {
         headerTimeout = configuration.clientHeaderTimeout

@@ -4,8 +4,11 @@ import NIOHTTP1
 /// The proxy's own small responses (404, 502, 503, 504, 4xx for bad requests): plain text that
 /// names the problem and carries the request id.
 enum ErrorResponse {
-    /// `allow` is the Allow field of a 405.
-    static func head(_ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool, allow: String? = nil) -> HTTPResponseHead {
+    /// `allow` is the Allow field of a 405, `location` the Location of a redirect.
+    static func head(
+        _ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool, allow: String? = nil,
+        location: String? = nil
+    ) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(6)
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -13,6 +16,7 @@ enum ErrorResponse {
         headers.add(name: "x-request-id", value: requestID)
         headers.add(name: "server", value: "baton")
         if let allow { headers.add(name: "allow", value: allow) }
+        if let location { headers.add(name: "location", value: location) }
         if close { headers.add(name: "connection", value: "close") }
         return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
     }

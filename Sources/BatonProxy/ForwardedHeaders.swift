@@ -144,11 +144,21 @@ enum ForwardedHeaders {
         equalsFolded(text.utf8, lower)
     }
 
-    /// The response head sent to the client, framed for the client's HTTP version.
+    /// The response head sent to the client, framed for the client's HTTP version. With `hsts`
+    /// (an HTTPS client, an app that asks for it) it carries Strict-Transport-Security unless
+    /// the app set its own.
     static func clientResponse(
-        _ head: HTTPResponseHead, clientVersion: HTTPVersion, keepAlive: Bool, upgrade: Bool
+        _ head: HTTPResponseHead, clientVersion: HTTPVersion, keepAlive: Bool, upgrade: Bool, hsts: Bool = false
     ) -> (head: HTTPResponseHead, closeDelimited: Bool) {
         var out = head
+        if hsts && !out.headers.contains(name: "strict-transport-security") {
+            out.headers.add(name: "strict-transport-security", value: strictTransportSecurity)
+        }
+        if clientVersion.major == 2 {
+            // An HTTP/2 stream: the codec drops connection-specific fields (and those that
+            // Connection names) as it encodes, and frames the body itself.
+            return (out, false)
+        }
         removeHopByHop(&out.headers, keepUpgrade: upgrade)
         var closeDelimited = false
         if clientVersion.minor == 0 {
@@ -173,6 +183,9 @@ enum ForwardedHeaders {
         }
         return (out, closeDelimited)
     }
+
+    /// One year, this host only (RFC 6797): what `--hsts` promises browsers.
+    static let strictTransportSecurity = "max-age=31536000"
 
     /// A trailer section to forward: without hop-by-hop fields and without those a trailer may
     /// not set (framing, routing, the Trailer list itself; RFC 9110 §6.5.1), nor any the proxy

@@ -5,20 +5,26 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// Baton's HTTP/1.1 reverse proxy. Routes each request by Host through the installed
-/// `RouteTable`, pools keep-alive upstream connections per target and event loop, and streams
-/// bodies both ways with backpressure.
+/// Baton's reverse proxy. Routes each request by Host through the installed `RouteTable`, pools
+/// keep-alive upstream connections per target and event loop, and streams bodies both ways with
+/// backpressure. Clients speak HTTP/1.1 or HTTP/2 (h2c with prior knowledge) on the plain
+/// listener, and HTTP/1.1 or HTTP/2 over TLS on the HTTPS one (`startTLS`).
 public final class Proxy: Sendable {
     /// The event loops serving connections; shared with other servers of the daemon.
     public let group: MultiThreadedEventLoopGroup
     public let metrics: ProxyMetrics
     let shared: ProxyShared
     private let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>]
-    /// Made by `start` and dropped at the end of `shutdown`: its deinit completes a promise on
-    /// the group, which must still be running then.
-    private let quiesce = Mutex<ServerQuiescingHelper?>(nil)
-    private let serverChannel = Mutex<(any Channel)?>(nil)
+    /// Every listener started, with the helper that quiesces its connections. Dropped at the
+    /// end of `shutdown`: a helper's deinit completes a promise on the group, which must still
+    /// be running then.
+    private let listeners = Mutex<[Listener]>([])
     private let stopped = Mutex(false)
+
+    private struct Listener: Sendable {
+        let channel: any Channel
+        let quiesce: ServerQuiescingHelper
+    }
 
     public init(
         configuration: ProxyConfiguration = ProxyConfiguration(),
@@ -37,70 +43,53 @@ public final class Proxy: Sendable {
         self.loops = loops
     }
 
+    var pipelines: ClientPipelines { ClientPipelines(shared: shared, loops: loops) }
+
     /// Starts accepting on `host:port` (port 0 picks a free port) and returns the bound address.
     public func start(host: String, port: Int) async throws -> SocketAddress {
-        let shared = self.shared
-        let loops = self.loops
-        let quiesce = ServerQuiescingHelper(group: group)
-        self.quiesce.withLock { $0 = quiesce }
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = shared.configuration.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = shared.configuration.maxHeaderBytes
-        let limits = decoderLimits
-        let channel: any Channel
-        do {
-            channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        try pipeline.addHandler(AcceptBackoff())
-                        try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
-                    }
-                }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 8)
-                // A client that sends its request and shuts down its write side still gets the answer.
-                .childChannelOption(.allowRemoteHalfClosure, value: true)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try Self.configureClient(channel, loops: loops, shared: shared, limits: limits)
-                    }
-                }
-                .bind(host: host, port: port).get()
-        } catch {
-            self.quiesce.withLock { $0 = nil }
-            throw error
+        let pipelines = self.pipelines
+        // A client that sends its request and shuts down its write side still gets the answer.
+        return try await listen(host: host, port: port, allowRemoteHalfClosure: true) { channel in
+            try pipelines.plain(channel)
         }
-        serverChannel.withLock { $0 = channel }
-        guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
-        return address
     }
 
-    /// A client connection's pipeline: deadlines, HTTP/1.1 framing, then the proxy itself, which
-    /// shares its loop's upstream pools.
-    private static func configureClient(
-        _ channel: any Channel, loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>], shared: ProxyShared,
-        limits: NIOHTTPDecoderLimitConfiguration
-    ) throws {
-        let box = loops[ObjectIdentifier(channel.eventLoop)]!
-        let loop: LoopContext
-        if let existing = box.value {
-            loop = existing
-        } else {
-            loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
-            box.value = loop
+    /// Binds a listener whose accepted connections `configure` sets up, with the backlog,
+    /// accept backoff and quiescing every listener of the proxy has.
+    func listen(
+        host: String, port: Int, allowRemoteHalfClosure: Bool,
+        configure: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> SocketAddress {
+        let quiesce = ServerQuiescingHelper(group: group)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(AcceptBackoff())
+                    try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 8)
+            .childChannelOption(.allowRemoteHalfClosure, value: allowRemoteHalfClosure)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try configure(channel) }
+            }
+            .bind(host: host, port: port).get()
+        // A listener that comes up while the proxy shuts down is not kept.
+        let kept = stopped.withLock { stopped in
+            if stopped { return false }
+            listeners.withLock { $0.append(Listener(channel: channel, quiesce: quiesce)) }
+            return true
         }
-        let deadline = ClientDeadline(configuration: shared.configuration)
-        let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(deadline)
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits)
-        try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline))
-        loop.accepted(channel)
+        guard kept else {
+            try? await channel.close()
+            throw ChannelError.ioOnClosedChannel
+        }
+        guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
+        return address
     }
 
     /// Replaces the route table in one step. Requests already started keep their target; every
@@ -146,32 +135,44 @@ public final class Proxy: Sendable {
         return drained
     }
 
-    /// Stops accepting, lets in-flight requests finish for up to `gracePeriod`, then closes
-    /// what is left. The event loop group stays up (its owner shuts it down).
+    /// Stops accepting on every listener, lets in-flight requests finish for up to
+    /// `gracePeriod` (HTTP/2 clients get a GOAWAY and their open streams finish; HTTP/1.1
+    /// connections close between requests), then closes what is left. The event loop group
+    /// stays up (its owner shuts it down).
     public func shutdown(gracePeriod: Duration) async {
         let first = stopped.withLock { stopped in
             defer { stopped = true }
             return !stopped
         }
-        guard first, let quiesce = self.quiesce.withLock({ $0 }) else { return }
-        let promise = group.next().makePromise(of: Void.self)
-        // Registered once: a callback added to a completed future from off its loop runs later,
-        // on the loop, so a flag made per poll would never be seen set.
-        let finished = DoneFlag()
-        promise.futureResult.whenComplete { _ in finished.set() }
-        quiesce.initiateShutdown(promise: promise)
-        await wait(for: finished, until: ContinuousClock.now + gracePeriod)
+        let all = listeners.withLock { $0 }
+        guard first, !all.isEmpty else { return }
+        shared.httpsListening(on: nil)
+        var flags: [DoneFlag] = []
+        for listener in all {
+            let promise = group.next().makePromise(of: Void.self)
+            // Registered once: a callback added to a completed future from off its loop runs later,
+            // on the loop, so a flag made per poll would never be seen set.
+            let finished = DoneFlag()
+            promise.futureResult.whenComplete { _ in finished.set() }
+            listener.quiesce.initiateShutdown(promise: promise)
+            flags.append(finished)
+        }
+        await wait(for: flags, until: ContinuousClock.now + gracePeriod)
         // What is still open after the grace period is closed now, while every event loop
         // still runs to finish the closing (the group is shut down after this returns).
         await onEveryLoop { $0.closeEverything() }
         // Each client connection tells the quiescing helper it has gone on the listener's
         // loop; returning before they all have would let the owner shut that loop down first,
         // and a connection closing later on another loop would schedule work on a dead one.
-        await wait(for: finished, until: ContinuousClock.now + .seconds(5))
-        if let channel = serverChannel.withLock({ $0 }) {
-            try? await channel.close()
+        await wait(for: flags, until: ContinuousClock.now + .seconds(5))
+        for listener in all {
+            try? await listener.channel.close()
         }
-        self.quiesce.withLock { $0 = nil }
+        listeners.withLock { $0 = [] }
+    }
+
+    private func wait(for flags: [DoneFlag], until deadline: ContinuousClock.Instant) async {
+        for flag in flags { await wait(for: flag, until: deadline) }
     }
 
     private func wait(for flag: DoneFlag, until deadline: ContinuousClock.Instant) async {
@@ -193,14 +194,4 @@ private final class DoneFlag: Sendable {
     private let value = Mutex(false)
     func set() { value.withLock { $0 = true } }
     var isSet: Bool { value.withLock { $0 } }
-}
-
-extension Proxy {
-    /// Starts accepting TLS on `host:port` (port 0 picks a free port): each hello gets its
-    /// certificate from `certificates` by SNI, ALPN picks HTTP/2 or HTTP/1.1, and requests are
-    /// routed as on the plain listener. Returns the bound address.
-    public func startTLS(host: String, port: Int, certificates: any ServerCertificates) async throws -> SocketAddress {
-        // PLACEHOLDER (issue 13 contract): the proxy's TLS front replaces this body.
-        throw ChannelError.operationUnsupported
-    }
 }

@@ -39,6 +39,8 @@ extension ProxyHandler {
         let upgradeRequested: Bool
         /// HTTP/1.1 on a pooled connection, or h2c: a stream of the loop's connection to the target.
         let upstreamProtocol: UpstreamProtocol
+        /// The response gets Strict-Transport-Security (the app asks for it and the client came over TLS).
+        let hsts: Bool
         var body = BodyProgress.reading(bytes: 0)
         /// Request parts received while the upstream connection is being made.
         var pending: [HTTPClientRequestPart] = []
@@ -51,7 +53,7 @@ extension ProxyHandler {
 
         init(
             request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
-            upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1
+            upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1, hsts: Bool = false
         ) {
             self.request = request
             self.app = app
@@ -60,6 +62,7 @@ extension ProxyHandler {
             self.upstreamHead = upstreamHead
             self.upgradeRequested = upgradeRequested
             self.upstreamProtocol = upstreamProtocol
+            self.hsts = hsts
             target.enter()
             metrics.inFlight.increment()
         }

@@ -8,9 +8,10 @@ extension ProxyHandler {
     /// connection stays usable.
     func respondLocally(
         _ request: RequestRecord, _ status: HTTPResponseStatus, _ detail: String, close: Bool, allow: String? = nil,
-        metrics: AppMetrics? = nil
+        metrics: AppMetrics? = nil, location: String? = nil
     ) {
-        answer(request, status, detail, close: close, requestEnded: false, allow: allow, metrics: metrics, target: "-")
+        answer(request, status, detail, close: close, requestEnded: false, allow: allow, location: location, metrics: metrics,
+               target: "-")
     }
 
     /// Answers from the proxy in place of the upstream, before anything of the upstream's
@@ -24,13 +25,14 @@ extension ProxyHandler {
 
     func answer(
         _ request: RequestRecord, _ status: HTTPResponseStatus, _ detail: String, close: Bool, requestEnded: Bool,
-        allow: String?, metrics: AppMetrics?, target: String
+        allow: String?, location: String? = nil, metrics: AppMetrics?, target: String
     ) {
         guard let context else { return }
         let closing = close || !request.keepAlive || lastExchange
         let body = ErrorResponse.body(status, detail: detail, requestID: request.requestID, allocator: context.channel.allocator)
         let head = ErrorResponse.head(
-            status, bodyLength: body.readableBytes, requestID: request.requestID, close: closing, allow: allow)
+            status, bodyLength: body.readableBytes, requestID: request.requestID, close: closing, allow: allow,
+            location: location)
         account(request, status: status.code, bytes: body.readableBytes, metrics: metrics, target: target)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -152,7 +154,7 @@ extension ProxyHandler {
     }
 
     private func lastReadMentions(_ name: String) -> Bool {
-        guard let buffer = clientDeadline.lastRead else { return false }
+        guard let buffer = clientDeadline.lastReadBytes else { return false }
         return buffer.withUnsafeReadableBytes { bytes in
             let needle = Array(name.utf8)
             guard bytes.count >= needle.count else { return false }

@@ -15,9 +15,9 @@ extension ProxyHandler {
         let request = RequestRecord(
             requestID: Self.clientRequestID(head.headers) ?? loop.nextRequestID(), startedAt: startedAt,
             method: head.method, uri: head.uri, hostHeader: hostHeader, version: head.version,
-            keepAlive: head.isKeepAlive)
+            keepAlive: connection.http2 || head.isKeepAlive)
 
-        if let refusal = RequestFraming.check(head) {
+        if let refusal = RequestFraming.check(head, http2: connection.http2) {
             respondLocally(request, refusal.status, refusal.reason, close: true)
             return
         }
@@ -40,6 +40,11 @@ extension ProxyHandler {
         }
         guard let found = loop.table.resolve(host: host) else {
             respondLocally(request, .notFound, "no app serves host " + host, close: false)
+            return
+        }
+        if let route = found, let location = httpsRedirect(route, host: host, uri: upstreamURI) {
+            respondLocally(request, .permanentRedirect, location, close: false, metrics: loop.metrics(app: route.app),
+                           location: location)
             return
         }
         if let route = found, route.target != nil || route.hold != nil, let cap = configuration.maxBodyBytes,
@@ -70,14 +75,16 @@ extension ProxyHandler {
         }
         let head = arrival.head
         let h2c = route.options.upstreamProtocol == .h2c
-        // HTTP/2 has no Upgrade (RFC 9113 §8.6): to an h2c app the request goes as a plain one.
-        let upgrade = !h2c && head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
+        // HTTP/2 has no Upgrade (RFC 9113 §8.6), on either side: a client's HTTP/2 stream refuses
+        // the header, and to an h2c app the request goes as a plain one. Nothing becomes a tunnel.
+        let upgrade = !connection.http2 && !h2c && head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         var upstreamHead = ForwardedHeaders.upstreamRequest(
             head, uri: arrival.upstreamURI, client: &client, requestID: arrival.request.requestID, upgrade: upgrade)
         if h2c { ForwardedHeaders.keepTrailersTE(of: head, in: &upstreamHead) }
         let exchange = Exchange(
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
-            upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol)
+            upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol,
+            hsts: connection.secure && route.options.hsts)
         if let held {
             // What arrived of the request while it was held goes first.
             exchange.body = held.body

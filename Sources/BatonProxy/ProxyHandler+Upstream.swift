@@ -96,7 +96,7 @@ extension ProxyHandler: UpstreamOwner {
         if head.status.code < 200 && head.status.code != 101 {
             // 100 Continue and other interim responses go to the client as they come.
             let interim = ForwardedHeaders.clientResponse(head, clientVersion: version, keepAlive: true, upgrade: false)
-            if version.minor >= 1 { context.write(wrapOutboundOut(.head(interim.head)), promise: nil) }
+            if version.minor >= 1 || version.major == 2 { context.write(wrapOutboundOut(.head(interim.head)), promise: nil) }
             return
         }
         if head.status == .switchingProtocols {
@@ -110,7 +110,8 @@ extension ProxyHandler: UpstreamOwner {
         // After an upgrade request the decoder stops parsing, so the connection cannot go on;
         // nor can it after a response that starts before the request body has ended.
         var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive || lastExchange
-        let framed = ForwardedHeaders.clientResponse(head, clientVersion: version, keepAlive: !closeAfter, upgrade: false)
+        let framed = ForwardedHeaders.clientResponse(
+            head, clientVersion: version, keepAlive: !closeAfter, upgrade: false, hsts: exchange.hsts)
         if framed.closeDelimited { closeAfter = true }
         exchange.response = .streaming(reusable: head.isKeepAlive, closeAfter: closeAfter)
         exchange.status = head.status.code

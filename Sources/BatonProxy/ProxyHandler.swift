@@ -38,7 +38,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     let loop: LoopContext
-    let clientDeadline: ClientDeadline
+    let clientDeadline: any RequestClock
+    /// TLS or not, HTTP/1.x or an HTTP/2 stream.
+    let connection: ClientConnection
     var configuration: ProxyConfiguration { loop.shared.configuration }
     private(set) var context: ChannelHandlerContext?
     private(set) var state = State.idle
@@ -56,9 +58,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
     var responseTimer: Scheduled<Void>?
 
-    init(loop: LoopContext, clientDeadline: ClientDeadline) {
+    init(loop: LoopContext, clientDeadline: any RequestClock, connection: ClientConnection = .plainHTTP1) {
         self.loop = loop
         self.clientDeadline = clientDeadline
+        self.connection = connection
     }
 
     // MARK: state
@@ -121,7 +124,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func identifyClient(_ context: ChannelHandlerContext) {
-        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.ipAddress ?? "-", proto: configuration.forwardedProto)
+        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.ipAddress ?? "-", proto: connection.forwardedProto(configuration))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

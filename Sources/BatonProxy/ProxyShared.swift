@@ -11,6 +11,8 @@ final class ProxyShared: Sendable {
     let metrics: ProxyMetrics
     let accessLog: AccessLog
     private let targets = Mutex<[Target: TargetState]>([:])
+    /// The HTTPS listener's port, 0 while none runs: where `--https-redirect` sends clients.
+    private let httpsPort = Atomic<Int>(0)
     /// Per app, how many of its requests are held; kept while its route holds or requests are held.
     private let heldCounts = Mutex<[String: HeldCount]>([:])
 
@@ -48,6 +50,15 @@ final class ProxyShared: Sendable {
             }
             return replacedHolds
         }
+    }
+
+    var tlsPort: Int? {
+        let port = httpsPort.load(ordering: .relaxed)
+        return port == 0 ? nil : port
+    }
+
+    func httpsListening(on port: Int?) {
+        httpsPort.store(port ?? 0, ordering: .relaxed)
     }
 
     func heldCount(app: String) -> Int {

@@ -4,9 +4,11 @@ import NIOHTTP1
 /// forwarded. The decoder (llhttp) already refuses most malformed framing; these checks close
 /// the gaps so an ambiguous request is refused, never forwarded.
 enum RequestFraming {
-    /// Why a request is refused, or nil to forward it. `host` is the normalized Host.
-    static func check(_ head: HTTPRequestHead) -> (status: HTTPResponseStatus, reason: String)? {
-        guard head.version.major == 1 else {
+    /// Why a request is refused, or nil to forward it. `http2`: the head came from an HTTP/2
+    /// stream (version 2.0, Host made from `:authority`); an HTTP/1 connection naming any other
+    /// version than 1.x is refused.
+    static func check(_ head: HTTPRequestHead, http2: Bool = false) -> (status: HTTPResponseStatus, reason: String)? {
+        guard head.version.major == 1 || http2 else {
             return (.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served")
         }
         let headers = head.headers

@@ -1,0 +1,101 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// How each kind of client connection is set up, for both listeners. Every request, whatever
+/// carried it (plain HTTP/1.1, HTTP/1.1 over TLS, an HTTP/2 stream over TLS or h2c), ends in a
+/// `ProxyHandler` on its connection's event loop, sharing that loop's upstream pools, so routing,
+/// limits, holds, drains, the access log and metrics are the same for all of them.
+struct ClientPipelines: Sendable {
+    let shared: ProxyShared
+    let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>]
+
+    /// The state of `channel`'s event loop, made on first use.
+    func loop(for channel: any Channel) -> LoopContext {
+        let box = loops[ObjectIdentifier(channel.eventLoop)]!
+        if let existing = box.value { return existing }
+        let loop = LoopContext(eventLoop: channel.eventLoop, shared: shared)
+        box.value = loop
+        return loop
+    }
+
+    /// A connection to the plain listener: HTTP/1.1, unless its first bytes are HTTP/2's
+    /// preface (h2c with prior knowledge). `PriorKnowledgeSniffer` looks once and adds the
+    /// protocol's handlers; the deadline is there from the start, so a client that says nothing
+    /// is closed at the header timeout.
+    func plain(_ channel: any Channel) throws {
+        let loop = loop(for: channel)
+        let deadline = ClientDeadline(configuration: shared.configuration)
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(deadline)
+        try pipeline.addHandler(PriorKnowledgeSniffer(pipelines: self, loop: loop, deadline: deadline))
+        loop.accepted(channel)
+    }
+
+    /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself; over TLS
+    /// the writes of each response are gathered into one record first.
+    func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
+        let deadline = ClientDeadline(configuration: shared.configuration)
+        if secure { try channel.pipeline.syncOperations.addHandler(OutboundCoalescer(defersFlush: false)) }
+        try channel.pipeline.syncOperations.addHandler(deadline)
+        try http1Protocol(channel, loop: loop, deadline: deadline, secure: secure)
+    }
+
+    /// HTTP/1.1 framing and the proxy, after `deadline`.
+    func http1Protocol(_ channel: any Channel, loop: LoopContext, deadline: ClientDeadline, secure: Bool) throws {
+        let configuration = shared.configuration
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = configuration.maxHeaderBytes
+        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
+            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: limits)
+        try pipeline.addHandler(
+            ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false)))
+    }
+
+    /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose
+    /// streams each get a `ProxyHandler` behind the HTTP/1 codec, then `HTTP2ConnectionHandler`
+    /// for the connection's lifetime.
+    func http2(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
+        let configuration = shared.configuration
+        let lifecycle = HTTP2ConnectionHandler(configuration: configuration, eventLoop: channel.eventLoop)
+        var connectionSettings = NIOHTTP2Handler.ConnectionConfiguration()
+        connectionSettings.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: Self.maxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maxHeaderBytes),
+        ]
+        let streamLoop = NIOLoopBound(loop, eventLoop: channel.eventLoop)
+        let connection = ClientConnection(secure: secure, http2: true)
+        let http2 = NIOHTTP2Handler(
+            mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: connectionSettings,
+            streamConfiguration: .init(), streamDelegate: lifecycle.streamDelegate
+        ) { stream in
+            // Streams live on their connection's event loop.
+            stream.eventLoop.makeCompletedFuture {
+                try Self.stream(stream, loop: streamLoop.value, connection: connection)
+            }
+        }
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(OutboundCoalescer(defersFlush: true))
+        try pipeline.addHandler(http2)
+        try pipeline.addHandler(lifecycle)
+    }
+
+    /// Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+    static let maxConcurrentStreams = 100
+
+    /// One HTTP/2 stream, one request: its deadlines (a body must keep up as on HTTP/1.1), the
+    /// checks HTTP/1.1 framing cannot express, the HTTP/1 view of its frames, the proxy.
+    private static func stream(_ stream: any Channel, loop: LoopContext, connection: ClientConnection) throws {
+        let deadline = StreamDeadline(configuration: loop.shared.configuration)
+        let pipeline = stream.pipeline.syncOperations
+        try pipeline.addHandler(deadline)
+        try pipeline.addHandler(HTTP2StreamGate())
+        try pipeline.addHandler(TrailersOnlyResponse())
+        try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+        try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline, connection: connection))
+    }
+}
