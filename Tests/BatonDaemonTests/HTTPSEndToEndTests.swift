@@ -5,9 +5,7 @@ import Synchronization
 import Testing
 
 /// HTTPS end to end: `baton daemon --listen-tls` with the certificates of `baton cert`, reached
-/// by curl and openssl s_client as any client would. These need the proxy's TLS listener
-/// (`Proxy.startTLS`, the "tlsfront" branch of issue 13): until it is merged the daemon
-/// refuses to start with --listen-tls and every test here fails at that step.
+/// by curl and openssl s_client as any client would.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "requires root"))
 struct HTTPSEndToEndTests {
     /// The HTTPS port from the daemon's ready line (`…, https on 127.0.0.1:PORT, …`).
@@ -22,9 +20,9 @@ struct HTTPSEndToEndTests {
         return port
     }
 
-    static func curl(_ host: String, port: Int, path: String = "/", caFile: String) throws -> (status: Int32, body: String, stderr: String) {
+    static func curl(_ host: String, port: Int, path: String = "/", caFile: String, http2: Bool = false) throws -> (status: Int32, body: String, stderr: String) {
         let result = try TestPKI.runCapturing("/usr/bin/curl", [
-            "--silent", "--show-error", "--max-time", "20", "--cacert", caFile,
+            "--silent", "--show-error", "--max-time", "20", "--cacert", caFile, http2 ? "--http2" : "--http1.1",
             "--resolve", "\(host):\(port):127.0.0.1", "https://\(host):\(port)\(path)",
         ])
         return (result.status, result.stdout, result.stderr)
