@@ -78,17 +78,17 @@ struct HTTPSEndToEndTests {
         let stop = Atomic<Bool>(false)
         let directory = temp.path
         let loop = Task {
-            try await offThePool { () -> [Handshake] in
-                var seen: [Handshake] = []
+            try await offThePool { () -> [SClient.Handshake] in
+                var seen: [SClient.Handshake] = []
                 while !stop.load(ordering: .acquiring) || seen.count < 10 {
-                    seen.append(try Handshake.run(port: port, serverName: "app.example.com", caFile: ca.cert, directory: directory))
+                    seen.append(try SClient.handshake(port: port, serverName: "app.example.com", caFile: ca.cert, directory: directory))
                 }
                 return seen
             }
         }
         for index in 1..<leaves.count {
             _ = try await offThePool { try Self.baton(root, ["cert", "add", "app.example.com", "--cert", leaves[index].cert, "--key", leaves[index].key]) }
-            let now = try await offThePool { try Handshake.run(port: port, serverName: "app.example.com", caFile: ca.cert, directory: directory) }
+            let now = try await offThePool { try SClient.handshake(port: port, serverName: "app.example.com", caFile: ca.cert, directory: directory) }
             #expect(now.fingerprint == prints[index], "the new certificate is served at once")
         }
         stop.store(true, ordering: .releasing)
@@ -122,30 +122,5 @@ struct HTTPSEndToEndTests {
         #expect(listed.contains("\"local-ca\""))
         #expect(!listed.contains("unknown.test"))
         try fixture.baton(["preview", "rm", "pr-1"])
-    }
-}
-
-/// One `openssl s_client` handshake: verified against `caFile`, and the served certificate's
-/// fingerprint.
-struct Handshake: Sendable {
-    let verified: Bool
-    let output: String
-    let fingerprint: String?
-
-    static func run(port: Int, serverName: String, caFile: String, directory: String) throws -> Handshake {
-        let result = try TestPKI.runCapturing("/usr/bin/openssl", [
-            "s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName, "-verify_hostname", serverName,
-            "-CAfile", caFile, "-verify_return_error",
-        ], input: "")
-        let output = result.stdout + result.stderr
-        var fingerprint: String?
-        if let begin = result.stdout.range(of: "-----BEGIN CERTIFICATE-----"),
-            let end = result.stdout.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<result.stdout.endIndex) {
-            let path = directory + "/served-\(UUID().uuidString.prefix(8)).pem"
-            try String(result.stdout[begin.lowerBound..<end.upperBound] + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            fingerprint = try TestPKI.fingerprint(path)
-            try? FileManager.default.removeItem(atPath: path)
-        }
-        return Handshake(verified: result.status == 0 && output.contains("Verify return code: 0 (ok)"), output: output, fingerprint: fingerprint)
     }
 }

@@ -4,43 +4,34 @@ import Foundation
 import NIOCore
 import NIOSSL
 
-/// A CA of the test's own and certificates it issued, made with the real `openssl` in a temp
-/// directory: `app.test`, `*.wild.test` and `default.test` (the one a hello without SNI gets,
-/// when the test wants one). Clients trust `caFile`.
+/// A CA of the test's own and certificates it issued (`TestPKI`, the real `openssl`) in a
+/// temp directory: `app.test`, `*.wild.test` and `default.test` (the one a hello without SNI
+/// gets, when the test wants one). Clients trust `caFile`.
 struct TestCertificates: Sendable {
     let directory: TempDir
-    var caFile: String { directory.sub("ca.crt") }
+    let caFile: String
+    private let leaves: [String: TestPKI.Pair]
 
     static let names = ["app.test", "*.wild.test", "default.test"]
 
     static func make() async throws -> TestCertificates {
-        let certificates = TestCertificates(directory: TempDir(prefix: "baton-certs"))
-        try await certificates.openssl([
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", certificates.directory.sub("ca.key"), "-out", certificates.caFile, "-days", "2",
-            "-subj", "/CN=Baton Test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        ])
-        for name in names {
-            try await certificates.openssl([
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-CA", certificates.caFile, "-CAkey", certificates.directory.sub("ca.key"),
-                "-keyout", certificates.keyFile(name), "-out", certificates.certificateFile(name), "-days", "2",
-                "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)",
-                "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth",
-            ])
+        let directory = TempDir(prefix: "baton-certs")
+        // openssl runs off the cooperative pool: the proxy under test needs its threads.
+        let (ca, leaves) = try await offThePool { () throws -> (TestPKI.Pair, [String: TestPKI.Pair]) in
+            let pki = TestPKI(directory: directory.path)
+            let ca = try pki.makeCA("Baton Test CA")
+            var leaves: [String: TestPKI.Pair] = [:]
+            for name in names { leaves[name] = try pki.makeLeaf([name], issuer: ca) }
+            return (ca, leaves)
         }
-        return certificates
+        return TestCertificates(directory: directory, caFile: ca.cert, leaves: leaves)
     }
-
-    func certificateFile(_ name: String) -> String { directory.sub(name.replacingOccurrences(of: "*", with: "star") + ".crt") }
-    func keyFile(_ name: String) -> String { directory.sub(name.replacingOccurrences(of: "*", with: "star") + ".key") }
 
     /// The server context for `name`, made the way the daemon makes each one.
     func context(_ name: String) throws -> NIOSSLContext {
-        try ProxyTLS.serverContext(
-            certificateChain: NIOSSLCertificate.fromPEMFile(certificateFile(name)),
-            privateKey: NIOSSLPrivateKey(file: keyFile(name), format: .pem))
+        let leaf = leaves[name]!
+        return try ProxyTLS.serverContext(
+            certificateChain: NIOSSLCertificate.fromPEMFile(leaf.cert), privateKey: NIOSSLPrivateKey(file: leaf.key, format: .pem))
     }
 
     /// Certificates by SNI: exact names, then `*.` wildcards; a hello without SNI gets
@@ -53,11 +44,6 @@ struct TestCertificates: Sendable {
     }
 
     func remove() { directory.remove() }
-
-    private func openssl(_ arguments: [String]) async throws {
-        let result = try await ClientTool.run(["/usr/bin/openssl"] + arguments)
-        guard result.status == 0 else { throw TestFailure("openssl \(arguments.joined(separator: " ")): \(result.all)") }
-    }
 }
 
 /// A fixed set of contexts, looked up as the daemon's store looks them up.
