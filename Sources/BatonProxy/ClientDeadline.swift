@@ -47,6 +47,10 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
     /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
     private(set) var lastRead: ByteBuffer?
+    /// On a plain connection until its first bytes have been seen: whether they are HTTP/2's
+    /// preface (h2c with prior knowledge). Looking here, in the handler every read passes
+    /// anyway, costs an HTTP/1.1 connection one byte compare and no handler of its own.
+    var priorKnowledge: PriorKnowledge?
 
     var lastReadBytes: ByteBuffer? { lastRead }
 
@@ -80,7 +84,20 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        var data = data
+        if let priorKnowledge {
+            switch priorKnowledge.look(at: buffer, context: context) {
+            case .http1(let bytes):
+                self.priorKnowledge = nil
+                if bytes.readableBytes != buffer.readableBytes {
+                    buffer = bytes
+                    data = wrapInboundOut(bytes)
+                }
+            case .held, .http2:
+                return
+            }
+        }
         switch phase {
         case .idle:
             phase = .readingHead

@@ -20,15 +20,13 @@ struct ClientPipelines: Sendable {
     }
 
     /// A connection to the plain listener: HTTP/1.1, unless its first bytes are HTTP/2's
-    /// preface (h2c with prior knowledge). `PriorKnowledgeSniffer` looks once and adds the
-    /// protocol's handlers; the deadline is there from the start, so a client that says nothing
-    /// is closed at the header timeout.
+    /// preface (h2c with prior knowledge), which its `ClientDeadline` looks for once.
     func plain(_ channel: any Channel) throws {
         let loop = loop(for: channel)
         let deadline = ClientDeadline(configuration: shared.configuration)
-        let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(deadline)
-        try pipeline.addHandler(PriorKnowledgeSniffer(pipelines: self, loop: loop, deadline: deadline))
+        deadline.priorKnowledge = PriorKnowledge(pipelines: self, loop: loop)
+        try channel.pipeline.syncOperations.addHandler(deadline)
+        try http1Protocol(channel, loop: loop, deadline: deadline, secure: false)
         loop.accepted(channel)
     }
 
@@ -59,7 +57,8 @@ struct ClientPipelines: Sendable {
     /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose
     /// streams each get a `ProxyHandler` behind the HTTP/1 codec, then `HTTP2ConnectionHandler`
     /// for the connection's lifetime.
-    func http2(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
+    /// `after`: the handler they go after (default: at the end).
+    func http2(_ channel: any Channel, loop: LoopContext, secure: Bool, after: (any ChannelHandler)? = nil) throws {
         let configuration = shared.configuration
         let lifecycle = HTTP2ConnectionHandler(configuration: configuration, eventLoop: channel.eventLoop)
         var connectionSettings = NIOHTTP2Handler.ConnectionConfiguration()
@@ -78,10 +77,11 @@ struct ClientPipelines: Sendable {
                 try Self.stream(stream, loop: streamLoop.value, connection: connection)
             }
         }
+        let coalescer = OutboundCoalescer(defersFlush: true)
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(OutboundCoalescer(defersFlush: true))
-        try pipeline.addHandler(http2)
-        try pipeline.addHandler(lifecycle)
+        try pipeline.addHandler(coalescer, position: after.map { .after($0) } ?? .last)
+        try pipeline.addHandler(http2, position: .after(coalescer))
+        try pipeline.addHandler(lifecycle, position: .after(http2))
     }
 
     /// Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).

@@ -105,6 +105,12 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Frames of the connection itself (SETTINGS, PING, GOAWAY) end here: NIOHTTP2Handler has
+        // acted on them, and whatever follows in the pipeline (an HTTP/1.1 decoder on its way
+        // out, after an h2c switch) must not see them.
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             goAway()

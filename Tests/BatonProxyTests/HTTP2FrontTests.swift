@@ -199,4 +199,43 @@ import Testing
             #expect(fixture.backend.log.uris == ["/big-cookie"])
         }
     }
+
+    @Test func aPrefaceSplitAcrossReadsIsStillHTTP2() async throws {
+        try await TLSFixture.with { fixture in
+            let script = FileManager.default.temporaryDirectory.appendingPathComponent("baton-split-\(UUID().uuidString).py").path
+            try #"""
+                import socket, sys, time
+                import h2.connection, h2.events
+                sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+                conn = h2.connection.H2Connection()
+                conn.initiate_connection()
+                data = conn.data_to_send()
+                # "PRI * HT", then the rest a moment later: the proxy must wait, not decide.
+                sock.sendall(data[:8])
+                time.sleep(0.3)
+                sock.sendall(data[8:])
+                conn.send_headers(1, [(":method", "GET"), (":path", "/split"), (":scheme", "http"),
+                                      (":authority", "app.test")], end_stream=True)
+                sock.sendall(conn.data_to_send())
+                body = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    done = False
+                    for event in conn.receive_data(chunk):
+                        if isinstance(event, h2.events.DataReceived):
+                            body += event.data
+                        if isinstance(event, h2.events.StreamEnded):
+                            done = True
+                    sock.sendall(conn.data_to_send())
+                    if done:
+                        break
+                print(body.decode())
+                """#.write(toFile: script, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: script) }
+            let result = try await ClientTool.run(["/usr/bin/python3", script, String(fixture.port)])
+            #expect(result.output == "hello /split\n", "\(result.all)")
+        }
+    }
 }
