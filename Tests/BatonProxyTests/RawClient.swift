@@ -55,6 +55,15 @@ final class RawClient {
         return !fill() && buffer.isEmpty
     }
 
+    /// True while the peer has neither closed nor reset the connection, without waiting: a
+    /// peek that would block means it is open and silent.
+    func isOpenNow() -> Bool {
+        if !buffer.isEmpty { return true }
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return count > 0 || (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    }
+
     func readLine() throws -> String {
         while true {
             if let index = buffer.firstIndex(of: UInt8(ascii: "\n")) {
