@@ -12,15 +12,20 @@ public struct HTTPHealthProbe: HealthProbe {
     /// time; throws if it cannot connect.
     public typealias Connect = @Sendable (_ timeout: Duration) throws -> Int32
 
-    private let request: [UInt8]
-    private let h2c: Bool
+    /// The request, made once, and how its answer is read off the connected socket.
+    private let exchange: @Sendable (_ fd: Int32, _ deadline: SocketDeadline) -> HealthResult
     private let connect: Connect
 
     /// A probe that connects with `connect` and asks for `path` with the given Host header,
     /// over HTTP/2 with prior knowledge when `h2c`.
     public init(path: String, host: String = "localhost", h2c: Bool = false, connect: @escaping Connect) {
-        self.request = h2c ? H2CStatusExchange.request(path: path, host: host) : HTTPStatusExchange.request(path: path, host: host)
-        self.h2c = h2c
+        if h2c {
+            let request = H2CStatusExchange.request(path: path, host: host)
+            exchange = { H2CStatusExchange.run(fd: $0, request: request, deadline: $1) }
+        } else {
+            let request = HTTPStatusExchange.request(path: path, host: host)
+            exchange = { HTTPStatusExchange.run(fd: $0, request: request, deadline: $1) }
+        }
         self.connect = connect
     }
 
@@ -33,13 +38,14 @@ public struct HTTPHealthProbe: HealthProbe {
     }
 
     public func check(timeout: Duration) async -> HealthResult {
-        let request = self.request
-        let h2c = self.h2c
+        let exchange = self.exchange
         let connect = self.connect
-        return await DetachedThread.run { Self.checkBlocking(request: request, h2c: h2c, connect: connect, timeout: timeout) }
+        return await DetachedThread.run { Self.checkBlocking(exchange: exchange, connect: connect, timeout: timeout) }
     }
 
-    private static func checkBlocking(request: [UInt8], h2c: Bool, connect: Connect, timeout: Duration) -> HealthResult {
+    private static func checkBlocking(
+        exchange: (Int32, SocketDeadline) -> HealthResult, connect: Connect, timeout: Duration
+    ) -> HealthResult {
         let deadline = SocketDeadline(after: timeout)
         let fd: Int32
         do {
@@ -53,7 +59,6 @@ public struct HTTPHealthProbe: HealthProbe {
         // The exchange polls, so the socket must not block even if `connect` made it blocking.
         let flags = fcntl(fd, F_GETFL)
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
-        if h2c { return H2CStatusExchange.run(fd: fd, request: request, deadline: deadline) }
-        return HTTPStatusExchange.run(fd: fd, request: request, deadline: deadline)
+        return exchange(fd, deadline)
     }
 }
