@@ -11,6 +11,7 @@ import Yams
 ///         port: 8080
 ///         health: { path: /healthz, status: 200, timeout: 30 }
 ///         drain: 30
+///         drain-long: 300              # WebSockets and event streams outlive a swap this long
 ///         memory: 268435456
 ///         pids: 256
 ///         cpus: 0.5
@@ -29,7 +30,7 @@ import Yams
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
     static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
-                                               "volumes", "strategy", "hold"]).union(proxyKeys)
+                                               "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys)
     static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -89,6 +90,8 @@ public enum ApplyFileParser {
         spec.upstream = try upstreamNode.map { (node: Node) throws(BatonError) in try reader.string(node, "'upstream'") }
         spec.port = try fields["port"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'port'") }
         spec.drainTimeout = try fields["drain"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'drain'") }
+        // longlived: how long WebSocket and event-stream connections outlive a swap.
+        spec.drainLongTimeout = try fields["drain-long"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'drain-long'") }
         spec.memory = try fields["memory"].map { (node: Node) throws(BatonError) in Int64(try reader.integer(node, "'memory'")) }
         spec.pids = try fields["pids"].map { (node: Node) throws(BatonError) in try reader.integer(node, "'pids'") }
         spec.cpus = try fields["cpus"].map { (node: Node) throws(BatonError) in try reader.number(node, "'cpus'") }

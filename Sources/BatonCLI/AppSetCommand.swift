@@ -41,6 +41,8 @@ struct AppSetCommand: ParsableCommand {
 
     @OptionGroup var proxy: AppProxyOptions
 
+    @OptionGroup var longLived: AppDrainOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
@@ -51,7 +53,7 @@ struct AppSetCommand: ParsableCommand {
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || longLived.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -115,7 +117,7 @@ struct AppSetCommand: ParsableCommand {
     /// What `app set` says when it only stored app settings: the proxy's take effect at once,
     /// a strategy from the next deploy.
     private var storedMessage: String {
-        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty
+        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || longLived.given
         switch (proxy.given, deploySettings) {
         case (true, false): return "\(app): settings stored; the proxy applies them now"
         case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
@@ -133,8 +135,10 @@ struct AppSetCommand: ParsableCommand {
                            volumes: volumes.volumes.isEmpty ? current.volumes : volumes.parsed,
                            strategy: current.strategy, holdTimeout: current.holdTimeout)
         spec.keepProxySettings(of: current)
+        spec.keepLongLivedSettings(of: current)
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
+        longLived.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

@@ -67,6 +67,7 @@ enum DeploymentReport {
             }
             throw CommandExit(status: 1)
         }
+        if !json, let longLived = record.longLived { Output.progress(longLived.summary) }
         if !json { Output.result(served ?? "\(record.app) now serves \(record.toDigest)") }
     }
 

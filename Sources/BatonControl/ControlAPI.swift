@@ -30,6 +30,9 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var httpsRedirect: Bool?
     public var hsts: Bool?
     public var upstreamProtocol: AppUpstreamProtocol?
+    /// longlived: how long blue's WebSocket and event-stream connections may run after a flip
+    /// (`--drain-long-timeout`); nil: the drain timeout.
+    public var drainLongTimeout: Double?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -109,6 +112,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var hsts: Bool = false
     /// How the proxy speaks to the app: HTTP/1.1, or HTTP/2 without TLS.
     public var upstreamProtocol: AppUpstreamProtocol = .http1
+    /// longlived: `--drain-long-timeout` in seconds; nil: the drain timeout.
+    public var drainLongTimeout: Double?
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -166,6 +171,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(httpsRedirect, forKey: .httpsRedirect)
         try container.encode(hsts, forKey: .hsts)
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
+        try container.encode(drainLongTimeout, forKey: .drainLongTimeout)
     }
 }
 

@@ -52,7 +52,9 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     /// The configuration version the new sandbox started with, and the one it replaced.
     public var configVersion: Int64?
     public var fromConfigVersion: Int64?
-
+    /// longlived: blue's WebSocket and event-stream connections during its drain; nil when
+    /// none were open.
+    public var longLived: LongLivedInfo?
 
     public init(
         id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
@@ -83,6 +85,7 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encodeIfPresent(logLines, forKey: .logLines)
         try container.encode(configVersion, forKey: .configVersion)
         try container.encode(fromConfigVersion, forKey: .fromConfigVersion)
+        try container.encodeIfPresent(longLived, forKey: .longLived)
     }
 }
 

@@ -170,6 +170,7 @@ actor DeployService {
         var settings = DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
                                       drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
         settings.h2c = app.upstreamProtocol == .h2c
+        settings.drainLongTimeout = app.drainLongTimeout.map { .milliseconds(Int64($0 * 1000)) }
         return settings
     }
 }

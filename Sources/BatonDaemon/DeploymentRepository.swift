@@ -39,7 +39,7 @@ struct DeploymentRepository: DeploymentRecorder {
 
     func history(app: String) async throws -> [DeploymentRecord] {
         try database.deployments(app: app).map { info in
-            DeploymentRecord(
+            var record = DeploymentRecord(
                 id: info.id, app: info.app, fromDigest: info.fromDigest, toDigest: info.toDigest,
                 startedAt: Timestamp.date(info.startedAt) ?? Date(timeIntervalSince1970: 0),
                 phases: info.phases.compactMap { phase in
@@ -51,6 +51,10 @@ struct DeploymentRepository: DeploymentRecorder {
                 outcome: DeploymentOutcome(rawValue: info.outcome) ?? .interrupted, reason: info.reason,
                 finishedAt: info.finishedAt.flatMap(Timestamp.date), fromConfigVersion: info.fromConfigVersion,
                 configVersion: info.configVersion)
+            record.longLived = info.longLived.map {
+                LongLivedCounts(open: $0.open, closedByClient: $0.closedByClient, closedByApp: $0.closedByApp, closedByBaton: $0.closedByBaton)
+            }
+            return record
         }
     }
 }
@@ -84,6 +88,7 @@ extension StateDatabase {
                                           finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
                 info.configVersion = row["config_version"]
                 info.fromConfigVersion = row["from_config_version"]
+                info.longLived = Self.readLongLived(row)
                 return info
             }
         }

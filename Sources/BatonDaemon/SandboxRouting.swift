@@ -5,7 +5,7 @@ import Foundation
 /// BatonDeploy's route installer, drainer and request holder over the daemon's state and
 /// proxy: an app's serving sandbox is persisted first, then the whole route table is rebuilt
 /// and installed in one step.
-struct SandboxRouting: RouteInstaller, TrafficDrainer, RequestHolder {
+struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder {
     let database: StateDatabase
     let runtime: SandboxRuntimeService
     let service: ControlService
@@ -33,5 +33,18 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer, RequestHolder {
         guard let row = try? database.sandbox(id: sandbox.id) else { return true }
         return await service.proxy.drain(target: .sandbox(sandbox.network, port: row.port),
                                          deadline: .now + timeout)
+    }
+
+    /// longlived: ordinary requests up to `timeout`, WebSocket tunnels and event streams up to
+    /// `longTimeout`, then ended by the proxy (close frame 1001, the stream's end).
+    func drainLongLived(_ sandbox: SandboxHandle, timeout: Duration, longTimeout: Duration) async -> DrainOutcome {
+        guard let row = try? database.sandbox(id: sandbox.id) else { return DrainOutcome(drained: true) }
+        let now = ContinuousClock.now
+        let report = await service.proxy.drain(target: .sandbox(sandbox.network, port: row.port), deadline: now + timeout,
+                                               longDeadline: now + longTimeout)
+        let counts = report.longLived
+        return DrainOutcome(drained: report.drained,
+                            longLived: LongLivedCounts(open: counts.open, closedByClient: counts.closedByClient,
+                                                       closedByApp: counts.closedByApp, closedByBaton: counts.closedByBaton))
     }
 }

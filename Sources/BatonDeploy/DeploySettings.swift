@@ -24,6 +24,9 @@ public struct DeploySettings: Sendable, Equatable {
     /// The app speaks HTTP/2 without TLS on its port (`--upstream-protocol h2c`): so does its
     /// health check.
     public var h2c = false
+    /// longlived: how long blue's WebSocket tunnels and event streams may run on after the
+    /// flip before Baton ends them (nil: the drain timeout).
+    public var drainLongTimeout: Duration? = nil
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
@@ -37,6 +40,10 @@ public struct DeploySettings: Sendable, Equatable {
         self.strategy = strategy
         self.configVersion = configVersion
     }
+
+    /// How long long-lived connections may run on blue after the flip: never less than the
+    /// drain timeout of ordinary requests.
+    public var longDrainTimeout: Duration { max(drainTimeout, drainLongTimeout ?? drainTimeout) }
 
     /// These settings for any digest, at whichever configuration version is asked for: for
     /// callers whose settings do not depend on the artifact.
@@ -64,8 +71,8 @@ public struct DeploySettings: Sendable, Equatable {
         else {
             throw BatonError(.invalidArgument, "health timeout and intervals must be positive")
         }
-        guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0 else {
-            throw BatonError(.invalidArgument, "drain timeout, stop grace and log line count must not be negative")
+        guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0, (drainLongTimeout ?? .zero) >= .zero else {
+            throw BatonError(.invalidArgument, "drain timeouts, stop grace and log line count must not be negative")
         }
         if case .stopFirst(let hold) = strategy, hold <= .zero {
             throw BatonError(.invalidArgument, "the hold timeout of a stop-first deploy must be positive")

@@ -63,6 +63,8 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The configuration version that served before, and the one green started with.
     public var fromConfigVersion: Int64?
     public var configVersion: Int64?
+    /// longlived: blue's long-lived connections during its drain (nil: none counted).
+    public var longLived: LongLivedCounts?
 
     public init(id: Int64, app: String, fromDigest: String?, toDigest: String, startedAt: Date,
                 phases: [PhaseRecord] = [], outcome: DeploymentOutcome = .running,
@@ -78,5 +80,23 @@ public struct DeploymentRecord: Sendable, Equatable {
         self.finishedAt = finishedAt
         self.fromConfigVersion = fromConfigVersion
         self.configVersion = configVersion
+    }
+}
+
+/// Blue's long-lived connections (WebSocket tunnels, event streams) during its drain: how many
+/// were open at the flip and how each ended.
+public struct LongLivedCounts: Sendable, Equatable, Codable {
+    public var open: Int
+    public var closedByClient: Int
+    /// Ended by the app itself (blue closed them).
+    public var closedByApp: Int
+    /// Ended by Baton at the long drain timeout.
+    public var closedByBaton: Int
+
+    public init(open: Int, closedByClient: Int, closedByApp: Int, closedByBaton: Int) {
+        self.open = open
+        self.closedByClient = closedByClient
+        self.closedByApp = closedByApp
+        self.closedByBaton = closedByBaton
     }
 }

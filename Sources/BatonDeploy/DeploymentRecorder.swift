@@ -16,3 +16,16 @@ public protocol DeploymentRecorder: Sendable {
     /// The deployments of `app`, newest first.
     func history(app: String) async throws -> [DeploymentRecord]
 }
+
+extension DeploymentRecorder {
+    /// longlived: records blue's long-lived connections with deployment `id`. Recorders that
+    /// keep no such figures ignore them.
+    public func recordLongLived(_ counts: LongLivedCounts, deployment id: Int64) async throws {
+        if let recorder = self as? any LongLivedRecorder { try await recorder.storeLongLived(counts, deployment: id) }
+    }
+}
+
+/// A recorder that keeps the long-lived connection counts of a deployment.
+public protocol LongLivedRecorder: DeploymentRecorder {
+    func storeLongLived(_ counts: LongLivedCounts, deployment id: Int64) async throws
+}

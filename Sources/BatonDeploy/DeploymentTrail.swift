@@ -49,6 +49,16 @@ struct DeploymentTrail {
         progress(.completed(entry))
     }
 
+    /// longlived: puts blue's long-lived connection counts on record.
+    mutating func recordLongLived(_ counts: LongLivedCounts) async {
+        record.longLived = counts
+        do {
+            try await recorder.recordLongLived(counts, deployment: record.id)
+        } catch {
+            logger.error("cannot record the long-lived connections of deployment \(record.id): \(error)")
+        }
+    }
+
     mutating func finish(_ outcome: DeploymentOutcome, reason: String? = nil) async {
         let finishedAt = clock.date()
         record.outcome = outcome

@@ -72,9 +72,9 @@ extension SwapCoordinator {
     func retire(_ blue: SandboxHandle, settings: DeploySettings, trail: inout DeploymentTrail) async -> BatonError? {
         let app = blue.app
         var illegal = moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .draining) }
-        let drained = await drain(blue, timeout: settings.drainTimeout)
-        await completed(.drained, app: app, trail: &trail,
-                        detail: drained ? nil : "drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
+        let outcome = await drain(blue, settings: settings)
+        if let counts = outcome.longLived, counts.open > 0 { await trail.recordLongLived(counts) }
+        await completed(.drained, app: app, trail: &trail, detail: drainedDetail(outcome, settings: settings))
         await runtime.stop(blue, grace: settings.stopGrace)
         illegal = illegal ?? moveAfterFlip(app) { status throws(BatonError) in try status.moveBlue(to: .stopped) }
         await completed(.stopped, app: app, trail: &trail, detail: blue.id)
@@ -189,6 +189,38 @@ extension SwapCoordinator {
     func completed(_ phase: DeployPhase, app: String, trail: inout DeploymentTrail, detail: String? = nil) async {
         swaps[app]?.lastPhase = phase
         await trail.complete(phase, detail: detail)
+    }
+
+    /// Drains blue: ordinary requests up to the drain timeout, long-lived connections up to
+    /// the long one (then ended by the drainer). The coordinator's own deadline, past both and
+    /// the drainer's grace to end them, cancels a drainer that overruns.
+    func drain(_ blue: SandboxHandle, settings: DeploySettings) async -> DrainOutcome {
+        let drainer = self.drainer
+        let clock = self.clock
+        let (timeout, longTimeout) = (settings.drainTimeout, settings.longDrainTimeout)
+        return await withTaskGroup(of: DrainOutcome?.self) { group in
+            group.addTask { await drainer.drain(blue, timeout: timeout, longTimeout: longTimeout) }
+            group.addTask {
+                try? await clock.sleep(for: longTimeout + .seconds(5))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? DrainOutcome(drained: false)
+        }
+    }
+
+    /// What the `drained` phase says: nothing when all finished in time.
+    private func drainedDetail(_ outcome: DrainOutcome, settings: DeploySettings) -> String? {
+        var parts: [String] = []
+        if let counts = outcome.longLived, counts.open > 0 {
+            parts.append("\(counts.open) long-lived connections: \(counts.closedByClient) closed by clients, "
+                + "\(counts.closedByApp) by the app, \(counts.closedByBaton) by Baton at \(formatted(settings.longDrainTimeout))")
+        }
+        if !outcome.drained {
+            parts.append("drain timeout of \(formatted(settings.drainTimeout)) passed with requests in flight")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     /// Waits for blue's in-flight requests, but never past `timeout`: a drainer that overruns

@@ -15,6 +15,9 @@ final class LoopContext {
     /// after its grace period while the event loops still run.
     private var clients: [ObjectIdentifier: Channel] = [:]
     private var metrics: [String: AppMetrics] = [:]
+    /// WebSocket tunnels and event streams by target and upstream channel: an ordinary drain
+    /// passes over them, and they end at their own timeout (LongLivedConnections.swift).
+    var longLived: [Target: [ObjectIdentifier: LongLivedEntry]] = [:]
     /// Requests waiting while their app's route holds.
     let held: HeldRequests
     /// HTTP/2 connections to h2c targets, shared by this loop's exchanges.
@@ -153,14 +156,17 @@ final class LoopContext {
         if open[target]?.isEmpty == true { open[target] = nil }
     }
 
-    /// Closes pooled connections to `target`, and with `includingBusy` every connection to it.
-    func closeConnections(to target: Target, includingBusy: Bool) {
+    /// Closes pooled connections to `target`, with `includingBusy` every ordinary connection
+    /// to it, and with `includingLongLived` its WebSocket tunnels and event streams too.
+    func closeConnections(to target: Target, includingBusy: Bool, includingLongLived: Bool = true) {
         for (key, handlers) in idle where handlers.first?.target.target == target {
             idle[key] = nil
             for handler in handlers { handler.context?.close(promise: nil) }
         }
         if includingBusy, let all = open[target] {
-            for channel in all.values { channel.close(promise: nil) }
+            for (key, channel) in all where includingLongLived || !isLongLived(key, target: target) {
+                channel.close(promise: nil)
+            }
         }
         h2c.closeConnections(to: target, includingBusy: includingBusy)
     }

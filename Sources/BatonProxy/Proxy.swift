@@ -126,13 +126,46 @@ public final class Proxy: Sendable {
     /// Returns true when the target drained before the deadline.
     @discardableResult
     public func drain(target: Target, deadline: ContinuousClock.Instant) async -> Bool {
-        let state = shared.state(of: target)
-        while let state, state.inFlight > 0, ContinuousClock.now < deadline {
+        let report = await drain(target: target, deadline: deadline, longDeadline: deadline)
+        return report.drained && report.longLived.closedByBaton == 0
+    }
+
+    /// Drains `target` in two steps. Ordinary requests get until `deadline`; past it, those
+    /// still running are cut. WebSocket tunnels and event streams run on to `longDeadline`
+    /// (never earlier than `deadline`), then are asked to end cleanly: a close frame 1001 at a
+    /// frame boundary, an event stream's last chunk. What has not ended `goAwayGrace` later
+    /// is closed outright, so no client keeps the target alive past that.
+    public func drain(target: Target, deadline: ContinuousClock.Instant, longDeadline: ContinuousClock.Instant,
+                      goAwayGrace: Duration = .seconds(1)) async -> DrainReport {
+        guard let state = shared.state(of: target) else {
+            await onEveryLoop { $0.closeConnections(to: target, includingBusy: false) }
+            return DrainReport(drained: true)
+        }
+        state.longLived.beginDrain()
+        while state.inFlight - state.longLived.open > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        let drained = (state?.inFlight ?? 0) == 0
-        await onEveryLoop { $0.closeConnections(to: target, includingBusy: !drained) }
-        return drained
+        let ordinaryDrained = state.inFlight - state.longLived.open <= 0
+        await onEveryLoop { $0.closeConnections(to: target, includingBusy: !ordinaryDrained, includingLongLived: false) }
+        let longDeadline = max(deadline, longDeadline)
+        while state.longLived.open > 0, ContinuousClock.now < longDeadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let longDrained = state.longLived.open == 0
+        if !longDrained {
+            await onEveryLoop { $0.goAway(target: target) }
+            let cutAt = ContinuousClock.now + goAwayGrace
+            while state.inFlight > 0, ContinuousClock.now < cutAt {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        await onEveryLoop { $0.closeConnections(to: target, includingBusy: true) }
+        // Closes are counted as each channel goes inactive, on its loop: wait for them (bounded).
+        let countedBy = ContinuousClock.now + .seconds(1)
+        while state.longLived.open > 0, ContinuousClock.now < countedBy {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return DrainReport(drained: ordinaryDrained, longLived: state.longLived.report)
     }
 
     /// Stops accepting on every listener, lets in-flight requests finish for up to

@@ -48,6 +48,8 @@ extension ProxyHandler {
         var connection = UpstreamConnection.fresh
         var status: UInt = 0
         var bytesSent = 0
+        /// Set while the response is a stream of server-sent events, which drains treat as long-lived.
+        var longLived: LongLivedTicket?
         /// Counted in its target's and app's in-flight numbers until `leave()`.
         private var inFlight = true
 

@@ -53,6 +53,7 @@ extension ProxyHandler {
 
     /// Ends an exchange's accounting: in-flight counts, metrics and the access log line.
     func finish(_ exchange: Exchange) {
+        exchange.longLived?.end(by: .app)
         exchange.leave()
         account(
             exchange.request, status: exchange.status, bytes: exchange.bytesSent, metrics: exchange.metrics,

@@ -16,9 +16,17 @@ extension ProxyHandler {
         // The tunnel counts as in flight until it closes, so a drain waits for it (up to its deadline).
         account(exchange.request, status: exchange.status, bytes: 0, metrics: exchange.metrics, target: exchange.target.label)
         let loop = self.loop
-        let (clientEnd, upstreamEnd) = TunnelHandler.pair {
+        // A WebSocket is long-lived: a drain lets it run to its own timeout, then ends it with a
+        // close frame 1001. Other upgrades end with ordinary requests.
+        let webSocket = head.headers["upgrade"].contains { $0.lowercased() == "websocket" }
+        var ticket: LongLivedTicket?
+        let (clientEnd, upstreamEnd) = TunnelHandler.pair(webSocket: webSocket) { closer in
+            ticket?.end(by: closer)
             exchange.leave()
             loop.closed(upstreamChannel, target: exchange.target.target)
+        }
+        if webSocket {
+            ticket = LongLivedTicket(loop: loop, target: exchange.target, upstream: upstreamChannel, connection: upstreamEnd)
         }
         upstream.upgrading = true
         // The decoders are mid-read (the 101 came out of one): rebuild the pipelines after it.

@@ -115,6 +115,9 @@ extension ProxyHandler: UpstreamOwner {
         if framed.closeDelimited { closeAfter = true }
         exchange.response = .streaming(reusable: head.isKeepAlive, closeAfter: closeAfter)
         exchange.status = head.status.code
+        if let channel = upstream.context?.channel, exchange.upstreamProtocol == .http1, Self.isEventStream(head) {
+            exchange.longLived = LongLivedTicket(loop: loop, target: exchange.target, upstream: channel, connection: self)
+        }
         context.write(wrapOutboundOut(.head(framed.head)), promise: nil)
     }
 

@@ -10,6 +10,8 @@ final class TargetState: Sendable {
     /// `description` of the target, computed once for logs.
     let label: String
     private let inFlightCount = Atomic<Int>(0)
+    /// Its WebSocket tunnels and event streams (counted in `inFlight` too).
+    let longLived = LongLivedCount()
 
     init(target: Target) {
         self.target = target
