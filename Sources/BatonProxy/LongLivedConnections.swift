@@ -17,7 +17,7 @@ enum LongLivedCloser {
 
 /// What a drain saw of a target's long-lived connections.
 public struct LongLivedReport: Sendable, Equatable {
-    /// Open when the drain began (and those that became long-lived during it).
+    /// Open at the flip (and those that became long-lived after it).
     public var open: Int
     /// Ended by the client during the drain.
     public var closedByClient: Int
@@ -74,7 +74,8 @@ final class LongLivedCount: Sendable {
         }
     }
 
-    /// From now on, closes are counted; the open ones are the drain's to report.
+    /// From now on (the flip away from the target, or its drain), closes are counted; the
+    /// open ones are the drain's to report.
     func beginDrain() {
         guard !draining.exchange(true, ordering: .relaxed) else { return }
         seen.add(openNow.load(ordering: .relaxed), ordering: .relaxed)

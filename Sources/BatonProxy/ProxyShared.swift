@@ -32,6 +32,9 @@ final class ProxyShared: Sendable {
     func install(_ table: RouteTable) -> Bool {
         targets.withLock { known in
             let wanted = table.targets
+            // A target this table stops routing to was flipped away from: its long-lived
+            // connections are counted from now (LongLivedCount).
+            for (target, state) in known where !wanted.contains(target) { state.longLived.beginDrain() }
             known = known.filter { wanted.contains($0.key) || $0.value.inFlight > 0 }
             for target in wanted where known[target] == nil {
                 known[target] = TargetState(target: target)

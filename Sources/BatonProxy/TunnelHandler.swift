@@ -13,11 +13,16 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler, LongLi
     /// Shared by both ends so the close action runs once.
     final class Closer {
         private var action: ((LongLivedCloser) -> Void)?
+        /// The side that finished sending first (a half-close), which ended the tunnel.
+        private var first: LongLivedCloser?
         init(_ action: @escaping (LongLivedCloser) -> Void) { self.action = action }
+        func finishedSending(_ side: LongLivedCloser) {
+            if first == nil { first = side }
+        }
         func run(_ closer: LongLivedCloser) {
             let action = self.action
             self.action = nil
-            action?(closer)
+            action?(first ?? closer)
         }
     }
 
@@ -123,6 +128,16 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler, LongLi
     func channelReadComplete(context: ChannelHandlerContext) {
         partner?.context?.flush()
         context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // This side sent all it will (a client's FIN): the other side learns it the same way.
+        closer.finishedSending(side)
+        partner?.context?.close(mode: .output, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -85,13 +85,15 @@ func residentBytes() -> Int {
     }
 }
 
-/// A one-connection server that answers any request with 101, says "hello", then echoes bytes.
+/// A server that answers a request asking to upgrade with 101, says `greeting`, then echoes
+/// bytes; any other request it never answers (it stands for a slow one). A thread per
+/// connection, until `stop()`.
 final class UpgradeEchoServer: @unchecked Sendable {
     // The listening fd is written once in init and read by the thread: no concurrent mutation.
     let fd: Int32
     let port: Int
 
-    init() throws {
+    init(greeting: String = "hello") throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var address = sockaddr_in()
@@ -104,23 +106,34 @@ final class UpgradeEchoServer: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
         let listener = fd
         Thread.detachNewThread {
-            let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
-            defer { close(connection) }
-            var seen: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            while !seen.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
-                let count = recv(connection, &buffer, 1, 0)
-                if count <= 0 { return }
-                seen.append(buffer[0])
-            }
-            let reply = Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello".utf8)
-            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
             while true {
-                let count = recv(connection, &buffer, buffer.count, 0)
-                if count <= 0 { return }
-                _ = send(connection, buffer, count, Int32(MSG_NOSIGNAL))
+                let connection = accept(listener, nil, nil)
+                guard connection >= 0 else { return }
+                Thread.detachNewThread { Self.serve(connection, greeting: greeting) }
             }
+        }
+    }
+
+    private static func serve(_ connection: Int32, greeting: String) {
+        defer { close(connection) }
+        var seen: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !seen.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
+            let count = recv(connection, &buffer, 1, 0)
+            if count <= 0 { return }
+            seen.append(buffer[0])
+        }
+        guard String(decoding: seen, as: UTF8.self).lowercased().contains("upgrade: websocket") else {
+            // Never answered: held until the peer closes.
+            while recv(connection, &buffer, buffer.count, 0) > 0 {}
+            return
+        }
+        let reply = Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\(greeting)".utf8)
+        _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
+        while true {
+            let count = recv(connection, &buffer, buffer.count, 0)
+            if count <= 0 { return }
+            _ = send(connection, buffer, count, Int32(MSG_NOSIGNAL))
         }
     }
 
