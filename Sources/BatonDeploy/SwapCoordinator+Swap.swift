@@ -198,10 +198,13 @@ extension SwapCoordinator {
         let drainer = self.drainer
         let clock = self.clock
         let (timeout, longTimeout) = (settings.drainTimeout, settings.longDrainTimeout)
+        // A drainer that ends long-lived connections itself gets the long timeout and the
+        // seconds it takes to end them; any other, the drain timeout.
+        let limit = drainer is any LongLivedDrainer ? longTimeout + .seconds(5) : timeout
         return await withTaskGroup(of: DrainOutcome?.self) { group in
             group.addTask { await drainer.drain(blue, timeout: timeout, longTimeout: longTimeout) }
             group.addTask {
-                try? await clock.sleep(for: longTimeout + .seconds(5))
+                try? await clock.sleep(for: limit)
                 return nil
             }
             let first = await group.next() ?? nil
