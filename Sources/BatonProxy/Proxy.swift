@@ -159,7 +159,9 @@ public final class Proxy: Sendable {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
-        await onEveryLoop { $0.closeConnections(to: target, includingBusy: true) }
+        if state.inFlight > 0 {
+            await onEveryLoop { $0.closeConnections(to: target, includingBusy: true) }
+        }
         // Closes are counted as each channel goes inactive, on its loop: wait for them (bounded).
         let countedBy = ContinuousClock.now + .seconds(1)
         while state.longLived.open > 0, ContinuousClock.now < countedBy {
