@@ -41,6 +41,8 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler, LongLi
     private var context: ChannelHandlerContext?
     private var readPending = false
     private var queued: [ByteBuffer] = []
+    /// Removed from its channel: nothing more is queued for it.
+    private var gone = false
     private let closer: Closer
     /// Who this end faces: its channel going away means that side closed.
     private let side: LongLivedCloser
@@ -72,6 +74,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler, LongLi
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        gone = true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -164,7 +167,9 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler, LongLi
 
     private func send(_ buffer: ByteBuffer) {
         guard let context else {
-            queued.append(buffer)
+            // Before this end joins its channel, bytes wait; after it left (its connection
+            // closed while the other end goes on for a moment), they are dropped, not kept.
+            if !gone { queued.append(buffer) }
             return
         }
         // Flushed at once: bytes a decoder hands over as it leaves the pipeline come without
