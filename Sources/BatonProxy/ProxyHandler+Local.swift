@@ -53,8 +53,10 @@ extension ProxyHandler {
 
     /// Ends an exchange's accounting: in-flight counts, metrics and the access log line.
     func finish(_ exchange: Exchange) {
-        exchange.longLived?.end(by: .app)
+        // Out of flight before out of the long-lived count: a drain never sees more ordinary
+        // requests in flight than there are.
         exchange.leave()
+        exchange.longLived?.end(by: .app)
         account(
             exchange.request, status: exchange.status, bytes: exchange.bytesSent, metrics: exchange.metrics,
             target: exchange.target.label)

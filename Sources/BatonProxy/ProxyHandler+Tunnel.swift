@@ -21,8 +21,8 @@ extension ProxyHandler {
         let webSocket = head.headers["upgrade"].contains { $0.lowercased() == "websocket" }
         var ticket: LongLivedTicket?
         let (clientEnd, upstreamEnd) = TunnelHandler.pair(webSocket: webSocket) { closer in
-            ticket?.end(by: closer)
             exchange.leave()
+            ticket?.end(by: closer)
             loop.closed(upstreamChannel, target: exchange.target.target)
         }
         if webSocket {

@@ -146,6 +146,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client left in the middle of `exchange`.
     private func abandon(_ exchange: Exchange, upstream: UpstreamHandler?) {
         if !exchange.responseStarted { exchange.status = 499 }
+        exchange.leave()
         exchange.longLived?.end(by: .client)
         if let upstream { release(upstream, reuse: false) }
         finish(exchange)
