@@ -56,13 +56,20 @@ final class LongLivedCount: Sendable {
     private let byClient = Atomic<Int>(0)
     private let byApp = Atomic<Int>(0)
     private let byBaton = Atomic<Int>(0)
+    private let asked = Atomic<Int>(0)
 
     var open: Int { openNow.load(ordering: .relaxed) }
+
+    /// How many Baton has asked to go away (some may still be finishing a frame).
+    var askedCount: Int { asked.load(ordering: .relaxed) }
 
     func opened() {
         openNow.add(1, ordering: .relaxed)
         if draining.load(ordering: .relaxed) { seen.add(1, ordering: .relaxed) }
     }
+
+    func askedToGo() { asked.add(1, ordering: .relaxed) }
+
 
     func closed(by closer: LongLivedCloser) {
         openNow.subtract(1, ordering: .relaxed)
@@ -96,7 +103,7 @@ final class LongLivedTicket {
     let upstream: ObjectIdentifier
     private var ended = false
     /// Set when Baton asked the connection to go: however it then ends, Baton ended it.
-    var goingAway = false
+    private(set) var goingAway = false
 
     init(loop: LoopContext, target: TargetState, upstream: any Channel, connection: any LongLivedConnection) {
         self.loop = loop
@@ -104,6 +111,12 @@ final class LongLivedTicket {
         self.upstream = ObjectIdentifier(upstream)
         target.longLived.opened()
         loop.registerLongLived(self, connection: connection, target: target.target)
+    }
+
+    func askToGo() {
+        guard !goingAway, !ended else { return }
+        goingAway = true
+        target.longLived.askedToGo()
     }
 
     func end(by closer: LongLivedCloser) {
@@ -133,7 +146,7 @@ extension LoopContext {
     /// Asks every long-lived connection to `target` on this loop to end cleanly.
     func goAway(target: Target) {
         for entry in longLived[target]?.values.map({ $0 }) ?? [] {
-            entry.ticket.goingAway = true
+            entry.ticket.askToGo()
             entry.connection?.goAway()
         }
     }

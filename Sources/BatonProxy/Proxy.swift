@@ -121,6 +121,11 @@ public final class Proxy: Sendable {
         shared.state(of: target)?.inFlight ?? 0
     }
 
+    /// How many of `target`'s WebSockets and event streams a drain has asked to end.
+    func longLivedAskedToGo(target: Target) -> Int {
+        shared.state(of: target)?.longLived.askedCount ?? 0
+    }
+
     /// Waits until nothing is in flight on `target` or `deadline` passes, then closes the
     /// target's pooled connections and, past the deadline, whatever is still open to it.
     /// Returns true when the target drained before the deadline.

@@ -78,7 +78,7 @@ struct LongLivedDrainTests {
         let stored = (history as? [[String: Any]])?.first { $0["id"] as? Int == record["id"] as? Int }
         #expect(stored?["long_lived"] as? [String: Int] == expected, "\(String(describing: stored))")
         // New connections reach green.
-        #expect(fixture.get("/")?.body == "v2\n")
+        #expect(HTTPGet.fetch(port: fixture.daemon.port, host: Self.host, path: "/")?.body == "v2\n")
     }
 }
 

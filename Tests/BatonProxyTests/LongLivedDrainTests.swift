@@ -42,7 +42,8 @@ import Testing
             let proxy = fixture.proxy
             let drain = Task { await proxy.drain(target: target, deadline: .now, longDeadline: .now, goAwayGrace: .seconds(5)) }
             // Asked to go away mid-frame, the proxy sends nothing into the frame.
-            #expect(Self.silent(client, milliseconds: 500), "nothing may be injected into the middle of a frame")
+            #expect(await eventually { proxy.longLivedAskedToGo(target: target) == 1 })
+            #expect(Self.silent(client, milliseconds: 300), "nothing may be injected into the middle of a frame")
             try client.send(Array(payload[6...]) + whole)
             // The frame's end, then the close frame 1001 and no byte of the next frame.
             #expect(try client.readExactly(10) == Array(payload[6...]))
@@ -83,6 +84,7 @@ import Testing
             let proxy = fixture.proxy
             let long = Task { await proxy.drain(target: target, deadline: .now + .milliseconds(200), longDeadline: .now + .seconds(30)) }
             // The ordinary request is cut at the drain timeout...
+            #expect(await eventually { proxy.inFlight(target: target) == 1 })
             #expect(try ordinary.readResponse().status == 502)
             // ...while the WebSocket still carries frames both ways.
             let frame: [UInt8] = [0x81, 0x03] + Array("abc".utf8)
