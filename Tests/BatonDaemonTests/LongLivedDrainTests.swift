@@ -29,6 +29,12 @@ struct LongLivedDrainTests {
         try Self.publish(fixture, version: 2)
         try fixture.baton(["app", "create", "live", "--host", Self.host, "--network", "none",
                            "--drain-timeout", "\(Self.drainTimeout)", "--drain-long-timeout", "\(Self.longTimeout)"])
+        // A bad value is one error line and creates nothing; `app set` keeps the setting when not given.
+        let refused = try fixture.baton(["app", "create", "bad", "--host", "bad.test", "--drain-long-timeout", "0"], allowFailure: true)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.hasPrefix("error: ") && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(try fixture.baton(["app", "inspect", "bad"], allowFailure: true).status != 0)
+        try fixture.baton(["app", "set", "live", "--hsts"])
         let inspected = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["app", "inspect", "live", "--json"]).stdout.utf8))
         #expect((inspected as? [String: Any])?["drain_long_timeout"] as? Double == Self.longTimeout, "\(inspected)")
         try fixture.baton(["deploy", "live", "live:1"])
