@@ -76,6 +76,12 @@ struct LongLivedDrainTests {
             #expect((stream["ended_at"] as? Double ?? 0) >= routed + Self.longTimeout - slack, "stream \(index): \(stream)")
         }
 
+        // Figures for the record (no assertion on speed): when the connections ended after the flip.
+        let ends = (sockets.filter { $0["closed_by_client"] as? Bool != true } + events).compactMap { $0["ended_at"] as? Double }
+        if let first = ends.min(), let last = ends.max() {
+            print("long-lived: \(ends.count) ended by Baton between \(first - routed) s and \(last - routed) s after the flip (long timeout \(Self.longTimeout) s)")
+        }
+
         // The record counts them, in the deploy's answer and in the history alike.
         let expected: [String: Int] = ["open": webSockets + streams, "closed_by_client": clientCloses, "closed_by_app": 0,
                                        "closed_by_baton": webSockets + streams - clientCloses]
