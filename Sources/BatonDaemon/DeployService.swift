@@ -170,6 +170,8 @@ actor DeployService {
         var settings = DeploySettings(port: port, healthPath: app.healthPath ?? artifact.config.healthPath ?? "/", health: health,
                                       drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
         settings.h2c = app.upstreamProtocol == .h2c
+        settings.smoke = SmokeGate(checks: try SmokeCheck.parseAll(app.smoke), host: SmokeGate.host(for: app.hosts),
+                                   proto: app.httpsRedirect ? "https" : "http")
         return settings
     }
 }
