@@ -20,7 +20,7 @@ struct AppSetCommand: ParsableCommand {
             Secret values are never printed: 'baton app inspect' shows KEY=<secret>. \
             --volume replaces the app's volumes with those given (a volume left out is kept on \
             disk, see 'baton volume ls'); they are stored at once and mounted by a swap to the \
-            same artifact. --strategy and --hold-timeout apply from the next deploy; \
+            same artifact. --strategy, --hold-timeout and the smoke checks (--smoke, --smoke-file, --no-smoke) apply from the next deploy; \
             --https-redirect, --hsts and --upstream-protocol (and their --no- forms) at once, \
             without a swap.
             """)
@@ -41,17 +41,19 @@ struct AppSetCommand: ParsableCommand {
 
     @OptionGroup var proxy: AppProxyOptions
 
+    @OptionGroup var smoke: AppSmokeOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy or a proxy setting")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or --smoke")
         }
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || smoke.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -72,6 +74,8 @@ struct AppSetCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A bad check is refused before anything is stored.
+        _ = try smoke.parsed()
         var change = self.change
         change.secrets += try SecretFile.entries(settings.secretFile)
         let client = try global.controlClient
@@ -115,7 +119,7 @@ struct AppSetCommand: ParsableCommand {
     /// What `app set` says when it only stored app settings: the proxy's take effect at once,
     /// a strategy from the next deploy.
     private var storedMessage: String {
-        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty
+        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || smoke.given
         switch (proxy.given, deploySettings) {
         case (true, false): return "\(app): settings stored; the proxy applies them now"
         case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
@@ -133,8 +137,10 @@ struct AppSetCommand: ParsableCommand {
                            volumes: volumes.volumes.isEmpty ? current.volumes : volumes.parsed,
                            strategy: current.strategy, holdTimeout: current.holdTimeout)
         spec.keepProxySettings(of: current)
+        spec.keepSmokeChecks(of: current)
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
+        try smoke.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }
