@@ -118,7 +118,7 @@ enum SmokeExchange {
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 let name = line[..<colon].lowercased()
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t").lowercased()
+                let value = line[line.index(after: colon)...].trimmedOf(" \t").lowercased()
                 if name == "transfer-encoding" { chunked = value.hasSuffix("chunked") }
                 if name == "content-length" {
                     guard let number = Int(value), number >= 0 else { throw SmokeExchangeError("bad Content-Length \(SmokeReport.quoted(Array(value.utf8)))") }
@@ -145,7 +145,7 @@ enum SmokeExchange {
             while payload.count < maxBody {
                 guard let lineEnd = try line() else { throw SmokeExchangeError("chunk size line longer than 1 KiB") }
                 let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-                guard let size = Int(sizeText.trimmingCharacters(in: " \t"), radix: 16), size >= 0 else {
+                guard let size = Int(sizeText.trimmedOf(" \t"), radix: 16), size >= 0 else {
                     throw SmokeExchangeError("bad chunk size \(SmokeReport.quoted(Array(buffer[..<lineEnd])))")
                 }
                 buffer.removeFirst(lineEnd + 2)
@@ -189,7 +189,7 @@ struct SmokeExchangeError: Error {
 }
 
 private extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
+    func trimmedOf(_ set: String) -> String {
         let drop = Set(set.unicodeScalars)
         let scalars = Array(unicodeScalars)
         guard let first = scalars.firstIndex(where: { !drop.contains($0) }),

@@ -25,7 +25,7 @@ public struct SmokeGate: Sendable, Equatable {
     /// with only wildcards (`*.preview.example.com`), the first with `smoke` for the `*`.
     public static func host(for hosts: [String]) -> String {
         if let plain = hosts.first(where: { !$0.contains("*") }) { return plain }
-        return hosts.first.map { $0.replacingOccurrences(of: "*", with: "smoke") } ?? "localhost"
+        return hosts.first.map { $0.replacingEach(of: "*", with: "smoke") } ?? "localhost"
     }
 
     /// Runs the checks in order against 127.0.0.1:`port` in `network`, stopping at the first
@@ -64,7 +64,7 @@ public struct SmokeGate: Sendable, Equatable {
 }
 
 private extension String {
-    func replacingOccurrences(of target: Character, with replacement: String) -> String {
+    func replacingEach(of target: Character, with replacement: String) -> String {
         var out = ""
         for character in self {
             if character == target { out += replacement } else { out.append(character) }

@@ -12,6 +12,11 @@ public struct SmokeCheck: Sendable, Equatable, CustomStringConvertible {
     public struct Body: Sendable, Equatable {
         public let text: String
         public let isJSON: Bool
+
+        public init(text: String, isJSON: Bool) {
+            self.text = text
+            self.isJSON = isJSON
+        }
     }
 
     public let method: String
@@ -110,7 +115,7 @@ public struct SmokeCheck: Sendable, Equatable, CustomStringConvertible {
 
     /// The lines of a smoke file that are checks: blank lines and `#` comments are skipped.
     public static func fileLines(_ text: String) -> [String] {
-        text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        text.split(whereSeparator: \.isNewline).map(trimmedSpaces).filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     static func quote(_ text: String) -> String {
@@ -194,14 +199,12 @@ private struct SmokeScanner {
     }
 }
 
-private extension StringProtocol {
-    var trimmingSpaces: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" && $0 != "\r" }),
-              let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" && $0 != "\r" })
-        else { return "" }
-        return String(scalars[first...last])
-    }
+/// `line` without the spaces, tabs and carriage returns around it.
+private func trimmedSpaces(_ line: Substring) -> String {
+    var slice = line
+    while let first = slice.first, first == " " || first == "\t" || first == "\r" { slice = slice.dropFirst() }
+    while let last = slice.last, last == " " || last == "\t" || last == "\r" { slice = slice.dropLast() }
+    return String(slice)
 }
 
 private extension String {
