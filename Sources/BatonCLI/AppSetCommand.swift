@@ -5,10 +5,11 @@ import BatonOS
 
 /// `baton app set APP [--env K=V]… [--unset K]… [--secret K=V]… [--secret-file K=PATH]… [limits, health]
 /// [--volume …]… [--strategy S] [--hold-timeout S] [--[no-]https-redirect] [--[no-]hsts]
-/// [--upstream-protocol P]`: a new configuration version, swapped in like a deploy of the digest
-/// serving now. Volumes, the strategy and the proxy settings are the app's own settings (not
-/// versioned): stored at once; new volumes reach the app through a swap to the same bytes, the
-/// proxy settings apply to the next request.
+/// [--upstream-protocol P] [--smoke CHECK]… [--smoke-file F]… [--no-smoke]`: a new configuration
+/// version, swapped in like a deploy of the digest serving now. Volumes, the strategy, the proxy
+/// settings and the smoke checks are the app's own settings (not versioned): stored at once; new
+/// volumes reach the app through a swap to the same bytes, the proxy settings apply to the next
+/// request, the smoke checks to the next swap.
 struct AppSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
