@@ -99,6 +99,31 @@ struct SmokeGateDeployTests {
         #expect(try inspect() == [])
     }
 
+    @Test func anApplyFileSetsAndClearsTheChecksInPlace() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try Self.publishSite(fixture, "1", api: Self.goodAPI)
+        let file = fixture.root + "/baton.yml"
+        let yaml = { (smoke: String) in
+            "apps:\n  web:\n    artifact: site:1\n    hosts: [\(DeployFixture.host)]\n" + smoke
+        }
+        try yaml(#"    smoke: ["GET /health 200", 'GET /cgi-bin/api 200 contains "items"']"# + "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        try fixture.baton(["apply", "-f", file])
+        let inspect = { () throws -> [String]? in
+            let text = try fixture.baton(["app", "inspect", "web"]).stdout
+            return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["smoke"] as? [String]
+        }
+        #expect(try inspect() == ["GET /health 200", #"GET /cgi-bin/api 200 contains "items""#])
+        #expect(try records(fixture).first.flatMap { ($0["phases"] as? [[String: Any]])?.map { $0["phase"] as? String } }
+            == ["started", "healthy", "smoked", "routed"])
+        try yaml("").write(toFile: file, atomically: true, encoding: .utf8)
+        let plan = try fixture.baton(["apply", "-f", file, "--dry-run"]).stdout
+        #expect(plan.contains("smoke"), "\(plan)")
+        try fixture.baton(["apply", "-f", file])
+        #expect(try inspect() == [])
+    }
+
     @Test func aPreviewIsCheckedUnderItsOwnHost() throws {
         let fixture = try DeployFixture()
         defer { fixture.finish() }
