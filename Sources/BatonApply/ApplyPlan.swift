@@ -75,7 +75,7 @@ enum SettingsDiff {
     /// volumes, its strategy, how the proxy serves it): changed in place. Volumes reach a
     /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
     /// digest stays).
-    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol", "drain-long"]
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol", "drain-long", "smoke"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -93,6 +93,7 @@ enum SettingsDiff {
         if proxy.hsts != app.hsts { changed.append("hsts") }
         if proxy.upstreamProtocol != app.upstreamProtocol { changed.append("protocol") }
         if spec.drainLongTimeout != app.drainLongTimeout { changed.append("drain-long") }
+        if (spec.smoke ?? []) != app.smoke { changed.append("smoke") }
         return changed
     }
 }

@@ -30,7 +30,7 @@ import Yams
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
     static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
-                                               "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys)
+                                               "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys).union(smokeKeys)
     static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -111,6 +111,7 @@ public enum ApplyFileParser {
         }
         try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
         try parseProxySettings(fields, into: &spec, reader: reader)
+        try parseSmokeChecks(fields, into: &spec, reader: reader)
         var secretFiles: [String] = []
         if let secrets = fields["secrets"] {
             (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)

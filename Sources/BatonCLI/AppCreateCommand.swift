@@ -29,6 +29,8 @@ struct AppCreateCommand: ParsableCommand {
 
     @OptionGroup var longLived: AppDrainOptions
 
+    @OptionGroup var smoke: AppSmokeOptions
+
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
 
@@ -59,6 +61,7 @@ struct AppCreateCommand: ParsableCommand {
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
         longLived.apply(to: &spec)
+        try smoke.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

@@ -5,10 +5,11 @@ import BatonOS
 
 /// `baton app set APP [--env K=V]… [--unset K]… [--secret K=V]… [--secret-file K=PATH]… [limits, health]
 /// [--volume …]… [--strategy S] [--hold-timeout S] [--[no-]https-redirect] [--[no-]hsts]
-/// [--upstream-protocol P]`: a new configuration version, swapped in like a deploy of the digest
-/// serving now. Volumes, the strategy and the proxy settings are the app's own settings (not
-/// versioned): stored at once; new volumes reach the app through a swap to the same bytes, the
-/// proxy settings apply to the next request.
+/// [--upstream-protocol P] [--smoke CHECK]… [--smoke-file F]… [--no-smoke]`: a new configuration
+/// version, swapped in like a deploy of the digest serving now. Volumes, the strategy, the proxy
+/// settings and the smoke checks are the app's own settings (not versioned): stored at once; new
+/// volumes reach the app through a swap to the same bytes, the proxy settings apply to the next
+/// request, the smoke checks to the next swap.
 struct AppSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
@@ -20,7 +21,7 @@ struct AppSetCommand: ParsableCommand {
             Secret values are never printed: 'baton app inspect' shows KEY=<secret>. \
             --volume replaces the app's volumes with those given (a volume left out is kept on \
             disk, see 'baton volume ls'); they are stored at once and mounted by a swap to the \
-            same artifact. --strategy and --hold-timeout apply from the next deploy; \
+            same artifact. --strategy, --hold-timeout and the smoke checks (--smoke, --smoke-file, --no-smoke) apply from the next deploy; \
             --https-redirect, --hsts and --upstream-protocol (and their --no- forms) at once, \
             without a swap.
             """)
@@ -42,18 +43,19 @@ struct AppSetCommand: ParsableCommand {
     @OptionGroup var proxy: AppProxyOptions
 
     @OptionGroup var longLived: AppDrainOptions
+    @OptionGroup var smoke: AppSmokeOptions
 
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy or a proxy setting")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or --smoke")
         }
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || longLived.given
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || longLived.given || smoke.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -74,6 +76,8 @@ struct AppSetCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A bad check is refused before anything is stored.
+        _ = try smoke.parsed()
         var change = self.change
         change.secrets += try SecretFile.entries(settings.secretFile)
         let client = try global.controlClient
@@ -117,7 +121,7 @@ struct AppSetCommand: ParsableCommand {
     /// What `app set` says when it only stored app settings: the proxy's take effect at once,
     /// a strategy from the next deploy.
     private var storedMessage: String {
-        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || longLived.given
+        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || longLived.given || smoke.given
         switch (proxy.given, deploySettings) {
         case (true, false): return "\(app): settings stored; the proxy applies them now"
         case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
@@ -136,9 +140,11 @@ struct AppSetCommand: ParsableCommand {
                            strategy: current.strategy, holdTimeout: current.holdTimeout)
         spec.keepProxySettings(of: current)
         spec.keepLongLivedSettings(of: current)
+        spec.keepSmokeChecks(of: current)
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
         longLived.apply(to: &spec)
+        try smoke.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

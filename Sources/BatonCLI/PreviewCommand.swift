@@ -9,7 +9,7 @@ struct PreviewCommand: ParsableCommand {
         subcommands: [PreviewCreateCommand.self, PreviewListCommand.self, PreviewRemoveCommand.self])
 }
 
-/// `baton preview create NAME REF [--ttl SECONDS]`: deploys REF at NAME.<preview domain>
+/// `baton preview create NAME REF [--ttl SECONDS] [--smoke CHECK]… [--smoke-file FILE]`: deploys REF at NAME.<preview domain>
 /// through the health gate; on an existing preview, swaps it and restarts its expiry.
 struct PreviewCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,9 @@ struct PreviewCreateCommand: ParsableCommand {
         abstract: "Serve an artifact at NAME.<preview domain>, or swap an existing preview to it.",
         discussion: """
             The artifact's port and health path are used. Exits 0 only once the preview serves; \
-            on a failed health check a new preview is removed again and an existing one keeps serving.
+            on a failed health check a new preview is removed again and an existing one keeps serving. \
+            --smoke checks run against the preview's host before it serves (an existing preview \
+            keeps its checks unless new ones or --no-smoke are given).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -25,7 +27,8 @@ struct PreviewCreateCommand: ParsableCommand {
     var json = false
     @Option(help: ArgumentHelp("Remove the preview this many seconds after this command (default: never).", valueName: "seconds"))
     var ttl: Double?
-    @Argument(help: "The preview's name (also the first label of its host).")
+    @OptionGroup var smoke: AppSmokeOptions
+        @Argument(help: "The preview's name (also the first label of its host).")
     var name: String
     @Argument(help: ArgumentHelp("The artifact: NAME:VERSION, NAME@sha256:<hex> or sha256:<hex>.", valueName: "ref"))
     var ref: String
@@ -35,9 +38,10 @@ struct PreviewCreateCommand: ParsableCommand {
     }
 
     func run() throws {
+        let checks = try smoke.parsed()
         let client = try global.controlClient
         let creation = try DeploymentReport.watch(client: client, app: name, json: json, record: \.deployment) {
-            try client.createPreview(name: name, ref: ref, ttl: ttl)
+            try client.createPreview(name: name, ref: ref, ttl: ttl, smoke: checks)
         }
         if !json { Output.result("http://\(creation.host)/") }
     }

@@ -38,6 +38,7 @@ public enum AppValidation {
         try validateVolumesAndStrategy(spec)
         try validateNetwork(spec)
         if let error = spec.drainLongTimeoutError { throw error }
+        try validateSmoke(&spec)
         return spec
     }
 

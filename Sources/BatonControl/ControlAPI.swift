@@ -33,6 +33,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
     /// longlived: how long blue's WebSocket and event-stream connections may run after a flip
     /// (`--drain-long-timeout`); nil: the drain timeout.
     public var drainLongTimeout: Double?
+    /// Smoke part: the smoke checks (`AppSmokeChecks.swift`); nil: none (`app set` keeps the app's).
+    public var smoke: [String]?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -114,6 +116,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var upstreamProtocol: AppUpstreamProtocol = .http1
     /// longlived: `--drain-long-timeout` in seconds; nil: the drain timeout.
     public var drainLongTimeout: Double?
+    /// Smoke part: the checks green must pass before the flip, as the grammar writes them.
+    public var smoke: [String] = []
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -172,6 +176,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(hsts, forKey: .hsts)
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(drainLongTimeout, forKey: .drainLongTimeout)
+        try container.encode(smoke, forKey: .smoke)
     }
 }
 

@@ -4,9 +4,9 @@ import FoundationEssentials
 extension ControlClient {
     /// Creates the preview `name` serving `ref` (or swaps it to `ref`); the deployment says
     /// whether it became healthy.
-    public func createPreview(name: String, ref: String, ttl: Double?) throws -> PreviewCreation {
+    public func createPreview(name: String, ref: String, ttl: Double?, smoke: [String]? = nil) throws -> PreviewCreation {
         try decode(PreviewCreation.self, try call("POST", "/v1/previews",
-                                                       body: try ControlJSON.encoder().encode(PreviewRequest(name: name, ref: ref, ttl: ttl)),
+                                                       body: try ControlJSON.encoder().encode(PreviewRequest(name: name, ref: ref, ttl: ttl, smoke: smoke)),
                                                        replySeconds: Self.swapReplySeconds))
     }
 

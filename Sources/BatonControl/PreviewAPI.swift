@@ -6,11 +6,14 @@ public struct PreviewRequest: Codable, Sendable {
     public var ref: String
     /// Seconds until the daemon removes the preview; nil: it stays until removed.
     public var ttl: Double?
+    /// Smoke part: the preview's smoke checks; nil: none for a new preview, kept for an existing one.
+    public var smoke: [String]?
 
-    public init(name: String, ref: String, ttl: Double?) {
+    public init(name: String, ref: String, ttl: Double?, smoke: [String]? = nil) {
         self.name = name
         self.ref = ref
         self.ttl = ttl
+        self.smoke = smoke
     }
 }
 

@@ -31,6 +31,7 @@ extension StateDatabase {
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.writeProxySettings(db, spec)
             try Self.writeLongLivedSettings(db, spec)
+            try Self.writeSmokeChecks(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
             // Its configuration, secrets included, is version 1.
@@ -70,6 +71,7 @@ extension StateDatabase {
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.writeProxySettings(db, spec)
             try Self.writeLongLivedSettings(db, spec)
+            try Self.writeSmokeChecks(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
@@ -117,6 +119,7 @@ extension StateDatabase {
         readVolumesAndStrategy(row, into: &app)
         readProxySettings(row, into: &app)
         readLongLivedSettings(row, into: &app)
+        readSmokeChecks(row, into: &app)
         return app
     }
 

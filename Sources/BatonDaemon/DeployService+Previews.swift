@@ -29,9 +29,12 @@ extension DeployService {
             }
             // No expiry while it swaps, so the reaper cannot remove it mid-deploy.
             try database.markPreview(name, expiresAt: nil)
+            if let smoke = request.smoke { try database.setSmokeChecks(app: name, try SmokeCheck.parseAll(smoke).map(\.description)) }
         } else {
             // No port or health path: the deploy takes the artifact's.
-            _ = try await routing.service.createApp(AppSpec(name: name, hosts: [host]), preview: true)
+            var spec = AppSpec(name: name, hosts: [host])
+            spec.smoke = request.smoke
+            _ = try await routing.service.createApp(spec, preview: true)
         }
         let deployment: DeploymentInfo
         do {

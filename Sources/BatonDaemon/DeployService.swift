@@ -171,6 +171,8 @@ actor DeployService {
                                       drainTimeout: .milliseconds(Int64(app.drainTimeout * 1000)), strategy: strategy, configVersion: version)
         settings.h2c = app.upstreamProtocol == .h2c
         settings.drainLongTimeout = app.drainLongTimeout.map { .milliseconds(Int64($0 * 1000)) }
+        settings.smoke = SmokeGate(checks: try SmokeCheck.parseAll(app.smoke), host: SmokeGate.host(for: app.hosts),
+                                   proto: app.httpsRedirect ? "https" : "http")
         return settings
     }
 }

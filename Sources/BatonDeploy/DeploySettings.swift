@@ -27,6 +27,8 @@ public struct DeploySettings: Sendable, Equatable {
     /// longlived: how long blue's WebSocket tunnels and event streams may run on after the
     /// flip before Baton ends them (nil: the drain timeout).
     public var drainLongTimeout: Duration? = nil
+    /// Smoke part: the checks green must pass between healthy and the flip (none: no gate).
+    public var smoke = SmokeGate()
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
@@ -73,6 +75,9 @@ public struct DeploySettings: Sendable, Equatable {
         }
         guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0, (drainLongTimeout ?? .zero) >= .zero else {
             throw BatonError(.invalidArgument, "drain timeouts, stop grace and log line count must not be negative")
+        }
+        if h2c && !smoke.checks.isEmpty {
+            throw BatonError(.invalidArgument, "smoke checks speak HTTP/1.1 and the app speaks h2c: remove them with 'baton app set APP --no-smoke'")
         }
         if case .stopFirst(let hold) = strategy, hold <= .zero {
             throw BatonError(.invalidArgument, "the hold timeout of a stop-first deploy must be positive")

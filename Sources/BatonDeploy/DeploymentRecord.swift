@@ -16,6 +16,9 @@ public enum DeployPhase: String, Sendable, CaseIterable, Codable {
     case held
     /// Stop-first, green failed: blue's digest runs again, healthy and routed.
     case restored
+    /// Smoke part: green passed every smoke check (only for an app that has some); between
+    /// healthy and routed.
+    case smoked
 }
 
 /// One completed phase: when it completed and how long it took since the previous one.

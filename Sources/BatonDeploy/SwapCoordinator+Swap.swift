@@ -130,6 +130,7 @@ extension SwapCoordinator {
         }
         try moveGreen(app, to: .healthy)
         await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
+        try await passSmokeGate(green, failure.settings, trail: &trail)
 
         // The flip: one atomic step in the route installer, made while this app's deploy lock
         // is held; nothing else is held, so other apps' swaps go on meanwhile.

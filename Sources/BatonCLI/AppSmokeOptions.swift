@@ -1,0 +1,75 @@
+import ArgumentParser
+import BatonControl
+import BatonOS
+import Glibc
+
+/// `--smoke CHECK` (repeatable), `--smoke-file FILE` and `--no-smoke`: the checks green must
+/// pass before the flip (docs/deploys.md, "Smoke checks"). Given checks replace the app's
+/// whole list; none given keeps it (`app set`); `--no-smoke` empties it.
+struct AppSmokeOptions: ParsableArguments {
+    @Option(name: .customLong("smoke"),
+            help: ArgumentHelp("A check green must pass before the flip, e.g. 'GET /api/items 200 contains \"items\"' (repeatable).",
+                               valueName: "check"))
+    var checks: [String] = []
+
+    @Option(help: ArgumentHelp("Read checks from a file: one per line, # comments (repeatable).", valueName: "file"))
+    var smokeFile: [String] = []
+
+    @Flag(help: "Remove the app's smoke checks.")
+    var noSmoke = false
+
+    var given: Bool { !checks.isEmpty || !smokeFile.isEmpty || noSmoke }
+
+    func validate() throws {
+        if noSmoke && (!checks.isEmpty || !smokeFile.isEmpty) {
+            throw ValidationError("--no-smoke removes every check: do not give --smoke or --smoke-file with it")
+        }
+    }
+
+    /// The checks given (files read), each parsed so a bad one is refused here, naming it;
+    /// nil when none was given.
+    func parsed() throws(BatonError) -> [String]? {
+        guard given else { return nil }
+        var lines = checks
+        for path in smokeFile {
+            lines += SmokeCheck.fileLines(try Self.read(path))
+        }
+        return try SmokeCheck.parseAll(lines).map(\.description)
+    }
+
+    func apply(to spec: inout AppSpec) throws(BatonError) {
+        if let checks = try parsed() { spec.smoke = checks }
+    }
+
+    /// A smoke file: a regular UTF-8 file of at most 256 KiB.
+    static func read(_ path: String) throws(BatonError) -> String {
+        let limit = 256 * 1024
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw failure(path, errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw failure(path, errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw BatonError(.invalidArgument, "smoke file \(path) is not a regular file")
+        }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes[count...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw failure(path, errno) }
+            if n == 0 { break }
+            count += n
+        }
+        guard count <= limit else { throw BatonError(.invalidArgument, "smoke file \(path) is larger than 256 KiB") }
+        guard let text = String(validating: bytes[..<count], as: UTF8.self) else {
+            throw BatonError(.invalidArgument, "smoke file \(path) is not UTF-8 text")
+        }
+        return text
+    }
+
+    private static func failure(_ path: String, _ code: Int32) -> BatonError {
+        BatonError(code == ENOENT ? .notFound : .invalidArgument,
+                   "cannot read smoke file \(path): \(String(cString: strerror(code))) (errno \(code))")
+    }
+}
