@@ -75,7 +75,8 @@ enum SettingsDiff {
     /// volumes, its strategy, how the proxy serves it): changed in place. Volumes reach a
     /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
     /// digest stays).
-    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol"]
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol",
+                                                 "bake", "bake-max-5xx", "bake-max-p99"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -92,6 +93,11 @@ enum SettingsDiff {
         if proxy.httpsRedirect != app.httpsRedirect { changed.append("https-redirect") }
         if proxy.hsts != app.hsts { changed.append("hsts") }
         if proxy.upstreamProtocol != app.upstreamProtocol { changed.append("protocol") }
+        // Bake (part 3).
+        let bake = spec.storedBakeSettings
+        if bake.seconds != app.bakeSeconds { changed.append("bake") }
+        if bake.max5xxPercent != app.bakeMax5xxPercent { changed.append("bake-max-5xx") }
+        if bake.maxP99Factor != app.bakeMaxP99Factor { changed.append("bake-max-p99") }
         return changed
     }
 }

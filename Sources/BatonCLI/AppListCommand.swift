@@ -20,6 +20,8 @@ struct AppListCommand: ParsableCommand {
         var httpsRedirect: Bool
         var hsts: Bool
         var upstreamProtocol: String
+        /// Bake (part 3): seconds of bake window after each flip (0: none).
+        var bakeSeconds: Double = 0
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -31,16 +33,18 @@ struct AppListCommand: ParsableCommand {
             try container.encode(httpsRedirect, forKey: .httpsRedirect)
             try container.encode(hsts, forKey: .hsts)
             try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
+            try container.encode(bakeSeconds, forKey: .bakeSeconds)
         }
 
-        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol }
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, bakeSeconds }
     }
 
     func run() throws {
         let apps = try global.controlClient.listApps()
         let rows = apps.map {
             Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream,
-                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue)
+                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue,
+                bakeSeconds: $0.bakeSeconds)
         }
         if json {
             try Output.json(rows)

@@ -37,6 +37,7 @@ public enum AppValidation {
         _ = try AppConfig(spec).validated()
         try validateVolumesAndStrategy(spec)
         try validateNetwork(spec)
+        try validateBakeSettings(spec)
         return spec
     }
 

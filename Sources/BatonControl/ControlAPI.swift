@@ -30,6 +30,11 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var httpsRedirect: Bool?
     public var hsts: Bool?
     public var upstreamProtocol: AppUpstreamProtocol?
+    /// Bake (part 3, `AppBakeSettings.swift`): seconds of bake window after each flip, and its
+    /// limits; nil: 0 (none), 1%, 2x.
+    public var bakeSeconds: Double?
+    public var bakeMax5xxPercent: Double?
+    public var bakeMaxP99Factor: Double?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -109,6 +114,10 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var hsts: Bool = false
     /// How the proxy speaks to the app: HTTP/1.1, or HTTP/2 without TLS.
     public var upstreamProtocol: AppUpstreamProtocol = .http1
+    /// Bake (part 3): the bake window after each flip (0: none) and its limits.
+    public var bakeSeconds: Double = 0
+    public var bakeMax5xxPercent: Double = BakeSettings.defaultMax5xxPercent
+    public var bakeMaxP99Factor: Double = BakeSettings.defaultMaxP99Factor
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -166,6 +175,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(httpsRedirect, forKey: .httpsRedirect)
         try container.encode(hsts, forKey: .hsts)
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
+        try container.encode(bakeSeconds, forKey: .bakeSeconds)
+        try container.encode(bakeMax5xxPercent, forKey: .bakeMax5xxPercent)
+        try container.encode(bakeMaxP99Factor, forKey: .bakeMaxP99Factor)
     }
 }
 

@@ -37,6 +37,10 @@ struct DeploymentRepository: DeploymentRecorder {
         }
     }
 
+    func recordBake(_ report: BakeReport, deployment id: Int64) async throws {
+        try database.recordBake(report, deployment: id)
+    }
+
     func history(app: String) async throws -> [DeploymentRecord] {
         try database.deployments(app: app).map { info in
             DeploymentRecord(
@@ -84,6 +88,7 @@ extension StateDatabase {
                                           finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
                 info.configVersion = row["config_version"]
                 info.fromConfigVersion = row["from_config_version"]
+                info.bake = Self.readBake(row)
                 return info
             }
         }

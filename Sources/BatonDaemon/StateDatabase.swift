@@ -118,6 +118,7 @@ public final class StateDatabase: Sendable {
                 """)
         }
         migrator.registerMigration("v7: proxy settings", migrate: Self.migrateProxySettings)
+        migrator.registerMigration("v10: bake window", migrate: Self.migrateBakeWindow)
         return migrator
     }
 

@@ -24,6 +24,8 @@ public struct DeploySettings: Sendable, Equatable {
     /// The app speaks HTTP/2 without TLS on its port (`--upstream-protocol h2c`): so does its
     /// health check.
     public var h2c = false
+    /// Bake (part 3): the bake window after the flip; nil or a zero window: blue is retired at once.
+    public var bake: BakePolicy?
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
@@ -67,6 +69,7 @@ public struct DeploySettings: Sendable, Equatable {
         guard drainTimeout >= .zero, stopGrace >= .zero, logLineCount >= 0 else {
             throw BatonError(.invalidArgument, "drain timeout, stop grace and log line count must not be negative")
         }
+        if let bake { _ = try bake.validated() }
         if case .stopFirst(let hold) = strategy, hold <= .zero {
             throw BatonError(.invalidArgument, "the hold timeout of a stop-first deploy must be positive")
         }

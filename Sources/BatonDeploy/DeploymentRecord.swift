@@ -16,6 +16,10 @@ public enum DeployPhase: String, Sendable, CaseIterable, Codable {
     case held
     /// Stop-first, green failed: blue's digest runs again, healthy and routed.
     case restored
+    /// Bake (part 3): the bake window ended with green within its limits.
+    case baked
+    /// Bake (part 3): the bake window flipped traffic back to blue.
+    case reverted
 }
 
 /// One completed phase: when it completed and how long it took since the previous one.
@@ -44,6 +48,8 @@ public struct PhaseRecord: Sendable, Equatable {
 /// recovery records a `running` one as `interrupted`.
 public enum DeploymentOutcome: String, Sendable, Codable {
     case running, succeeded, failed, interrupted
+    /// Bake (part 3): green served, then its bake window flipped traffic back to blue.
+    case rolledBack = "rolled_back"
 }
 
 /// One swap of an app from one digest to another: the audit trail of which bytes served when.
@@ -63,6 +69,8 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The configuration version that served before, and the one green started with.
     public var fromConfigVersion: Int64?
     public var configVersion: Int64?
+    /// Bake (part 3): how the bake window went, when there was one.
+    public var bake: BakeReport?
 
     public init(id: Int64, app: String, fromDigest: String?, toDigest: String, startedAt: Date,
                 phases: [PhaseRecord] = [], outcome: DeploymentOutcome = .running,

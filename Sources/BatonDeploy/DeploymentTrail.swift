@@ -49,6 +49,11 @@ struct DeploymentTrail {
         progress(.completed(entry))
     }
 
+    /// Bake (part 3): how the bake window went, kept in the record.
+    mutating func noteBake(_ report: BakeReport) {
+        record.bake = report
+    }
+
     mutating func finish(_ outcome: DeploymentOutcome, reason: String? = nil) async {
         let finishedAt = clock.date()
         record.outcome = outcome

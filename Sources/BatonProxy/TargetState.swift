@@ -10,6 +10,8 @@ final class TargetState: Sendable {
     /// `description` of the target, computed once for logs.
     let label: String
     private let inFlightCount = Atomic<Int>(0)
+    /// Responses of the last minute, per second (bake windows read them).
+    let traffic = TargetTraffic()
 
     init(target: Target) {
         self.target = target
