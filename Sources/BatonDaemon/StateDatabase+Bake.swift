@@ -1,5 +1,6 @@
 import BatonControl
 import BatonDeploy
+import BatonOS
 import Foundation
 import GRDB
 
@@ -40,9 +41,9 @@ extension StateDatabase {
     }
 
     static func readBakeSettings(_ row: Row, into app: inout AppInfo) {
-        app.bakeSeconds = row["bake_seconds"] ?? 0
-        app.bakeMax5xxPercent = row["bake_max_5xx"] ?? BakeSettings.defaultMax5xxPercent
-        app.bakeMaxP99Factor = row["bake_max_p99"] ?? BakeSettings.defaultMaxP99Factor
+        app.bakeSeconds = (row["bake_seconds"] as Double?) ?? 0
+        app.bakeMax5xxPercent = (row["bake_max_5xx"] as Double?) ?? BakeSettings.defaultMax5xxPercent
+        app.bakeMaxP99Factor = (row["bake_max_p99"] as Double?) ?? BakeSettings.defaultMaxP99Factor
     }
 
     /// Stores deployment `id`'s bake report.

@@ -38,4 +38,19 @@ public struct BakeReport: Sendable, Equatable, Codable {
     public var blue: TrafficFigures?
     /// From the rollback decision to the route table with blue installed.
     public var flipBackMilliseconds: Double?
+
+    public init(result: String, windowSeconds: Double, afterSeconds: Double, trigger: String? = nil, reason: String? = nil,
+                max5xxPercent: Double, maxP99Factor: Double, green: TrafficFigures? = nil, blue: TrafficFigures? = nil,
+                flipBackMilliseconds: Double? = nil) {
+        self.result = result
+        self.windowSeconds = windowSeconds
+        self.afterSeconds = afterSeconds
+        self.trigger = trigger
+        self.reason = reason
+        self.max5xxPercent = max5xxPercent
+        self.maxP99Factor = maxP99Factor
+        self.green = green
+        self.blue = blue
+        self.flipBackMilliseconds = flipBackMilliseconds
+    }
 }
