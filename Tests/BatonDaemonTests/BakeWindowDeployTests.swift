@@ -7,6 +7,9 @@ import Testing
 /// on / and, on /cgi-bin/api, 200 "api-vN", or 500 "api-vN" when published broken.
 @Suite(.serialized, .enabled(if: geteuid() == 0, "requires root"))
 struct BakeWindowDeployTests {
+    // The p99 limit is set high here: on a machine shared with builds, a 2x p99 swing is
+    // noise, and these tests are about 5xx, a clean window and `baton rollback` (the p99 rule
+    // is tried exactly in BakeWindowTests).
     @Test func greenAnswering500IsRolledBackUnderLoadAndOnlyItsOwn500sFail() throws {
         let fixture = try DeployFixture()
         defer { fixture.finish() }
@@ -17,7 +20,7 @@ struct BakeWindowDeployTests {
         let load = PathLoad(port: fixture.daemon.port, host: DeployFixture.host, paths: ["/", "/", "/cgi-bin/api", "/cgi-bin/api"], limit: 60)
         // Blue's last minute before the flip: what green is judged against.
         try load.waitForResponses(200)
-        let deploy = try fixture.baton(["deploy", "web", "site:2", "--bake", "20", "--json"], allowFailure: true)
+        let deploy = try fixture.baton(["deploy", "web", "site:2", "--bake", "20", "--bake-max-p99", "100x", "--json"], allowFailure: true)
         let afterFlipBack = load.responses
         try load.waitForResponses(afterFlipBack + 100)
         load.finish()
@@ -48,13 +51,14 @@ struct BakeWindowDeployTests {
         defer { fixture.finish() }
         try Self.publish(fixture, "1")
         try Self.publish(fixture, "2")
-        try fixture.baton(["app", "set", "web", "--bake", "4", "--bake-max-5xx", "5%", "--bake-max-p99", "3x"])
+        try fixture.baton(["app", "set", "web", "--bake", "4", "--bake-max-5xx", "5%", "--bake-max-p99", "100x"])
         try fixture.baton(["deploy", "web", "site:1"])
         let blue = try fixture.servingSandbox().id
 
         let load = PathLoad(port: fixture.daemon.port, host: DeployFixture.host, paths: ["/", "/cgi-bin/api"], limit: 60)
         try load.waitForResponses(50)
-        let deploy = Background { try fixture.baton(["deploy", "web", "site:2"], allowFailure: true) }
+        let (root, socket) = (fixture.root, fixture.socket)
+        let deploy = Background { try DeployFixture.baton(["deploy", "web", "site:2"], root: root, socket: socket, allowFailure: true) }
         // While the window is open, ps shows blue baking beside green serving.
         var baking: [String: Any]?
         while baking == nil, !deploy.done {
@@ -72,7 +76,7 @@ struct BakeWindowDeployTests {
         #expect(bake["result"] as? String == "clean")
         #expect(bake["window_seconds"] as? Double == 4)
         #expect(bake["max5xx_percent"] as? Double == 5)
-        #expect(bake["max_p99_factor"] as? Double == 3)
+        #expect(bake["max_p99_factor"] as? Double == 100)
         #expect(load.failures == 0, "\(load.outcomes)")
         let running = try Self.running(fixture)
         #expect(running.count == 1 && running.first?["id"] as? String != blue)
@@ -89,7 +93,10 @@ struct BakeWindowDeployTests {
 
         let load = PathLoad(port: fixture.daemon.port, host: DeployFixture.host, paths: ["/", "/", "/cgi-bin/api"], limit: 60)
         try load.waitForResponses(50)
-        let deploy = Background { try fixture.baton(["deploy", "web", "site:2", "--bake", "60"], allowFailure: true) }
+        let (root, socket) = (fixture.root, fixture.socket)
+        let deploy = Background {
+            try DeployFixture.baton(["deploy", "web", "site:2", "--bake", "60", "--bake-max-p99", "100x"], root: root, socket: socket, allowFailure: true)
+        }
         while try !Self.running(fixture).contains(where: { $0["state"] as? String == "baking" }) {
             #expect(!deploy.done, "the deploy ended before its window opened")
             if deploy.done { break }

@@ -14,7 +14,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let old = try DatabaseQueue(path: root + "/state.db")
         try StateDatabase.migrator.migrate(old, upTo: "v7: proxy settings")
-        try old.write { db in
+        try await old.write { db in
             try db.execute(sql: """
                 INSERT INTO apps (name, kind, health_status, health_timeout, drain_timeout, env, created_at)
                 VALUES ('web', 'sandbox', 200, 30, 30, '[]', '2026-01-01T00:00:00Z');
@@ -52,10 +52,10 @@ import Testing
         }
         #expect(refused != nil, "the outcome check survived the rebuild")
         // Deleting the deployment still deletes its phases: the foreign key points at the new table.
-        try database.pool.write { db in
+        try await database.pool.write { db in
             try db.execute(sql: "DELETE FROM deployments WHERE id = 1")
         }
-        let phases = try database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deployment_phases WHERE deployment_id = 1") }
+        let phases = try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM deployment_phases WHERE deployment_id = 1") }
         #expect(phases == 0)
     }
 }
