@@ -96,7 +96,7 @@ enum SettingsDiff {
         // Bake (part 3).
         let bake = spec.storedBakeSettings
         if bake.seconds != app.bakeSeconds { changed.append("bake") }
-        if bake.max5xxPercent != app.bakeMax5xxPercent { changed.append("bake-max-5xx") }
+        if bake.maxServerErrorPercent != app.bakeMaxServerErrorPercent { changed.append("bake-max-5xx") }
         if bake.maxP99Factor != app.bakeMaxP99Factor { changed.append("bake-max-p99") }
         return changed
     }

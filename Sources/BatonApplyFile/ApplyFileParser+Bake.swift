@@ -9,7 +9,7 @@ extension ApplyFileParser {
 
     static func parseBakeSettings(_ fields: Node.Mapping, into spec: inout AppSpec, reader: NodeReader) throws(BatonError) {
         spec.bakeSeconds = try fields["bake"].map { (node: Node) throws(BatonError) in try reader.seconds(node, "'bake'") }
-        spec.bakeMax5xxPercent = try fields["bake-max-5xx"].map { (node: Node) throws(BatonError) in
+        spec.bakeMaxServerErrorPercent = try fields["bake-max-5xx"].map { (node: Node) throws(BatonError) in
             try reader.number(node, "'bake-max-5xx'")
         }
         spec.bakeMaxP99Factor = try fields["bake-max-p99"].map { (node: Node) throws(BatonError) in

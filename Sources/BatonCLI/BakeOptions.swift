@@ -21,7 +21,7 @@ struct BakeOptions: ParsableArguments {
         guard given else { return }
         let parsed = try parsed(seconds: bake ?? 0)
         if bake != nil { spec.bakeSeconds = parsed.seconds }
-        if bakeMax5xx != nil { spec.bakeMax5xxPercent = parsed.max5xxPercent }
+        if bakeMax5xx != nil { spec.bakeMaxServerErrorPercent = parsed.maxServerErrorPercent }
         if bakeMaxP99 != nil { spec.bakeMaxP99Factor = parsed.maxP99Factor }
     }
 
@@ -48,7 +48,7 @@ struct BakeOptions: ParsableArguments {
             }
             return value
         }
-        return BakeSettings(seconds: bake, max5xxPercent: percent, maxP99Factor: factor)
+        return BakeSettings(seconds: bake, maxServerErrorPercent: percent, maxP99Factor: factor)
     }
 
     /// "1.5%" or "1.5" (with `suffix` "%"): the number, if finite.

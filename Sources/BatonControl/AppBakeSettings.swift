@@ -6,14 +6,14 @@ import BatonOS
 extension AppSpec {
     /// The spec's bake settings, or the defaults (no window, 1%, 2x) where it leaves one out.
     public var storedBakeSettings: BakeSettings {
-        BakeSettings(seconds: bakeSeconds ?? 0, max5xxPercent: bakeMax5xxPercent ?? BakeSettings.defaultMax5xxPercent,
+        BakeSettings(seconds: bakeSeconds ?? 0, maxServerErrorPercent: bakeMaxServerErrorPercent ?? BakeSettings.defaultMaxServerErrorPercent,
                      maxP99Factor: bakeMaxP99Factor ?? BakeSettings.defaultMaxP99Factor)
     }
 
     /// Takes the bake settings `app` has now, for a spec that replaces its settings whole.
     public mutating func keepBakeSettings(of app: AppInfo) {
         bakeSeconds = app.bakeSeconds
-        bakeMax5xxPercent = app.bakeMax5xxPercent
+        bakeMaxServerErrorPercent = app.bakeMaxServerErrorPercent
         bakeMaxP99Factor = app.bakeMaxP99Factor
     }
 }
@@ -21,7 +21,7 @@ extension AppSpec {
 extension AppInfo {
     /// The app's bake window as a deploy uses it; nil when it has none.
     public var bakeSettings: BakeSettings? {
-        bakeSeconds > 0 ? BakeSettings(seconds: bakeSeconds, max5xxPercent: bakeMax5xxPercent, maxP99Factor: bakeMaxP99Factor) : nil
+        bakeSeconds > 0 ? BakeSettings(seconds: bakeSeconds, maxServerErrorPercent: bakeMaxServerErrorPercent, maxP99Factor: bakeMaxP99Factor) : nil
     }
 }
 
@@ -31,7 +31,7 @@ extension BakeSettings {
         if !seconds.isFinite || seconds < 0 || seconds > Self.maxSeconds {
             return "bake window must be 0-\(Int(Self.maxSeconds)) seconds"
         }
-        if let percent = max5xxPercent, !percent.isFinite || percent < 0 || percent > 100 {
+        if let percent = maxServerErrorPercent, !percent.isFinite || percent < 0 || percent > 100 {
             return "bake 5xx limit must be 0-100 percent"
         }
         if let factor = maxP99Factor, !factor.isFinite || factor < 1 || factor > 1000 {

@@ -4,17 +4,17 @@ public struct BakeSettings: Codable, Sendable, Equatable {
     /// Seconds blue is kept ready after the flip; 0: none.
     public var seconds: Double
     /// Green's 5xx share (percent) that rolls it back; default 1.
-    public var max5xxPercent: Double?
+    public var maxServerErrorPercent: Double?
     /// Green's p99 latency, in multiples of blue's, that rolls it back; default 2.
     public var maxP99Factor: Double?
 
     public static let maxSeconds = 600.0
-    public static let defaultMax5xxPercent = 1.0
+    public static let defaultMaxServerErrorPercent = 1.0
     public static let defaultMaxP99Factor = 2.0
 
-    public init(seconds: Double, max5xxPercent: Double? = nil, maxP99Factor: Double? = nil) {
+    public init(seconds: Double, maxServerErrorPercent: Double? = nil, maxP99Factor: Double? = nil) {
         self.seconds = seconds
-        self.max5xxPercent = max5xxPercent
+        self.maxServerErrorPercent = maxServerErrorPercent
         self.maxP99Factor = maxP99Factor
     }
 }
@@ -35,7 +35,7 @@ public struct BakeInfo: Codable, Sendable, Equatable {
     public var afterSeconds: Double
     public var trigger: String?
     public var reason: String?
-    public var max5xxPercent: Double
+    public var maxServerErrorPercent: Double
     public var maxP99Factor: Double
     /// Green's last seconds when decided; blue's last minute before the flip.
     public var green: TrafficInfo?

@@ -33,7 +33,7 @@ public struct AppSpec: Codable, Sendable, Equatable {
     /// Bake (part 3, `AppBakeSettings.swift`): seconds of bake window after each flip, and its
     /// limits; nil: 0 (none), 1%, 2x.
     public var bakeSeconds: Double?
-    public var bakeMax5xxPercent: Double?
+    public var bakeMaxServerErrorPercent: Double?
     public var bakeMaxP99Factor: Double?
 
     public init(
@@ -116,7 +116,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var upstreamProtocol: AppUpstreamProtocol = .http1
     /// Bake (part 3): the bake window after each flip (0: none) and its limits.
     public var bakeSeconds: Double = 0
-    public var bakeMax5xxPercent: Double = BakeSettings.defaultMax5xxPercent
+    public var bakeMaxServerErrorPercent: Double = BakeSettings.defaultMaxServerErrorPercent
     public var bakeMaxP99Factor: Double = BakeSettings.defaultMaxP99Factor
 
     public init(
@@ -176,7 +176,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(hsts, forKey: .hsts)
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(bakeSeconds, forKey: .bakeSeconds)
-        try container.encode(bakeMax5xxPercent, forKey: .bakeMax5xxPercent)
+        try container.encode(bakeMaxServerErrorPercent, forKey: .bakeMaxServerErrorPercent)
         try container.encode(bakeMaxP99Factor, forKey: .bakeMaxP99Factor)
     }
 }

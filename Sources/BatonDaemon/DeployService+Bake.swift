@@ -20,7 +20,7 @@ extension DeployService {
             throw BatonError(.invalidArgument, "--bake must be 0-\(Int(BakeSettings.maxSeconds)) seconds")
         }
         return try BakePolicy(window: .milliseconds(Int64(bake.seconds * 1000)),
-                              max5xxPercent: bake.max5xxPercent ?? BakePolicy.defaultMax5xxPercent,
+                              maxServerErrorPercent: bake.maxServerErrorPercent ?? BakePolicy.defaultMaxServerErrorPercent,
                               maxP99Factor: bake.maxP99Factor ?? BakePolicy.defaultMaxP99Factor).validated()
     }
 }

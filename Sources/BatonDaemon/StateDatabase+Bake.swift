@@ -37,12 +37,12 @@ extension StateDatabase {
     static func writeBakeSettings(_ db: Database, _ spec: AppSpec) throws {
         let bake = spec.storedBakeSettings
         try db.execute(sql: "UPDATE apps SET bake_seconds = ?, bake_max_5xx = ?, bake_max_p99 = ? WHERE name = ?",
-                       arguments: [bake.seconds, bake.max5xxPercent, bake.maxP99Factor, spec.name])
+                       arguments: [bake.seconds, bake.maxServerErrorPercent, bake.maxP99Factor, spec.name])
     }
 
     static func readBakeSettings(_ row: Row, into app: inout AppInfo) {
         app.bakeSeconds = (row["bake_seconds"] as Double?) ?? 0
-        app.bakeMax5xxPercent = (row["bake_max_5xx"] as Double?) ?? BakeSettings.defaultMax5xxPercent
+        app.bakeMaxServerErrorPercent = (row["bake_max_5xx"] as Double?) ?? BakeSettings.defaultMaxServerErrorPercent
         app.bakeMaxP99Factor = (row["bake_max_p99"] as Double?) ?? BakeSettings.defaultMaxP99Factor
     }
 

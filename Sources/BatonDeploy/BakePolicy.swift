@@ -7,11 +7,11 @@ public struct BakePolicy: Sendable, Equatable {
     /// How long blue is kept ready after the flip; zero: no bake window.
     public var window: Duration
     /// Green's share of 5xx responses (percent) above which it is rolled back.
-    public var max5xxPercent: Double
+    public var maxServerErrorPercent: Double
     /// Green's p99 latency above this many times blue's (last minute before the flip) rolls it back.
     public var maxP99Factor: Double
 
-    public static let defaultMax5xxPercent = 1.0
+    public static let defaultMaxServerErrorPercent = 1.0
     public static let defaultMaxP99Factor = 2.0
     /// The longest bake window: blue's sandbox is held that long at most.
     public static let maxWindow = Duration.seconds(600)
@@ -24,10 +24,10 @@ public struct BakePolicy: Sendable, Equatable {
     /// buckets and scheduling noise are not a regression.
     static let p99Slack = Duration.milliseconds(5)
 
-    public init(window: Duration, max5xxPercent: Double = BakePolicy.defaultMax5xxPercent,
+    public init(window: Duration, maxServerErrorPercent: Double = BakePolicy.defaultMaxServerErrorPercent,
                 maxP99Factor: Double = BakePolicy.defaultMaxP99Factor) {
         self.window = window
-        self.max5xxPercent = max5xxPercent
+        self.maxServerErrorPercent = maxServerErrorPercent
         self.maxP99Factor = maxP99Factor
     }
 
@@ -35,7 +35,7 @@ public struct BakePolicy: Sendable, Equatable {
         guard window >= .zero, window <= Self.maxWindow else {
             throw BatonError(.invalidArgument, "bake window must be 0-\(Self.maxWindow.components.seconds) seconds")
         }
-        guard max5xxPercent.isFinite, (0...100).contains(max5xxPercent) else {
+        guard maxServerErrorPercent.isFinite, (0...100).contains(maxServerErrorPercent) else {
             throw BatonError(.invalidArgument, "bake 5xx limit must be 0-100 percent")
         }
         guard maxP99Factor.isFinite, maxP99Factor >= 1, maxP99Factor <= 1000 else {
@@ -49,9 +49,9 @@ public struct BakePolicy: Sendable, Equatable {
     func verdict(green: TrafficFigures, blue: TrafficFigures) -> BakeTrigger? {
         if green.responses >= Self.minResponsesFor5xx {
             let percent = Double(green.serverErrors) * 100 / Double(green.responses)
-            if percent > max5xxPercent {
+            if percent > maxServerErrorPercent {
                 return BakeTrigger(kind: .serverErrors, reason: "green answered \(green.serverErrors) of \(green.responses) requests with 5xx"
-                                   + " (\(formattedPercent(percent)) > \(formattedPercent(max5xxPercent))) in its last \(green.seconds) s")
+                                   + " (\(formattedPercent(percent)) > \(formattedPercent(maxServerErrorPercent))) in its last \(green.seconds) s")
             }
         }
         if green.responses >= Self.minResponsesForP99, blue.responses >= Self.minResponsesForP99,

@@ -39,7 +39,7 @@ extension SwapCoordinator {
         bakes[app] = BakeWindow(blue: blue)
         let flippedAt = clock.now()
         var report = BakeReport(result: "clean", windowSeconds: seconds(policy.window), afterSeconds: 0,
-                                max5xxPercent: policy.max5xxPercent, maxP99Factor: policy.maxP99Factor, blue: baseline)
+                                maxServerErrorPercent: policy.maxServerErrorPercent, maxP99Factor: policy.maxP99Factor, blue: baseline)
         var nextJudgement = flippedAt + .seconds(1)
         var blueExit: String?
         while clock.now() - flippedAt < policy.window, bakes[app]?.trigger == nil, !Task.isCancelled {

@@ -31,7 +31,7 @@ public struct BakeReport: Sendable, Equatable, Codable {
     /// `5xx`, `p99`, `green exited` or `rollback requested`; nil when clean.
     public var trigger: String?
     public var reason: String?
-    public var max5xxPercent: Double
+    public var maxServerErrorPercent: Double
     public var maxP99Factor: Double
     /// Green's figures the decision was made on (its last seconds); blue's last minute before the flip.
     public var green: TrafficFigures?
@@ -40,14 +40,14 @@ public struct BakeReport: Sendable, Equatable, Codable {
     public var flipBackMilliseconds: Double?
 
     public init(result: String, windowSeconds: Double, afterSeconds: Double, trigger: String? = nil, reason: String? = nil,
-                max5xxPercent: Double, maxP99Factor: Double, green: TrafficFigures? = nil, blue: TrafficFigures? = nil,
+                maxServerErrorPercent: Double, maxP99Factor: Double, green: TrafficFigures? = nil, blue: TrafficFigures? = nil,
                 flipBackMilliseconds: Double? = nil) {
         self.result = result
         self.windowSeconds = windowSeconds
         self.afterSeconds = afterSeconds
         self.trigger = trigger
         self.reason = reason
-        self.max5xxPercent = max5xxPercent
+        self.maxServerErrorPercent = maxServerErrorPercent
         self.maxP99Factor = maxP99Factor
         self.green = green
         self.blue = blue

@@ -75,7 +75,7 @@ struct BakeWindowDeployTests {
         let bake = try #require(history?.first?["bake"] as? [String: Any])
         #expect(bake["result"] as? String == "clean")
         #expect(bake["window_seconds"] as? Double == 4)
-        #expect(bake["max5xx_percent"] as? Double == 5)
+        #expect(bake["max_server_error_percent"] as? Double == 5)
         #expect(bake["max_p99_factor"] as? Double == 100)
         #expect(load.failures == 0, "\(load.outcomes)")
         let running = try Self.running(fixture)

@@ -32,13 +32,13 @@ import Testing
         #expect(kept.phases.map(\.phase) == ["started"])
         #expect(kept.bake == nil)
         let app = try #require(try database.app(named: "web"))
-        #expect(app.bakeSeconds == 0 && app.bakeMax5xxPercent == 1 && app.bakeMaxP99Factor == 2)
+        #expect(app.bakeSeconds == 0 && app.bakeMaxServerErrorPercent == 1 && app.bakeMaxP99Factor == 2)
 
         // A new deployment continues the ids, may be rolled back and carries its bake report.
         let repository = DeploymentRepository(database: database)
         let id = try await repository.begin(app: "web", from: "sha256:aa", to: "sha256:bb", fromConfig: 1, toConfig: 1, at: Date())
         #expect(id == 2)
-        var report = BakeReport(result: "rolled_back", windowSeconds: 30, afterSeconds: 1.5, max5xxPercent: 1, maxP99Factor: 2)
+        var report = BakeReport(result: "rolled_back", windowSeconds: 30, afterSeconds: 1.5, maxServerErrorPercent: 1, maxP99Factor: 2)
         report.trigger = "5xx"
         report.green = TrafficFigures(seconds: 2, responses: 100, serverErrors: 40, p99Milliseconds: 3)
         try await repository.recordBake(report, deployment: id)
