@@ -15,8 +15,14 @@ extension ApplyFileParser {
         spec.bakeMaxP99Factor = try fields["bake-max-p99"].map { (node: Node) throws(BatonError) in
             try reader.number(node, "'bake-max-p99'")
         }
-        if let problem = spec.storedBakeSettings.problem, let node = fields["bake"] ?? fields["bake-max-5xx"] ?? fields["bake-max-p99"] {
-            throw reader.fail(node, problem)
+        // Each key checked alone, so the error points at the one that is wrong.
+        let alone: [(String, BakeSettings)] = [
+            ("bake", BakeSettings(seconds: spec.bakeSeconds ?? 0)),
+            ("bake-max-5xx", BakeSettings(seconds: 0, maxServerErrorPercent: spec.bakeMaxServerErrorPercent)),
+            ("bake-max-p99", BakeSettings(seconds: 0, maxP99Factor: spec.bakeMaxP99Factor)),
+        ]
+        for (key, settings) in alone {
+            if let problem = settings.problem, let node = fields[key] { throw reader.fail(node, problem) }
         }
     }
 }
