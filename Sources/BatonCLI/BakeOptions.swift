@@ -16,6 +16,11 @@ struct BakeOptions: ParsableArguments {
 
     var given: Bool { bake != nil || bakeMax5xx != nil || bakeMaxP99 != nil }
 
+    /// Bad values are refused before anything is asked of the daemon.
+    func validate() throws {
+        if given { _ = try parsed(seconds: bake ?? 0) }
+    }
+
     /// `app create/set`: what is given replaces the spec's.
     func apply(to spec: inout AppSpec) throws {
         guard given else { return }
