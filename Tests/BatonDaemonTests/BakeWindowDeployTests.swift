@@ -125,8 +125,33 @@ struct BakeWindowDeployTests {
         #expect(fixture.get()?.body == "v1\n")
     }
 
+    @Test func greenExitingInTheWindowIsRolledBackNotRestarted() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try Self.publish(fixture, "1")
+        // Healthy at once, gone two seconds later: httpd in the background, then init exits.
+        try Self.publish(fixture, "2", command: "/bin/sh -c '/bin/busybox httpd -p 8000 -h /www; sleep 2; exit 3'")
+        try fixture.baton(["deploy", "web", "site:1"])
+        let blue = try fixture.servingSandbox().id
+
+        let deploy = try fixture.baton(["deploy", "web", "site:2", "--bake", "30", "--bake-max-p99", "100x", "--json"], allowFailure: true)
+        #expect(deploy.status == 1, "\(deploy.stderr)")
+        let record = try Self.object(deploy.stdout)
+        #expect(record["outcome"] as? String == "rolled_back", "\(deploy.stdout)")
+        let bake = try #require(record["bake"] as? [String: Any])
+        #expect(bake["trigger"] as? String == "green exited")
+        #expect((bake["reason"] as? String)?.contains("status 3") == true, "\(bake)")
+        #expect(try fixture.servingSandbox().id == blue)
+        #expect(fixture.get()?.body == "v1\n")
+        // The serving-sandbox restart stayed out of it: no third sandbox, now or after the window.
+        let history = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["history", "web", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(history.count == 2, "\(history)")
+        let all = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["ps", "--all", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(all.count == 2, "\(all)")
+    }
+
     /// `site:VERSION` as DeployFixture publishes it, plus /cgi-bin/api answering `apiStatus`.
-    static func publish(_ fixture: DeployFixture, _ version: String, apiStatus: Int = 200) throws {
+    static func publish(_ fixture: DeployFixture, _ version: String, apiStatus: Int = 200, command: String? = nil) throws {
         let source = "\(fixture.root)/src/site\(version)"
         try FileManager.default.createDirectory(atPath: source + "/www/cgi-bin", withIntermediateDirectories: true)
         try "v\(version)\n".write(toFile: source + "/www/index.html", atomically: true, encoding: .utf8)
@@ -137,7 +162,7 @@ struct BakeWindowDeployTests {
             .write(toFile: api, atomically: true, encoding: .utf8)
         chmod(api, 0o755)
         try fixture.baton(["artifact", "publish", "site:\(version)", source, "--base", "base:1", "--port", "8000", "--health-path", "/health",
-                           "--cmd", "/bin/busybox httpd -f -p 8000 -h /www"])
+                           "--cmd", command ?? "/bin/busybox httpd -f -p 8000 -h /www"])
     }
 
     static func running(_ fixture: DeployFixture) throws -> [[String: Any]] {
