@@ -50,7 +50,7 @@ extension SwapCoordinator {
                 break
             }
             if let why = await runtime.exitReason(of: blue) {
-                blueExit = why
+                blueExit = "\(blue.id) exited: \(why)"
                 break
             }
             guard clock.now() >= nextJudgement else { continue }
@@ -65,9 +65,11 @@ extension SwapCoordinator {
         }
         report.afterSeconds = seconds(clock.now() - flippedAt)
         guard var window = bakes[app], let trigger = window.trigger else {
-            // Clean (or blue is gone, and there is nothing to go back to): blue is retired as without a window.
+            // Clean (or blue is gone, and there is nothing to go back to; or the deploy was
+            // cancelled, the daemon stopping): blue is retired as without a window.
+            if Task.isCancelled && blueExit == nil { blueExit = "the deploy was interrupted" }
             report.result = blueExit == nil ? "clean" : "ended"
-            report.reason = blueExit.map { "\(blue.id) exited during the bake window: \($0)" }
+            report.reason = blueExit.map { "the bake window ended early: \($0)" }
             await completed(.baked, app: app, trail: &trail, detail: report.reason ?? bakeSummary(report))
             await store(report, trail: &trail)
             release(app, record: trail.record)
