@@ -52,6 +52,10 @@ struct BakeWindowDeployTests {
         try Self.publish(fixture, "1")
         try Self.publish(fixture, "2")
         try fixture.baton(["app", "set", "web", "--bake", "4", "--bake-max-5xx", "5%", "--bake-max-p99", "100x"])
+        // Another app setting keeps the bake window; inspect shows it.
+        try fixture.baton(["app", "set", "web", "--hsts"])
+        let inspected = try Self.object(try fixture.baton(["app", "inspect", "web"]).stdout)
+        #expect(inspected["bake_seconds"] as? Double == 4 && inspected["bake_max_server_error_percent"] as? Double == 5)
         try fixture.baton(["deploy", "web", "site:1"])
         let blue = try fixture.servingSandbox().id
 
