@@ -75,7 +75,8 @@ enum SettingsDiff {
     /// volumes, its strategy, how the proxy serves it): changed in place. Volumes reach a
     /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
     /// digest stays).
-    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol", "drain-long", "smoke"]
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol", "drain-long", "smoke",
+                                                 "bake", "bake-max-5xx", "bake-max-p99"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -94,6 +95,11 @@ enum SettingsDiff {
         if proxy.upstreamProtocol != app.upstreamProtocol { changed.append("protocol") }
         if spec.drainLongTimeout != app.drainLongTimeout { changed.append("drain-long") }
         if (spec.smoke ?? []) != app.smoke { changed.append("smoke") }
+        // Bake (part 3).
+        let bake = spec.storedBakeSettings
+        if bake.seconds != app.bakeSeconds { changed.append("bake") }
+        if bake.maxServerErrorPercent != app.bakeMaxServerErrorPercent { changed.append("bake-max-5xx") }
+        if bake.maxP99Factor != app.bakeMaxP99Factor { changed.append("bake-max-p99") }
         return changed
     }
 }

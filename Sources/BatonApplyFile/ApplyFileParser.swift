@@ -22,6 +22,7 @@ import Yams
 ///         hold: 30                     # seconds a stop-first deploy may hold requests
 ///         https-redirect: true         # plain HTTP answered 308 to https
 ///         hsts: true                   # Strict-Transport-Security on HTTPS responses
+///         bake: 30                     # keep the old sandbox 30 s after a flip, roll back on 5xx > 1% or p99 > 2x
 ///       legacy:
 ///         upstream: 127.0.0.1:9000
 ///         hosts: [legacy.example.com]
@@ -30,7 +31,7 @@ import Yams
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
     static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
-                                               "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys).union(smokeKeys)
+                                               "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys).union(smokeKeys).union(bakeKeys)
     static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -112,6 +113,7 @@ public enum ApplyFileParser {
         try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
         try parseProxySettings(fields, into: &spec, reader: reader)
         try parseSmokeChecks(fields, into: &spec, reader: reader)
+        try parseBakeSettings(fields, into: &spec, reader: reader)
         var secretFiles: [String] = []
         if let secrets = fields["secrets"] {
             (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)

@@ -30,6 +30,7 @@ struct AppCreateCommand: ParsableCommand {
     @OptionGroup var longLived: AppDrainOptions
 
     @OptionGroup var smoke: AppSmokeOptions
+    @OptionGroup var bake: BakeOptions
 
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
@@ -62,6 +63,7 @@ struct AppCreateCommand: ParsableCommand {
         proxy.apply(to: &spec)
         longLived.apply(to: &spec)
         try smoke.apply(to: &spec)
+        try bake.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

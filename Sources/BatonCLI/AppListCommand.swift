@@ -22,6 +22,8 @@ struct AppListCommand: ParsableCommand {
         var upstreamProtocol: String
         /// Smoke part: the app's smoke checks.
         var smoke: [String] = []
+        /// Bake (part 3): seconds of bake window after each flip (0: none).
+        var bakeSeconds: Double = 0
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -34,16 +36,18 @@ struct AppListCommand: ParsableCommand {
             try container.encode(hsts, forKey: .hsts)
             try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
             try container.encode(smoke, forKey: .smoke)
+            try container.encode(bakeSeconds, forKey: .bakeSeconds)
         }
 
-        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, smoke }
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, smoke, bakeSeconds }
     }
 
     func run() throws {
         let apps = try global.controlClient.listApps()
         let rows = apps.map {
             Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream,
-                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue, smoke: $0.smoke)
+                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue, smoke: $0.smoke,
+                bakeSeconds: $0.bakeSeconds)
         }
         if json {
             try Output.json(rows)

@@ -43,19 +43,27 @@ struct AppSetCommand: ParsableCommand {
     @OptionGroup var proxy: AppProxyOptions
 
     @OptionGroup var longLived: AppDrainOptions
+
     @OptionGroup var smoke: AppSmokeOptions
+
+    @OptionGroup var bake: BakeOptions
 
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or --smoke")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or a deploy setting (--smoke, --bake, --drain-long-timeout)")
         }
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || longLived.given || smoke.given
+        proxy.given || deploySettingsGiven
+    }
+
+    /// Settings of the app's own (not a configuration version) that its next deploy uses.
+    private var deploySettingsGiven: Bool {
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || longLived.given || smoke.given || bake.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -121,8 +129,7 @@ struct AppSetCommand: ParsableCommand {
     /// What `app set` says when it only stored app settings: the proxy's take effect at once,
     /// a strategy from the next deploy.
     private var storedMessage: String {
-        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || longLived.given || smoke.given
-        switch (proxy.given, deploySettings) {
+        switch (proxy.given, deploySettingsGiven) {
         case (true, false): return "\(app): settings stored; the proxy applies them now"
         case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
         default: return "\(app): settings stored; they apply from its next deploy"
@@ -141,10 +148,12 @@ struct AppSetCommand: ParsableCommand {
         spec.keepProxySettings(of: current)
         spec.keepLongLivedSettings(of: current)
         spec.keepSmokeChecks(of: current)
+        spec.keepBakeSettings(of: current)
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
         longLived.apply(to: &spec)
         try smoke.apply(to: &spec)
+        try bake.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

@@ -20,10 +20,14 @@ struct DeployCommand: ParsableCommand {
     var ref: String
     @Flag(help: "Pull a registry image over plain HTTP (required for an HTTP registry, localhost included).")
     var insecure = false
+    @OptionGroup var bake: BakeOptions
 
     func run() throws {
+        let bakeSettings = try bake.settings()
         let client = try global.controlClient
-        try DeploymentReport.watch(client: client, app: app, json: json) { try client.deploy(app: app, ref: ref, insecure: insecure) }
+        try DeploymentReport.watch(client: client, app: app, json: json) {
+            try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings)
+        }
     }
 }
 
@@ -31,31 +35,35 @@ struct DeployCommand: ParsableCommand {
 /// outcome as the exit status.
 enum DeploymentReport {
     /// Runs a swap, printing its phases live while it runs (unless `json`), then reports it.
-    static func watch(client: ControlClient, app: String, json: Bool, _ swap: () throws -> DeploymentInfo) throws {
-        try watch(client: client, app: app, json: json, record: { $0 }, swap)
+    static func watch(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false,
+                      _ swap: () throws -> DeploymentInfo) throws {
+        try watch(client: client, app: app, json: json, acceptRolledBack: acceptRolledBack, record: { $0 }, swap)
     }
 
     /// The same for a call whose result carries the deployment (`record` finds it); returns
     /// the result once the deployment has been reported as succeeded.
     @discardableResult
-    static func watch<T>(client: ControlClient, app: String, json: Bool, record: (T) -> DeploymentInfo,
-                         _ swap: () throws -> T) throws -> T {
+    static func watch<T>(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false,
+                         record: (T) -> DeploymentInfo, _ swap: () throws -> T) throws -> T {
         let watcher = json ? nil : PhaseWatcher(client: client, app: app)
         defer { watcher?.finish() }
         let result = try swap()
         watcher?.finish()
-        try finish(record(result), json: json, alreadyPrinted: watcher?.printed ?? 0)
+        try finish(record(result), json: json, alreadyPrinted: watcher?.printed ?? 0, acceptRolledBack: acceptRolledBack)
         return result
     }
 
     /// `served` replaces the line saying what the app serves now.
-    static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0, served: String? = nil) throws {
+    /// `acceptRolledBack`: a rollback during a bake window ends that deployment `rolled_back`, and succeeds.
+    static func finish(_ record: DeploymentInfo, json: Bool, alreadyPrinted: Int = 0, served: String? = nil,
+                       acceptRolledBack: Bool = false) throws {
         if json {
             try Output.json(record)
         } else {
             for phase in record.phases.dropFirst(alreadyPrinted) { print(phase) }
         }
-        guard record.outcome == "succeeded" else {
+        if !json, let bake = record.bake { Output.progress(BakeOptions.describe(bake)) }
+        guard record.outcome == "succeeded" || (acceptRolledBack && record.outcome == "rolled_back") else {
             if !json {
                 Output.progress("error: deploy of \(record.app) \(record.outcome): \(record.reason ?? "no reason recorded")")
                 if let lines = record.logLines, !lines.isEmpty {
@@ -68,6 +76,10 @@ enum DeploymentReport {
             throw CommandExit(status: 1)
         }
         if !json, let longLived = record.longLived { Output.progress(longLived.summary) }
+        if record.outcome == "rolled_back" {
+            if !json { Output.result("\(record.app) serves \(record.fromDigest ?? "its earlier digest") again") }
+            return
+        }
         if !json { Output.result(served ?? "\(record.app) now serves \(record.toDigest)") }
     }
 

@@ -39,6 +39,7 @@ public enum AppValidation {
         try validateNetwork(spec)
         if let error = spec.drainLongTimeoutError { throw error }
         try validateSmoke(&spec)
+        try validateBakeSettings(spec)
         return spec
     }
 

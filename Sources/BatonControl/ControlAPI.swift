@@ -35,6 +35,11 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var drainLongTimeout: Double?
     /// Smoke part: the smoke checks (`AppSmokeChecks.swift`); nil: none (`app set` keeps the app's).
     public var smoke: [String]?
+    /// Bake (part 3, `AppBakeSettings.swift`): seconds of bake window after each flip, and its
+    /// limits; nil: 0 (none), 1%, 2x.
+    public var bakeSeconds: Double?
+    public var bakeMaxServerErrorPercent: Double?
+    public var bakeMaxP99Factor: Double?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -118,6 +123,10 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var drainLongTimeout: Double?
     /// Smoke part: the checks green must pass before the flip, as the grammar writes them.
     public var smoke: [String] = []
+    /// Bake (part 3): the bake window after each flip (0: none) and its limits.
+    public var bakeSeconds: Double = 0
+    public var bakeMaxServerErrorPercent: Double = BakeSettings.defaultMaxServerErrorPercent
+    public var bakeMaxP99Factor: Double = BakeSettings.defaultMaxP99Factor
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -177,6 +186,9 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
         try container.encode(drainLongTimeout, forKey: .drainLongTimeout)
         try container.encode(smoke, forKey: .smoke)
+        try container.encode(bakeSeconds, forKey: .bakeSeconds)
+        try container.encode(bakeMaxServerErrorPercent, forKey: .bakeMaxServerErrorPercent)
+        try container.encode(bakeMaxP99Factor, forKey: .bakeMaxP99Factor)
     }
 }
 

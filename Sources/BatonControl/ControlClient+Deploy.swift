@@ -10,10 +10,12 @@ extension ControlClient {
     }
 
     /// `insecure`: plain HTTP when `ref` is a registry image the daemon pulls first.
-    public func deploy(app: String, ref: String, insecure: Bool) throws -> DeploymentInfo {
+    public func deploy(app: String, ref: String, insecure: Bool, bake: BakeSettings? = nil) throws -> DeploymentInfo {
+        // A deploy waits through its bake window (at most BakeSettings.maxSeconds) too.
         try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
-                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref, insecure: insecure ? true : nil)),
-                                                       replySeconds: Self.swapReplySeconds + (ref.contains("/") ? Self.pullReplySeconds : 0)))
+                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref, insecure: insecure ? true : nil, bake: bake)),
+                                                       replySeconds: Self.swapReplySeconds + Int(BakeSettings.maxSeconds)
+                                                           + (ref.contains("/") ? Self.pullReplySeconds : 0)))
     }
 
     public func rollback(app: String, to ref: String?) throws -> DeploymentInfo {

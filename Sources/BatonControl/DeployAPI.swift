@@ -7,9 +7,12 @@ public struct DeployRequest: Codable, Sendable {
     public var ref: String
     /// Plain HTTP to the registry (`baton deploy --insecure`).
     public var insecure: Bool?
-    public init(ref: String, insecure: Bool? = nil) {
+    /// Bake (part 3): this deploy's bake window, replacing the app's (`--bake`, `--bake-max-5xx`, `--bake-max-p99`).
+    public var bake: BakeSettings?
+    public init(ref: String, insecure: Bool? = nil, bake: BakeSettings? = nil) {
         self.ref = ref
         self.insecure = insecure
+        self.bake = bake
     }
 }
 
@@ -55,6 +58,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     /// longlived: blue's WebSocket and event-stream connections during its drain; nil when
     /// none were open.
     public var longLived: LongLivedInfo?
+    /// Bake (part 3): how the bake window went, when the deploy had one.
+    public var bake: BakeInfo?
 
     public init(
         id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
@@ -86,6 +91,7 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encode(configVersion, forKey: .configVersion)
         try container.encode(fromConfigVersion, forKey: .fromConfigVersion)
         try container.encodeIfPresent(longLived, forKey: .longLived)
+        try container.encodeIfPresent(bake, forKey: .bake)
     }
 }
 

@@ -32,6 +32,7 @@ extension StateDatabase {
             try Self.writeProxySettings(db, spec)
             try Self.writeLongLivedSettings(db, spec)
             try Self.writeSmokeChecks(db, spec)
+            try Self.writeBakeSettings(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
             // Its configuration, secrets included, is version 1.
@@ -72,6 +73,7 @@ extension StateDatabase {
             try Self.writeProxySettings(db, spec)
             try Self.writeLongLivedSettings(db, spec)
             try Self.writeSmokeChecks(db, spec)
+            try Self.writeBakeSettings(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
@@ -120,6 +122,7 @@ extension StateDatabase {
         readProxySettings(row, into: &app)
         readLongLivedSettings(row, into: &app)
         readSmokeChecks(row, into: &app)
+        readBakeSettings(row, into: &app)
         return app
     }
 

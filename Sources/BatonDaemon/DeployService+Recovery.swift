@@ -69,6 +69,8 @@ extension DeployService {
     /// the same health gate, with a backoff growing to 30 s while restarts keep failing.
     func sandboxExited(_ sandbox: SandboxHandle) async {
         guard (try? database.servingSandbox(app: sandbox.app))??.id == sandbox.id else { return }
+        // Bake (part 3): green exiting in its bake window is rolled back to blue, not restarted.
+        guard await !coordinator.baking(sandbox.app) else { return }
         restart(app: sandbox.app, digest: sandbox.digest)
     }
 

@@ -34,17 +34,18 @@ actor DeployService {
         self.runtime = runtime
         routing = SandboxRouting(database: database, runtime: runtime, service: service)
         coordinator = SwapCoordinator(runtime: runtime, routes: routing, drainer: routing,
-                                      recorder: DeploymentRepository(database: database), holder: routing, logger: logger)
+                                      recorder: DeploymentRepository(database: database), holder: routing, logger: logger,
+                                      traffic: routing)
     }
 
     /// Swaps `app` to the artifact `ref` names, with the app's current configuration. A failed
     /// health check is an outcome, not an error: the record says why and carries the new
     /// sandbox's last log lines.
-    func deploy(app name: String, ref: String) async throws -> DeploymentInfo {
+    func deploy(app name: String, ref: String, bake: BakeSettings? = nil) async throws -> DeploymentInfo {
         let app = try sandboxApp(name)
         let store = try ArtifactStore(root: root)
         let digest = try store.resolve(ref).digest
-        let settingsFor = settingsLookup(app, store: store)
+        let settingsFor = Self.withBake(bake, settingsLookup(app, store: store))
         return try await outcome { [coordinator] in
             try await coordinator.deploy(app: name, to: digest, settingsFor: settingsFor)
         }
@@ -94,12 +95,15 @@ actor DeployService {
         let apps = try database.listApps()
         let serving = Set(try apps.compactMap { try database.servingSandbox(app: $0.name)?.id })
         let now = Date()
+        // Bake (part 3): blue kept ready during a bake window shows as baking.
+        let baking = Set(await coordinator.inProgress().filter { $0.blueState == .baking }.compactMap { $0.blue?.id })
         var result: [SandboxInfo] = []
         for row in try database.sandboxes(includeEnded: all) {
             let live = runtime.sandbox(id: row.id)
             let health = row.state == "running" ? await check(row, app: apps.first { $0.name == row.app }) : nil
             result.append(SandboxInfo(
-                id: row.id, app: row.app, artifact: row.artifact, digest: row.digest, state: row.state,
+                id: row.id, app: row.app, artifact: row.artifact, digest: row.digest,
+                state: row.state == "running" && baking.contains(row.id) ? "baking" : row.state,
                 serving: serving.contains(row.id), health: health, pid: row.state == "running" ? row.pid : nil, createdAt: row.createdAt,
                 uptimeSeconds: row.state == "running" ? Timestamp.date(row.createdAt).map { now.timeIntervalSince($0) } : nil,
                 memoryBytes: live?.cgroup.memoryUsage.map { Int64($0) },
@@ -173,6 +177,7 @@ actor DeployService {
         settings.drainLongTimeout = app.drainLongTimeout.map { .milliseconds(Int64($0 * 1000)) }
         settings.smoke = SmokeGate(checks: try SmokeCheck.parseAll(app.smoke), host: SmokeGate.host(for: app.hosts),
                                    proto: app.httpsRedirect ? "https" : "http")
+        settings.bake = try app.bakeSettings.map(Self.policy)
         return settings
     }
 }

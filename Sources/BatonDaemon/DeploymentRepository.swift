@@ -37,6 +37,10 @@ struct DeploymentRepository: DeploymentRecorder {
         }
     }
 
+    func recordBake(_ report: BakeReport, deployment id: Int64) async throws {
+        try database.recordBake(report, deployment: id)
+    }
+
     func history(app: String) async throws -> [DeploymentRecord] {
         try database.deployments(app: app).map { info in
             var record = DeploymentRecord(
@@ -89,6 +93,7 @@ extension StateDatabase {
                 info.configVersion = row["config_version"]
                 info.fromConfigVersion = row["from_config_version"]
                 info.longLived = Self.readLongLived(row)
+                info.bake = Self.readBake(row)
                 return info
             }
         }

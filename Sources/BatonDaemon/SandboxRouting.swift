@@ -5,7 +5,7 @@ import Foundation
 /// BatonDeploy's route installer, drainer and request holder over the daemon's state and
 /// proxy: an app's serving sandbox is persisted first, then the whole route table is rebuilt
 /// and installed in one step.
-struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder {
+struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder, TrafficWatch {
     let database: StateDatabase
     let runtime: SandboxRuntimeService
     let service: ControlService
@@ -46,5 +46,14 @@ struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder {
         return DrainOutcome(drained: report.drained,
                             longLived: LongLivedCounts(open: counts.open, closedByClient: counts.closedByClient,
                                                        closedByApp: counts.closedByApp, closedByBaton: counts.closedByBaton))
+    }
+
+    /// Bake (part 3): the proxy's figures of the sandbox's responses.
+    func traffic(of sandbox: SandboxHandle, lastSeconds seconds: Int) async -> TrafficFigures? {
+        guard let row = try? database.sandbox(id: sandbox.id),
+              let summary = service.proxy.traffic(target: .sandbox(sandbox.network, port: row.port), lastSeconds: seconds)
+        else { return nil }
+        let p99 = summary.p99.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
+        return TrafficFigures(seconds: seconds, responses: summary.responses, serverErrors: summary.serverErrors, p99Milliseconds: p99)
     }
 }

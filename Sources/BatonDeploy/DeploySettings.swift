@@ -29,6 +29,8 @@ public struct DeploySettings: Sendable, Equatable {
     public var drainLongTimeout: Duration? = nil
     /// Smoke part: the checks green must pass between healthy and the flip (none: no gate).
     public var smoke = SmokeGate()
+    /// Bake (part 3): the bake window after the flip; nil or a zero window: blue is retired at once.
+    public var bake: BakePolicy?
 
     public init(port: Int, healthPath: String = "/", health: HealthCheckPolicy = HealthCheckPolicy(),
                 drainTimeout: Duration = .seconds(30), stopGrace: Duration = .seconds(10), logLineCount: Int = 20,
@@ -79,6 +81,7 @@ public struct DeploySettings: Sendable, Equatable {
         if h2c && !smoke.checks.isEmpty {
             throw BatonError(.invalidArgument, "smoke checks speak HTTP/1.1 and the app speaks h2c: remove them with 'baton app set APP --no-smoke'")
         }
+        if let bake { _ = try bake.validated() }
         if case .stopFirst(let hold) = strategy, hold <= .zero {
             throw BatonError(.invalidArgument, "the hold timeout of a stop-first deploy must be positive")
         }

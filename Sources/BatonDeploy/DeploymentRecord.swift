@@ -19,6 +19,10 @@ public enum DeployPhase: String, Sendable, CaseIterable, Codable {
     /// Smoke part: green passed every smoke check (only for an app that has some); between
     /// healthy and routed.
     case smoked
+    /// Bake (part 3): the bake window ended with green within its limits.
+    case baked
+    /// Bake (part 3): the bake window flipped traffic back to blue.
+    case reverted
 }
 
 /// One completed phase: when it completed and how long it took since the previous one.
@@ -47,6 +51,8 @@ public struct PhaseRecord: Sendable, Equatable {
 /// recovery records a `running` one as `interrupted`.
 public enum DeploymentOutcome: String, Sendable, Codable {
     case running, succeeded, failed, interrupted
+    /// Bake (part 3): green served, then its bake window flipped traffic back to blue.
+    case rolledBack = "rolled_back"
 }
 
 /// One swap of an app from one digest to another: the audit trail of which bytes served when.
@@ -68,6 +74,8 @@ public struct DeploymentRecord: Sendable, Equatable {
     public var configVersion: Int64?
     /// longlived: blue's long-lived connections during its drain (nil: none counted).
     public var longLived: LongLivedCounts?
+    /// Bake (part 3): how the bake window went, when there was one.
+    public var bake: BakeReport?
 
     public init(id: Int64, app: String, fromDigest: String?, toDigest: String, startedAt: Date,
                 phases: [PhaseRecord] = [], outcome: DeploymentOutcome = .running,

@@ -15,6 +15,14 @@ public protocol DeploymentRecorder: Sendable {
 
     /// The deployments of `app`, newest first.
     func history(app: String) async throws -> [DeploymentRecord]
+
+    /// Bake (part 3): stores how deployment `id`'s bake window went.
+    func recordBake(_ report: BakeReport, deployment id: Int64) async throws
+}
+
+extension DeploymentRecorder {
+    /// Recorders that keep no bake reports.
+    public func recordBake(_ report: BakeReport, deployment id: Int64) async throws {}
 }
 
 extension DeploymentRecorder {

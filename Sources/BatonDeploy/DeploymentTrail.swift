@@ -59,6 +59,11 @@ struct DeploymentTrail {
         }
     }
 
+    /// Bake (part 3): how the bake window went, kept in the record.
+    mutating func noteBake(_ report: BakeReport) {
+        record.bake = report
+    }
+
     mutating func finish(_ outcome: DeploymentOutcome, reason: String? = nil) async {
         let finishedAt = clock.date()
         record.outcome = outcome

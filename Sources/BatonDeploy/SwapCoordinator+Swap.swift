@@ -61,6 +61,7 @@ extension SwapCoordinator {
         await completed(.routed, app: app, trail: &trail)
 
         if let blue {
+            try await bakeWindow(green, blue: blue, settings: settings, trail: &trail)
             let retiring = await retire(blue, settings: settings, trail: &trail)
             illegal = illegal ?? retiring
         }
@@ -132,6 +133,7 @@ extension SwapCoordinator {
         await completed(.healthy, app: app, trail: &trail, detail: "\(report.attempts) checks")
         try await passSmokeGate(green, failure.settings, trail: &trail)
 
+        await noteBaseline(failure)
         // The flip: one atomic step in the route installer, made while this app's deploy lock
         // is held; nothing else is held, so other apps' swaps go on meanwhile.
         do {

@@ -28,11 +28,20 @@ public actor SwapCoordinator {
     let logger: Logger
     /// The swaps under way, by app: holding an entry is holding the app's deploy lock.
     var swaps: [String: SwapStatus] = [:]
+    /// Bake (part 3): the proxy's live figures per sandbox; nil: no bake windows.
+    let traffic: (any TrafficWatch)?
+    /// Bake (part 3): blue's last minute before the flip, by app, until its bake window reads it.
+    var baselines: [String: TrafficFigures] = [:]
+    /// Bake (part 3): the bake windows under way, by app.
+    var bakes: [String: BakeWindow] = [:]
+    /// Bake (part 3): each app's last bake window's record, for a rollback that arrives as it ends.
+    var lastRecords: [String: DeploymentRecord] = [:]
 
     public init(runtime: any SandboxRuntime, routes: any RouteInstaller, drainer: any TrafficDrainer,
                 recorder: any DeploymentRecorder, holder: (any RequestHolder)? = nil, clock: any DeployClock = SystemDeployClock(),
                 probe: @escaping ProbeFactory = SwapCoordinator.httpProbe,
-                logger: Logger = Logger(label: "baton.deploy")) {
+                logger: Logger = Logger(label: "baton.deploy"), traffic: (any TrafficWatch)? = nil) {
+        self.traffic = traffic
         self.runtime = runtime
         self.routes = routes
         self.drainer = drainer
@@ -72,7 +81,8 @@ public actor SwapCoordinator {
     /// `settingsFor` is asked once they are chosen, under the app's deploy lock.
     public func rollback(app: String, to digest: String? = nil, settingsFor: SettingsLookup,
                          progress: @escaping DeployProgress = { _ in }) async throws -> DeploymentRecord {
-        try await swap(app: app, progress: progress, settingsFor: settingsFor) { blue in
+        if digest == nil, bakes[app] != nil { return await rollBackBake(app: app) }
+        return try await swap(app: app, progress: progress, settingsFor: settingsFor) { blue in
             if let digest { return (digest, try settingsFor(digest, nil)) }
             guard let blue else {
                 throw BatonError(.notFound, "\(app) serves nothing yet: deploy it first with 'baton deploy \(app) REF'")

@@ -13,6 +13,8 @@ public enum SwapSandboxState: String, Sendable, Equatable {
     case serving
     /// No longer routed; in-flight requests are finishing.
     case draining
+    /// Bake (part 3): blue after the flip, running with no new traffic, ready to be routed again.
+    case baking
     /// Green failed to start or to become healthy.
     case failed
     /// Stopped and removed.
@@ -25,6 +27,7 @@ public enum SwapSandboxState: String, Sendable, Equatable {
              (.checking, .healthy), (.checking, .failed),
              (.healthy, .serving), (.healthy, .failed),
              (.serving, .draining),
+             (.serving, .baking), (.baking, .draining), (.baking, .serving),
              (.draining, .stopped),
              (.failed, .stopped):
             return true

@@ -126,6 +126,12 @@ public final class Proxy: Sendable {
         shared.state(of: target)?.longLived.askedCount ?? 0
     }
 
+    /// The responses `target` gave in the last `seconds` seconds (1...60, the current one
+    /// included); nil when the proxy has no live record of the target (not routed, idle).
+    public func traffic(target: Target, lastSeconds seconds: Int) -> TrafficSummary? {
+        shared.state(of: target)?.traffic.summary(lastSeconds: seconds)
+    }
+
     /// Waits until nothing is in flight on `target` or `deadline` passes, then closes the
     /// target's pooled connections and, past the deadline, whatever is still open to it.
     /// Returns true when the target drained before the deadline.

@@ -18,6 +18,7 @@ extension ProxyHandler {
     /// response went out. The caller has let go of the upstream connection.
     func respondLocally(_ exchange: Exchange, _ status: HTTPResponseStatus, _ detail: String, close: Bool) {
         exchange.leave()
+        exchange.target.traffic.record(status: status.code, since: exchange.request.startedAt)
         answer(
             exchange.request, status, detail, close: close, requestEnded: exchange.requestEnded, allow: nil,
             metrics: exchange.metrics, target: exchange.target.label)
@@ -57,6 +58,7 @@ extension ProxyHandler {
         // requests in flight than there are.
         exchange.leave()
         exchange.longLived?.end(by: .app)
+        exchange.target.traffic.record(status: exchange.status, since: exchange.request.startedAt)
         account(
             exchange.request, status: exchange.status, bytes: exchange.bytesSent, metrics: exchange.metrics,
             target: exchange.target.label)

@@ -12,6 +12,8 @@ final class TargetState: Sendable {
     private let inFlightCount = Atomic<Int>(0)
     /// Its WebSocket tunnels and event streams (counted in `inFlight` too).
     let longLived = LongLivedCount()
+    /// Responses of the last minute, per second (bake windows read them).
+    let traffic = TargetTraffic()
 
     init(target: Target) {
         self.target = target
