@@ -10,9 +10,11 @@ extension ControlClient {
     }
 
     /// `insecure`: plain HTTP when `ref` is a registry image the daemon pulls first.
-    public func deploy(app: String, ref: String, insecure: Bool) throws -> DeploymentInfo {
-        try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
-                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref, insecure: insecure ? true : nil)),
+    public func deploy(app: String, ref: String, insecure: Bool, verify: VerifyOptions? = nil) throws -> DeploymentInfo {
+        var request = DeployRequest(ref: ref, insecure: insecure ? true : nil)
+        request.verify = verify
+        return try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
+                                                       body: try ControlJSON.encoder().encode(request),
                                                        replySeconds: Self.swapReplySeconds + (ref.contains("/") ? Self.pullReplySeconds : 0)))
     }
 

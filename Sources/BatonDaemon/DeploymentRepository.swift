@@ -84,6 +84,7 @@ extension StateDatabase {
                                           finishedAt: row["finished_at"], phases: phases[id] ?? [], logLines: nil)
                 info.configVersion = row["config_version"]
                 info.fromConfigVersion = row["from_config_version"]
+                info.verify = Self.verifyReport(row)
                 return info
             }
         }

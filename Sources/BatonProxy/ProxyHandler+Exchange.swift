@@ -48,6 +48,8 @@ extension ProxyHandler {
         var connection = UpstreamConnection.fresh
         var status: UInt = 0
         var bytesSent = 0
+        /// verify: the target named to the client in the response (`VerifyProbe`), nil for every other request.
+        var answeredBy: String?
         /// Counted in its target's and app's in-flight numbers until `leave()`.
         private var inFlight = true
 
