@@ -88,7 +88,8 @@ final class VerifyLoad: Sendable {
 
     private func sleepFor(_ duration: Duration) {
         let parts = duration.components
-        var request = timespec(tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
-        while nanosleep(&request, &request) == -1 && errno == EINTR {}
+        var wanted = timespec(tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
+        var left = timespec()
+        while nanosleep(&wanted, &left) == -1 && errno == EINTR { wanted = left }
     }
 }

@@ -96,10 +96,10 @@ final class VerifyRun: Sendable {
         guard let load = state.withLock({ $0.load }) else { return nil }
         let samples = await load.stop()
         let ended = ContinuousClock.now
-        let final = state.withLock { $0 }
+        let snapshot = state.withLock { $0 }
         let builder = VerifyReportBuilder(
-            path: path, rate: rate, startedAt: final.startedAt, flipAt: final.flip.map { $0 - load.origin },
-            blueStoppedAt: final.blueStopped.map { $0 - load.origin }, endedAt: ended - load.origin, versions: final.versions)
+            path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { $0 - load.origin },
+            blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: ended - load.origin, versions: snapshot.versions)
         return builder.build(samples)
     }
 }

@@ -61,13 +61,13 @@ struct VerifyDeployTests {
         let byTarget = Dictionary(grouping: logged) { $0["target"] as? String ?? "" }.mapValues(\.count)
         #expect(byTarget.values.sorted() == answered.values.sorted(), "\(byTarget) vs \(answered)")
         // For each request the client's latency includes the proxy's; so each percentile of
-        // the same requests is at least the proxy's (both rounded to microseconds).
+        // the same requests is at least the proxy's (within 50 µs: each side takes its times a few syscalls apart).
         let proxyTimes = logged.compactMap { $0["duration_ms"] as? Double }
         let all = report["all"] as? [String: Any] ?? [:]
         let clientP50 = all["p50"] as? Double ?? -1, clientP99 = all["p99"] as? Double ?? -1
         #expect(all["requests"] as? Int == requests)
-        #expect(clientP50 >= Self.percentile(proxyTimes, 0.5) - 0.002, "client p50 \(clientP50) ms, proxy \(Self.percentile(proxyTimes, 0.5)) ms")
-        #expect(clientP99 >= Self.percentile(proxyTimes, 0.99) - 0.002, "client p99 \(clientP99) ms, proxy \(Self.percentile(proxyTimes, 0.99)) ms")
+        #expect(clientP50 >= Self.percentile(proxyTimes, 0.5) - 0.05, "client p50 \(clientP50) ms, proxy \(Self.percentile(proxyTimes, 0.5)) ms")
+        #expect(clientP99 >= Self.percentile(proxyTimes, 0.99) - 0.05, "client p99 \(clientP99) ms, proxy \(Self.percentile(proxyTimes, 0.99)) ms")
         #expect(clientP99 < wall * 1000)
         print("verify: \(requests) requests in \(seconds) s; p50 \(clientP50) ms p99 \(clientP99) ms (proxy p50 \(Self.percentile(proxyTimes, 0.5)) p99 \(Self.percentile(proxyTimes, 0.99))); p99 before/during/after \(report["before"] ?? "") \(report["during"] ?? "") \(report["after"] ?? ""); wrk \(load.requests) requests, p99 \(load.p99Milliseconds) ms")
 
@@ -93,19 +93,22 @@ struct VerifyDeployTests {
         try Self.publishDyingSite(fixture, connections: 30)
         try fixture.baton(["deploy", "web", "site:1"])
 
-        let deploy = try fixture.baton(["deploy", "web", "dying:1", "--verify", "--verify-rate", "100"], allowFailure: true)
+        let deploy = try fixture.baton(["deploy", "web", "dying:1", "--verify", "--verify-rate", "100", "--json"], allowFailure: true)
         #expect(deploy.status == 1, "\(deploy.stderr)")
         let errors = deploy.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
         #expect(errors.count == 1 && errors[0].hasPrefix("error: verify of web saw "), "\(deploy.stderr)")
         #expect(deploy.stderr.contains("the swap itself stands"))
 
-        let history = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["history", "web", "--json"]).stdout.utf8)) as? [[String: Any]]
-        let latest = try #require(history?.first)
-        #expect(latest["outcome"] as? String == "succeeded")
-        let report = try #require(latest["verify"] as? [String: Any])
+        let record = try Self.json(deploy.stdout)
+        #expect(record["outcome"] as? String == "succeeded")
+        let report = try #require(record["verify"] as? [String: Any], "\(deploy.stdout)")
         let bad = (report["failed"] as? Int ?? 0) + (report["non2xx"] as? Int ?? 0)
         #expect(bad > 0, "\(report)")
         #expect(!(report["failures"] as? [String] ?? []).isEmpty)
+        // Stored with the deployment (a restart of the dead green may have come after it).
+        let history = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["history", "web", "--json"]).stdout.utf8)) as? [[String: Any]]
+        let stored = history?.first { $0["id"] as? Int == record["id"] as? Int }?["verify"] as? [String: Any]
+        #expect(stored?["requests"] as? Int == report["requests"] as? Int)
     }
 
     /// Bad verify options change nothing: one error line, no deployment recorded.
