@@ -14,11 +14,13 @@ enum VerifyTimelineSVG {
     static let errorColor = "#e03131"
 
     static func draw(_ report: VerifyReport, title: String) -> String {
-        let seconds = max(1, report.timeline.count)
-        let plotWidth = width - left - right
-        let slot = plotWidth / Double(seconds)
-        let peak = report.timeline.map { $0.answered.values.reduce(0, +) + $0.failed }.max() ?? 0
-        let rpsScale = niceCeiling(Double(max(peak, 1)))
+        // The x axis is the run's real length: the last second is usually a part of one, and
+        // its bar is as wide as that part, its height the rate over it.
+        let total = max(report.seconds, 1)
+        let slot = (width - left - right) / total
+        func span(_ second: VerifySecond) -> Double { max(0.05, min(1, total - Double(second.second))) }
+        let peak = report.timeline.map { Double($0.answered.values.reduce(0, +) + $0.failed) / span($0) }.max() ?? 0
+        let rpsScale = niceCeiling(max(peak, 1))
         let p99Peak = niceCeiling(max(1, report.timeline.compactMap(\.p99).max() ?? 1))
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="12">
@@ -32,34 +34,34 @@ enum VerifyTimelineSVG {
         svg += axis(top: latencyTop, height: latencyHeight, label: "p99 latency", maximum: p99Peak, unit: " ms")
         for second in report.timeline {
             let x = left + Double(second.second) * slot
+            let barWidth = f(max(1, span(second) * slot - 2))
             var y = barsTop + barsHeight
             for role in ["blue", "green", "other"] {
                 let count = Double(second.answered[role] ?? 0)
                 guard count > 0 else { continue }
-                let h = count / rpsScale * barsHeight
+                let h = count / span(second) / rpsScale * barsHeight
                 y -= h
-                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(y))\" width=\"\(f(max(1, slot - 2)))\" height=\"\(f(h))\" fill=\"\(colors[role]!)\"/>\n"
+                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(y))\" width=\"\(barWidth)\" height=\"\(f(h))\" fill=\"\(colors[role]!)\"/>\n"
             }
             let errors = Double(second.failed + second.non2xx)
             if errors > 0 {
-                let h = max(2, errors / rpsScale * barsHeight)
-                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(barsTop + barsHeight - h))\" width=\"\(f(max(1, slot - 2)))\" height=\"\(f(h))\" fill=\"\(errorColor)\" fill-opacity=\"0.85\"/>\n"
+                let h = max(2, errors / span(second) / rpsScale * barsHeight)
+                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(barsTop + barsHeight - h))\" width=\"\(barWidth)\" height=\"\(f(h))\" fill=\"\(errorColor)\" fill-opacity=\"0.85\"/>\n"
             }
         }
         let points = report.timeline.compactMap { second -> String? in
             guard let p99 = second.p99 else { return nil }
-            let x = left + (Double(second.second) + 0.5) * slot
+            let x = left + (Double(second.second) + span(second) / 2) * slot
             return "\(f(x)),\(f(latencyTop + latencyHeight - min(p99, p99Peak) / p99Peak * latencyHeight))"
         }
         if !points.isEmpty {
             svg += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#7048e8\" stroke-width=\"2\"/>\n"
         }
-        let runSeconds = Double(seconds)
-        if let flip = report.flipAt { svg += marker(at: flip, of: runSeconds, slot: slot, label: "flip", color: "#111") }
-        if let stopped = report.blueStoppedAt { svg += marker(at: stopped, of: runSeconds, slot: slot, label: "blue stopped", color: "#666") }
-        // Seconds along the bottom.
-        let step = max(1, Int((Double(seconds) / 10).rounded(.up)))
-        for second in stride(from: 0, through: seconds, by: step) {
+        if let flip = report.flipAt { svg += marker(at: flip, slot: slot, label: "flip", row: 0, color: "#111") }
+        if let stopped = report.blueStoppedAt { svg += marker(at: stopped, slot: slot, label: "blue stopped", row: 1, color: "#666") }
+        // Whole seconds along the bottom.
+        let step = max(1, Int((total / 10).rounded(.up)))
+        for second in stride(from: 0, through: Int(total), by: step) {
             svg += "<text x=\"\(f(left + Double(second) * slot))\" y=\"\(f(latencyTop + latencyHeight + 16))\" text-anchor=\"middle\" fill=\"#444\">\(second)s</text>\n"
         }
         svg += legend(report)
@@ -79,18 +81,19 @@ enum VerifyTimelineSVG {
             """
     }
 
-    private static func marker(at time: Double, of seconds: Double, slot: Double, label: String, color: String) -> String {
+    /// A dashed line at `time`, labelled on text row `row` (so close markers do not overlap).
+    private static func marker(at time: Double, slot: Double, label: String, row: Int, color: String) -> String {
         let x = left + time * slot
         return """
             <line x1="\(f(x))" y1="\(f(barsTop - 4))" x2="\(f(x))" y2="\(f(latencyTop + latencyHeight))" stroke="\(color)" stroke-dasharray="5,4"/>
-            <text x="\(f(x + 4))" y="\(f(barsTop + 10))" fill="\(color)">\(label)</text>
+            <text x="\(f(x + 4))" y="\(f(barsTop + 12 + Double(row) * 15))" fill="\(color)" paint-order="stroke" stroke="#fff" stroke-width="3">\(label)</text>
 
             """
     }
 
     private static func legend(_ report: VerifyReport) -> String {
         var entries: [(String, String)] = report.versions.map { version in
-            (colors[version.role] ?? colors["other"]!, "\(version.role) \(shortDigest(version.digest)) (\(version.sandbox))")
+            (colors[version.role] ?? colors["other"]!, "\(version.role) \(shortDigest(version.digest))")
         }
         entries.append((errorColor, "failed or non-2xx"))
         entries.append(("#7048e8", "p99 latency"))
@@ -100,7 +103,7 @@ enum VerifyTimelineSVG {
         for (color, text) in entries {
             svg += "<rect x=\"\(f(x))\" y=\"\(f(y - 10))\" width=\"12\" height=\"12\" fill=\"\(color)\"/>\n"
             svg += "<text x=\"\(f(x + 16))\" y=\"\(f(y))\">\(escape(text))</text>\n"
-            x += 24 + Double(text.count) * 6.6
+            x += 28 + Double(text.count) * 7.2
         }
         return svg
     }
