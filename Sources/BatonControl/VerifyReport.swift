@@ -7,7 +7,8 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     /// The path requested and the rate asked for (requests per second).
     public var path: String
     public var rate: Int
-    /// When the load started (UTC timestamp) and how long it ran.
+    /// When the load started (UTC timestamp) and how long it sent requests (the responses to
+    /// the last ones may come later).
     public var startedAt: String
     public var seconds: Double
     /// When traffic moved to green, and when blue was stopped (nil: no blue, or it never happened).

@@ -37,8 +37,9 @@ final class VerifyLoad: Sendable {
         self.endpoint = endpoint
         request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: baton-verify\r\n\(VerifyProbe.tokenHeader): \(token)\r\n\r\n".utf8)
         interval = .seconds(1) / rate
-        // Enough connections that a slow response (up to ~100 ms) does not hold the schedule back.
-        workers = min(32, max(2, rate / 10))
+        // Enough connections that a few slow responses (a dropped SYN costs the app's clients a
+        // second) do not hold the schedule back: one per 10 requests/s, 4 to 32.
+        workers = min(32, max(4, rate / 10))
         origin = .now
     }
 
@@ -51,13 +52,15 @@ final class VerifyLoad: Sendable {
     }
 
     /// Stops sending and waits for the requests in flight (each bounded by its deadline);
-    /// returns every sample, in the order they were sent.
-    func stop() async -> [Sample] {
+    /// returns every sample, in the order they were sent, and when sending stopped (since the
+    /// origin): the run's length, which a slow last response does not stretch.
+    func stop() async -> (samples: [Sample], stoppedAt: Duration) {
+        let stoppedAt = ContinuousClock.now - origin
         stopping.store(true, ordering: .relaxed)
         while running.load(ordering: .relaxed) > 0 {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        return samples.withLock { $0 }.sorted { $0.sentAt < $1.sentAt }
+        return (samples.withLock { $0 }.sorted { $0.sentAt < $1.sentAt }, stoppedAt)
     }
 
     private func work() {

@@ -14,6 +14,7 @@ struct VerifyReportBuilder {
     /// When the flip and blue's stop happened, since the load's origin.
     var flipAt: Duration?
     var blueStoppedAt: Duration?
+    /// When the load stopped sending.
     var endedAt: Duration
     /// The sandboxes that may answer, by the target label the proxy names.
     var versions: [String: VerifyVersion]

@@ -94,12 +94,11 @@ final class VerifyRun: Sendable {
             if wait > .zero { try? await Task.sleep(for: wait) }
         }
         guard let load = state.withLock({ $0.load }) else { return nil }
-        let samples = await load.stop()
-        let ended = ContinuousClock.now
+        let (samples, stoppedAt) = await load.stop()
         let snapshot = state.withLock { $0 }
         let builder = VerifyReportBuilder(
             path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { $0 - load.origin },
-            blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: ended - load.origin, versions: snapshot.versions)
+            blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: stoppedAt, versions: snapshot.versions)
         return builder.build(samples)
     }
 }

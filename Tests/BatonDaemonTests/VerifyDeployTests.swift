@@ -10,7 +10,8 @@ struct VerifyDeployTests {
     /// either. Its figures agree with the access log: exactly as many verify requests, the
     /// same split between blue and green, and each client-side latency percentile at or above
     /// the proxy's own for the same requests (the client's time includes the proxy's). Its
-    /// rate is the one asked for, within 5%. Eight connections in all (busybox httpd's backlog).
+    /// rate is the one asked for, within 5%. wrk keeps to 4 connections: busybox httpd listens
+    /// with a backlog of 9, and a dropped SYN costs a second.
     @Test(.enabled(if: WrkRun.available, "needs wrk"))
     func verifyReportsNoFailureAcrossASwapUnderWrkAndAgreesWithTheAccessLog() throws {
         let fixture = try DeployFixture(accessLog: true)
