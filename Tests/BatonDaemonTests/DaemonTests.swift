@@ -72,8 +72,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let first = try StateDatabase(path: root + "/state.db")
         let second = try StateDatabase(path: root + "/state.db")
-        #expect(try first.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings"])
-        #expect(try second.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings"])
+        #expect(try first.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings", "v9: verify reports"])
+        #expect(try second.appliedMigrations() == ["v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings", "v9: verify reports"])
     }
 
     @Test func noDaemonSaysHowToStartOne() {
