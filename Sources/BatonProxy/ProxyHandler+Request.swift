@@ -42,7 +42,9 @@ extension ProxyHandler {
             respondLocally(request, .notFound, "no app serves host " + host, close: false)
             return
         }
-        if let route = found, let location = httpsRedirect(route, host: host, uri: upstreamURI) {
+        if let route = found, let location = httpsRedirect(route, host: host, uri: upstreamURI),
+            !VerifyProbe.carriesToken(head, configuration.verifyToken)
+        {
             respondLocally(request, .permanentRedirect, location, close: false, metrics: loop.metrics(app: route.app),
                            location: location)
             return

@@ -12,11 +12,17 @@ public enum VerifyProbe {
 
     /// The label to name in the response, when `head` carries the proxy's token.
     static func answeredBy(_ head: HTTPRequestHead, token: String?, target: TargetState) -> String? {
-        guard let token, let sent = head.headers.first(name: tokenHeader), sent.utf8.count == token.utf8.count else { return nil }
+        carriesToken(head, token) ? label(target.target) : nil
+    }
+
+    /// Whether `head` carries the proxy's token. Such a request is also not redirected to
+    /// HTTPS (`--https-redirect`): the load measures the app's route, not the redirect.
+    static func carriesToken(_ head: HTTPRequestHead, _ token: String?) -> Bool {
+        guard let token, let sent = head.headers.first(name: tokenHeader), sent.utf8.count == token.utf8.count else { return false }
         // Compared in full, not up to the first difference: the secret is not guessable by timing.
         var difference: UInt8 = 0
         for (a, b) in zip(sent.utf8, token.utf8) { difference |= a ^ b }
-        return difference == 0 ? label(target.target) : nil
+        return difference == 0
     }
 
     /// What the response says: the target as `Target.description` prints it.

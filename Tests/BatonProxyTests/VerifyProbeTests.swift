@@ -34,6 +34,21 @@ import Testing
         }
     }
 
+    /// An app with `--https-redirect`: clients are sent to HTTPS, the verify load reaches the app.
+    @Test func theVerifyLoadIsNotRedirectedToHTTPSButOtherClientsAre() async throws {
+        try await ProxyFixture.with(configure: { $0.verifyToken = Self.token }) { fixture in
+            fixture.proxy.shared.httpsListening(on: 8443)
+            fixture.proxy.install(RouteTable([("app.test", Route(app: "app", target: fixture.backendTarget,
+                                                                   options: RouteOptions(httpsRedirect: true)))]))
+            let client = try fixture.client()
+            try client.send("GET /who HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(try client.readResponse().status == 308)
+            try client.send("GET /who HTTP/1.1\r\nHost: app.test\r\nX-Baton-Verify: \(Self.token)\r\n\r\n")
+            let verified = try client.readResponse()
+            #expect(verified.status == 200 && verified.header(VerifyProbe.targetHeader) == fixture.backendTarget.description)
+        }
+    }
+
     @Test func withoutATokenConfiguredNoRequestLearnsItsTarget() async throws {
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
