@@ -5,8 +5,8 @@ import Foundation
 import Synchronization
 
 /// One `--verify` across one swap: follows the swap's progress events to start the load
-/// (at `began` when blue serves, else once green is healthy: before, the app only answers
-/// 503), to mark the flip and blue's stop, and to learn which target green is; `finish` stops
+/// (at `began` when blue serves, else at the flip: before it, the app only answers 503), to
+/// mark the flip and blue's stop, and to learn which target green is; `finish` stops
 /// the load (no sooner than `tail` after the flip, so "after" has requests too) and builds
 /// the report.
 final class VerifyRun: Sendable {
@@ -60,9 +60,9 @@ final class VerifyRun: Sendable {
                     let label = VerifyProbe.label(.sandbox(green.network, port: greenPort))
                     state.withLock { $0.versions[label] = VerifyVersion(role: "green", sandbox: green.id, digest: green.digest) }
                 }
-            case .healthy:
-                startLoad()
             case .routed:
+                // With no blue the load starts here: before the flip the app answers only 503.
+                if !startsAtBegin { startLoad() }
                 state.withLock { $0.flip = .now }
             case .stopped:
                 state.withLock { $0.blueStopped = .now }

@@ -119,6 +119,21 @@ struct VerifyDeployTests {
         #expect(stored?["requests"] as? Int == report["requests"] as? Int)
     }
 
+    /// An app's first deploy has no blue: the load starts at the flip (before it the app only
+    /// answers 503), so nothing of it is refused, and only green answers.
+    @Test func aFirstDeployIsVerifiedFromTheFlip() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try fixture.publishSite("1")
+        let deploy = try fixture.baton(["deploy", "web", "site:1", "--verify", "--verify-rate", "50", "--json"], allowFailure: true)
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let report = try #require(try Self.json(deploy.stdout)["verify"] as? [String: Any], "\(deploy.stdout)")
+        #expect(report["failed"] as? Int == 0 && report["non2xx"] as? Int == 0, "\(report["failures"] ?? "")")
+        #expect((report["versions"] as? [[String: Any]])?.compactMap { $0["role"] as? String } == ["green"])
+        #expect((report["before"] as? [String: Any])?["requests"] as? Int == 0)
+        #expect((report["after"] as? [String: Any])?["requests"] as? Int == report["requests"] as? Int)
+    }
+
     /// Bad verify options change nothing: one error line, no deployment recorded.
     @Test func badVerifyOptionsAreRefusedBeforeAnythingStarts() throws {
         let fixture = try DeployFixture()
