@@ -61,9 +61,10 @@ final class VerifyRun: Sendable {
                     state.withLock { $0.versions[label] = VerifyVersion(role: "green", sandbox: green.id, digest: green.digest) }
                 }
             case .routed:
-                // With no blue the load starts here: before the flip the app answers only 503.
-                if !startsAtBegin { startLoad() }
+                // With no blue the load starts here, just after the flip is marked: before it the
+                // app answers only 503.
                 state.withLock { $0.flip = .now }
+                if !startsAtBegin { startLoad() }
             case .stopped:
                 state.withLock { $0.blueStopped = .now }
             default:
@@ -97,7 +98,7 @@ final class VerifyRun: Sendable {
         let (samples, stoppedAt) = await load.stop()
         let snapshot = state.withLock { $0 }
         let builder = VerifyReportBuilder(
-            path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { $0 - load.origin },
+            path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { max(.zero, $0 - load.origin) },
             blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: stoppedAt, versions: snapshot.versions)
         return builder.build(samples)
     }
