@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonCommandLine
 import BatonControl
+import BatonOS
 import Glibc
 
 /// `baton deploy APP REF`: the blue-green swap. Exits 0 only once traffic is on the new sandbox.
@@ -21,13 +22,35 @@ struct DeployCommand: ParsableCommand {
     @Flag(help: "Pull a registry image over plain HTTP (required for an HTTP registry, localhost included).")
     var insecure = false
     @OptionGroup var bake: BakeOptions
+    @Flag(help: "Measure the swap: a steady load through the proxy from before the flip until the old sandbox is stopped; any failed or non-2xx request fails the command (the swap stays).")
+    var verify = false
+    @Option(help: ArgumentHelp("Requests per second of --verify's load (1 to \(VerifyReport.maxRate); default \(VerifyReport.defaultRate)).", valueName: "n"))
+    var verifyRate: Int?
+    @Option(help: ArgumentHelp("The path --verify requests (default: the app's health path).", valueName: "path"))
+    var verifyPath: String?
+    @Option(help: ArgumentHelp("Draw --verify's report as an SVG picture in this file.", valueName: "file.svg"))
+    var report: String?
+
+    func validate() throws {
+        if !verify && (verifyRate != nil || verifyPath != nil || report != nil) {
+            throw ValidationError("--verify-rate, --verify-path and --report apply to --verify")
+        }
+        if let problem = VerifyOptions(rate: verifyRate, path: verifyPath).problem() { throw ValidationError(problem) }
+    }
 
     func run() throws {
         let bakeSettings = try bake.settings()
         let client = try global.controlClient
-        try DeploymentReport.watch(client: client, app: app, json: json) {
-            try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings)
+        let options = verify ? VerifyOptions(rate: verifyRate, path: verifyPath) : nil
+        let record = try DeploymentReport.watch(client: client, app: app, json: json, record: { $0 }) {
+            try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings, verify: options)
         }
+        guard let verified = record.verify else { return }
+        if !json { VerifyReportOutput.print(verified) }
+        if let report {
+            try VerifyReportOutput.writeSVG(verified, title: "baton deploy \(app) \(shortDigest(record.toDigest)): deployment \(record.id)", to: report)
+        }
+        try VerifyReportOutput.check(verified, app: app)
     }
 }
 

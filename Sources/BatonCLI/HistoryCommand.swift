@@ -14,9 +14,28 @@ struct HistoryCommand: ParsableCommand {
     var json = false
     @Argument(help: "Only this app's deployments.")
     var app: String?
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Draw the --verify report of deployment ID as an SVG picture in FILE.", valueName: "id file.svg"))
+    var report: [String] = []
+
+    func validate() throws {
+        if !report.isEmpty && (report.count != 2 || Int64(report[0]) == nil) {
+            throw ValidationError("--report takes a deployment ID and a file: --report 12 timeline.svg")
+        }
+    }
 
     func run() throws {
         let records = try global.controlClient.history(app: app)
+        if report.count == 2, let id = Int64(report[0]) {
+            guard let record = records.first(where: { $0.id == id }) else {
+                throw BatonError(.notFound, "no deployment \(id)\(app.map { " of \($0)" } ?? ""): see 'baton history'")
+            }
+            guard let verified = record.verify else {
+                throw BatonError(.notFound, "deployment \(id) was not verified: deploy with --verify to measure a swap")
+            }
+            try VerifyReportOutput.writeSVG(verified, title: "baton deploy \(record.app) \(shortDigest(record.toDigest)): deployment \(id)", to: report[1])
+            return
+        }
         if json {
             try Output.json(records)
             return

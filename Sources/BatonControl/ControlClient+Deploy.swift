@@ -10,10 +10,12 @@ extension ControlClient {
     }
 
     /// `insecure`: plain HTTP when `ref` is a registry image the daemon pulls first.
-    public func deploy(app: String, ref: String, insecure: Bool, bake: BakeSettings? = nil) throws -> DeploymentInfo {
+    public func deploy(app: String, ref: String, insecure: Bool, bake: BakeSettings? = nil, verify: VerifyOptions? = nil) throws -> DeploymentInfo {
+        var request = DeployRequest(ref: ref, insecure: insecure ? true : nil, bake: bake)
+        request.verify = verify
         // A deploy waits through its bake window (at most BakeSettings.maxSeconds) too.
-        try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
-                                                       body: try ControlJSON.encoder().encode(DeployRequest(ref: ref, insecure: insecure ? true : nil, bake: bake)),
+        return try decode(DeploymentInfo.self, try call("POST", "/v1/apps/\(Self.escape(app))/deploy",
+                                                       body: try ControlJSON.encoder().encode(request),
                                                        replySeconds: Self.swapReplySeconds + Int(BakeSettings.maxSeconds)
                                                            + (ref.contains("/") ? Self.pullReplySeconds : 0)))
     }

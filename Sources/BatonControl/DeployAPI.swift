@@ -9,10 +9,37 @@ public struct DeployRequest: Codable, Sendable {
     public var insecure: Bool?
     /// Bake (part 3): this deploy's bake window, replacing the app's (`--bake`, `--bake-max-5xx`, `--bake-max-p99`).
     public var bake: BakeSettings?
+    /// verify: `--verify`, with its rate (per second) and path (nil: the defaults).
+    public var verify: VerifyOptions?
+
     public init(ref: String, insecure: Bool? = nil, bake: BakeSettings? = nil) {
         self.ref = ref
         self.insecure = insecure
         self.bake = bake
+    }
+}
+
+/// verify: `baton deploy --verify [--verify-rate N] [--verify-path P]`.
+public struct VerifyOptions: Codable, Sendable, Equatable {
+    public var rate: Int?
+    public var path: String?
+
+    public init(rate: Int? = nil, path: String? = nil) {
+        self.rate = rate
+        self.path = path
+    }
+
+    /// One `error:`-worthy sentence when the options are out of bounds.
+    public func problem() -> String? {
+        if let rate, rate < 1 || rate > VerifyReport.maxRate {
+            return "--verify-rate \(rate) is out of range: give 1 to \(VerifyReport.maxRate) requests per second"
+        }
+        if let path {
+            if !path.hasPrefix("/") || path.utf8.count > 1024 || path.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+                return "--verify-path must be an origin-form path such as /healthz (no spaces or control characters, at most 1024 bytes)"
+            }
+        }
+        return nil
     }
 }
 
@@ -60,6 +87,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     public var longLived: LongLivedInfo?
     /// Bake (part 3): how the bake window went, when the deploy had one.
     public var bake: BakeInfo?
+    /// verify: what `--verify`'s load saw across the swap.
+    public var verify: VerifyReport?
 
     public init(
         id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
@@ -92,6 +121,7 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encode(fromConfigVersion, forKey: .fromConfigVersion)
         try container.encodeIfPresent(longLived, forKey: .longLived)
         try container.encodeIfPresent(bake, forKey: .bake)
+        try container.encodeIfPresent(verify, forKey: .verify)
     }
 }
 

@@ -77,9 +77,10 @@ struct ControlRouter: Sendable {
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "deploy":
             let body = try ControlJSON.decoder().decode(DeployRequest.self, from: request.body)
             if RegistryReference.looksLikeRegistry(body.ref) {
-                return try Self.json(200, try await deploys.deploy(app: parts[2], image: body.ref, insecure: body.insecure ?? false, bake: body.bake))
+                return try Self.json(200, try await deploys.deploy(app: parts[2], image: body.ref, insecure: body.insecure ?? false,
+                                                                   bake: body.bake, verify: body.verify))
             }
-            return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref, bake: body.bake))
+            return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref, bake: body.bake, verify: body.verify))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "config":
             let body = try ControlJSON.decoder().decode(AppConfigRequest.self, from: request.body)
             return try Self.json(200, try await deploys.configure(app: parts[2], body, peerIsRoot: request.peerIsRoot))

@@ -79,7 +79,10 @@ public final class Daemon: Sendable {
         database = try StateDatabase(path: options.root + "/state.db")
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
         let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
-        proxy = Proxy(configuration: options.proxy, group: group, accessLog: accessLog)
+        var proxyConfiguration = options.proxy
+        // verify: a secret per daemon run, known only to its own load generator.
+        proxyConfiguration.verifyToken = proxyConfiguration.verifyToken ?? Self.verifyToken()
+        proxy = Proxy(configuration: proxyConfiguration, group: group, accessLog: accessLog)
         let deployLogger = Logger(label: "baton.deploy") { _ in StreamLogHandler.standardError(label: "baton.deploy") }
         network = SandboxNetworkService(root: options.root, bridge: options.networkBridge, subnet: options.networkSubnet)
         let runtime = SandboxRuntimeService(root: options.root, database: database, network: network, logger: deployLogger,
@@ -108,6 +111,7 @@ public final class Daemon: Sendable {
         } catch {
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
+        await deploys.setVerifyEndpoint(Self.verifyEndpoint(address), token: proxy.verifyToken ?? "")
         do {
             let tls = try await startTLS()
             tlsAddressBox.withLock { $0 = tls }

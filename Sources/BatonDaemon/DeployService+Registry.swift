@@ -7,10 +7,11 @@ extension DeployService {
     /// `baton deploy APP REGISTRY/REPO@sha256:…` (or `:TAG`): the daemon pulls what its store
     /// lacks (with the root's credentials), binding `REPO:sha256-<12 hex>` so a moved tag never
     /// conflicts with an earlier pull, then swaps to the pulled digest as any deploy does.
-    func deploy(app name: String, image: String, insecure: Bool, bake: BakeSettings? = nil) async throws -> DeploymentInfo {
+    func deploy(app name: String, image: String, insecure: Bool, bake: BakeSettings? = nil, verify: VerifyOptions? = nil) async throws -> DeploymentInfo {
         _ = try sandboxApp(name)
+        if let verify { try checkVerify(verify, app: try sandboxApp(name)) }
         let pulled = try await pull(image: image, insecure: insecure) { $0.nameByDigest = true }
-        return try await deploy(app: name, ref: pulled.digest, bake: bake)
+        return try await deploy(app: name, ref: pulled.digest, bake: bake, verify: verify)
     }
 
     /// `baton --host ssh://… artifact pull`: the pull `baton artifact pull` makes on its own

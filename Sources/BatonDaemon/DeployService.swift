@@ -20,6 +20,9 @@ actor DeployService {
     private var failedRestarts: [String: Int] = [:]
     /// Set by `shutDown`: no restart begins after it.
     var stopping = false
+    /// verify: where `--verify`'s load connects (the proxy's listener) and the proxy's token;
+    /// set by `Daemon.start` once the proxy listens.
+    var verifyEndpoint: (endpoint: VerifyConnection.Endpoint, token: String)?
 
     func restartFailures(_ app: String) -> Int { failedRestarts[app] ?? 0 }
 

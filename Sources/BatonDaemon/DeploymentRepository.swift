@@ -94,6 +94,7 @@ extension StateDatabase {
                 info.fromConfigVersion = row["from_config_version"]
                 info.longLived = Self.readLongLived(row)
                 info.bake = Self.readBake(row)
+                info.verify = Self.verifyReport(row)
                 return info
             }
         }

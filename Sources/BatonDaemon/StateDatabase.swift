@@ -119,8 +119,9 @@ public final class StateDatabase: Sendable {
         }
         migrator.registerMigration("v7: proxy settings", migrate: Self.migrateProxySettings)
         migrator.registerMigration("v8: smoke checks", migrate: Self.migrateSmokeChecks)
-        migrator.registerMigration("v11: long-lived connections", migrate: Self.migrateLongLived)
+        migrator.registerMigration("v9: verify reports", migrate: Self.migrateVerifyReports)
         migrator.registerMigration("v10: bake window", migrate: Self.migrateBakeWindow)
+        migrator.registerMigration("v11: long-lived connections", migrate: Self.migrateLongLived)
         return migrator
     }
 

@@ -118,6 +118,8 @@ enum ForwardedHeaders {
             return count == 9 && equalsFolded(name, "x-real-ip")
                 || count == 12 && equalsFolded(name, "x-request-id")
                 || count > 12 && equalsFolded(name.utf8.prefix(12), "x-forwarded-")
+                // verify: the daemon's load generator's token never reaches an app (VerifyProbe).
+                || count == VerifyProbe.tokenHeader.utf8.count && equalsFolded(name, "x-baton-verify")
         case UInt8(ascii: "f"):
             return count == 9 && equalsFolded(name, "forwarded")
         default:

@@ -26,6 +26,9 @@ public struct ProxyConfiguration: Sendable {
     public var maxIdlePerTarget: Int = 256
     /// Value of X-Forwarded-Proto.
     public var forwardedProto: String = "http"
+    /// verify: the secret of the daemon's own load generator (`VerifyProbe`); nil: no request
+    /// learns which target answered it.
+    public var verifyToken: String? = nil
 
     public init() {}
 }

@@ -50,6 +50,8 @@ extension ProxyHandler {
         var bytesSent = 0
         /// Set while the response is a stream of server-sent events, which drains treat as long-lived.
         var longLived: LongLivedTicket?
+        /// verify: the target named to the client in the response (`VerifyProbe`), nil for every other request.
+        var answeredBy: String?
         /// Counted in its target's and app's in-flight numbers until `leave()`.
         private var inFlight = true
 

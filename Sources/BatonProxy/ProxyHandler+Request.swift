@@ -42,7 +42,9 @@ extension ProxyHandler {
             respondLocally(request, .notFound, "no app serves host " + host, close: false)
             return
         }
-        if let route = found, let location = httpsRedirect(route, host: host, uri: upstreamURI) {
+        if let route = found, let location = httpsRedirect(route, host: host, uri: upstreamURI),
+            !VerifyProbe.carriesToken(head, configuration.verifyToken)
+        {
             respondLocally(request, .permanentRedirect, location, close: false, metrics: loop.metrics(app: route.app),
                            location: location)
             return
@@ -85,6 +87,7 @@ extension ProxyHandler {
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
             upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol,
             hsts: connection.secure && route.options.hsts)
+        exchange.answeredBy = VerifyProbe.answeredBy(head, token: configuration.verifyToken, target: target)
         if let held {
             // What arrived of the request while it was held goes first.
             exchange.body = held.body

@@ -110,8 +110,9 @@ extension ProxyHandler: UpstreamOwner {
         // After an upgrade request the decoder stops parsing, so the connection cannot go on;
         // nor can it after a response that starts before the request body has ended.
         var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive || lastExchange
-        let framed = ForwardedHeaders.clientResponse(
+        var framed = ForwardedHeaders.clientResponse(
             head, clientVersion: version, keepAlive: !closeAfter, upgrade: false, hsts: exchange.hsts)
+        if let target = exchange.answeredBy { VerifyProbe.name(target, in: &framed.head.headers) }
         if framed.closeDelimited { closeAfter = true }
         exchange.response = .streaming(reusable: head.isKeepAlive, closeAfter: closeAfter)
         exchange.status = head.status.code

@@ -69,15 +69,18 @@ final class DaemonProcess: @unchecked Sendable {
     let logPath: String
     private(set) var port = 0
 
-    /// `environment` is added to the test's own (a fault to inject, say).
-    init(root: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+    /// `environment` is added to the test's own (a fault to inject, say); `accessLog`: the
+    /// proxy's access log goes to `accessLogPath` (verify) instead of nowhere.
+    init(root: String, extra: [String] = [], environment: [String: String] = [:], accessLog: Bool = false) throws {
         self.root = root
         logPath = root + "-daemon-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon", "--root", root, "--listen", "127.0.0.1:0", "--no-access-log"] + extra)
+        let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon", "--root", root, "--listen", "127.0.0.1:0"]
+                                               + (accessLog ? [] : ["--no-access-log"]) + extra)
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
+        if accessLog { _ = FileManager.default.createFile(atPath: accessLogPath, contents: nil) }
+        process.standardOutput = accessLog ? try FileHandle(forWritingTo: URL(fileURLWithPath: accessLogPath)) : FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardInput = FileHandle.nullDevice
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -92,6 +95,7 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var accessLogPath: String { logPath + ".access" }
 
     /// The ready line says where the proxy listens; waits (bounded) until it appears.
     private func waitForReadyLine() throws -> Int {
@@ -118,6 +122,7 @@ final class DaemonProcess: @unchecked Sendable {
         killHard()
         try? RootNetwork.remove(root: root)
         try? FileManager.default.removeItem(atPath: logPath)
+        try? FileManager.default.removeItem(atPath: accessLogPath)
     }
 }
 

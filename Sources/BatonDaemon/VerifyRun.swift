@@ -1,0 +1,105 @@
+import BatonControl
+import BatonDeploy
+import BatonProxy
+import Foundation
+import Synchronization
+
+/// One `--verify` across one swap: follows the swap's progress events to start the load
+/// (at `began` when blue serves, else at the flip: before it, the app only answers 503), to
+/// mark the flip and blue's stop, and to learn which target green is; `finish` stops
+/// the load (no sooner than `tail` after the flip, so "after" has requests too) and builds
+/// the report.
+final class VerifyRun: Sendable {
+    /// The load runs at least this long after the flip.
+    static let tail: Duration = .seconds(1)
+
+    private struct State {
+        var load: VerifyLoad?
+        var startedAt = ""
+        var flip: ContinuousClock.Instant?
+        var blueStopped: ContinuousClock.Instant?
+        var deployment: Int64?
+        var versions: [String: VerifyVersion] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let makeLoad: @Sendable () -> VerifyLoad
+    private let runtime: SandboxRuntimeService
+    private let greenPort: Int
+    private let startsAtBegin: Bool
+    private let path: String
+    private let rate: Int
+
+    /// `blue`: the sandbox serving now and its target label; `greenPort`: the port green's target uses.
+    init(blue: (handle: SandboxHandle, label: String)?, greenPort: Int, path: String, rate: Int, runtime: SandboxRuntimeService,
+         makeLoad: @escaping @Sendable () -> VerifyLoad) {
+        self.makeLoad = makeLoad
+        self.runtime = runtime
+        self.greenPort = greenPort
+        self.startsAtBegin = blue != nil
+        self.path = path
+        self.rate = rate
+        if let blue {
+            state.withLock { $0.versions[blue.label] = VerifyVersion(role: "blue", sandbox: blue.handle.id, digest: blue.handle.digest) }
+        }
+    }
+
+    /// The deployment the swap recorded, once it began.
+    var deployment: Int64? { state.withLock { $0.deployment } }
+
+    /// The swap's progress callback: quick, on the coordinator's executor.
+    func observe(_ event: DeployEvent) {
+        switch event {
+        case .began(let deployment, _, _):
+            state.withLock { $0.deployment = deployment }
+            if startsAtBegin { startLoad() }
+        case .completed(let phase):
+            switch phase.phase {
+            case .started:
+                if let id = phase.detail, let green = runtime.live(id: id) {
+                    let label = VerifyProbe.label(.sandbox(green.network, port: greenPort))
+                    state.withLock { $0.versions[label] = VerifyVersion(role: "green", sandbox: green.id, digest: green.digest) }
+                }
+            case .routed:
+                // With no blue the load starts here, just after the flip is marked: before it the
+                // app answers only 503.
+                state.withLock { $0.flip = .now }
+                if !startsAtBegin { startLoad() }
+            case .stopped:
+                state.withLock { $0.blueStopped = .now }
+            default:
+                break
+            }
+        case .healthChecked, .finished:
+            break
+        }
+    }
+
+    private func startLoad() {
+        let started: VerifyLoad? = state.withLock { state in
+            guard state.load == nil else { return nil }
+            let load = makeLoad()
+            state.load = load
+            state.startedAt = Timestamp.now()
+            return load
+        }
+        started?.start()
+    }
+
+    /// Ends the load (after the tail past the flip) and reports; nil when it never started
+    /// (the swap failed before green was healthy with no blue to load).
+    func finish() async -> VerifyReport? {
+        let flip = state.withLock { $0.flip }
+        if let flip {
+            let wait = ContinuousClock.now.duration(to: flip + Self.tail)
+            if wait > .zero { try? await Task.sleep(for: wait) }
+        }
+        guard let load = state.withLock({ $0.load }) else { return nil }
+        let (samples, stoppedAt) = await load.stop()
+        let snapshot = state.withLock { $0 }
+        let builder = VerifyReportBuilder(
+            path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { max(.zero, $0 - load.origin) },
+            blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: stoppedAt, versions: snapshot.versions)
+        return builder.build(samples)
+    }
+}
