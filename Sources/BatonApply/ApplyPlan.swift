@@ -58,6 +58,8 @@ public struct ApplyPlan: Sendable, Equatable {
             // A running sandbox keeps the volumes it started with: a swap, through the same
             // health gate, is how new ones reach the app.
             if inPlace.contains("volumes") && existing.digest != nil { swapped.append("volumes") }
+            // Likewise a new count of replicas: the swap starts that many.
+            if inPlace.contains("replicas") && existing.digest != nil { swapped.append("replicas") }
             if let digest = app.digest, digest != existing.digest || !swapped.isEmpty {
                 swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: existing.digest, toDigest: digest,
                                        changes: swapped, spec: spec))
@@ -75,7 +77,8 @@ enum SettingsDiff {
     /// volumes, its strategy, how the proxy serves it): changed in place. Volumes reach a
     /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
     /// digest stays).
-    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol"]
+    static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol",
+                                              "replicas"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -92,6 +95,7 @@ enum SettingsDiff {
         if proxy.httpsRedirect != app.httpsRedirect { changed.append("https-redirect") }
         if proxy.hsts != app.hsts { changed.append("hsts") }
         if proxy.upstreamProtocol != app.upstreamProtocol { changed.append("protocol") }
+        if spec.upstream == nil && spec.storedReplicas != app.replicas { changed.append("replicas") }
         return changed
     }
 }

@@ -21,6 +21,7 @@ import Yams
 ///         hold: 30                     # seconds a stop-first deploy may hold requests
 ///         https-redirect: true         # plain HTTP answered 308 to https
 ///         hsts: true                   # Strict-Transport-Security on HTTPS responses
+///         replicas: 2                  # sandboxes serving it at once (1-16)
 ///       legacy:
 ///         upstream: 127.0.0.1:9000
 ///         hosts: [legacy.example.com]
@@ -29,7 +30,7 @@ import Yams
 /// Every mistake is one `BatonError(.invalidArgument)` whose message starts `FILE:LINE:COLUMN:`.
 public enum ApplyFileParser {
     static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
-                                               "volumes", "strategy", "hold"]).union(proxyKeys)
+                                               "volumes", "strategy", "hold"]).union(proxyKeys).union(replicaKeys)
     static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -108,6 +109,7 @@ public enum ApplyFileParser {
         }
         try parseVolumesAndStrategy(fields, into: &spec, reader: reader)
         try parseProxySettings(fields, into: &spec, reader: reader)
+        try parseReplicas(fields, into: &spec, reader: reader)
         var secretFiles: [String] = []
         if let secrets = fields["secrets"] {
             (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)

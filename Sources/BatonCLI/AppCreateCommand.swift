@@ -27,6 +27,8 @@ struct AppCreateCommand: ParsableCommand {
 
     @OptionGroup var proxy: AppProxyOptions
 
+    @OptionGroup var replicas: AppReplicaOptions
+
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
 
@@ -56,6 +58,7 @@ struct AppCreateCommand: ParsableCommand {
         spec.volumes = volumes.parsed
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
+        replicas.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

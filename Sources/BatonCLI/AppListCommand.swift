@@ -20,6 +20,8 @@ struct AppListCommand: ParsableCommand {
         var httpsRedirect: Bool
         var hsts: Bool
         var upstreamProtocol: String
+        /// Replicas part: sandboxes serving the app at once.
+        var replicas: Int
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -31,16 +33,18 @@ struct AppListCommand: ParsableCommand {
             try container.encode(httpsRedirect, forKey: .httpsRedirect)
             try container.encode(hsts, forKey: .hsts)
             try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
+            try container.encode(replicas, forKey: .replicas)
         }
 
-        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol }
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, replicas }
     }
 
     func run() throws {
         let apps = try global.controlClient.listApps()
         let rows = apps.map {
             Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream,
-                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue)
+                httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue,
+                replicas: $0.replicas)
         }
         if json {
             try Output.json(rows)

@@ -41,17 +41,19 @@ struct AppSetCommand: ParsableCommand {
 
     @OptionGroup var proxy: AppProxyOptions
 
+    @OptionGroup var replicas: AppReplicaOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy or a proxy setting")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or --replicas")
         }
     }
 
     private var appSettingsGiven: Bool {
-        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given
+        !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || proxy.given || replicas.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -115,7 +117,7 @@ struct AppSetCommand: ParsableCommand {
     /// What `app set` says when it only stored app settings: the proxy's take effect at once,
     /// a strategy from the next deploy.
     private var storedMessage: String {
-        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty
+        let deploySettings = strategy.strategy != nil || strategy.holdTimeout != nil || !volumes.volumes.isEmpty || replicas.given
         switch (proxy.given, deploySettings) {
         case (true, false): return "\(app): settings stored; the proxy applies them now"
         case (true, true): return "\(app): settings stored; the proxy's apply now, the others from its next deploy"
@@ -133,8 +135,10 @@ struct AppSetCommand: ParsableCommand {
                            volumes: volumes.volumes.isEmpty ? current.volumes : volumes.parsed,
                            strategy: current.strategy, holdTimeout: current.holdTimeout)
         spec.keepProxySettings(of: current)
+        spec.replicas = current.replicas
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
+        replicas.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

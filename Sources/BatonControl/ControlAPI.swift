@@ -30,6 +30,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var httpsRedirect: Bool?
     public var hsts: Bool?
     public var upstreamProtocol: AppUpstreamProtocol?
+    /// Replicas part: sandboxes serving the app at once (`AppReplicas.swift`); nil: 1.
+    public var replicas: Int?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -109,6 +111,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var hsts: Bool = false
     /// How the proxy speaks to the app: HTTP/1.1, or HTTP/2 without TLS.
     public var upstreamProtocol: AppUpstreamProtocol = .http1
+    /// Replicas part: sandboxes serving the app at once (`--replicas`).
+    public var replicas: Int = 1
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -166,6 +170,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(httpsRedirect, forKey: .httpsRedirect)
         try container.encode(hsts, forKey: .hsts)
         try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
+        try container.encode(replicas, forKey: .replicas)
     }
 }
 

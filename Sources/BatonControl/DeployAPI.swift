@@ -52,6 +52,10 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     /// The configuration version the new sandbox started with, and the one it replaced.
     public var configVersion: Int64?
     public var fromConfigVersion: Int64?
+    /// Replicas part: what began it, `deploy`, `rollback` or `restart` (the daemon restarting a
+    /// serving sandbox that died), and for a restart which sandbox died and how.
+    public var trigger: String?
+    public var triggerDetail: String?
 
 
     public init(
@@ -83,6 +87,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encodeIfPresent(logLines, forKey: .logLines)
         try container.encode(configVersion, forKey: .configVersion)
         try container.encode(fromConfigVersion, forKey: .fromConfigVersion)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(triggerDetail, forKey: .triggerDetail)
     }
 }
 
@@ -102,6 +108,12 @@ public struct SandboxInfo: Codable, Sendable, Equatable {
     public var uptimeSeconds: Double?
     public var memoryBytes: Int64?
     public var logPath: String
+    /// Replicas part: how an exited sandbox ended, its status (128+N for signal N) and the
+    /// signal that killed it, if one did.
+    public var exitStatus: Int32?
+    public var exitSignal: Int32?
+    /// Replicas part: for a replica of an app's group (`--replicas`), the group's first sandbox.
+    public var replicaOf: String?
 
 
     public init(
@@ -135,5 +147,8 @@ public struct SandboxInfo: Codable, Sendable, Equatable {
         try container.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try container.encode(memoryBytes, forKey: .memoryBytes)
         try container.encode(logPath, forKey: .logPath)
+        try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encode(exitSignal, forKey: .exitSignal)
+        try container.encode(replicaOf, forKey: .replicaOf)
     }
 }

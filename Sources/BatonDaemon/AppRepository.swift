@@ -30,6 +30,7 @@ extension StateDatabase {
                 ])
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.writeProxySettings(db, spec)
+            try Self.writeReplicas(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
             // Its configuration, secrets included, is version 1.
@@ -68,6 +69,7 @@ extension StateDatabase {
             try db.execute(sql: "UPDATE apps SET upstream = ? WHERE name = ?", arguments: [spec.upstream, spec.name])
             try Self.writeVolumesAndStrategy(db, spec)
             try Self.writeProxySettings(db, spec)
+            try Self.writeReplicas(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
@@ -114,6 +116,7 @@ extension StateDatabase {
         app.secrets = try ConfigVersions.maskedSecrets(db, app: name, version: app.configVersion)
         readVolumesAndStrategy(row, into: &app)
         readProxySettings(row, into: &app)
+        readReplicas(row, into: &app)
         return app
     }
 

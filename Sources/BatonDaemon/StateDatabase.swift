@@ -118,6 +118,7 @@ public final class StateDatabase: Sendable {
                 """)
         }
         migrator.registerMigration("v7: proxy settings", migrate: Self.migrateProxySettings)
+        migrator.registerMigration("v12: replicas", migrate: Self.migrateReplicas)
         return migrator
     }
 

@@ -1,0 +1,63 @@
+import BatonProxy
+import Testing
+
+/// An app of several replicas (`--replicas N`): requests go round-robin, and a replica whose
+/// connect fails costs no request while another replica accepts (passive ejection).
+@Suite(.serialized) struct ReplicaRoutingTests {
+    @Test func requestsGoRoundRobinAcrossTheReplicas() async throws {
+        try await ProxyFixture.with { fixture in
+            let second = try await TestBackend()
+            let replicas: [Target] = [fixture.backendTarget, .address(host: "127.0.0.1", port: second.port)]
+            fixture.proxy.install(RouteTable([("app.test", Route(app: "app", target: nil, replicas: replicas))]))
+            var statuses: [Int] = []
+            do {
+                let client = try fixture.client()
+                for index in 0..<10 {
+                    try client.send("GET /r\(index) HTTP/1.1\r\nHost: app.test\r\n\r\n")
+                    statuses.append(try client.readResponse().status)
+                }
+            } catch {
+                await second.stop()
+                throw error
+            }
+            await second.stop()
+            #expect(statuses == Array(repeating: 200, count: 10), "\(statuses)")
+            #expect(fixture.backend.log.requests.count == 5, "\(fixture.backend.log.uris)")
+            #expect(second.log.requests.count == 5, "\(second.log.uris)")
+        }
+    }
+
+    @Test func aReplicaThatRefusesConnectionsCostsNoRequest() async throws {
+        try await ProxyFixture.with { fixture in
+            // Port 1 on 127.0.0.1 refuses: a replica whose sandbox has just died.
+            let replicas: [Target] = [.address(host: "127.0.0.1", port: 1), fixture.backendTarget]
+            fixture.proxy.install(RouteTable([("app.test", Route(app: "app", target: nil, replicas: replicas))]))
+            var statuses: [Int] = []
+            for index in 0..<20 {
+                // A fresh connection each time, so no pooled connection hides the choice.
+                let client = try fixture.client()
+                try client.send("GET /e\(index) HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+                statuses.append(try client.readResponse().status)
+            }
+            #expect(statuses == Array(repeating: 200, count: 20), "\(statuses)")
+            #expect(fixture.backend.log.requests.count == 20)
+        }
+    }
+
+    @Test func whenEveryReplicaRefusesTheRequestIsAnswered502() async throws {
+        try await ProxyFixture.with { fixture in
+            let replicas: [Target] = [.address(host: "127.0.0.1", port: 1), .address(host: "127.0.0.2", port: 1)]
+            fixture.proxy.install(RouteTable([("app.test", Route(app: "app", target: nil, replicas: replicas))]))
+            let client = try fixture.client()
+            try client.send("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            #expect(try client.readResponse().status == 502)
+        }
+    }
+
+    @Test func aRouteOfOneReplicaIsAPlainTarget() {
+        let route = Route(app: "app", target: nil, replicas: [.address(host: "127.0.0.1", port: 8000)])
+        #expect(route.target == .address(host: "127.0.0.1", port: 8000))
+        #expect(route.replicas.isEmpty)
+        #expect(RouteTable([("a.test", route)]).targets == [.address(host: "127.0.0.1", port: 8000)])
+    }
+}
