@@ -77,6 +77,19 @@ struct ReplicaTests {
 
         let listed = try JSONSerialization.jsonObject(with: Data(fixture.baton(["app", "ls", "--json"]).stdout.utf8)) as? [[String: Any]]
         #expect(listed?.first?["replicas"] as? Int == 2)
+        // Bad counts are one error line and change nothing; another setting keeps the count.
+        for (arguments, message) in [
+            (["app", "set", "web", "--replicas", "17"], "error: invalid --replicas 17: use 1-16"),
+            (["app", "create", "old", "--host", "old.test", "--upstream", "127.0.0.1:9", "--replicas", "2"],
+             "error: --upstream apps run outside Baton: --replicas does not apply"),
+        ] {
+            let refused = try fixture.baton(arguments, allowFailure: true)
+            #expect(refused.status != 0 && refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+            #expect(refused.stderr.hasPrefix(message), "\(refused.stderr)")
+        }
+        try fixture.baton(["app", "set", "web", "--hsts"])
+        let inspected = try JSONSerialization.jsonObject(with: Data(fixture.baton(["app", "inspect", "web", "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(inspected?["replicas"] as? Int == 2, "a setting not given stays")
 
         // A swap starts two greens, gates both, flips both and stops both blues.
         try Self.publishWhoSite(fixture, "2")
