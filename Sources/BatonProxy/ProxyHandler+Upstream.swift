@@ -187,6 +187,7 @@ extension ProxyHandler: UpstreamOwner {
             connect(exchange)
             return
         }
+        if retryOnAnotherReplica(exchange) { return }
         exchange.metrics.countUpstreamError("reset")
         respondLocally(exchange, .badGateway, "upstream closed the connection", close: !exchange.requestEnded)
     }

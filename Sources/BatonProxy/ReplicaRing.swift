@@ -29,11 +29,11 @@ final class ReplicaRing: Sendable {
         return members[Self.index(start, members.count)]
     }
 
-    /// Another replica for a request whose connect to `failed` did not succeed and whose bytes
-    /// were not sent: `failed` is ejected, and the next replica not ejected and not in `tried`
-    /// is given, or nil when none is left.
-    func replacement(for failed: TargetState, tried: [TargetState], now: NIODeadline = .now()) -> TargetState? {
-        failed.eject(until: now + Self.ejection)
+    /// Another replica for a request that `failed` did not answer: the next replica not
+    /// ejected and not in `tried`, or nil when none is left. With `eject` (its connect failed)
+    /// `failed` is skipped by every request for a while.
+    func replacement(for failed: TargetState, tried: [TargetState], eject: Bool, now: NIODeadline = .now()) -> TargetState? {
+        if eject { failed.eject(until: now + Self.ejection) }
         return members.first { member in
             member !== failed && !member.isEjected(now: now) && !tried.contains { $0 === member }
         }

@@ -1,4 +1,6 @@
 import BatonProxy
+import NIOCore
+import NIOPosix
 import Testing
 
 /// An app of several replicas (`--replicas N`): requests go round-robin, and a replica whose
@@ -44,6 +46,39 @@ import Testing
         }
     }
 
+    @Test func aGetThatAReplicaDropsUnansweredGoesToAnotherButABodyIsNeverSentTwice() async throws {
+        try await ProxyFixture.with { fixture in
+            // A replica that takes each request and closes without a byte: one dying with it.
+            let dropper = try await ServerBootstrap(group: fixture.group)
+                .childChannelInitializer { $0.pipeline.addHandler(CloseOnRead()) }
+                .bind(host: "127.0.0.1", port: 0).get()
+            let replicas: [Target] = [.address(host: "127.0.0.1", port: dropper.localAddress!.port!), fixture.backendTarget]
+            fixture.proxy.install(RouteTable([("app.test", Route(app: "app", target: nil, replicas: replicas))]))
+            var gets: [Int] = []
+            var posts: [Int] = []
+            do {
+                for index in 0..<6 {
+                    let client = try fixture.client()
+                    try client.send("GET /g\(index) HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+                    gets.append(try client.readResponse().status)
+                }
+                for index in 0..<2 {
+                    let client = try fixture.client()
+                    try client.send("POST /p\(index) HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                    posts.append(try client.readResponse().status)
+                }
+            } catch {
+                try? await dropper.close()
+                throw error
+            }
+            try? await dropper.close()
+            #expect(gets == Array(repeating: 200, count: 6), "\(gets)")
+            // Round-robin: one of the two POSTs went to the dropper, which may have run it.
+            #expect(posts.sorted() == [200, 502], "\(posts)")
+            #expect(fixture.backend.log.uris.filter { $0.hasPrefix("/p") }.count == 1)
+        }
+    }
+
     @Test func whenEveryReplicaRefusesTheRequestIsAnswered502() async throws {
         try await ProxyFixture.with { fixture in
             let replicas: [Target] = [.address(host: "127.0.0.1", port: 1), .address(host: "127.0.0.2", port: 1)]
@@ -59,5 +94,14 @@ import Testing
         #expect(route.target == .address(host: "127.0.0.1", port: 8000))
         #expect(route.replicas.isEmpty)
         #expect(RouteTable([("a.test", route)]).targets == [.address(host: "127.0.0.1", port: 8000)])
+    }
+}
+
+/// Closes each connection as soon as a request's first bytes arrive.
+private final class CloseOnRead: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.close(promise: nil)
     }
 }
