@@ -101,6 +101,38 @@ struct ReplicaTests {
             #expect(all.first { $0["id"] as? String == old.id }?["state"] as? String == "stopped", "\(old.id) was stopped")
         }
         #expect(Set(Self.answering(fixture, count: 4).keys) == Set(second.map(\.id)))
+
+        // A rollback moves the whole group back, and is on record as one.
+        try fixture.baton(["rollback", "web"])
+        let third = try Self.serving(fixture)
+        #expect(third.count == 2 && Set(third.map(\.id)).isDisjoint(with: second.map(\.id)), "\(third)")
+        #expect(fixture.get()?.body == "v1\n")
+        let history = try JSONSerialization.jsonObject(with: Data(fixture.baton(["history", "web", "--json"]).stdout.utf8))
+            as? [[String: Any]] ?? []
+        #expect(history.map { $0["trigger"] as? String } == ["rollback", "deploy", "deploy"], "\(history)")
+    }
+
+    @Test func aKillMinusNineOfTheDaemonLeavesBothReplicasServingAndTheNextOneAdoptsThem() throws {
+        let fixture = try DeployFixture(appFlags: ["--replicas", "2"])
+        defer { fixture.finish() }
+        try Self.publishWhoSite(fixture, "1")
+        try fixture.baton(["deploy", "web", "site:1w"])
+        let before = try Self.serving(fixture)
+        try #require(before.count == 2)
+
+        fixture.daemon.killHard()
+        let restarted = try DaemonProcess(root: fixture.root)
+        defer { restarted.stop() }
+        let after = try Self.serving(fixture)
+        #expect(after.map(\.id).sorted() == before.map(\.id).sorted() && after.map(\.pid).sorted() == before.map(\.pid).sorted(),
+                "the same two sandboxes, adopted: \(after)")
+        var seen: [String: Int] = [:]
+        for _ in 0..<6 {
+            let reply = HTTPGet.fetch(port: restarted.port, host: DeployFixture.host, path: "/cgi-bin/who")
+            seen[reply?.status == 200 ? reply!.body.trimmingCharacters(in: .whitespacesAndNewlines) : "failed", default: 0] += 1
+        }
+        #expect(Set(seen.keys) == Set(before.map(\.id)), "both replicas serve through the new daemon: \(seen)")
+        try fixture.baton(["app", "rm", "web"])
     }
 
     @Test func killMinusNineOfOneReplicaUnderLoadFailsAtMostItsRequestsInFlightAndItComesBack() throws {
