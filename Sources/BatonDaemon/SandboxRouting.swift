@@ -20,7 +20,11 @@ struct SandboxRouting: RouteInstaller, TrafficDrainer, RequestHolder {
     }
 
     func install(app: String, sandbox: SandboxHandle) async throws {
-        try database.setServing(app: app, sandbox: sandbox.id)
+        // A group is named by its first sandbox, which its replicas' rows go on naming after it
+        // died and was replaced: routing back to such a group (a handle from `serving`) must
+        // name that first one, or its other replicas would drop out of the route.
+        let group = try database.sandbox(id: sandbox.id)?.replicaOf ?? sandbox.id
+        try database.setServing(app: app, sandbox: group)
         try await service.reloadRoutes()
     }
 
