@@ -62,8 +62,9 @@ public struct ApplyExecutor: Sendable {
                 let result = try control.configure(app: step.app, AppConfigRequest(replacement: AppConfig(spec), ref: step.artifact))
                 if let record = result.deployment {
                     try check(record)
-                } else if step.changes.contains("volumes"), let ref = step.artifact {
-                    // Same bytes and configuration: only a new sandbox mounts the new volumes.
+                } else if step.changes.contains("volumes") || step.changes.contains("replicas"), let ref = step.artifact {
+                    // Same bytes and configuration: only new sandboxes mount the new volumes
+                    // (or come in the new number).
                     try swap(step.app, to: ref)
                 }
             case .remove:

@@ -58,6 +58,8 @@ public struct ApplyPlan: Sendable, Equatable {
             // A running sandbox keeps the volumes it started with: a swap, through the same
             // health gate, is how new ones reach the app.
             if inPlace.contains("volumes") && existing.digest != nil { swapped.append("volumes") }
+            // Likewise a new count of replicas: the swap starts that many.
+            if inPlace.contains("replicas") && existing.digest != nil { swapped.append("replicas") }
             if let digest = app.digest, digest != existing.digest || !swapped.isEmpty {
                 swaps.append(ApplyStep(.swap, app: spec.name, artifact: app.declared.artifact, fromDigest: existing.digest, toDigest: digest,
                                        changes: swapped, spec: spec))
@@ -76,7 +78,7 @@ enum SettingsDiff {
     /// sandbox only when it starts, so a change of them also swaps (to the same bytes when the
     /// digest stays).
     static let appSettings: Set<String> = ["hosts", "upstream", "volumes", "strategy", "hold", "https-redirect", "hsts", "protocol", "drain-long", "smoke",
-                                                 "bake", "bake-max-5xx", "bake-max-p99"]
+                                                 "bake", "bake-max-5xx", "bake-max-p99", "replicas"]
 
     /// The daemon reports secret names only; whether a value changed it tells `apply` apart
     /// (`secretValuesChanged`).
@@ -100,6 +102,7 @@ enum SettingsDiff {
         if bake.seconds != app.bakeSeconds { changed.append("bake") }
         if bake.maxServerErrorPercent != app.bakeMaxServerErrorPercent { changed.append("bake-max-5xx") }
         if bake.maxP99Factor != app.bakeMaxP99Factor { changed.append("bake-max-p99") }
+        if spec.upstream == nil && spec.storedReplicas != app.replicas { changed.append("replicas") }
         return changed
     }
 }

@@ -23,6 +23,7 @@ import Yams
 ///         https-redirect: true         # plain HTTP answered 308 to https
 ///         hsts: true                   # Strict-Transport-Security on HTTPS responses
 ///         bake: 30                     # keep the old sandbox 30 s after a flip, roll back on 5xx > 1% or p99 > 2x
+///         replicas: 2                  # sandboxes serving it at once (1-16)
 ///       legacy:
 ///         upstream: 127.0.0.1:9000
 ///         hosts: [legacy.example.com]
@@ -32,6 +33,7 @@ import Yams
 public enum ApplyFileParser {
     static let sandboxKeys: Set<String> = Set(["artifact", "hosts", "port", "health", "drain", "memory", "pids", "cpus", "env", "secrets",
                                                "volumes", "strategy", "hold", "drain-long"]).union(proxyKeys).union(smokeKeys).union(bakeKeys)
+        .union(replicaKeys)
     static let upstreamKeys: Set<String> = Set(["upstream", "hosts", "health", "drain"]).union(proxyKeys)
     static let healthKeys: Set<String> = ["path", "status", "timeout"]
 
@@ -114,6 +116,7 @@ public enum ApplyFileParser {
         try parseProxySettings(fields, into: &spec, reader: reader)
         try parseSmokeChecks(fields, into: &spec, reader: reader)
         try parseBakeSettings(fields, into: &spec, reader: reader)
+        try parseReplicas(fields, into: &spec, reader: reader)
         var secretFiles: [String] = []
         if let secrets = fields["secrets"] {
             (spec.secrets, secretFiles) = try parseSecrets(secrets, reader: reader)

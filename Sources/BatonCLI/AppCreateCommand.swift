@@ -31,6 +31,7 @@ struct AppCreateCommand: ParsableCommand {
 
     @OptionGroup var smoke: AppSmokeOptions
     @OptionGroup var bake: BakeOptions
+    @OptionGroup var replicas: AppReplicaOptions
 
     @Option(help: ArgumentHelp("egress (an address on Baton's bridge, outbound through NAT; the default) or none (loopback only).", valueName: "mode"))
     var network: String?
@@ -64,6 +65,7 @@ struct AppCreateCommand: ParsableCommand {
         longLived.apply(to: &spec)
         try smoke.apply(to: &spec)
         try bake.apply(to: &spec)
+        replicas.apply(to: &spec)
         let created = try global.controlClient.createApp(spec)
         if json {
             try Output.json(created)

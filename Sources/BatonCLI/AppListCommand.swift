@@ -24,6 +24,8 @@ struct AppListCommand: ParsableCommand {
         var smoke: [String] = []
         /// Bake (part 3): seconds of bake window after each flip (0: none).
         var bakeSeconds: Double = 0
+        /// Replicas part: sandboxes serving the app at once.
+        var replicas: Int
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -37,9 +39,10 @@ struct AppListCommand: ParsableCommand {
             try container.encode(upstreamProtocol, forKey: .upstreamProtocol)
             try container.encode(smoke, forKey: .smoke)
             try container.encode(bakeSeconds, forKey: .bakeSeconds)
+            try container.encode(replicas, forKey: .replicas)
         }
 
-        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, smoke, bakeSeconds }
+        enum CodingKeys: String, CodingKey { case name, hosts, kind, digest, upstream, httpsRedirect, hsts, upstreamProtocol, smoke, bakeSeconds, replicas }
     }
 
     func run() throws {
@@ -47,7 +50,7 @@ struct AppListCommand: ParsableCommand {
         let rows = apps.map {
             Row(name: $0.name, hosts: $0.hosts, kind: $0.kind.rawValue, digest: $0.digest, upstream: $0.upstream,
                 httpsRedirect: $0.httpsRedirect, hsts: $0.hsts, upstreamProtocol: $0.upstreamProtocol.rawValue, smoke: $0.smoke,
-                bakeSeconds: $0.bakeSeconds)
+                bakeSeconds: $0.bakeSeconds, replicas: $0.replicas)
         }
         if json {
             try Output.json(rows)

@@ -48,12 +48,14 @@ struct AppSetCommand: ParsableCommand {
 
     @OptionGroup var bake: BakeOptions
 
+    @OptionGroup var replicas: AppReplicaOptions
+
     @Flag(help: "Print the result (the app, the version, the deployment) as JSON.")
     var json = false
 
     func validate() throws {
         if change.isEmpty && settings.secretFile.isEmpty && !appSettingsGiven {
-            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or a deploy setting (--smoke, --bake, --drain-long-timeout)")
+            throw ValidationError("nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or a deploy setting (--smoke, --bake, --drain-long-timeout, --replicas)")
         }
     }
 
@@ -64,6 +66,7 @@ struct AppSetCommand: ParsableCommand {
     /// Settings of the app's own (not a configuration version) that its next deploy uses.
     private var deploySettingsGiven: Bool {
         !volumes.volumes.isEmpty || strategy.strategy != nil || strategy.holdTimeout != nil || longLived.given || smoke.given || bake.given
+            || replicas.given
     }
 
     /// The change the flags ask for, secret files not yet read.
@@ -149,11 +152,13 @@ struct AppSetCommand: ParsableCommand {
         spec.keepLongLivedSettings(of: current)
         spec.keepSmokeChecks(of: current)
         spec.keepBakeSettings(of: current)
+        spec.replicas = current.replicas
         strategy.apply(to: &spec)
         proxy.apply(to: &spec)
         longLived.apply(to: &spec)
         try smoke.apply(to: &spec)
         try bake.apply(to: &spec)
+        replicas.apply(to: &spec)
         _ = try client.updateApp(spec)
         return spec.volumes != current.volumes
     }

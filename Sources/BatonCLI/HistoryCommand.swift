@@ -40,8 +40,9 @@ struct HistoryCommand: ParsableCommand {
             try Output.json(records)
             return
         }
-        Output.table(["ID", "STARTED", "APP", "FROM", "TO", "CONFIG", "OUTCOME", "PHASES"], records.map { record in
-            [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), config(record), record.outcome,
+        Output.table(["ID", "STARTED", "APP", "FROM", "TO", "CONFIG", "TRIGGER", "OUTCOME", "PHASES"], records.map { record in
+            [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), config(record),
+             record.trigger ?? "deploy", record.outcome,
              record.phases.map { "\($0.phase) \(DeploymentReport.milliseconds($0.seconds))" }.joined(separator: ", ")]
         })
     }

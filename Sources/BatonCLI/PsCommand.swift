@@ -20,9 +20,15 @@ struct PsCommand: ParsableCommand {
         }
         Output.table(["ID", "APP", "ARTIFACT", "DIGEST", "STATE", "HEALTH", "PID", "UPTIME", "MEMORY"], sandboxes.map { box in
             [box.id, box.app, box.artifact ?? "-", shortDigest(box.digest),
-             box.state + (box.serving ? " (serving)" : ""), box.health.map { $0.hasPrefix("unhealthy") ? "unhealthy" : $0 } ?? "-",
+             box.state + (box.serving ? " (serving)" : "") + Self.ending(box), box.health.map { $0.hasPrefix("unhealthy") ? "unhealthy" : $0 } ?? "-",
              box.pid.map(String.init) ?? "-",
              box.uptimeSeconds.map { "\(Int($0)) s" } ?? "-", box.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-"]
         })
+    }
+
+    /// How an exited sandbox ended: ` (signal 9)`, ` (status 1)`.
+    private static func ending(_ box: SandboxInfo) -> String {
+        if let signal = box.exitSignal { return " (signal \(signal))" }
+        return box.exitStatus.map { " (status \($0))" } ?? ""
     }
 }

@@ -36,6 +36,7 @@ public enum AppValidation {
         // Port, health, limits, environment and secrets: the same checks as `app set`.
         _ = try AppConfig(spec).validated()
         try validateVolumesAndStrategy(spec)
+        try validateReplicas(spec)
         try validateNetwork(spec)
         if let error = spec.drainLongTimeoutError { throw error }
         try validateSmoke(&spec)

@@ -40,6 +40,8 @@ public struct AppSpec: Codable, Sendable, Equatable {
     public var bakeSeconds: Double?
     public var bakeMaxServerErrorPercent: Double?
     public var bakeMaxP99Factor: Double?
+    /// Replicas part: sandboxes serving the app at once (`AppReplicas.swift`); nil: 1.
+    public var replicas: Int?
 
     public init(
         name: String, hosts: [String], upstream: String? = nil, port: Int? = nil, healthPath: String? = nil,
@@ -127,6 +129,8 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var bakeSeconds: Double = 0
     public var bakeMaxServerErrorPercent: Double = BakeSettings.defaultMaxServerErrorPercent
     public var bakeMaxP99Factor: Double = BakeSettings.defaultMaxP99Factor
+    /// Replicas part: sandboxes serving the app at once (`--replicas`).
+    public var replicas: Int = 1
 
     public init(
         name: String, hosts: [String], kind: Kind, digest: String? = nil, upstream: String? = nil, port: Int? = nil, healthPath: String? = nil, healthStatus: Int, healthTimeout: Double, drainTimeout: Double, memory: Int64? = nil, pids: Int? = nil, env: [String], createdAt: String, inFlight: Int, preview: Bool = false,
@@ -189,6 +193,7 @@ public struct AppInfo: Codable, Sendable, Equatable {
         try container.encode(bakeSeconds, forKey: .bakeSeconds)
         try container.encode(bakeMaxServerErrorPercent, forKey: .bakeMaxServerErrorPercent)
         try container.encode(bakeMaxP99Factor, forKey: .bakeMaxP99Factor)
+        try container.encode(replicas, forKey: .replicas)
     }
 }
 

@@ -89,6 +89,11 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     public var bake: BakeInfo?
     /// verify: what `--verify`'s load saw across the swap.
     public var verify: VerifyReport?
+    /// Replicas part: what began it, `deploy`, `rollback` or `restart` (the daemon restarting a
+    /// serving sandbox that died), and for a restart which sandbox died and how.
+    public var trigger: String?
+    public var triggerDetail: String?
+
 
     public init(
         id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
@@ -122,6 +127,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encodeIfPresent(longLived, forKey: .longLived)
         try container.encodeIfPresent(bake, forKey: .bake)
         try container.encodeIfPresent(verify, forKey: .verify)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(triggerDetail, forKey: .triggerDetail)
     }
 }
 
@@ -141,6 +148,12 @@ public struct SandboxInfo: Codable, Sendable, Equatable {
     public var uptimeSeconds: Double?
     public var memoryBytes: Int64?
     public var logPath: String
+    /// Replicas part: how an exited sandbox ended, its status (128+N for signal N) and the
+    /// signal that killed it, if one did.
+    public var exitStatus: Int32?
+    public var exitSignal: Int32?
+    /// Replicas part: for a replica of an app's group (`--replicas`), the group's first sandbox.
+    public var replicaOf: String?
 
 
     public init(
@@ -174,5 +187,8 @@ public struct SandboxInfo: Codable, Sendable, Equatable {
         try container.encode(uptimeSeconds, forKey: .uptimeSeconds)
         try container.encode(memoryBytes, forKey: .memoryBytes)
         try container.encode(logPath, forKey: .logPath)
+        try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encode(exitSignal, forKey: .exitSignal)
+        try container.encode(replicaOf, forKey: .replicaOf)
     }
 }

@@ -33,6 +33,7 @@ extension StateDatabase {
             try Self.writeLongLivedSettings(db, spec)
             try Self.writeSmokeChecks(db, spec)
             try Self.writeBakeSettings(db, spec)
+            try Self.writeReplicas(db, spec)
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
             // Its configuration, secrets included, is version 1.
@@ -74,6 +75,7 @@ extension StateDatabase {
             try Self.writeLongLivedSettings(db, spec)
             try Self.writeSmokeChecks(db, spec)
             try Self.writeBakeSettings(db, spec)
+            try Self.writeReplicas(db, spec)
             try db.execute(sql: "DELETE FROM app_hosts WHERE app = ?", arguments: [spec.name])
             try Self.insertHosts(db, spec)
             try Self.storeNetwork(db, spec)
@@ -123,6 +125,7 @@ extension StateDatabase {
         readLongLivedSettings(row, into: &app)
         readSmokeChecks(row, into: &app)
         readBakeSettings(row, into: &app)
+        readReplicas(row, into: &app)
         return app
     }
 

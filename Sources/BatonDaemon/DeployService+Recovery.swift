@@ -39,13 +39,23 @@ extension DeployService {
             await stopStrays(known: Set(try database.sandboxes(includeEnded: true).map(\.id)))
             for app in try database.listApps() where app.kind == .sandbox {
                 let serving = try database.servingSandbox(app: app.name)
-                // Greens of an interrupted swap, and anything else not serving: one sandbox per app.
-                for row in try database.sandboxes(includeEnded: false) where row.app == app.name && row.id != serving?.id {
+                let group = Set(try database.servingGroup(app: app.name).map(\.id))
+                // Greens of an interrupted swap, and anything else not serving: one group per app.
+                for row in try database.sandboxes(includeEnded: false) where row.app == app.name && !group.contains(row.id) {
                     await runtime.stop(id: row.id, app: row.app, grace: .seconds(5))
                     logger.info("stopped \(row.id), which did not serve \(app.name)")
                 }
-                if let serving, !alive.contains(serving.id) {
-                    restart(app: app.name, digest: serving.digest)
+                guard let serving else { continue }
+                let running = group.filter(alive.contains)
+                if running.isEmpty {
+                    restart(app: app.name, digest: serving.digest,
+                            cause: "sandbox \(serving.id) was gone when the daemon started")
+                } else {
+                    // Replicas lost while the daemon was down come back one by one.
+                    for _ in running.count..<max(running.count, app.replicas) {
+                        restartReplica(app: app.name, group: serving.id, digest: serving.digest, configVersion: serving.configVersion,
+                                       cause: "a replica of \(serving.id) was gone when the daemon started")
+                    }
                 }
             }
         } catch {
@@ -68,10 +78,20 @@ extension DeployService {
     /// A serving sandbox that exited on its own is restarted from the same digest, through
     /// the same health gate, with a backoff growing to 30 s while restarts keep failing.
     func sandboxExited(_ sandbox: SandboxHandle) async {
-        guard (try? database.servingSandbox(app: sandbox.app))??.id == sandbox.id else { return }
+        guard let serving = (try? database.servingSandbox(app: sandbox.app)) ?? nil else { return }
+        let member = serving.id == sandbox.id || (try? database.sandbox(id: sandbox.id))??.replicaOf == serving.id
+        guard member else { return }
         // Bake (part 3): green exiting in its bake window is rolled back to blue, not restarted.
         guard await !coordinator.baking(sandbox.app) else { return }
-        restart(app: sandbox.app, digest: sandbox.digest)
+        let how = await runtime.exitReason(of: sandbox) ?? "it exited"
+        let cause = "serving sandbox \(sandbox.id) died: \(how)"
+        let others = ((try? database.servingGroup(app: sandbox.app)) ?? []).filter { $0.id != sandbox.id && runtime.live(id: $0.id) != nil }
+        if others.isEmpty {
+            restart(app: sandbox.app, digest: sandbox.digest, cause: cause)
+        } else {
+            // One replica of several: the others serve on; only it comes back.
+            restartReplica(app: sandbox.app, group: serving.id, digest: sandbox.digest, configVersion: sandbox.configVersion, cause: cause)
+        }
     }
 
     /// The daemon is stopping: no restart starts from now on, and the sandboxes are let go to
@@ -81,7 +101,9 @@ extension DeployService {
         runtime.detachAll()
     }
 
-    private func restart(app: String, digest: String) {
+    /// Each attempt is a deployment recorded with trigger `restart` and `cause` (which sandbox
+    /// died, and how) as its detail.
+    private func restart(app: String, digest: String, cause: String) {
         guard !stopping else { return }
         let failures = restartFailures(app)
         let delay = failures == 0 ? 0 : min(30.0, pow(2, Double(failures - 1)))
@@ -90,21 +112,23 @@ extension DeployService {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
             guard !stopping else { return }
             do {
-                let info = try await deploy(app: app, ref: digest)
+                let info = try await DeploymentCause.$current.withValue(DeploymentCause(trigger: .restart, detail: cause)) {
+                    try await deploy(app: app, ref: digest)
+                }
                 recordRestart(app: app, succeeded: info.outcome == DeploymentOutcome.succeeded.rawValue)
-                if info.outcome != DeploymentOutcome.succeeded.rawValue { restartAgain(app: app, digest: digest) }
+                if info.outcome != DeploymentOutcome.succeeded.rawValue { restartAgain(app: app, digest: digest, cause: cause) }
             } catch {
                 logger.error("restart of \(app) failed: \(error)")
                 recordRestart(app: app, succeeded: false)
-                restartAgain(app: app, digest: digest)
+                restartAgain(app: app, digest: digest, cause: cause)
             }
         }
     }
 
-    private func restartAgain(app: String, digest: String) {
+    private func restartAgain(app: String, digest: String, cause: String) {
         // Only while the app still has nothing serving: a deploy in between wins.
-        guard (try? database.servingSandbox(app: app))??.state != "running" else { return }
-        restart(app: app, digest: digest)
+        guard ((try? database.servingGroup(app: app)) ?? []).isEmpty else { return }
+        restart(app: app, digest: digest, cause: cause)
     }
 
     /// Sandbox directories no row knows (a daemon killed between launch and record).

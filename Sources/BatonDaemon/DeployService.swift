@@ -62,8 +62,10 @@ actor DeployService {
         let store = try ArtifactStore(root: root)
         let digest = try ref.map { try store.resolve($0).digest }
         let settingsFor = settingsLookup(app, store: store)
-        return try await outcome { [coordinator] in
-            try await coordinator.rollback(app: name, to: digest, settingsFor: settingsFor)
+        return try await DeploymentCause.$current.withValue(DeploymentCause(trigger: .rollback, detail: nil)) {
+            try await outcome { [coordinator] in
+                try await coordinator.rollback(app: name, to: digest, settingsFor: settingsFor)
+            }
         }
     }
 
@@ -96,7 +98,7 @@ actor DeployService {
 
     func sandboxes(all: Bool) async throws -> [SandboxInfo] {
         let apps = try database.listApps()
-        let serving = Set(try apps.compactMap { try database.servingSandbox(app: $0.name)?.id })
+        let serving = Set(try apps.flatMap { try database.servingGroup(app: $0.name).map(\.id) })
         let now = Date()
         // Bake (part 3): blue kept ready during a bake window shows as baking.
         let baking = Set(await coordinator.inProgress().filter { $0.blueState == .baking }.compactMap { $0.blue?.id })
@@ -104,13 +106,17 @@ actor DeployService {
         for row in try database.sandboxes(includeEnded: all) {
             let live = runtime.sandbox(id: row.id)
             let health = row.state == "running" ? await check(row, app: apps.first { $0.name == row.app }) : nil
-            result.append(SandboxInfo(
+            var info = SandboxInfo(
                 id: row.id, app: row.app, artifact: row.artifact, digest: row.digest,
                 state: row.state == "running" && baking.contains(row.id) ? "baking" : row.state,
                 serving: serving.contains(row.id), health: health, pid: row.state == "running" ? row.pid : nil, createdAt: row.createdAt,
                 uptimeSeconds: row.state == "running" ? Timestamp.date(row.createdAt).map { now.timeIntervalSince($0) } : nil,
                 memoryBytes: live?.cgroup.memoryUsage.map { Int64($0) },
-                logPath: SandboxLog(directory: SandboxLog.directory(root: root, id: row.id)).path))
+                logPath: SandboxLog(directory: SandboxLog.directory(root: root, id: row.id)).path)
+            info.exitStatus = row.exitStatus
+            info.exitSignal = row.exitSignal
+            info.replicaOf = row.replicaOf
+            result.append(info)
         }
         return result
     }
@@ -132,9 +138,13 @@ actor DeployService {
         guard let row = try database.sandbox(id: id), row.state == "running", row.pid != nil else {
             throw BatonError(.notFound, "no running sandbox \(id): see 'baton ps'")
         }
-        if try database.servingSandbox(app: row.app)?.id == id {
-            try database.setServing(app: row.app, sandbox: nil)
+        let group = try database.servingGroup(app: row.app)
+        if group.contains(where: { $0.id == id }) {
+            // The last replica serving: the app serves nothing. One of several: the others go on.
+            if group.count == 1 { try database.setServing(app: row.app, sandbox: nil) }
+            await runtime.stop(id: row.id, app: row.app, grace: .seconds(10))
             try await routing.service.reloadRoutes()
+            return
         }
         await runtime.stop(id: row.id, app: row.app, grace: .seconds(10))
     }

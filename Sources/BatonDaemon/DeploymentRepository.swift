@@ -10,13 +10,15 @@ struct DeploymentRepository: DeploymentRecorder {
     let database: StateDatabase
 
     func begin(app: String, from: String?, to: String, fromConfig: Int64?, toConfig: Int64?, at date: Date) async throws -> Int64 {
-        try database.write { db in
+        let cause = DeploymentCause.current
+        return try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO deployments (app, from_digest, to_digest, from_config_version, config_version, outcome, started_at)
-                    VALUES (?, ?, ?, ?, ?, 'running', ?)
+                    INSERT INTO deployments (app, from_digest, to_digest, from_config_version, config_version, outcome, started_at,
+                                             trigger, trigger_detail)
+                    VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)
                     """,
-                arguments: [app, from, to, fromConfig, toConfig, Timestamp.string(date)])
+                arguments: [app, from, to, fromConfig, toConfig, Timestamp.string(date), cause.trigger.rawValue, cause.detail])
             return db.lastInsertedRowID
         }
     }
@@ -95,6 +97,8 @@ extension StateDatabase {
                 info.longLived = Self.readLongLived(row)
                 info.bake = Self.readBake(row)
                 info.verify = Self.verifyReport(row)
+                info.trigger = row["trigger"]
+                info.triggerDetail = row["trigger_detail"]
                 return info
             }
         }

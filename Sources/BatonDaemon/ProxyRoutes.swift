@@ -27,12 +27,13 @@ final class ProxyRoutes: Sendable {
     func reload() throws {
         try reloading.withLock { _ in
             let apps = try database.listApps()
-            var sandboxTargets: [String: Target] = [:]
+            var sandboxTargets: [String: [Target]] = [:]
             for app in apps where app.kind == .sandbox {
-                guard let row = try database.servingSandbox(app: app.name), row.state == "running",
-                    let live = runtime.live(id: row.id)
-                else { continue }
-                sandboxTargets[app.name] = .sandbox(live.network, port: row.port)
+                // Every running replica of the serving group; one that exited is left out at once.
+                let targets = try database.servingGroup(app: app.name).compactMap { row in
+                    runtime.live(id: row.id).map { Target.sandbox($0.network, port: row.port) }
+                }
+                if !targets.isEmpty { sandboxTargets[app.name] = targets }
             }
             proxy.install(Self.table(for: apps, sandboxTargets: sandboxTargets, holds: holds.withLock { $0 }))
         }
@@ -41,13 +42,14 @@ final class ProxyRoutes: Sendable {
     /// Upstream apps route to their address; sandbox apps to the target given for them, or
     /// nowhere (503) before a deploy lands and while their sandbox is gone; a held app's
     /// requests wait.
-    static func table(for apps: [AppInfo], sandboxTargets: [String: Target], holds: [String: RouteHold] = [:]) -> RouteTable {
+    static func table(for apps: [AppInfo], sandboxTargets: [String: [Target]], holds: [String: RouteHold] = [:]) -> RouteTable {
         var entries: [(String, Route)] = []
         for app in apps {
-            let target = app.kind == .sandbox ? sandboxTargets[app.name] : app.upstream.flatMap(upstreamTarget)
+            let targets = app.kind == .sandbox ? sandboxTargets[app.name] ?? [] : app.upstream.flatMap(upstreamTarget).map { [$0] } ?? []
             let options = routeOptions(app)
             for host in app.hosts {
-                entries.append((host, Route(app: app.name, target: target, hold: holds[app.name], options: options)))
+                entries.append((host, Route(app: app.name, target: targets.first, hold: holds[app.name], options: options,
+                                            replicas: targets)))
             }
         }
         return RouteTable(entries)
@@ -83,7 +85,9 @@ final class ProxyRoutes: Sendable {
         } catch {
             // The last table, without the hold: the route's target stays what it was.
             let table = proxy.routeTable
-            proxy.install(RouteTable(table.entries.map { ($0.host, Route(app: $0.route.app, target: $0.route.target, options: $0.route.options)) }))
+            proxy.install(RouteTable(table.entries.map {
+                ($0.host, Route(app: $0.route.app, target: $0.route.target, options: $0.route.options, replicas: $0.route.replicas))
+            }))
         }
     }
 

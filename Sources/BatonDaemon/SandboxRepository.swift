@@ -19,6 +19,13 @@ struct SandboxRow: Sendable, Equatable {
     var volumes: [String] = []
     /// The version of the app's configuration it started with.
     var configVersion: Int64? = nil
+    /// How an exited sandbox ended: its status (128+N for signal N) and the signal that
+    /// killed its init, if one did.
+    var exitStatus: Int32? = nil
+    var exitSignal: Int32? = nil
+    /// Replicas part: the first sandbox of its group (the one the app's serving pointer
+    /// names) when it is another replica of that group; nil for a group's first.
+    var replicaOf: String? = nil
 }
 
 /// Sandboxes and which one serves each app, in the state database.
@@ -28,20 +35,21 @@ extension StateDatabase {
             try db.execute(
                 sql: """
                     INSERT INTO sandboxes (id, app, digest, artifact, port, state, pid, start_time, created_at, volumes,
-                                           config_version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           config_version, replica_of)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [row.id, row.app, row.digest, row.artifact, row.port, row.state, row.pid,
-                            row.startTime.map { Int64($0) }, row.createdAt, try Self.jsonText(row.volumes), row.configVersion])
+                            row.startTime.map { Int64($0) }, row.createdAt, try Self.jsonText(row.volumes), row.configVersion,
+                            row.replicaOf])
         }
     }
 
     /// Marks a sandbox ended ('exited', 'stopped' or 'lost').
-    func endSandbox(id: String, state: String, exitStatus: Int32?) throws {
+    func endSandbox(id: String, state: String, exitStatus: Int32?, exitSignal: Int32? = nil) throws {
         try write { db in
             try db.execute(
-                sql: "UPDATE sandboxes SET state = ?, exit_status = ?, ended_at = ? WHERE id = ? AND state = 'running'",
-                arguments: [state, exitStatus, Timestamp.now(), id])
+                sql: "UPDATE sandboxes SET state = ?, exit_status = ?, exit_signal = ?, ended_at = ? WHERE id = ? AND state = 'running'",
+                arguments: [state, exitStatus, exitSignal, Timestamp.now(), id])
         }
     }
 
@@ -92,9 +100,10 @@ extension StateDatabase {
         }
     }
 
-    private static func sandboxRow(_ row: Row) -> SandboxRow {
+    static func sandboxRow(_ row: Row) -> SandboxRow {
         SandboxRow(id: row["id"], app: row["app"], digest: row["digest"], artifact: row["artifact"], port: row["port"], state: row["state"],
                    pid: row["pid"], startTime: (row["start_time"] as Int64?).map { UInt64($0) }, createdAt: row["created_at"],
-                   volumes: jsonValue([String].self, row["volumes"]) ?? [], configVersion: row["config_version"])
+                   volumes: jsonValue([String].self, row["volumes"]) ?? [], configVersion: row["config_version"],
+                   exitStatus: row["exit_status"], exitSignal: row["exit_signal"], replicaOf: row["replica_of"])
     }
 }

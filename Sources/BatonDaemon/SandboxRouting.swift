@@ -10,14 +10,21 @@ struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder, TrafficW
     let runtime: SandboxRuntimeService
     let service: ControlService
 
-    /// The sandbox serving `app`, while it runs: one that has exited serves nothing.
+    /// The sandbox serving `app`, while it runs: one that has exited serves nothing. For an app
+    /// of replicas, the group's running members as one handle (its first, then the others).
     func serving(app: String) async throws -> SandboxHandle? {
-        guard let row = try database.servingSandbox(app: app), row.state == "running" else { return nil }
-        return runtime.live(id: row.id)
+        let members = try database.servingGroup(app: app).compactMap { runtime.live(id: $0.id) }
+        guard var first = members.first else { return nil }
+        first.replicas = Array(members.dropFirst())
+        return first
     }
 
     func install(app: String, sandbox: SandboxHandle) async throws {
-        try database.setServing(app: app, sandbox: sandbox.id)
+        // A group is named by its first sandbox, which its replicas' rows go on naming after it
+        // died and was replaced: routing back to such a group (a handle from `serving`) must
+        // name that first one, or its other replicas would drop out of the route.
+        let group = try database.sandbox(id: sandbox.id)?.replicaOf ?? sandbox.id
+        try database.setServing(app: app, sandbox: group)
         try await service.reloadRoutes()
     }
 
@@ -29,10 +36,20 @@ struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder, TrafficW
         service.routes.release(app: app)
     }
 
+    /// Drains every replica of the group together, by one deadline.
     func drain(_ sandbox: SandboxHandle, timeout: Duration) async -> Bool {
-        guard let row = try? database.sandbox(id: sandbox.id) else { return true }
-        return await service.proxy.drain(target: .sandbox(sandbox.network, port: row.port),
-                                         deadline: .now + timeout)
+        let deadline = ContinuousClock.now + timeout
+        return await withTaskGroup(of: Bool.self) { group in
+            for member in sandbox.members {
+                guard let row = try? database.sandbox(id: member.id) else { continue }
+                group.addTask { [service] in
+                    await service.proxy.drain(target: .sandbox(member.network, port: row.port), deadline: deadline)
+                }
+            }
+            var drained = true
+            for await done in group { drained = drained && done }
+            return drained
+        }
     }
 
     /// longlived: ordinary requests up to `timeout`, WebSocket tunnels and event streams up to

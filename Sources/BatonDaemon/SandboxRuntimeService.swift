@@ -69,14 +69,40 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             throw BatonError(.notFound, "no app named \(app): see 'baton app ls'")
         }
         let (version, config) = try database.config(app: app, version: configVersion)
+        // `--replicas N`: N sandboxes as one group, the first named by the others' rows. If
+        // one cannot start, those already started are stopped: all or nothing.
+        var group: [SandboxHandle] = []
+        do {
+            for _ in 0..<max(1, settings.replicas) {
+                let leader = group.first?.id
+                group.append(try await DetachedThread.run {
+                    try self.launch(app: settings.with(config), secrets: config.secrets, configVersion: version, digest: digest,
+                                    replicaOf: leader)
+                })
+            }
+        } catch {
+            for started in group { await stop(id: started.id, app: app, grace: .seconds(1)) }
+            throw error
+        }
+        var leader = group[0]
+        leader.replicas = Array(group.dropFirst())
+        return leader
+    }
+
+    /// Starts one more sandbox of the group `replicaOf` (a replica that died, restarted alone).
+    func startReplica(of group: String, app: String, digest: String, configVersion: Int64?) async throws -> SandboxHandle {
+        guard let settings = try database.app(named: app) else {
+            throw BatonError(.notFound, "no app named \(app): see 'baton app ls'")
+        }
+        let (version, config) = try database.config(app: app, version: configVersion)
         return try await DetachedThread.run {
-            try self.launch(app: settings.with(config), secrets: config.secrets, configVersion: version, digest: digest)
+            try self.launch(app: settings.with(config), secrets: config.secrets, configVersion: version, digest: digest, replicaOf: group)
         }
     }
 
     /// Starts a sandbox of `app` (its settings those of configuration `configVersion`) with
-    /// `secrets` in its program's environment only.
-    private func launch(app: AppInfo, secrets: [String], configVersion: Int64?, digest: String) throws -> SandboxHandle {
+    /// `secrets` in its program's environment only; `replicaOf` names its group's first.
+    private func launch(app: AppInfo, secrets: [String], configVersion: Int64?, digest: String, replicaOf: String? = nil) throws -> SandboxHandle {
         let store = try ArtifactStore(root: root)
         let artifact = try store.resolve(digest)
         let config = artifact.config
@@ -131,7 +157,8 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             handle = try Self.handle(sandbox, app: app.name, digest: artifact.digest, configVersion: configVersion)
             try database.insertSandbox(SandboxRow(id: id, app: app.name, digest: artifact.digest, artifact: artifact.name,
                                                   port: port, state: "running", pid: sandbox.pid, startTime: sandbox.identity?.startTime,
-                                                  createdAt: Timestamp.now(), volumes: claim.keys, configVersion: configVersion))
+                                                  createdAt: Timestamp.now(), volumes: claim.keys, configVersion: configVersion,
+                                                  replicaOf: replicaOf))
         } catch {
             // Never leave a sandbox running that no record names: nothing would stop it.
             sandbox.kill()
@@ -163,10 +190,11 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         let app = handle.app
         let watching = DetachedThread.start { [self] in
             _ = sandbox.process.waitForExit(timeout: nil)
-            let status = (try? sandbox.process.poll())?.map { $0.shellStatus }
+            let exit = (try? sandbox.process.poll()) ?? nil
+            let status = exit?.shellStatus
             let stillTracked = entries.withLock { entries -> Bool in
                 guard entries[sandbox.id] != nil else { return false }
-                entries[sandbox.id]?.exitReason = "the program exited" + (status.map { " with status \($0)" } ?? "")
+                entries[sandbox.id]?.exitReason = Self.exitReason(exit)
                 entries[sandbox.id]?.live = nil
                 return true
             }
@@ -174,7 +202,7 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
             guard stillTracked else { return }
             // First, so the routes stop naming it before anyone can see it recorded as ended.
             onExit.withLock { $0 }?(handle)
-            try? database.endSandbox(id: sandbox.id, state: "exited", exitStatus: status)
+            try? database.endSandbox(id: sandbox.id, state: "exited", exitStatus: status, exitSignal: Self.signal(of: exit))
             sandbox.destroy()
             network.detach(id: sandbox.id)
             forgetEnded(app: app)
@@ -185,12 +213,42 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         }
     }
 
-    func exitReason(of sandbox: SandboxHandle) async -> String? {
-        entries.withLock { $0[sandbox.id]?.exitReason }
+    /// "the program exited with status 1", "the sandbox was killed by signal 9". (Its init
+    /// exits with the program's status, 128+N when a signal N ended the program; only a signal
+    /// sent to the init itself ends the sandbox by a signal.)
+    static func exitReason(_ exit: ProcessExit?) -> String {
+        switch exit {
+        case .exited(let code): return "the program exited with status \(code)"
+        case .signaled(let signal): return "the sandbox was killed by signal \(signal)"
+        case nil: return "the program exited"
+        }
     }
 
+    static func signal(of exit: ProcessExit?) -> Int32? {
+        if case .signaled(let signal) = exit { return signal }
+        return nil
+    }
+
+    /// Why the sandbox (for a group, the first of its replicas that did) is gone; nil while
+    /// every one runs.
+    func exitReason(of sandbox: SandboxHandle) async -> String? {
+        let members = sandbox.members
+        return entries.withLock { entries in
+            for member in members {
+                guard let reason = entries[member.id]?.exitReason else { continue }
+                return members.count == 1 ? reason : "replica \(member.id): \(reason)"
+            }
+            return nil
+        }
+    }
+
+    /// Stops the sandbox and, for a group, every replica of it, together.
     func stop(_ handle: SandboxHandle, grace: Duration) async {
-        await stop(id: handle.id, app: handle.app, grace: grace)
+        await withTaskGroup(of: Void.self) { group in
+            for member in handle.members {
+                group.addTask { await self.stop(id: member.id, app: member.app, grace: grace) }
+            }
+        }
     }
 
     /// Stops sandbox `id` of `app` if this daemon runs it, and records it stopped.
@@ -207,8 +265,12 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         forgetEnded(app: app)
     }
 
+    /// For a group, the lines of the first replica that exited (the one a failed deploy is
+    /// about), else of its first.
     func lastLogLines(of sandbox: SandboxHandle, count: Int) async -> [String] {
-        Self.tail(path: SandboxLog(directory: SandboxLog.directory(root: root, id: sandbox.id)).path, lines: count)
+        let members = sandbox.members
+        let id = entries.withLock { entries in members.first { entries[$0.id]?.exitReason != nil }?.id } ?? sandbox.id
+        return Self.tail(path: SandboxLog(directory: SandboxLog.directory(root: root, id: id)).path, lines: count)
     }
 
     func sandbox(id: String) -> Sandbox? { entries.withLock { $0[id]?.sandbox } }

@@ -122,6 +122,7 @@ public final class StateDatabase: Sendable {
         migrator.registerMigration("v9: verify reports", migrate: Self.migrateVerifyReports)
         migrator.registerMigration("v10: bake window", migrate: Self.migrateBakeWindow)
         migrator.registerMigration("v11: long-lived connections", migrate: Self.migrateLongLived)
+        migrator.registerMigration("v12: replicas", migrate: Self.migrateReplicas)
         return migrator
     }
 

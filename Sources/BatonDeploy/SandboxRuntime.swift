@@ -15,6 +15,10 @@ public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
     public let network: NetworkNamespace
     /// The version of the app's configuration the sandbox started with (nil: none recorded).
     public let configVersion: Int64?
+    /// Replicas part: the other sandboxes of its group (`--replicas N`), started with it from
+    /// the same digest and configuration, health-checked, routed, drained and stopped with it
+    /// as one. Empty for an app of one replica.
+    public var replicas: [SandboxHandle] = []
 
     public init(id: String, app: String, digest: String, pid: Int32, network: NetworkNamespace, configVersion: Int64? = nil) {
         self.id = id
@@ -25,7 +29,16 @@ public struct SandboxHandle: Hashable, Sendable, CustomStringConvertible {
         self.configVersion = configVersion
     }
 
-    public var description: String { "sandbox \(id) (\(shortDigest(digest)))" }
+    /// Every sandbox of the group, this one first, each without replicas of its own.
+    public var members: [SandboxHandle] {
+        var first = self
+        first.replicas = []
+        return [first] + replicas
+    }
+
+    public var description: String {
+        "sandbox \(id) (\(shortDigest(digest)))" + (replicas.isEmpty ? "" : " and \(replicas.count) replicas")
+    }
 }
 
 /// Starts and stops sandboxes. The daemon implements it over BatonSandbox; tests use fakes.

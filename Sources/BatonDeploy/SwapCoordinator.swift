@@ -12,9 +12,12 @@ public actor SwapCoordinator {
     /// Makes the health probe for a green sandbox.
     public typealias ProbeFactory = @Sendable (SandboxHandle, DeploySettings) -> any HealthProbe
 
-    /// The real probe: HTTP GET of the health path on 127.0.0.1:port inside green's namespace.
+    /// The real probe: HTTP GET of the health path on 127.0.0.1:port inside green's namespace
+    /// (inside each replica's, for a group: healthy once every one is).
     public static let httpProbe: ProbeFactory = { sandbox, settings in
-        HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, in: sandbox.network, h2c: settings.h2c)
+        ReplicaGroupProbe.of(sandbox.members.map {
+            HTTPHealthProbe.loopback(port: settings.port, path: settings.healthPath, in: $0.network, h2c: settings.h2c)
+        }, expectedStatus: settings.health.expectedStatus)
     }
 
     let runtime: any SandboxRuntime

@@ -10,13 +10,16 @@ enum ErrorResponse {
         location: String? = nil
     ) -> HTTPResponseHead {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(6)
+        headers.reserveCapacity(7)
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(bodyLength))
         headers.add(name: "x-request-id", value: requestID)
         headers.add(name: "server", value: "baton")
         if let allow { headers.add(name: "allow", value: allow) }
         if let location { headers.add(name: "location", value: location) }
+        // A 503 is the proxy saying "no ready target now" (a sandbox being restarted, a hold
+        // that outlasted its timeout): worth a retry soon, which well-behaved clients wait for.
+        if status == .serviceUnavailable { headers.add(name: "retry-after", value: "1") }
         if close { headers.add(name: "connection", value: "close") }
         return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
     }

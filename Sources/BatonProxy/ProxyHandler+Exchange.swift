@@ -32,7 +32,8 @@ extension ProxyHandler {
     final class Exchange: RequestInProgress {
         let request: RequestRecord
         let app: String
-        let target: TargetState
+        /// Changes only while connecting, to another replica (`retarget`).
+        private(set) var target: TargetState
         let metrics: AppMetrics
         /// The head sent upstream (origin-form, forwarding headers set).
         let upstreamHead: HTTPRequestHead
@@ -54,11 +55,15 @@ extension ProxyHandler {
         var answeredBy: String?
         /// Counted in its target's and app's in-flight numbers until `leave()`.
         private var inFlight = true
+        /// Replicas part: the app's replicas, and those this request failed to connect to.
+        let ring: ReplicaRing?
+        private(set) var tried: [TargetState] = []
 
         init(
             request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
-            upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1, hsts: Bool = false
+            upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1, hsts: Bool = false, ring: ReplicaRing? = nil
         ) {
+            self.ring = ring
             self.request = request
             self.app = app
             self.target = target
@@ -80,6 +85,16 @@ extension ProxyHandler {
         var responseStarted: Bool {
             if case .streaming = response { return true }
             return false
+        }
+
+        /// Moves the request, not yet sent, to another replica: its in-flight count goes along.
+        func retarget(to next: TargetState) {
+            tried.append(target)
+            if inFlight {
+                target.leave()
+                next.enter()
+            }
+            target = next
         }
 
         /// Leaves the in-flight counts (once; later calls do nothing).

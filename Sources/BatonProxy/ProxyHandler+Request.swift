@@ -71,7 +71,7 @@ extension ProxyHandler {
             self.hold(arrival, app: route.app, hold: hold, count: count, metrics: metrics)
             return
         }
-        guard let target = route.target else {
+        guard let target = route.pickTarget() else {
             refuse(arrival, held: held, .serviceUnavailable, "app " + route.app + " has no ready target", metrics: metrics)
             return
         }
@@ -86,7 +86,7 @@ extension ProxyHandler {
         let exchange = Exchange(
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
             upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol,
-            hsts: connection.secure && route.options.hsts)
+            hsts: connection.secure && route.options.hsts, ring: route.ring)
         exchange.answeredBy = VerifyProbe.answeredBy(head, token: configuration.verifyToken, target: target)
         if let held {
             // What arrived of the request while it was held goes first.

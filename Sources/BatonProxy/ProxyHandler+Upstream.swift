@@ -7,10 +7,16 @@ extension ProxyHandler: UpstreamOwner {
     /// Makes a connection to the exchange's target (for h2c, a stream on the loop's connection to
     /// it); request parts wait in the exchange meanwhile.
     func connect(_ exchange: Exchange) {
-        guard let context, move(to: .connecting(exchange)) else {
+        guard context != nil, move(to: .connecting(exchange)) else {
             exchange.leave()
             return
         }
+        openUpstream(exchange)
+    }
+
+    /// Connects to the exchange's target now (the handler is connecting it).
+    func openUpstream(_ exchange: Exchange) {
+        guard let context else { return }
         let target = exchange.target
         let loopBox = NIOLoopBound(loop, eventLoop: context.eventLoop)
         let idleTimeout = configuration.upstreamIdleTimeout
@@ -43,6 +49,7 @@ extension ProxyHandler: UpstreamOwner {
                 attach(handler, to: exchange)
             case .failure(let error):
                 guard stillWaiting else { return }
+                if connectToAnotherReplica(exchange) { return }
                 if case ChannelError.connectTimeout = error {
                     exchange.metrics.countUpstreamError("connect_timeout")
                     respondLocally(exchange, .gatewayTimeout, "upstream did not accept the connection in time", close: !exchange.requestEnded)
@@ -184,6 +191,7 @@ extension ProxyHandler: UpstreamOwner {
             connect(exchange)
             return
         }
+        if retryOnAnotherReplica(exchange) { return }
         exchange.metrics.countUpstreamError("reset")
         respondLocally(exchange, .badGateway, "upstream closed the connection", close: !exchange.requestEnded)
     }

@@ -54,6 +54,6 @@ public struct RouteTable: Sendable {
 
     /// The distinct targets the table routes to.
     public var targets: Set<Target> {
-        Set(exact.values.compactMap(\.target) + wildcards.values.compactMap(\.target))
+        Set(exact.values.flatMap(\.targets) + wildcards.values.flatMap(\.targets))
     }
 }

@@ -28,12 +28,22 @@ public struct Route: Hashable, Sendable {
     public let target: Target?
     public let hold: RouteHold?
     public let options: RouteOptions
+    /// Replicas part: every target of an app that runs more than one replica (`target` is the
+    /// first of them), routed round-robin; empty for an app with one target.
+    public let replicas: [Target]
 
-    public init(app: String, target: Target?, hold: RouteHold? = nil, options: RouteOptions = RouteOptions()) {
+    public init(app: String, target: Target?, hold: RouteHold? = nil, options: RouteOptions = RouteOptions(),
+                replicas: [Target] = []) {
         self.app = app
-        self.target = target
+        self.target = replicas.first ?? target
         self.hold = hold
         self.options = options
+        self.replicas = replicas.count > 1 ? replicas : []
+    }
+
+    /// Every target the route sends traffic to.
+    public var targets: [Target] {
+        replicas.isEmpty ? (target.map { [$0] } ?? []) : replicas
     }
 }
 

@@ -14,6 +14,9 @@ final class TargetState: Sendable {
     let longLived = LongLivedCount()
     /// Responses of the last minute, per second (bake windows read them).
     let traffic = TargetTraffic()
+    /// Until when a replica whose connect failed is skipped (`ReplicaRing`), in
+    /// `NIODeadline` nanoseconds; 0: not ejected.
+    private let ejectedUntil = Atomic<Int64>(0)
 
     init(target: Target) {
         self.target = target
@@ -30,6 +33,10 @@ final class TargetState: Sendable {
     func enter() { inFlightCount.add(1, ordering: .relaxed) }
 
     func leave() { inFlightCount.subtract(1, ordering: .relaxed) }
+
+    func eject(until deadline: NIODeadline) { ejectedUntil.store(Int64(deadline.uptimeNanoseconds), ordering: .relaxed) }
+
+    func isEjected(now: NIODeadline) -> Bool { Int64(now.uptimeNanoseconds) < ejectedUntil.load(ordering: .relaxed) }
 }
 
 /// A route as the request path uses it: the app, its target state (nil: 503), and while the
@@ -40,12 +47,21 @@ final class ResolvedRoute: Sendable {
     let target: TargetState?
     let hold: (RouteHold, HeldCount)?
     let options: RouteOptions
+    /// Replicas part: the app's replicas when it has more than one, else nil.
+    let ring: ReplicaRing?
 
-    init(app: String, target: TargetState?, hold: (RouteHold, HeldCount)? = nil, options: RouteOptions = RouteOptions()) {
+    init(app: String, target: TargetState?, hold: (RouteHold, HeldCount)? = nil, options: RouteOptions = RouteOptions(),
+         ring: ReplicaRing? = nil) {
         self.app = app
         self.options = options
         self.target = target
         self.hold = hold
+        self.ring = ring
+    }
+
+    /// Where a new request of this route goes: the next replica, or the one target.
+    func pickTarget() -> TargetState? {
+        ring?.pick() ?? target
     }
 }
 
@@ -59,7 +75,8 @@ struct ResolvedTable: Sendable {
         var routes: [Route: ResolvedRoute] = [:]
         for (_, route) in table.entries where routes[route] == nil {
             routes[route] = ResolvedRoute(app: route.app, target: route.target.map(states),
-                                          hold: route.hold.map { ($0, heldCounts(route.app)) }, options: route.options)
+                                          hold: route.hold.map { ($0, heldCounts(route.app)) }, options: route.options,
+                                          ring: route.replicas.count > 1 ? ReplicaRing(members: route.replicas.map(states)) : nil)
         }
         self.routes = routes
     }

@@ -107,8 +107,8 @@ import Testing
     }
 
     @Test func anUnknownKeyIsRefusedWhereItIsWritten() {
-        let text = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    replicas: 3\n"
-        #expect(failure(text) == "baton.yml:5:5: unknown key 'replicas' in app web: use artifact, bake, bake-max-5xx, bake-max-p99, cpus, drain, drain-long, env, health, hold, hosts, hsts, https-redirect, memory, pids, port, protocol, secrets, smoke, strategy, volumes")
+        let text = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    instances: 3\n"
+        #expect(failure(text) == "baton.yml:5:5: unknown key 'instances' in app web: use artifact, bake, bake-max-5xx, bake-max-p99, cpus, drain, drain-long, env, health, hold, hosts, hsts, https-redirect, memory, pids, port, protocol, replicas, secrets, smoke, strategy, volumes")
         let health = "apps:\n  web:\n    artifact: site:1\n    hosts: [a.test]\n    health: { path: /h, interval: 3 }\n"
         #expect(failure(health).hasPrefix("baton.yml:5:25: unknown key 'interval' in 'health'"), "\(failure(health))")
         #expect(failure("apps: {}\nversion: 2\n").hasPrefix("baton.yml:2:1: unknown key 'version' in the file"))

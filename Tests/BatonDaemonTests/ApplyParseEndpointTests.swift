@@ -41,10 +41,10 @@ import Testing
     @Test func aMistakeIsOneLocatedInvalidArgument() async throws {
         try await DaemonFixture.with { fixture in
             let error = await #expect(throws: BatonError.self) {
-                try await fixture.client.parseApplyFile(file: "x.yml", text: "apps:\n  web:\n    artifact: a:1\n    hosts: [w.test]\n    replicas: 3\n")
+                try await fixture.client.parseApplyFile(file: "x.yml", text: "apps:\n  web:\n    artifact: a:1\n    hosts: [w.test]\n    instances: 3\n")
             }
             #expect(error?.code == .invalidArgument)
-            #expect(error?.message.hasPrefix("x.yml:5:5: unknown key 'replicas'") == true, "\(error?.message ?? "")")
+            #expect(error?.message.hasPrefix("x.yml:5:5: unknown key 'instances'") == true, "\(error?.message ?? "")")
             let apps = try await fixture.client.listApps()
             #expect(apps.isEmpty)
         }

@@ -85,11 +85,11 @@ struct ApplyTests {
               api:
                 artifact: site:1
                 hosts: [api.test]
-                replicas: 2
+                instances: 2
             """)
         let badKey = try fixture.baton(["apply", "-f", file], allowFailure: true)
         #expect(badKey.status != 0)
-        #expect(badKey.stderr.hasPrefix("error: \(file):10:5: unknown key 'replicas'"), "\(badKey.stderr)")
+        #expect(badKey.stderr.hasPrefix("error: \(file):10:5: unknown key 'instances'"), "\(badKey.stderr)")
 
         // Aliases that expand to millions of nodes: one line, at once.
         var bomb = ["a0: &a0 [x, x, x, x, x, x, x, x]"]

@@ -33,7 +33,7 @@ struct ConfigInputTests {
             (["app", "set", "web", "--env", "TOKEN=plain"], "error: TOKEN is a secret of the app: --unset TOKEN first to make it a plain variable"),
             (["app", "set", "web", "--secret", "A=hidden"], "error: A is an environment variable of the app: --unset A first to make it a secret"),
             (["app", "set", "web", "--memory", "100"], "error: invalid --memory 100: use at least 1048576 bytes (1 MiB)"),
-            (["app", "set", "web"], "error: nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or a deploy setting (--smoke, --bake, --drain-long-timeout) (see 'baton --help')"),
+            (["app", "set", "web"], "error: nothing to set: give --env, --unset, --secret, --secret-file, a limit, a health setting, --volume, --strategy, a proxy setting or a deploy setting (--smoke, --bake, --drain-long-timeout, --replicas) (see 'baton --help')"),
             (["app", "set", "ghost", "--env", "A=1"], "error: no app named ghost: see 'baton app ls'"),
             (["app", "set", "old", "--secret", "A=1"], "error: app old routes to an upstream outside Baton: --secret apply only to sandbox apps"),
             (["app", "create", "new", "--host", "new.test", "--secret-file", "KEY=/nonexistent/key"],

@@ -72,9 +72,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let first = try StateDatabase(path: root + "/state.db")
         let second = try StateDatabase(path: root + "/state.db")
-        let expected = ["v10: bake window", "v11: long-lived connections", "v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings", "v8: smoke checks", "v9: verify reports"]
-        #expect(try first.appliedMigrations() == expected)
-        #expect(try second.appliedMigrations() == expected)
+        let migrations = ["v1: apps and hosts", "v2: sandboxes and deployments", "v3: previews", "v4: app configuration", "v5: volumes and strategy", "v6: app networks", "v7: proxy settings",
+                          "v8: smoke checks", "v9: verify reports", "v10: bake window", "v11: long-lived connections", "v12: replicas"].sorted()
+        #expect(try first.appliedMigrations() == migrations)
+        #expect(try second.appliedMigrations() == migrations)
     }
 
     @Test func noDaemonSaysHowToStartOne() {
