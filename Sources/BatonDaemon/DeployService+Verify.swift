@@ -27,11 +27,15 @@ extension DeployService {
         let greenSettings = try settingsFor(digest, nil)
         let path = verify.path ?? greenSettings.healthPath
         let rate = verify.rate ?? VerifyReport.defaultRate
-        let blue = try await routing.serving(app: name).flatMap { handle -> (handle: SandboxHandle, label: String)? in
+        let blue = try await routing.serving(app: name).flatMap { handle -> (handle: SandboxHandle, port: Int)? in
             guard let row = try? database.sandbox(id: handle.id) else { return nil }
-            return (handle, VerifyProbe.label(.sandbox(handle.network, port: row.port)))
+            return (handle, row.port)
         }
-        let run = VerifyRun(blue: blue, greenPort: greenSettings.port, path: path, rate: rate, runtime: runtime) {
+        let groupOf: @Sendable (String) -> [SandboxHandle] = { [database, runtime] leader in
+            let rows = (try? database.sandboxes(includeEnded: false)) ?? []
+            return rows.filter { $0.id == leader || $0.replicaOf == leader }.compactMap { runtime.live(id: $0.id) }
+        }
+        let run = VerifyRun(blue: blue, greenPort: greenSettings.port, path: path, rate: rate, groupOf: groupOf) {
             VerifyLoad(endpoint: verifyEndpoint.endpoint, host: host, path: path, rate: rate, token: verifyEndpoint.token)
         }
         var info: DeploymentInfo

@@ -53,24 +53,43 @@ struct SandboxRouting: RouteInstaller, LongLivedDrainer, RequestHolder, TrafficW
     }
 
     /// longlived: ordinary requests up to `timeout`, WebSocket tunnels and event streams up to
-    /// `longTimeout`, then ended by the proxy (close frame 1001, the stream's end).
+    /// `longTimeout`, then ended by the proxy (close frame 1001, the stream's end); every
+    /// replica of the group together, by the same deadlines, their counts added up.
     func drainLongLived(_ sandbox: SandboxHandle, timeout: Duration, longTimeout: Duration) async -> DrainOutcome {
-        guard let row = try? database.sandbox(id: sandbox.id) else { return DrainOutcome(drained: true) }
         let now = ContinuousClock.now
-        let report = await service.proxy.drain(target: .sandbox(sandbox.network, port: row.port), deadline: now + timeout,
-                                               longDeadline: now + longTimeout)
-        let counts = report.longLived
-        return DrainOutcome(drained: report.drained,
-                            longLived: LongLivedCounts(open: counts.open, closedByClient: counts.closedByClient,
-                                                       closedByApp: counts.closedByApp, closedByBaton: counts.closedByBaton))
+        return await withTaskGroup(of: DrainReport.self) { group in
+            for member in sandbox.members {
+                guard let row = try? database.sandbox(id: member.id) else { continue }
+                group.addTask { [service] in
+                    await service.proxy.drain(target: .sandbox(member.network, port: row.port), deadline: now + timeout,
+                                              longDeadline: now + longTimeout)
+                }
+            }
+            var outcome = DrainOutcome(drained: true, longLived: LongLivedCounts(open: 0, closedByClient: 0, closedByApp: 0, closedByBaton: 0))
+            for await report in group {
+                let counts = report.longLived
+                outcome.drained = outcome.drained && report.drained
+                outcome.longLived?.open += counts.open
+                outcome.longLived?.closedByClient += counts.closedByClient
+                outcome.longLived?.closedByApp += counts.closedByApp
+                outcome.longLived?.closedByBaton += counts.closedByBaton
+            }
+            return outcome
+        }
     }
 
-    /// Bake (part 3): the proxy's figures of the sandbox's responses.
+    /// Bake (part 3): the proxy's figures of the sandbox's responses, every replica of its
+    /// group added up.
     func traffic(of sandbox: SandboxHandle, lastSeconds seconds: Int) async -> TrafficFigures? {
-        guard let row = try? database.sandbox(id: sandbox.id),
-              let summary = service.proxy.traffic(target: .sandbox(sandbox.network, port: row.port), lastSeconds: seconds)
-        else { return nil }
-        let p99 = summary.p99.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
-        return TrafficFigures(seconds: seconds, responses: summary.responses, serverErrors: summary.serverErrors, p99Milliseconds: p99)
+        var total: TrafficSummary?
+        for member in sandbox.members {
+            guard let row = try? database.sandbox(id: member.id),
+                  let summary = service.proxy.traffic(target: .sandbox(member.network, port: row.port), lastSeconds: seconds)
+            else { continue }
+            total = total.map { var sum = $0; sum.add(summary); return sum } ?? summary
+        }
+        guard let total else { return nil }
+        let p99 = total.p99.map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
+        return TrafficFigures(seconds: seconds, responses: total.responses, serverErrors: total.serverErrors, p99Milliseconds: p99)
     }
 }

@@ -24,23 +24,28 @@ final class VerifyRun: Sendable {
 
     private let state = Mutex(State())
     private let makeLoad: @Sendable () -> VerifyLoad
-    private let runtime: SandboxRuntimeService
     private let greenPort: Int
     private let startsAtBegin: Bool
     private let path: String
     private let rate: Int
+    private let groupOf: @Sendable (String) -> [SandboxHandle]
 
-    /// `blue`: the sandbox serving now and its target label; `greenPort`: the port green's target uses.
-    init(blue: (handle: SandboxHandle, label: String)?, greenPort: Int, path: String, rate: Int, runtime: SandboxRuntimeService,
-         makeLoad: @escaping @Sendable () -> VerifyLoad) {
+    /// `blue`: the sandbox serving now (with its replicas) and the port its targets use;
+    /// `greenPort`: the port green's targets use; `groupOf`: the running members of the group a
+    /// sandbox leads (itself alone without replicas), so each replica's answers are attributed.
+    init(blue: (handle: SandboxHandle, port: Int)?, greenPort: Int, path: String, rate: Int,
+         groupOf: @escaping @Sendable (String) -> [SandboxHandle], makeLoad: @escaping @Sendable () -> VerifyLoad) {
+        self.groupOf = groupOf
         self.makeLoad = makeLoad
-        self.runtime = runtime
         self.greenPort = greenPort
         self.startsAtBegin = blue != nil
         self.path = path
         self.rate = rate
         if let blue {
-            state.withLock { $0.versions[blue.label] = VerifyVersion(role: "blue", sandbox: blue.handle.id, digest: blue.handle.digest) }
+            for member in blue.handle.members {
+                let label = VerifyProbe.label(.sandbox(member.network, port: blue.port))
+                state.withLock { $0.versions[label] = VerifyVersion(role: "blue", sandbox: member.id, digest: member.digest) }
+            }
         }
     }
 
@@ -56,7 +61,7 @@ final class VerifyRun: Sendable {
         case .completed(let phase):
             switch phase.phase {
             case .started:
-                if let id = phase.detail, let green = runtime.live(id: id) {
+                for green in phase.detail.map(groupOf) ?? [] {
                     let label = VerifyProbe.label(.sandbox(green.network, port: greenPort))
                     state.withLock { $0.versions[label] = VerifyVersion(role: "green", sandbox: green.id, digest: green.digest) }
                 }

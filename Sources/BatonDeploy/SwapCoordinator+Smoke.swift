@@ -8,9 +8,12 @@ extension SwapCoordinator {
     func passSmokeGate(_ green: SandboxHandle, _ settings: DeploySettings, trail: inout DeploymentTrail) async throws(SwapAbort) {
         let gate = settings.smoke
         guard !gate.checks.isEmpty else { return }
-        if let reason = await gate.firstFailure(port: settings.port, in: green.network) {
-            markGreen(green.app, .failed)
-            throw SwapAbort(outcome: .failed, reason: "\(green.id) \(reason)", code: .setupFailed, underlying: nil)
+        // Every replica of green: round-robin will send the public to each.
+        for member in green.members {
+            if let reason = await gate.firstFailure(port: settings.port, in: member.network) {
+                markGreen(green.app, .failed)
+                throw SwapAbort(outcome: .failed, reason: "\(member.id) \(reason)", code: .setupFailed, underlying: nil)
+            }
         }
         await completed(.smoked, app: green.app, trail: &trail,
                         detail: gate.checks.count == 1 ? "1 check passed" : "\(gate.checks.count) checks passed")

@@ -119,3 +119,12 @@ extension TargetTraffic {
         record(status: status, elapsedNanoseconds: (now - startedAt).nanoseconds, now: now)
     }
 }
+
+extension TrafficSummary {
+    /// Adds `other`'s responses and latencies: the replicas of one group judged as one.
+    public mutating func add(_ other: TrafficSummary) {
+        responses += other.responses
+        serverErrors += other.serverErrors
+        for bucket in latency.indices { latency[bucket] += other.latency[bucket] }
+    }
+}
