@@ -181,11 +181,13 @@ import Testing
     }
 }
 
-/// Polls `condition` in real time for up to 5 s.
+/// Polls `condition` in real time for up to 30 s: a liveness bound, not a speed check. The
+/// cooperative pool is shared with every suite of the run, some of which block its two threads
+/// for a while, so a coordinator stepping through a bake window's ticks can take seconds.
 func waitUntil(_ condition: () async -> Bool) async throws {
-    let limit = ContinuousClock.now + .seconds(5)
+    let limit = ContinuousClock.now + .seconds(30)
     while !(await condition()) {
-        guard ContinuousClock.now < limit else { throw TestTimeout("condition not met within 5s") }
+        guard ContinuousClock.now < limit else { throw TestTimeout("condition not met within 30s") }
         try await Task.sleep(for: .milliseconds(1))
     }
 }
