@@ -53,6 +53,13 @@ extension ProxyHandler: UpstreamOwner {
                 if case ChannelError.connectTimeout = error {
                     exchange.metrics.countUpstreamError("connect_timeout")
                     respondLocally(exchange, .gatewayTimeout, "upstream did not accept the connection in time", close: !exchange.requestEnded)
+                } else if case .sandbox = exchange.target.target {
+                    // Nothing listens in a serving sandbox only when its app has died or is
+                    // dying: the daemon restarts it, so this is the 503 (with Retry-After) the
+                    // route gives once the exit is seen, not a gateway fault.
+                    exchange.metrics.countUpstreamError("connect_refused")
+                    respondLocally(exchange, .serviceUnavailable, "app " + exchange.app + " is not accepting connections",
+                                   close: !exchange.requestEnded)
                 } else {
                     exchange.metrics.countUpstreamError("connect_refused")
                     respondLocally(exchange, .badGateway, "upstream refused the connection", close: !exchange.requestEnded)
