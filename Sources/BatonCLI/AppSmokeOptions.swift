@@ -1,7 +1,6 @@
 import ArgumentParser
 import BatonControl
 import BatonOS
-import Glibc
 
 /// `--smoke CHECK` (repeatable), `--smoke-file FILE` and `--no-smoke`: the checks green must
 /// pass before the flip (docs/deploys.md, "Smoke checks"). Given checks replace the app's
@@ -43,33 +42,6 @@ struct AppSmokeOptions: ParsableArguments {
 
     /// A smoke file: a regular UTF-8 file of at most 256 KiB.
     static func read(_ path: String) throws(BatonError) -> String {
-        let limit = 256 * 1024
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw failure(path, errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw failure(path, errno) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw BatonError(.invalidArgument, "smoke file \(path) is not a regular file")
-        }
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
-        var count = 0
-        while count < bytes.count {
-            let n = bytes[count...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw failure(path, errno) }
-            if n == 0 { break }
-            count += n
-        }
-        guard count <= limit else { throw BatonError(.invalidArgument, "smoke file \(path) is larger than 256 KiB") }
-        guard let text = String(validating: bytes[..<count], as: UTF8.self) else {
-            throw BatonError(.invalidArgument, "smoke file \(path) is not UTF-8 text")
-        }
-        return text
-    }
-
-    private static func failure(_ path: String, _ code: Int32) -> BatonError {
-        BatonError(code == ENOENT ? .notFound : .invalidArgument,
-                   "cannot read smoke file \(path): \(String(cString: strerror(code))) (errno \(code))")
+        try OperatorFile.text(path, what: "smoke file", limit: 256 * 1024, tooLarge: "256 KiB")
     }
 }

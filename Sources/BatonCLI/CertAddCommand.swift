@@ -1,7 +1,6 @@
 import ArgumentParser
 import BatonControl
 import BatonOS
-import Glibc
 
 /// `baton cert add HOST --cert FILE --key FILE [--force]`: the CLI reads the files and sends
 /// them; the daemon checks them (it links the TLS libraries, this executable does not) and
@@ -45,31 +44,6 @@ struct CertAddCommand: ParsableCommand {
 
     /// The bytes of the regular file at `path`, refused past `maxFileBytes`.
     static func read(_ path: String, flag: String) throws(BatonError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw failure(path, flag, errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw failure(path, flag, errno) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw BatonError(.invalidArgument, "\(flag) \(path) is not a regular file")
-        }
-        var bytes = [UInt8](repeating: 0, count: maxFileBytes + 1)
-        var count = 0
-        while count < bytes.count {
-            let n = bytes[count...].withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw failure(path, flag, errno) }
-            if n == 0 { break }
-            count += n
-        }
-        guard count <= maxFileBytes else {
-            throw BatonError(.invalidArgument, "\(flag) \(path) is larger than \(maxFileBytes) bytes (1 MiB): give the PEM file")
-        }
-        return Array(bytes[..<count])
-    }
-
-    private static func failure(_ path: String, _ flag: String, _ code: Int32) -> BatonError {
-        BatonError(code == ENOENT ? .notFound : .invalidArgument,
-                   "cannot read \(flag) \(path): \(String(cString: strerror(code))) (errno \(code))")
+        try OperatorFile.bytes(path, what: flag, limit: maxFileBytes, tooLarge: "\(maxFileBytes) bytes (1 MiB): give the PEM file")
     }
 }
