@@ -42,15 +42,32 @@ struct DeployCommand: ParsableCommand {
         let bakeSettings = try bake.settings()
         let client = try global.controlClient
         let options = verify ? VerifyOptions(rate: verifyRate, path: verifyPath) : nil
-        let record = try DeploymentReport.watch(client: client, app: app, json: json, record: { $0 }) {
-            try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings, verify: options)
+        var deployed: DeploymentInfo?
+        do {
+            try DeploymentReport.watch(client: client, app: app, json: json) {
+                let record = try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings, verify: options)
+                deployed = record
+                return record
+            }
+        } catch {
+            // A deploy that failed or was rolled back was measured as well: its figures are
+            // what explain it, so they are shown (and drawn) before the command fails.
+            if let deployed { try showVerify(deployed) }
+            throw error
         }
+        guard let deployed else { return }
+        try showVerify(deployed)
+        if let verified = deployed.verify { try VerifyReportOutput.check(verified, app: app) }
+    }
+
+    /// `--verify`'s report: printed (unless `--json`, whose record carries it) and drawn to
+    /// `--report`.
+    private func showVerify(_ record: DeploymentInfo) throws {
         guard let verified = record.verify else { return }
         if !json { VerifyReportOutput.print(verified) }
         if let report {
             try VerifyReportOutput.writeSVG(verified, title: "baton deploy \(app) \(shortDigest(record.toDigest)): deployment \(record.id)", to: report)
         }
-        try VerifyReportOutput.check(verified, app: app)
     }
 }
 

@@ -2,13 +2,16 @@ import BatonControl
 import BatonOS
 
 /// Draws a `--verify` report as an SVG picture: responses per second stacked by the version
-/// that answered (blue, green, other), errors (failed and non-2xx) in red, p99 latency below,
-/// the flip and blue's stop marked. Text from the report is escaped for XML.
+/// that answered (blue, green, other); errors (failed and non-2xx) per second in a red band of
+/// their own below (a non-2xx answer is also in its version's bar, so drawn over it the red
+/// would hide which version gave it); p99 latency at the bottom; the flip, blue's stop and a
+/// flip back marked. Text from the report is escaped for XML.
 enum VerifyTimelineSVG {
     static let width = 860.0
     static let left = 64.0, right = 24.0
-    static let barsTop = 64.0, barsHeight = 200.0
-    static let latencyTop = 310.0, latencyHeight = 110.0
+    static let barsTop = 64.0, barsHeight = 170.0
+    static let errorsTop = 258.0, errorsHeight = 40.0
+    static let latencyTop = 322.0, latencyHeight = 98.0
     static let height = 470.0
     static let colors = ["blue": "#3b6fd4", "green": "#2f9e44", "other": "#9aa5b1"]
     static let errorColor = "#e03131"
@@ -22,6 +25,8 @@ enum VerifyTimelineSVG {
         let peak = report.timeline.map { Double($0.answered.values.reduce(0, +) + $0.failed) / span($0) }.max() ?? 0
         let rpsScale = niceCeiling(max(peak, 1))
         let p99Peak = niceCeiling(max(1, report.timeline.compactMap(\.p99).max() ?? 1))
+        let errorPeak = report.timeline.map { Double($0.failed + $0.non2xx) / span($0) }.max() ?? 0
+        let errorScale = niceCeiling(max(errorPeak, 1))
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="#ffffff"/>
@@ -31,6 +36,7 @@ enum VerifyTimelineSVG {
             """
         // Axes and scale labels.
         svg += axis(top: barsTop, height: barsHeight, label: "responses / s", maximum: rpsScale, unit: "")
+        svg += axis(top: errorsTop, height: errorsHeight, label: "failed or non-2xx / s", maximum: errorScale, unit: "")
         svg += axis(top: latencyTop, height: latencyHeight, label: "p99 latency", maximum: p99Peak, unit: " ms")
         for second in report.timeline {
             let x = left + Double(second.second) * slot
@@ -45,8 +51,8 @@ enum VerifyTimelineSVG {
             }
             let errors = Double(second.failed + second.non2xx)
             if errors > 0 {
-                let h = max(2, errors / span(second) / rpsScale * barsHeight)
-                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(barsTop + barsHeight - h))\" width=\"\(barWidth)\" height=\"\(f(h))\" fill=\"\(errorColor)\" fill-opacity=\"0.85\"/>\n"
+                let h = max(2, errors / span(second) / errorScale * errorsHeight)
+                svg += "<rect x=\"\(f(x + 1))\" y=\"\(f(errorsTop + errorsHeight - h))\" width=\"\(barWidth)\" height=\"\(f(h))\" fill=\"\(errorColor)\" class=\"errors\"/>\n"
             }
         }
         let points = report.timeline.compactMap { second -> String? in
@@ -59,6 +65,7 @@ enum VerifyTimelineSVG {
         }
         if let flip = report.flipAt { svg += marker(at: flip, slot: slot, label: "flip", row: 0, color: "#111") }
         if let stopped = report.blueStoppedAt { svg += marker(at: stopped, slot: slot, label: "blue stopped", row: 1, color: "#666") }
+        if let back = report.flipBackAt { svg += marker(at: back, slot: slot, label: "flip back", row: 1, color: "#111") }
         // Whole seconds along the bottom.
         let step = max(1, Int((total / 10).rounded(.up)))
         for second in stride(from: 0, through: Int(total), by: step) {

@@ -14,12 +14,14 @@ public struct VerifyReport: Codable, Sendable, Equatable {
     /// When traffic moved to green, and when blue was stopped (nil: no blue, or it never happened).
     public var flipAt: Double?
     public var blueStoppedAt: Double?
+    /// When traffic went back to blue (a bake window's rollback), nil when it did not.
+    public var flipBackAt: Double? = nil
     /// Requests sent, and those that got no HTTP response (connect refused, reset, timeout).
     public var requests: Int
     public var failed: Int
     /// Responses whose status was not 2xx.
     public var non2xx: Int
-    /// Latency before the flip, between the flip and blue's stop, and after it.
+    /// Latency before the flip, between the flip and blue's stop (or the flip back), and after it.
     public var before: VerifyLatency
     public var during: VerifyLatency
     public var after: VerifyLatency

@@ -14,12 +14,16 @@ struct VerifyReportBuilder {
     /// When the flip and blue's stop happened, since the load's origin.
     var flipAt: Duration?
     var blueStoppedAt: Duration?
+    /// When a bake window flipped traffic back to blue (then blue is never stopped).
+    var flipBackAt: Duration? = nil
     /// When the load stopped sending.
     var endedAt: Duration
     /// The sandboxes that may answer, by the target label the proxy names.
     var versions: [String: VerifyVersion]
 
     func build(_ samples: [VerifyLoad.Sample]) -> VerifyReport {
+        // "During" is green's time with blue still there: up to blue's stop, or the flip back.
+        let duringEnd = blueStoppedAt ?? flipBackAt
         var before: [Double] = [], during: [Double] = [], after: [Double] = []
         var seconds: [Int: (answered: [String: Int], failed: Int, non2xx: Int, latencies: [Double])] = [:]
         var failed = 0, non2xx = 0
@@ -39,9 +43,9 @@ struct VerifyReportBuilder {
                 }
                 if flipAt.map({ sample.sentAt < $0 }) ?? false {
                     before.append(milliseconds)
-                } else if blueStoppedAt.map({ sample.sentAt < $0 }) ?? false {
+                } else if duringEnd.map({ sample.sentAt < $0 }) ?? false {
                     during.append(milliseconds)
-                } else if flipAt == nil && blueStoppedAt == nil {
+                } else if flipAt == nil && duringEnd == nil {
                     before.append(milliseconds)
                 } else {
                     after.append(milliseconds)
@@ -59,13 +63,15 @@ struct VerifyReportBuilder {
             return VerifySecond(second: second, answered: slot.answered, failed: slot.failed, non2xx: slot.non2xx,
                                 p99: Self.percentile(0.99, of: slot.latencies))
         }
-        return VerifyReport(
+        var report = VerifyReport(
             path: path, rate: rate, startedAt: startedAt, seconds: Self.rounded(Self.seconds(endedAt)),
             flipAt: flipAt.map { Self.rounded(Self.seconds($0)) }, blueStoppedAt: blueStoppedAt.map { Self.rounded(Self.seconds($0)) },
             requests: samples.count, failed: failed, non2xx: non2xx,
             before: Self.latency(before), during: Self.latency(during), after: Self.latency(after),
             all: Self.latency(before + during + after),
             versions: versions.values.sorted { $0.role < $1.role }, timeline: timeline, failures: failures)
+        report.flipBackAt = flipBackAt.map { Self.rounded(Self.seconds($0)) }
+        return report
     }
 
     static func latency(_ milliseconds: [Double]) -> VerifyLatency {

@@ -18,6 +18,8 @@ final class VerifyRun: Sendable {
         var startedAt = ""
         var flip: ContinuousClock.Instant?
         var blueStopped: ContinuousClock.Instant?
+        /// A bake window's flip back to blue; the `stopped` after it is green's, not blue's.
+        var flipBack: ContinuousClock.Instant?
         var deployment: Int64?
         var versions: [String: VerifyVersion] = [:]
     }
@@ -70,8 +72,12 @@ final class VerifyRun: Sendable {
                 // app answers only 503.
                 state.withLock { $0.flip = .now }
                 if !startsAtBegin { startLoad() }
+            case .reverted:
+                state.withLock { $0.flipBack = .now }
             case .stopped:
-                state.withLock { $0.blueStopped = .now }
+                state.withLock { state in
+                    if state.flipBack == nil { state.blueStopped = .now }
+                }
             default:
                 break
             }
@@ -94,17 +100,19 @@ final class VerifyRun: Sendable {
     /// Ends the load (after the tail past the flip) and reports; nil when it never started
     /// (the swap failed before green was healthy with no blue to load).
     func finish() async -> VerifyReport? {
-        let flip = state.withLock { $0.flip }
-        if let flip {
-            let wait = ContinuousClock.now.duration(to: flip + Self.tail)
+        // The tail follows the last move of traffic: the flip, or a bake window's flip back.
+        let lastMove = state.withLock { $0.flipBack ?? $0.flip }
+        if let lastMove {
+            let wait = ContinuousClock.now.duration(to: lastMove + Self.tail)
             if wait > .zero { try? await Task.sleep(for: wait) }
         }
         guard let load = state.withLock({ $0.load }) else { return nil }
         let (samples, stoppedAt) = await load.stop()
         let snapshot = state.withLock { $0 }
-        let builder = VerifyReportBuilder(
+        var builder = VerifyReportBuilder(
             path: path, rate: rate, startedAt: snapshot.startedAt, flipAt: snapshot.flip.map { max(.zero, $0 - load.origin) },
             blueStoppedAt: snapshot.blueStopped.map { $0 - load.origin }, endedAt: stoppedAt, versions: snapshot.versions)
+        builder.flipBackAt = snapshot.flipBack.map { $0 - load.origin }
         return builder.build(samples)
     }
 }

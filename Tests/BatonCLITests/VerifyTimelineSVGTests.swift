@@ -24,8 +24,8 @@ import Testing
         #expect(svg.contains(">flip<") && svg.contains(">blue stopped<"))
         #expect(svg.contains("fill=\"#3b6fd4\"") && svg.contains("fill=\"#2f9e44\""))
         #expect(svg.contains("<polyline"))
-        #expect(!svg.contains("fill=\"#e03131\" fill-opacity"), "no error bar without errors")
-        #expect(VerifyTimelineSVG.draw(Self.report(failed: 2), title: "t").contains("fill=\"#e03131\" fill-opacity"))
+        #expect(!svg.contains("class=\"errors\""), "no error bar without errors")
+        #expect(VerifyTimelineSVG.draw(Self.report(failed: 2), title: "t").contains("fill=\"#e03131\" class=\"errors\""))
     }
 
     /// A path with markup in it (the operator's, but printed into XML) stays text.

@@ -46,6 +46,39 @@ struct BakeWindowDeployTests {
         #expect(try Self.running(fixture).count == 1)
     }
 
+    /// The picture of a bad version: `--verify` across a bake window that rolls back.
+    /// The command fails, yet its report is printed and drawn first, and stored with the
+    /// rolled-back deployment: green's 500s between the flip and the flip back, blue before
+    /// and after them.
+    @Test func aVerifiedDeployThatIsRolledBackStillReportsAndDrawsItsFigures() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try Self.publish(fixture, "1")
+        try Self.publish(fixture, "2", apiStatus: 500)
+        try fixture.baton(["deploy", "web", "site:1"])
+        let picture = fixture.root + "/rolled-back.svg"
+        let deploy = try fixture.baton(["deploy", "web", "site:2", "--bake", "20", "--bake-max-p99", "100x", "--verify",
+                                        "--verify-rate", "100", "--verify-path", "/cgi-bin/api", "--report", picture],
+                                       allowFailure: true)
+        #expect(deploy.status == 1, "\(deploy.stderr)")
+        #expect(deploy.stderr.contains("error: deploy of web rolled_back"), "\(deploy.stderr)")
+        #expect(deploy.stderr.contains("verify "), "the report is printed although the deploy failed: \(deploy.stderr)")
+        let svg = try String(contentsOfFile: picture, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("failed or non-2xx"))
+
+        let history = try JSONSerialization.jsonObject(with: Data(try fixture.baton(["history", "web", "--json"]).stdout.utf8))
+            as? [[String: Any]] ?? []
+        let record = try #require(history.first)
+        #expect(record["outcome"] as? String == "rolled_back")
+        let verify = try #require(record["verify"] as? [String: Any], "\(record)")
+        #expect((verify["non2xx"] as? Int ?? 0) > 0, "green's 500s are counted: \(verify)")
+        let versions = (verify["versions"] as? [[String: Any]] ?? []).compactMap { $0["role"] as? String }
+        #expect(Set(versions) == ["blue", "green"], "\(verify)")
+        #expect(verify["flip_back_at"] as? Double != nil && verify["blue_stopped_at"] == nil, "\(verify)")
+        #expect(svg.contains(">flip back<"))
+        #expect(fixture.get()?.body == "v1\n", "blue serves again")
+    }
+
     @Test func aCleanWindowShowsBlueBakingThenStopsIt() throws {
         let fixture = try DeployFixture()
         defer { fixture.finish() }

@@ -32,6 +32,26 @@ import Testing
         #expect(report.versions.map(\.role) == ["blue", "green"])
     }
 
+    /// A bake window's rollback: green's time ends at the flip back, blue answers after it and
+    /// is never stopped.
+    @Test func aFlipBackEndsGreensTimeAndBlueAnswersAfterIt() {
+        var builder = VerifyReportBuilder(
+            path: "/api", rate: 4, startedAt: "t", flipAt: .seconds(1), blueStoppedAt: nil, endedAt: .seconds(3),
+            versions: ["blue-target": VerifyVersion(role: "blue", sandbox: "b", digest: "sha256:b"),
+                       "green-target": VerifyVersion(role: "green", sandbox: "g", digest: "sha256:g")])
+        builder.flipBackAt = .seconds(2)
+        let samples = [
+            Self.sample(0.5, 1),
+            Self.sample(1.2, 2, status: 500, target: "green-target"), Self.sample(1.7, 2, status: 500, target: "green-target"),
+            Self.sample(2.2, 1), Self.sample(2.6, 1),
+        ]
+        let report = builder.build(samples)
+        #expect(report.flipBackAt == 2 && report.blueStoppedAt == nil)
+        #expect(report.before.requests == 1 && report.during.requests == 2 && report.after.requests == 2)
+        #expect(report.non2xx == 2)
+        #expect(report.timeline[2].answered == ["blue": 2])
+    }
+
     @Test func percentilesAreNearestRank() {
         let values = (1...100).map(Double.init)
         #expect(VerifyReportBuilder.percentile(0.5, of: values) == 50)
