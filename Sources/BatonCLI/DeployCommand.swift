@@ -24,8 +24,8 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var bake: BakeOptions
     @Flag(help: "Measure the swap: a steady load through the proxy from before the flip until the old sandbox is stopped; any failed or non-2xx request fails the command (the swap stays).")
     var verify = false
-    @Option(help: ArgumentHelp("Requests per second of --verify's load (1 to \(VerifyReport.maxRate); default \(VerifyReport.defaultRate)).", valueName: "n"))
-    var verifyRate: Int?
+    @Option(help: ArgumentHelp("Requests per second of --verify's load, N or N/s (1 to \(VerifyReport.maxRate); default \(VerifyReport.defaultRate)).", valueName: "n"))
+    var verifyRate: VerifyRateArgument?
     @Option(help: ArgumentHelp("The path --verify requests (default: the app's health path).", valueName: "path"))
     var verifyPath: String?
     @Option(help: ArgumentHelp("Draw --verify's report as an SVG picture in this file.", valueName: "file.svg"))
@@ -35,13 +35,13 @@ struct DeployCommand: ParsableCommand {
         if !verify && (verifyRate != nil || verifyPath != nil || report != nil) {
             throw ValidationError("--verify-rate, --verify-path and --report apply to --verify")
         }
-        if let problem = VerifyOptions(rate: verifyRate, path: verifyPath).problem() { throw ValidationError(problem) }
+        if let problem = VerifyOptions(rate: verifyRate?.perSecond, path: verifyPath).problem() { throw ValidationError(problem) }
     }
 
     func run() throws {
         let bakeSettings = try bake.settings()
         let client = try global.controlClient
-        let options = verify ? VerifyOptions(rate: verifyRate, path: verifyPath) : nil
+        let options = verify ? VerifyOptions(rate: verifyRate?.perSecond, path: verifyPath) : nil
         var deployed: DeploymentInfo?
         do {
             try DeploymentReport.watch(client: client, app: app, json: json) {

@@ -24,7 +24,7 @@ struct VerifyDeployTests {
 
         let wrk = try WrkRun(port: fixture.daemon.port, host: DeployFixture.host, connections: 2, limit: 120)
         let began = Date()
-        let deploy = try fixture.baton(["deploy", "web", "site:2", "--verify", "--verify-rate", "100", "--json", "--report", picture])
+        let deploy = try fixture.baton(["deploy", "web", "site:2", "--verify", "--verify-rate", "100/s", "--json", "--report", picture])
         let wall = Date().timeIntervalSince(began)
         let load = wrk.finish()
 
@@ -140,7 +140,8 @@ struct VerifyDeployTests {
         defer { fixture.finish() }
         try fixture.publishSite("1")
         for arguments in [["--verify", "--verify-rate", "0"], ["--verify", "--verify-rate", "100000"],
-                          ["--verify", "--verify-path", "no-slash"], ["--verify-rate", "10"], ["--report", "x.svg"]] {
+                          ["--verify", "--verify-path", "no-slash"], ["--verify", "--verify-rate", "ten/s"], ["--verify-rate", "10"],
+                          ["--report", "x.svg"]] {
             let result = try fixture.baton(["deploy", "web", "site:1"] + arguments, allowFailure: true)
             #expect(result.status != 0)
             #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1, "\(arguments): \(result.stderr)")
