@@ -6,7 +6,10 @@ import BatonOS
 public struct BakePolicy: Sendable, Equatable {
     /// How long blue is kept ready after the flip; zero: no bake window.
     public var window: Duration
-    /// Green's share of 5xx responses (percent) above which it is rolled back.
+    /// How many points green's share of 5xx responses (percent) may exceed blue's share over
+    /// its last minute before the flip: with a blue that answered no 5xx, green's share itself.
+    /// Errors blue gave too (a path that fails in both versions, clients asking for it on
+    /// purpose) are not green's regression.
     public var maxServerErrorPercent: Double
     /// Green's p99 latency above this many times blue's (last minute before the flip) rolls it back.
     public var maxP99Factor: Double
@@ -49,9 +52,13 @@ public struct BakePolicy: Sendable, Equatable {
     func verdict(green: TrafficFigures, blue: TrafficFigures) -> BakeTrigger? {
         if green.responses >= Self.minResponsesFor5xx {
             let percent = Double(green.serverErrors) * 100 / Double(green.responses)
-            if percent > maxServerErrorPercent {
+            let bluePercent = blue.responses > 0 ? Double(blue.serverErrors) * 100 / Double(blue.responses) : 0
+            if percent > bluePercent + maxServerErrorPercent {
+                let limit = bluePercent > 0
+                    ? "blue's \(formattedPercent(bluePercent)) + \(formattedPercent(maxServerErrorPercent))"
+                    : formattedPercent(maxServerErrorPercent)
                 return BakeTrigger(kind: .serverErrors, reason: "green answered \(green.serverErrors) of \(green.responses) requests with 5xx"
-                                   + " (\(formattedPercent(percent)) > \(formattedPercent(maxServerErrorPercent))) in its last \(green.seconds) s")
+                                   + " (\(formattedPercent(percent)) > \(limit)) in its last \(green.seconds) s")
             }
         }
         if green.responses >= Self.minResponsesForP99, blue.responses >= Self.minResponsesForP99,

@@ -94,6 +94,17 @@ import Testing
         #expect(policy.verdict(green: TrafficFigures(seconds: 1, responses: 100, serverErrors: 1), blue: Self.healthyBlue) == nil)
     }
 
+    /// 5xx blue gave too (a path that fails in both versions) are not green's regression: the
+    /// limit is points above blue's share before the flip.
+    @Test func the5xxLimitIsPointsAboveBluesOwnShare() {
+        let policy = BakePolicy(window: .seconds(10))
+        let flakyBlue = TrafficFigures(seconds: 60, responses: 6000, serverErrors: 300, p99Milliseconds: 4)
+        #expect(policy.verdict(green: TrafficFigures(seconds: 1, responses: 1000, serverErrors: 55), blue: flakyBlue) == nil)
+        let worse = policy.verdict(green: TrafficFigures(seconds: 1, responses: 1000, serverErrors: 70), blue: flakyBlue)
+        #expect(worse?.kind == .serverErrors)
+        #expect(worse?.reason.contains("7.0% > blue's 5.0% + 1.0%") == true, "\(worse?.reason ?? "")")
+    }
+
     @Test func greenExitingInTheWindowIsRolledBack() async throws {
         let fixture = F()
         let traffic = ScriptedTraffic(blue: Self.healthyBlue) { second in
