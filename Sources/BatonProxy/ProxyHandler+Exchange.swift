@@ -51,8 +51,10 @@ extension ProxyHandler {
         var bytesSent = 0
         /// Set while the response is a stream of server-sent events, which drains treat as long-lived.
         var longLived: LongLivedTicket?
-        /// verify: the target named to the client in the response (`VerifyProbe`), nil for every other request.
-        var answeredBy: String?
+        /// verify: the response names the target that answered (`VerifyProbe`): the request
+        /// carried the proxy's token. The target is read when the response goes out, after any
+        /// move to another replica.
+        var namesTarget = false
         /// Counted in its target's and app's in-flight numbers until `leave()`.
         private var inFlight = true
         /// Replicas part: the app's replicas, and those this request failed to connect to.

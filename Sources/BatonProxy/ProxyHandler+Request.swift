@@ -87,7 +87,7 @@ extension ProxyHandler {
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,
             upgradeRequested: upgrade, upstreamProtocol: route.options.upstreamProtocol,
             hsts: connection.secure && route.options.hsts, ring: route.ring)
-        exchange.answeredBy = VerifyProbe.answeredBy(head, token: configuration.verifyToken, target: target)
+        exchange.namesTarget = VerifyProbe.carriesToken(head, configuration.verifyToken)
         if let held {
             // What arrived of the request while it was held goes first.
             exchange.body = held.body

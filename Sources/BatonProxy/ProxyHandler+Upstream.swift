@@ -126,7 +126,7 @@ extension ProxyHandler: UpstreamOwner {
         var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive || lastExchange
         var framed = ForwardedHeaders.clientResponse(
             head, clientVersion: version, keepAlive: !closeAfter, upgrade: false, hsts: exchange.hsts)
-        if let target = exchange.answeredBy { VerifyProbe.name(target, in: &framed.head.headers) }
+        if exchange.namesTarget { VerifyProbe.name(exchange.target.label, in: &framed.head.headers) }
         if framed.closeDelimited { closeAfter = true }
         exchange.response = .streaming(reusable: head.isKeepAlive, closeAfter: closeAfter)
         exchange.status = head.status.code

@@ -10,11 +10,6 @@ public enum VerifyProbe {
     public static let tokenHeader = "x-baton-verify"
     public static let targetHeader = "x-baton-target"
 
-    /// The label to name in the response, when `head` carries the proxy's token.
-    static func answeredBy(_ head: HTTPRequestHead, token: String?, target: TargetState) -> String? {
-        carriesToken(head, token) ? label(target.target) : nil
-    }
-
     /// Whether `head` carries the proxy's token. Such a request is also not redirected to
     /// HTTPS (`--https-redirect`): the load measures the app's route, not the redirect.
     static func carriesToken(_ head: HTTPRequestHead, _ token: String?) -> Bool {
