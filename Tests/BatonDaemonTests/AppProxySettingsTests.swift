@@ -209,19 +209,16 @@ struct H2CSandboxAppTests {
 /// A database from before the proxy settings: its apps get the defaults.
 @Suite struct AppProxySettingsMigrationTests {
     @Test func appsFromBeforeTheMigrationGetTheDefaults() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-v6-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let old = try DatabaseQueue(path: root + "/state.db")
-        try StateDatabase.migrator.migrate(old, upTo: "v6: app networks")
-        try old.write { db in
+        let old = try OldStateDatabase(upTo: "v6: app networks")
+        defer { old.remove() }
+        try old.queue.write { db in
             try db.execute(sql: """
                 INSERT INTO apps (name, kind, upstream, health_status, health_timeout, drain_timeout, env, created_at)
                 VALUES ('legacy', 'upstream', '127.0.0.1:9', 200, 30, 30, '[]', '2026-01-01T00:00:00Z');
                 """)
         }
-        try old.close()
-        let database = try StateDatabase(path: root + "/state.db")
+        try old.queue.close()
+        let database = try StateDatabase(path: old.path)
         let app = try #require(try database.app(named: "legacy"))
         #expect(app.httpsRedirect == false)
         #expect(app.hsts == false)

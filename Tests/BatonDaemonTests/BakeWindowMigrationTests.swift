@@ -9,12 +9,9 @@ import Testing
 /// from before keeps every deployment and its phases, and takes `rolled_back` and bake reports.
 @Suite struct BakeWindowMigrationTests {
     @Test func deploymentsFromBeforeTheMigrationAreKeptAndRolledBackIsAllowed() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-v7-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let old = try DatabaseQueue(path: root + "/state.db")
-        try StateDatabase.migrator.migrate(old, upTo: "v7: proxy settings")
-        try await old.write { db in
+        let old = try OldStateDatabase(upTo: "v7: proxy settings")
+        defer { old.remove() }
+        try await old.queue.write { db in
             try db.execute(sql: """
                 INSERT INTO apps (name, kind, health_status, health_timeout, drain_timeout, env, created_at)
                 VALUES ('web', 'sandbox', 200, 30, 30, '[]', '2026-01-01T00:00:00Z');
@@ -24,9 +21,9 @@ import Testing
                 VALUES (1, 'started', '2026-01-01T00:00:00Z', 0.5, 'web-1');
                 """)
         }
-        try old.close()
+        try old.queue.close()
 
-        let database = try StateDatabase(path: root + "/state.db")
+        let database = try StateDatabase(path: old.path)
         let kept = try #require(try database.deployment(id: 1))
         #expect(kept.outcome == "succeeded" && kept.toDigest == "sha256:aa" && kept.configVersion == 1)
         #expect(kept.phases.map(\.phase) == ["started"])

@@ -8,20 +8,17 @@ import Testing
 /// deployments no counts; a count stored after the migration reads back.
 @Suite struct LongLivedMigrationTests {
     @Test func appsAndDeploymentsFromBeforeTheMigrationGetNoLongLivedSettingsOrCounts() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-v7-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let old = try DatabaseQueue(path: root + "/state.db")
-        try StateDatabase.migrator.migrate(old, upTo: "v7: proxy settings")
-        try await old.write { db in
+        let old = try OldStateDatabase(upTo: "v7: proxy settings")
+        defer { old.remove() }
+        try await old.queue.write { db in
             try db.execute(sql: """
                 INSERT INTO apps (name, kind, upstream, health_status, health_timeout, drain_timeout, env, created_at)
                 VALUES ('legacy', 'upstream', '127.0.0.1:9', 200, 30, 30, '[]', '2026-01-01T00:00:00Z');
                 INSERT INTO deployments (app, to_digest, outcome, started_at) VALUES ('legacy', 'sha256:aa', 'succeeded', '2026-01-01T00:00:00Z');
                 """)
         }
-        try old.close()
-        let database = try StateDatabase(path: root + "/state.db")
+        try old.queue.close()
+        let database = try StateDatabase(path: old.path)
         #expect(try database.app(named: "legacy")?.drainLongTimeout == nil)
         let deployment = try #require(try database.deployments(app: "legacy").first)
         #expect(deployment.longLived == nil)

@@ -9,12 +9,9 @@ import Testing
 /// replica, and the new columns take only what they mean.
 @Suite struct ReplicasMigrationTests {
     @Test func deploymentsAndAppsFromBeforeTheMigrationGetTheDefaults() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-v7-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let old = try DatabaseQueue(path: root + "/state.db")
-        try StateDatabase.migrator.migrate(old, upTo: "v7: proxy settings")
-        try old.write { db in
+        let old = try OldStateDatabase(upTo: "v7: proxy settings")
+        defer { old.remove() }
+        try old.queue.write { db in
             try db.execute(sql: """
                 INSERT INTO apps (name, kind, health_status, health_timeout, drain_timeout, env, created_at)
                 VALUES ('legacy', 'sandbox', 200, 30, 30, '[]', '2026-01-01T00:00:00Z');
@@ -22,8 +19,8 @@ import Testing
                 VALUES ('legacy', 'sha256:00', 'succeeded', '2026-01-01T00:00:00Z');
                 """)
         }
-        try old.close()
-        let database = try StateDatabase(path: root + "/state.db")
+        try old.queue.close()
+        let database = try StateDatabase(path: old.path)
         #expect(try database.app(named: "legacy")?.replicas == 1)
         let deployment = try #require(try database.deployments(app: "legacy").first)
         #expect(deployment.trigger == "deploy")
