@@ -61,44 +61,11 @@ final class VerifyConnection {
         fd = socketFD
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let operation = "connect \(endpoint.ip):\(endpoint.port)"
-        let result: Int32
-        if v6 {
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = in_port_t(UInt16(truncatingIfNeeded: endpoint.port).bigEndian)
-            guard inet_pton(AF_INET6, endpoint.ip, &address.sin6_addr) == 1 else { throw OSError(operation, errno: EINVAL) }
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(truncatingIfNeeded: endpoint.port).bigEndian)
-            guard inet_pton(AF_INET, endpoint.ip, &address.sin_addr) == 1 else { throw OSError(operation, errno: EINVAL) }
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        if result == 0 { return }
-        let code = errno
-        guard code == EINPROGRESS || code == EINTR else { throw OSError(operation, errno: code) }
-        guard try wait(for: POLLOUT, until: deadline) else { throw OSError(operation, errno: ETIMEDOUT) }
-        var failure: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        try sys("getsockopt SO_ERROR") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) }
-        if failure != 0 { throw OSError(operation, errno: failure) }
+        try TCPConnect.connect(fd, ip: endpoint.ip, port: endpoint.port, deadline: SocketDeadline(at: deadline))
     }
 
     private func wait(for events: Int32, until deadline: ContinuousClock.Instant) throws(OSError) -> Bool {
-        while true {
-            let left = ContinuousClock.now.duration(to: deadline)
-            if left <= .zero { return false }
-            let parts = left.components
-            let millis = parts.seconds * 1000 + (parts.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-            var entry = pollfd(fd: fd, events: Int16(events), revents: 0)
-            if try sys("poll", { poll(&entry, 1, Int32(clamping: millis)) }) > 0 { return true }
-        }
+        try SocketDeadline(at: deadline).wait(fd, for: events)
     }
 
     private func send(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(OSError) {

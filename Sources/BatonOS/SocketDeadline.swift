@@ -1,18 +1,21 @@
-import BatonOS
 import Glibc
 
 /// A deadline for blocking socket work, and `poll` against it.
-struct SocketDeadline {
-    let instant: ContinuousClock.Instant
+public struct SocketDeadline: Sendable {
+    public let instant: ContinuousClock.Instant
 
-    init(after timeout: Duration) {
+    public init(after timeout: Duration) {
         instant = .now + timeout
     }
 
-    var remaining: Duration { ContinuousClock.now.duration(to: instant) }
+    public init(at instant: ContinuousClock.Instant) {
+        self.instant = instant
+    }
+
+    public var remaining: Duration { ContinuousClock.now.duration(to: instant) }
 
     /// Waits until `fd` has one of `events` (POLLIN, POLLOUT); false if the deadline passes.
-    func wait(_ fd: Int32, for events: Int32) throws(OSError) -> Bool {
+    public func wait(_ fd: Int32, for events: Int32) throws(OSError) -> Bool {
         while true {
             let left = remaining
             if left <= .zero { return false }
