@@ -1,5 +1,6 @@
 import BatonOS
 import BatonTestSupport
+import Foundation
 import Glibc
 import Testing
 
@@ -30,6 +31,52 @@ import Testing
         #expect(gap.map(\.name) == ["proxy", nil, "metrics"])
         let none = ServiceManager.inheritedSockets(listenPID: "7", listenFDs: "2", names: nil, pid: 7)
         #expect(none.map(\.name) == [nil, nil])
+    }
+
+    static let reportVariable = "BATON_TEST_ACTIVATION_REPORT"
+
+    /// Started as systemd starts a unit: a listener at descriptor 3, LISTEN_PID its own pid.
+    @Test func anActivatedProcessAdoptsItsSocketAndHidesTheVariablesFromChildren() throws {
+        let dir = TempDir(prefix: "baton-activation")
+        defer { dir.remove() }
+        let report = dir.sub("report")
+        let listener = try ListeningSocket.tcp(host: "127.0.0.1", port: 0)
+        defer { close(listener) }
+        let address = try #require(ListeningSocket.address(of: listener))
+
+        // The shell moves the listener from stdin to 3 (not close-on-exec, as systemd leaves
+        // it) and names its own pid, which exec keeps, as the one the sockets are for.
+        let script = #"exec 3<&0 </dev/null; LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=proxy exec "$0" --testing-library swift-testing --filter activatedProcessBody"#
+        let run = ChildProcess()
+        run.executableURL = URL(fileURLWithPath: "/bin/sh")
+        run.arguments = ["-c", script, CommandLine.arguments[0]]
+        run.environment = ProcessInfo.processInfo.environment.merging([Self.reportVariable: report]) { $1 }
+        run.standardInput = FileHandle(fileDescriptor: listener, closeOnDealloc: false)
+        // The run's own report would mix into this one's.
+        let quiet = try #require(FileHandle(forWritingAtPath: "/dev/null"))
+        defer { try? quiet.close() }
+        run.standardOutput = quiet
+        run.standardError = quiet
+        try run.run()
+        run.waitUntilExit()
+        #expect(run.terminationReason == .exit && run.terminationStatus == 0)
+        let seen = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(seen == "3:proxy inherited-cloexec=0 cloexec=1 environment=unset \(address)\n")
+    }
+
+    /// Not a check of its own: the process the test above starts.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment[reportVariable] != nil, "run by anActivatedProcessAdoptsItsSocket…"))
+    func activatedProcessBody() throws {
+        let report = try #require(getenv(Self.reportVariable).map { String(cString: $0) })
+        let before = fcntl(3, F_GETFD) & FD_CLOEXEC
+        let sockets = ServiceManager.inheritedSockets()
+        let after = sockets.first.map { fcntl($0.fd, F_GETFD) & FD_CLOEXEC } ?? -1
+        let variables: [String] = ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"]
+        let left = variables.filter { getenv($0) != nil }
+        let names = sockets.map { "\($0.fd):\($0.name ?? "-")" }.joined(separator: ",")
+        let address = ListeningSocket.address(of: 3).map(String.init(describing:)) ?? "none"
+        let text = "\(names) inherited-cloexec=\(before) cloexec=\(after) environment=\(left.isEmpty ? "unset" : left.joined(separator: ",")) \(address)\n"
+        try text.write(toFile: report, atomically: true, encoding: .utf8)
     }
 
     @Test func notifySendsExactlyTheStateAsOneDatagram() throws {
