@@ -33,6 +33,6 @@ struct DaemonUpgradeCommand: ParsableCommand {
         // The daemon resolves nothing relative to this shell's directory.
         let request = DaemonUpgradeRequest(binary: binary.map(PathName.absolute), timeoutSeconds: timeout)
         let result = try global.controlClient.upgradeDaemon(request)
-        print("baton daemon: handed over from pid \(result.fromPID) (\(result.fromVersion)) to pid \(result.toPID) (\(result.toVersion)) in \(result.milliseconds) ms")
+        print("baton daemon: handed over from pid \(result.fromPid) (\(result.fromVersion)) to pid \(result.toPid) (\(result.toVersion)) in \(result.milliseconds) ms")
     }
 }

@@ -30,17 +30,17 @@ public struct DaemonUpgradeRequest: Codable, Sendable {
 }
 
 public struct DaemonUpgradeResult: Codable, Sendable {
-    public var fromPID: Int32
+    public var fromPid: Int32
     public var fromVersion: String
-    public var toPID: Int32
+    public var toPid: Int32
     public var toVersion: String
     /// From the request to the successor accepting.
     public var milliseconds: Int
 
-    public init(fromPID: Int32, fromVersion: String, toPID: Int32, toVersion: String, milliseconds: Int) {
-        self.fromPID = fromPID
+    public init(fromPid: Int32, fromVersion: String, toPid: Int32, toVersion: String, milliseconds: Int) {
+        self.fromPid = fromPid
         self.fromVersion = fromVersion
-        self.toPID = toPID
+        self.toPid = toPid
         self.toVersion = toVersion
         self.milliseconds = milliseconds
     }

@@ -93,7 +93,7 @@ extension Daemon {
         let elapsed = ContinuousClock.now - started
         let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         logger.info("handed over to pid \(successor.pid) (\(serving.version)) in \(milliseconds) ms; finishing what is in flight")
-        return DaemonUpgradeResult(fromPID: getpid(), fromVersion: BatonVersion.current, toPID: successor.pid,
+        return DaemonUpgradeResult(fromPid: getpid(), fromVersion: BatonVersion.current, toPid: successor.pid,
                                    toVersion: serving.version, milliseconds: milliseconds)
     }
 

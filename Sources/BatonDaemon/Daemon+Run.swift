@@ -63,7 +63,7 @@ extension Daemon {
         Task {
             do {
                 let result = try await handOff(binary: nil)
-                StandardStream.line("baton daemon: handed over to pid \(result.toPID) (\(result.toVersion)) in \(result.milliseconds) ms", to: STDERR_FILENO)
+                StandardStream.line("baton daemon: handed over to pid \(result.toPid) (\(result.toVersion)) in \(result.milliseconds) ms", to: STDERR_FILENO)
                 requestExit()
             } catch {
                 StandardStream.line("error: \((error as? BatonError)?.message ?? "\(error)")", to: STDERR_FILENO)

@@ -58,6 +58,7 @@ public struct Predecessor: Sendable {
     /// the same: it already holds the lock and every socket.
     func readyThenWaitForGo() async throws {
         try link.send(HandoffMessage(step: .ready))
+        FaultPoint.handoffReady.hit()
         let link = self.link
         _ = try await DetachedThread.run {
             try link.receive(until: .now + Self.stepTimeout).map { message, descriptors in

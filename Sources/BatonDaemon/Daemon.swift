@@ -130,6 +130,7 @@ public final class Daemon: Sendable {
             throw error
         }
         await deploys.recover()
+        if options.predecessor != nil { FaultPoint.handoffAdopted.hit() }
         let address = try await serve()
         if let predecessor = options.predecessor {
             do {
