@@ -117,7 +117,21 @@ extension Proxy {
             defer { listeners = [] }
             return listeners
         }
+        // NIO sets up an accepted connection on its own event loop, then back on the
+        // listener's hands it on to be registered, and drops it (its client sees a reset) when
+        // the listener has closed in between. So: no more accepts; then each loop runs what was
+        // queued on it before (the setups), then each listener's loop (the hand-backs); only
+        // then do the listeners close.
         for channel in open {
+            try? await channel.eventLoop.submit {
+                channel.pipeline.syncOperations.fireUserInboundEventTriggered(StopAccepting())
+            }.get()
+        }
+        for loop in group.makeIterator() {
+            try? await loop.submit {}.get()
+        }
+        for channel in open {
+            try? await channel.eventLoop.submit {}.get()
             try? await channel.close()
         }
     }

@@ -12,25 +12,33 @@ import Testing
 /// over by a second proxy. The order is the daemon's: the old proxy stops accepting before
 /// the new one adopts.
 @Suite(.serialized) struct ListenerHandOffTests {
-    @Test func aHandOffUnderLoadFailsNoRequestAndBothProxiesServe() async throws {
+    @Test func handOffsUnderLoadFailNoRequestAndEveryProxyServes() async throws {
         let listener = try TestListener()
         defer { listener.close() }
-        let blue = try await TestBackend(recording: false)
-        let green = try await TestBackend(recording: false)
-        let old = try await AdoptingProxy(adopting: listener.dup(), backend: blue)
-        var new: AdoptingProxy?
-        // Three keep-alive clients and three that ask for Connection: close, all the time.
-        let clients = (0..<6).map { LoadClient(port: listener.port, keepAlive: $0 % 2 == 0) }
+        // Four generations, each with a backend of its own to count what it served: three
+        // hand-offs, each in the daemon's order (stop accepting, the next adopts, shut down).
+        var backends: [TestBackend] = []
+        for _ in 0..<4 { backends.append(try await TestBackend(recording: false)) }
+        var proxies: [AdoptingProxy] = []
+        var servedAtShutdown: [Int] = []
+        var clients: [LoadClient] = []
         do {
-            #expect(await eventually(within: .seconds(60)) { blue.log.count >= 60 })
-            await old.proxy.stopAccepting()
-            new = try await AdoptingProxy(adopting: listener.dup(), backend: green)
-            // Returns once the old proxy's last connection has closed (not at the grace's end).
-            await old.proxy.shutdown(gracePeriod: .seconds(30))
-            let servedByOld = blue.log.count
-            #expect(old.proxy.openConnections == 0)
-            #expect(await eventually(within: .seconds(60)) { green.log.count >= 60 })
-            #expect(blue.log.count == servedByOld, "nothing reaches the old proxy after its shutdown")
+            proxies.append(try await AdoptingProxy(adopting: listener.dup(), backend: backends[0]))
+            // Four keep-alive clients and four that ask for Connection: close, all the time.
+            clients = (0..<8).map { LoadClient(port: listener.port, keepAlive: $0 % 2 == 0) }
+            for next in 1..<4 {
+                let backend = backends[next - 1]
+                #expect(await eventually(within: .seconds(60)) { backend.log.count >= 200 })
+                let old = proxies[next - 1]
+                await old.proxy.stopAccepting()
+                proxies.append(try await AdoptingProxy(adopting: listener.dup(), backend: backends[next]))
+                // Returns once the old proxy's last connection has closed.
+                await old.proxy.shutdown(gracePeriod: .seconds(30))
+                servedAtShutdown.append(backend.log.count)
+                #expect(old.proxy.openConnections == 0)
+            }
+            let last = backends[3]
+            #expect(await eventually(within: .seconds(60)) { last.log.count >= 200 })
         } catch {
             Issue.record(error)
         }
@@ -38,14 +46,14 @@ import Testing
         #expect(await eventually(within: .seconds(60)) { clients.allSatisfy(\.finished) })
         let tallies = clients.map(\.tally)
         #expect(tallies.flatMap(\.failures).isEmpty, "\(tallies.flatMap(\.failures))")
-        #expect(tallies.map(\.ok).reduce(0, +) == blue.log.count + green.log.count, "every request got its 200")
-        #expect(blue.log.count > 0 && green.log.count > 0)
-        // Keep-alive connections to the old proxy ended on a response that said so.
+        #expect(tallies.map(\.ok).reduce(0, +) == backends.map(\.log.count).reduce(0, +), "every request got its 200")
+        #expect(backends.allSatisfy { $0.log.count > 0 })
+        #expect(Array(backends.prefix(servedAtShutdown.count).map(\.log.count)) == servedAtShutdown,
+                "nothing reaches a proxy after its shutdown")
+        // Keep-alive connections to the old proxies ended on a response that said so.
         #expect(tallies.map(\.closesAnnounced).reduce(0, +) > 0)
-        await new?.stop()
-        await old.stop()
-        await blue.stop()
-        await green.stop()
+        for proxy in proxies.reversed() { await proxy.stop() }
+        for backend in backends { await backend.stop() }
     }
 
     @Test func aProxyThatStoppedAcceptingAdoptsTheListenerAgain() async throws {
@@ -202,11 +210,14 @@ final class LoadClient: Sendable {
     private func run(port: Int, keepAlive: Bool) {
         var client: RawClient?
         var sent = 0
+        var onConnection = 0
         // Bounded even if the test never says stop.
         let giveUp = ContinuousClock.now + .seconds(120)
         while !state.withLock({ $0.stopping }), ContinuousClock.now < giveUp {
             sent += 1
             do {
+                if client == nil { onConnection = 0 }
+                onConnection += 1
                 let connection = try client ?? RawClient(port: port, timeout: 30)
                 client = connection
                 try connection.send("GET /load/\(sent) HTTP/1.1\r\nHost: app.test\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n")
@@ -223,7 +234,7 @@ final class LoadClient: Sendable {
                 if !keepAlive || closes { client = nil }
             } catch {
                 let code = errno
-                state.withLock { $0.tally.failures.append("request \(sent): \(error) (errno \(code))") }
+                state.withLock { $0.tally.failures.append("request \(sent) (\(onConnection) on its connection, keep-alive \(keepAlive)): \(error) (errno \(code))") }
                 client = nil
             }
         }
