@@ -10,9 +10,13 @@ import Synchronization
 /// connection's own loop when it closes, so nothing is ever scheduled on a listener's loop.
 final class AcceptedConnections: Sendable {
     private let openNow = Atomic<Int>(0)
+    private let everAccepted = Atomic<Bool>(false)
     private let quiescing = Atomic<Bool>(false)
 
     var open: Int { openNow.load(ordering: .relaxed) }
+
+    /// Whether any connection was ever accepted (and so any loop has client state).
+    var any: Bool { everAccepted.load(ordering: .relaxed) }
 
     /// Shutdown has begun: a connection set up from now on is told to quiesce as it starts.
     var isQuiescing: Bool { quiescing.load(ordering: .acquiring) }
@@ -24,6 +28,7 @@ final class AcceptedConnections: Sendable {
 
     private func accepted(_ channel: any Channel) {
         openNow.add(1, ordering: .relaxed)
+        everAccepted.store(true, ordering: .relaxed)
         channel.closeFuture.whenComplete { [self] _ in openNow.subtract(1, ordering: .relaxed) }
     }
 

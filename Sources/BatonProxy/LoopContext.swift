@@ -186,7 +186,7 @@ final class LoopContext {
 
     /// Shutdown: tells every client connection of this loop to finish (`ChannelShouldQuiesceEvent`).
     /// HTTP/1.1 ends after a response that says `Connection: close`, HTTP/2 sends GOAWAY, a TLS
-    /// handshake in progress is dropped, tunnels and event streams run on.
+    /// handshake in progress finishes first, tunnels and event streams run on.
     func quiesce() {
         for channel in clients.values { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }

@@ -117,6 +117,7 @@ extension Proxy {
             defer { listeners = [] }
             return listeners
         }
+        guard !open.isEmpty else { return }
         // NIO sets up an accepted connection on its own event loop, then back on the
         // listener's hands it on to be registered, and drops it (its client sees a reset) when
         // the listener has closed in between. So: no more accepts; then each loop runs what was

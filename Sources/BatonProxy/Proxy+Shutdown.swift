@@ -10,6 +10,8 @@ extension Proxy {
     /// - HTTP/2: a GOAWAY naming the last stream taken; open streams finish.
     /// - WebSockets and event streams run on to the end of the grace period, then are asked to
     ///   end cleanly (a close frame 1001 at a frame boundary, the last chunk), as a drain does.
+    /// - A TLS handshake in progress goes on (within its timeout), then the connection ends as
+    ///   above.
     /// Past the grace period idle connections close at once, and whatever is still open
     /// `goAwayGrace` later is closed outright. The event loop group stays up (its owner shuts it
     /// down after this returns).
@@ -22,6 +24,8 @@ extension Proxy {
         let graceEnds = ContinuousClock.now + gracePeriod
         await stopAccepting()
         shared.httpsListening(on: nil)
+        // Never served: no loop has anything to finish (and the group may be gone already).
+        guard shared.connections.any else { return }
         // Set before the loops are told: a connection accepted before its listener closed but
         // set up on its loop only after that loop was told learns it as it is set up.
         shared.connections.beginQuiescing()

@@ -123,6 +123,25 @@ import Testing
         }
     }
 
+    @Test func aTLSConnectionSilentWhenTheShutdownBeginsCompletesItsHandshakeAndIsAnswered() async throws {
+        try await TLSFixture.with(configure: Self.patient) { fixture in
+            // Connected before the shutdown, its handshake not begun: curl speaks through it.
+            let connected = try RawClient(port: fixture.tlsPort, timeout: 60)
+            #expect(await eventually(within: .seconds(60)) { fixture.proxy.openConnections == 1 })
+            let relay = try TCPRelay(to: connected.fd)
+            defer { relay.stop() }
+            try await ShutdownRun.with(fixture.proxy, grace: .seconds(300)) { run in
+                let result = try await ClientTool.run(
+                    ["/usr/bin/curl", "-sS", "--max-time", "30", "--http1.1", "-D", "-", "--cacert", fixture.certificates.caFile,
+                     "--resolve", "app.test:\(relay.port):127.0.0.1", "https://app.test:\(relay.port)/late"])
+                #expect(result.status == 0, "\(result.all)")
+                #expect(result.output.lowercased().contains("connection: close"), "\(result.all)")
+                #expect(result.output.contains("hello /late"), "\(result.all)")
+                #expect(await run.ends())
+            }
+        }
+    }
+
     @Test func aShutdownReturnsOnceTheLastConnectionClosed() async throws {
         try await ProxyFixture.with(configure: Self.patient) { fixture in
             // Served and gone before the shutdown.
@@ -225,5 +244,56 @@ final class GatedBackend: Sendable {
             let response = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
             guard send(connection, response, response.count, Int32(MSG_NOSIGNAL)) == response.count else { return }
         }
+    }
+}
+
+/// Joins the first connection made to its port with a connection made before (its own copy of
+/// `fd`), byte for byte both ways: a client tool can then speak over a connection the proxy
+/// accepted earlier.
+final class TCPRelay: Sendable {
+    let port: Int
+    private let listener: TestListener
+    private let upstream: Int32
+
+    init(to fd: Int32) throws {
+        listener = try TestListener()
+        port = listener.port
+        upstream = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard upstream >= 0 else {
+            listener.close()
+            throw TestFailure("dup: \(errno)")
+        }
+        let (listening, upstream) = (listener.fd, upstream)
+        Thread.detachNewThread {
+            let client = accept(listening, nil, nil)
+            guard client >= 0 else {
+                close(upstream)
+                return
+            }
+            let done = Mutex(0)
+            let finish: @Sendable () -> Void = {
+                // The second direction to end closes both sockets.
+                if done.withLock({ $0 += 1; return $0 }) == 2 {
+                    close(client)
+                    close(upstream)
+                }
+            }
+            Thread.detachNewThread { Self.pipe(from: client, to: upstream); finish() }
+            Thread.detachNewThread { Self.pipe(from: upstream, to: client); finish() }
+        }
+    }
+
+    private static func pipe(from source: Int32, to sink: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(source, &buffer, buffer.count, 0)
+            guard count > 0, send(sink, buffer, count, Int32(MSG_NOSIGNAL)) == count else { break }
+        }
+        shutdown(sink, Int32(SHUT_WR))
+    }
+
+    func stop() {
+        shutdown(listener.fd, Int32(SHUT_RDWR))
+        listener.close()
     }
 }
