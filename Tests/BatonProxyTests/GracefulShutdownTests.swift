@@ -142,6 +142,32 @@ import Testing
         }
     }
 
+    @Test func anEventStreamRunsToTheEndOfTheGraceThenGetsItsLastChunk() async throws {
+        try await ProxyFixture.with(configure: Self.patient) { fixture in
+            let gated = try GatedBackend()
+            defer { gated.stop() }
+            let target = Target.address(host: "127.0.0.1", port: gated.port)
+            fixture.proxy.install(RouteTable([("events.test", Route(app: "events", target: target))]))
+            let client = try fixture.client(timeout: 60)
+            try client.send(Self.get("/events", host: "events.test"))
+            #expect(try client.readLine() == "HTTP/1.1 200 OK")
+            while try !client.readLine().isEmpty {}
+            #expect(try client.readLine() == "b")
+            #expect(try client.readLine() == "data: one")
+            #expect(try client.readLine() == "")
+            #expect(try client.readLine() == "")
+            try await ShutdownRun.with(fixture.proxy, grace: .seconds(2)) { (run: ShutdownRun) async throws in
+                // The stream ends cleanly at the grace's end (the chunked terminator), and its
+                // connection with it.
+                #expect(try client.readLine() == "0")
+                #expect(try client.readLine() == "")
+                #expect(client.isClosed())
+                #expect(fixture.proxy.longLivedAskedToGo(target: target) == 1)
+                #expect(await run.ends())
+            }
+        }
+    }
+
     @Test func aShutdownReturnsOnceTheLastConnectionClosed() async throws {
         try await ProxyFixture.with(configure: Self.patient) { fixture in
             // Served and gone before the shutdown.
@@ -197,7 +223,8 @@ final class ShutdownRun: Sendable {
 }
 
 /// An HTTP/1.1 upstream that answers each request (GET, no body) only once `open()` has been
-/// called: a request stays in flight for as long as a test needs.
+/// called: a request stays in flight for as long as a test needs. `/events` is an event stream
+/// that sends one event at once and never ends.
 final class GatedBackend: Sendable {
     let fd: Int32
     let port: Int
@@ -239,6 +266,14 @@ final class GatedBackend: Sendable {
             }
             let uri = String(decoding: head, as: UTF8.self).split(separator: " ").dropFirst().first.map(String.init) ?? "?"
             state.withLock { $0.received.append(uri) }
+            if uri == "/events" {
+                // An event stream that never ends by itself: one event, then silence.
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                let bytes = Array((head + "b\r\ndata: one\n\n\r\n").utf8)
+                guard send(connection, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { return }
+                while recv(connection, &byte, 1, 0) == 1 {}
+                return
+            }
             while !state.withLock({ $0.open || $0.stopped }) { usleep(2000) }
             let body = "gated \(uri)"
             let response = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
