@@ -1,3 +1,4 @@
+import BatonControl
 import BatonTestSupport
 import Foundation
 import Glibc
@@ -62,14 +63,15 @@ struct DaemonHandOffTests {
         try fixture.publishSite("1")
         try fixture.baton(["deploy", "web", "site:1"])
 
-        let client = try LongLivedClient(port: fixture.daemon.port, host: LongLivedDrainTests.host, webSockets: 10, streams: 2, closes: 0)
+        let client = try LongLivedClient(port: fixture.daemon.port, host: LongLivedDrainTests.host, webSockets: 10, streams: 2, closes: 0,
+                                         waitingForFlip: false)
         defer { client.stop() }
         // /cgi-bin/slow answers after 2 s: in flight across the whole hand-off.
-        let slow = SlowRequest(port: fixture.daemon.port)
+        let slow = SlowRequest(port: fixture.daemon.port, host: DeployFixture.host, path: "/cgi-bin/slow")
         usleep(300_000)
         let started = Date().timeIntervalSince1970
         let line = try HandOffLine(try fixture.baton(["daemon", "upgrade"]).stdout)
-        #expect(slow.wait() == "slow-v1\n")
+        #expect(slow.wait()?.body == "slow-v1\n")
         let summary = try client.summary()
         for (index, socket) in (summary["websockets"] as? [[String: Any]] ?? []).enumerated() {
             // Open until the old daemon's grace time, then closed cleanly with 1001.
@@ -141,7 +143,7 @@ struct DaemonHandOffTests {
         let fixture = try DeployFixture()
         defer { fixture.finish() }
         let original = fixture.daemon.process.processIdentifier
-        let scratch = try TempDir()
+        let scratch = TempDir(prefix: "baton-upgrade")
         defer { scratch.remove() }
         // An executable that is not a daemon: it exits at once, and the old daemon serves on.
         let falseCopy = scratch.path + "/baton-daemon"
@@ -202,10 +204,10 @@ struct DaemonHandOffTests {
 
     // MARK: helpers
 
+    /// GET /v1/daemon, as JSON: who serves the root now.
     private func daemonInfo(_ fixture: DeployFixture) throws -> [String: Any] {
-        let text = try RawHTTP.unixExchange(path: fixture.root + "/baton.sock", "GET /v1/daemon HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
-        guard let body = text.range(of: "\r\n\r\n") else { return [:] }
-        return (try JSONSerialization.jsonObject(with: Data(text[body.upperBound...].utf8)) as? [String: Any]) ?? [:]
+        let reply = try ControlClient(socketPath: fixture.root + "/baton.sock").call("GET", "/v1/daemon")
+        return (try JSONSerialization.jsonObject(with: reply) as? [String: Any]) ?? [:]
     }
 
     private func waitUntilGone(_ pid: Int32) -> Bool {
@@ -245,7 +247,7 @@ struct UpgradeBinaries {
     let paths: [String]
 
     init(versions: [String]) throws {
-        directory = try TempDir()
+        directory = TempDir(prefix: "baton-upgrade")
         let built = URL(fileURLWithPath: BatonExecutable.path).deletingLastPathComponent().appendingPathComponent("baton-daemon").path
         let original = try Data(contentsOf: URL(fileURLWithPath: built))
         let stamp = Data("@(#)baton 0.1.0 ".utf8)
@@ -270,25 +272,6 @@ struct UpgradeBinaries {
     func remove() { directory.remove() }
 }
 
-/// GET /cgi-bin/slow (2 s) on a thread of its own; `wait` gives the body.
-final class SlowRequest: @unchecked Sendable {
-    // `body` is written once before `done` is signalled and read after waiting on it.
-    private var body: String?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(port: Int) {
-        Thread.detachNewThread { [self] in
-            body = HTTPGet.fetch(port: port, host: DeployFixture.host, path: "/cgi-bin/slow")?.body
-            done.signal()
-        }
-    }
-
-    func wait() -> String? {
-        done.wait()
-        return body
-    }
-}
-
 /// `baton ARGS` on a thread of its own; `wait` gives its result and when it ended.
 final class BackgroundBaton: @unchecked Sendable {
     // Written once before `done` is signalled and read after waiting on it.
@@ -297,8 +280,9 @@ final class BackgroundBaton: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(_ fixture: DeployFixture, _ arguments: [String]) {
+        let (root, socket) = (fixture.root, fixture.socket)
         Thread.detachNewThread { [self] in
-            result = try? fixture.baton(arguments, allowFailure: true)
+            result = try? DeployFixture.baton(arguments, root: root, socket: socket, allowFailure: true)
             endedAt = Date()
             done.signal()
         }
