@@ -70,9 +70,10 @@ extension Daemon {
             try successor.link.send(offer, descriptors: descriptors)
             _ = try await successor.expect(.ready, until: deadline)
         } catch {
-            await successor.abandon()
+            let end = await successor.abandon()
+            rootLock.recordHolder()
             await gate.reopen()
-            throw Self.handOffFailed(executable, error)
+            throw Self.handOffFailed(executable, error, successorEnd: end)
         }
         // From here on this daemon has let go, and takes it all back if the successor fails.
         await letGo()
@@ -81,10 +82,11 @@ extension Daemon {
             try successor.link.send(HandoffMessage(step: .go))
             serving = try await successor.expect(.serving, until: deadline)
         } catch {
-            await successor.abandon()
+            let end = await successor.abandon()
+            rootLock.recordHolder()
             await takeBack()
             await gate.reopen()
-            throw Self.handOffFailed(executable, error)
+            throw Self.handOffFailed(executable, error, successorEnd: end)
         }
         rootLock.handOver()
         ownsRoot.withLock { $0 = false }
@@ -124,8 +126,10 @@ extension Daemon {
         }
     }
 
-    private static func handOffFailed(_ executable: String, _ error: any Error) -> BatonError {
-        let reason = (error as? BatonError)?.message ?? "\(error)"
+    /// `successorEnd`: how the successor ended, when it did on its own (it exited, or was killed).
+    private static func handOffFailed(_ executable: String, _ error: any Error, successorEnd: String? = nil) -> BatonError {
+        var reason = (error as? BatonError)?.message ?? "\(error)"
+        if let successorEnd { reason += " (\(successorEnd))" }
         return BatonError(.setupFailed, "cannot hand over to \(executable): \(reason); this daemon (pid \(getpid())) serves on",
                           cause: error)
     }
@@ -169,7 +173,7 @@ private struct Successor: Sendable {
         do {
             let pid = try ProgramSpawn.start([executable] + arguments, executable: executable, passing: [theirs],
                                              closingOthers: true, environment: [Predecessor.environmentName: "3"])
-            return Successor(pid: pid, link: HandoffLink(fd: mine))
+            return Successor(pid: pid, link: HandoffLink(fd: mine, peer: "the new daemon (pid \(pid))"))
         } catch {
             close(mine)
             throw error
@@ -178,23 +182,29 @@ private struct Successor: Sendable {
 
     func expect(_ step: HandoffMessage.Step, until deadline: ContinuousClock.Instant) async throws -> HandoffMessage {
         let link = self.link
-        let pid = self.pid
         return try await DetachedThread.run {
-            let (message, descriptors) = try link.expect(step, until: deadline, from: "the new daemon (pid \(pid))")
+            let (message, descriptors) = try link.expect(step, until: deadline)
             for fd in descriptors { close(fd) }
             return message
         }
     }
 
     /// Kills it (it may hold nothing by now, or some sockets; this daemon has its own copies)
-    /// and reaps it.
-    func abandon() async {
+    /// and reaps it. Returns how it ended when it had ended on its own ("exited with status 1").
+    func abandon() async -> String? {
         link.close()
         let pid = self.pid
-        await DetachedThread.run {
-            kill(pid, SIGKILL)
+        return await DetachedThread.run {
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // Already gone: say how. Else it is killed now, which needs no saying.
+            let ended = waitpid(pid, &status, WNOHANG) == pid
+            if !ended {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                return nil
+            }
+            let signal = status & 0x7f
+            return signal == 0 ? "it exited with status \((status >> 8) & 0xff)" : "it was killed by signal \(signal)"
         }
     }
 }

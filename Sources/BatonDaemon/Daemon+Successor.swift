@@ -25,9 +25,9 @@ public struct Predecessor: Sendable {
         guard let fd = Int32(text), fd > 2, fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
             throw BatonError(.invalidArgument, "\(environmentName)=\(text) names no open descriptor: it is set by a daemon hand-off, not by hand")
         }
-        let link = HandoffLink(fd: fd)
+        let link = HandoffLink(fd: fd, peer: "the old daemon")
         do {
-            let (offer, descriptors) = try link.expect(.offer, until: .now + stepTimeout, from: "the old daemon")
+            let (offer, descriptors) = try link.expect(.offer, until: .now + stepTimeout)
             return try Predecessor(link: link, offer: offer, descriptors: descriptors)
         } catch {
             link.close()

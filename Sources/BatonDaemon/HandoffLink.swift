@@ -31,15 +31,20 @@ struct HandoffMessage: Codable, Sendable {
 /// called on helper threads, never on an event loop.
 final class HandoffLink: Sendable {
     let fd: Int32
+    /// Who is at the other end, for messages: "the new daemon (pid 123)".
+    let peer: String
 
-    init(fd: Int32) {
+    init(fd: Int32, peer: String) {
         self.fd = fd
+        self.peer = peer
     }
 
     func send(_ message: HandoffMessage, descriptors: [Int32] = []) throws {
         let payload = try JSONEncoder().encode(message)
         do {
             try DescriptorPassing.send(socket: fd, payload: Array(payload), descriptors: descriptors)
+        } catch let error where error.errno == EPIPE || error.errno == ECONNRESET {
+            throw BatonError(.unavailable, "\(peer) went away", cause: error)
         } catch {
             throw BatonError(.unavailable, "hand-off: cannot send \(message.step.rawValue): \(error)", cause: error)
         }
@@ -51,7 +56,10 @@ final class HandoffLink: Sendable {
         do {
             received = try DescriptorPassing.receive(socket: fd, deadline: deadline)
         } catch let error where error.errno == ETIMEDOUT {
-            throw BatonError(.timeout, "hand-off: no answer in time", cause: error)
+            throw BatonError(.timeout, "hand-off: no answer from \(peer) in time", cause: error)
+        } catch let error where error.errno == ECONNRESET {
+            // The other side closed with a message unread: it has gone, as at end of stream.
+            return nil
         } catch {
             throw BatonError(.unavailable, "hand-off: cannot receive: \(error)", cause: error)
         }
@@ -65,7 +73,7 @@ final class HandoffLink: Sendable {
 
     /// Receives the next message and requires it to be `step`; descriptors sent with anything
     /// else are closed.
-    func expect(_ step: HandoffMessage.Step, until deadline: ContinuousClock.Instant, from peer: String) throws -> (HandoffMessage, [Int32]) {
+    func expect(_ step: HandoffMessage.Step, until deadline: ContinuousClock.Instant) throws -> (HandoffMessage, [Int32]) {
         guard let (message, descriptors) = try receive(until: deadline) else {
             throw BatonError(.unavailable, "\(peer) went away")
         }

@@ -41,9 +41,7 @@ public final class RootLock: Sendable {
             throw BatonError(.conflict, "root \(root) is in use by another baton daemon\(holder): stop it first or choose another --root")
         }
         let lock = RootLock(fd: fd)
-        // Best effort: the pid only makes a second daemon's message more useful.
-        let text = Array("\(getpid())\n".utf8)
-        if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        lock.recordHolder()
         return lock
     }
 
@@ -67,9 +65,16 @@ public final class RootLock: Sendable {
         }
         // Until `confirm`, a release (this successor failing) must leave the predecessor's lock be.
         let lock = RootLock(fd: fd, unlocks: false)
+        lock.recordHolder()
+        return lock
+    }
+
+    /// Writes this process's pid into the lock file: at the start, and again by a daemon whose
+    /// successor failed after writing its own. Best effort: the pid only makes a second
+    /// daemon's message more useful.
+    public func recordHolder() {
         let text = Array("\(getpid())\n".utf8)
         if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
-        return lock
     }
 
     /// An adopted lock is this process's alone from now on (the hand-off has succeeded).

@@ -1,4 +1,5 @@
 import BatonControl
+import BatonNetwork
 import BatonTestSupport
 import Foundation
 import Glibc
@@ -140,7 +141,11 @@ struct DaemonHandOffTests {
     }
 
     @Test func badUpgradesChangeNothing() throws {
-        let fixture = try DeployFixture()
+        // The socket outside the 0700 root, where a member of its group can reach it.
+        let run = TempDir(prefix: "baton-upgrade-run")
+        defer { run.remove() }
+        chmod(run.path, 0o711)
+        let fixture = try DeployFixture(daemonArguments: ["--socket", run.sub("baton.sock")])
         defer { fixture.finish() }
         let original = fixture.daemon.process.processIdentifier
         let scratch = TempDir(prefix: "baton-upgrade")
@@ -153,7 +158,7 @@ struct DaemonHandOffTests {
         try FileManager.default.copyItem(atPath: "/bin/true", toPath: writable + "/baton-daemon")
         chmod(writable + "/baton-daemon", 0o777)
         let cases: [([String], String)] = [
-            (["--binary", falseCopy], "cannot hand over to \(falseCopy): the new daemon"),
+            (["--binary", falseCopy], "cannot hand over to \(falseCopy): the new daemon (pid "),
             (["--binary", scratch.path + "/missing"], "cannot upgrade to \(scratch.path)/missing"),
             (["--binary", writable + "/baton-daemon"], "must be owned by root and writable by no one else"),
             (["--binary", scratch.path], "is not an executable file"),
@@ -167,10 +172,9 @@ struct DaemonHandOffTests {
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
             #expect(try daemonInfo(fixture)["pid"] as? Int == Int(original), "\(arguments)")
         }
-        // Only root may ask: a member of the socket's group is refused.
-        chown(fixture.root + "/baton.sock", 0, 4242)
+        // Only root may ask: a member of the socket's group (root's group, as bound) is refused.
         let member = try fixture.baton(["daemon", "upgrade"], allowFailure: true,
-                                       prefix: ["/usr/bin/setpriv", "--reuid", "4242", "--regid", "4242", "--clear-groups", "--"])
+                                       prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=0", "--clear-groups", "--"])
         #expect(member.status != 0 && member.stderr.contains("only root may upgrade"), "\(member.stderr)")
         #expect(fixture.daemon.currentPID == original)
         #expect(try fixture.baton(["app", "ls"]).status == 0)
@@ -202,11 +206,64 @@ struct DaemonHandOffTests {
         #expect(notify.next() == "MAINPID=\(line.to)\nREADY=1")
     }
 
+    /// systemd's socket activation (`systemd-socket-activate` stands in for systemd): the
+    /// daemon adopts the proxy and control sockets it is given, answers the connection that
+    /// started it, passes both on in a hand-off, and leaves the control socket's path to systemd.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+    func socketActivatedListenersAreAdoptedAndPassedOn() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-activated-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        TestProcessLifetime.register(root: root)
+        let port = try ReservedPort.released()
+        let socket = root + "/baton.sock"
+        let process = ChildProcess()
+        let command = TestProcessLifetime.tied(["/usr/bin/systemd-socket-activate", "-l", "127.0.0.1:\(port)", "-l", socket,
+                                                BatonExecutable.path, "daemon", "--root", root, "--listen", "127.0.0.1:\(port)",
+                                                "--no-access-log"])
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try TestProcessLifetime.start(process)
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            if let text = try? String(contentsOfFile: root + "/daemon.lock", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+               pid != process.processIdentifier, !DaemonProcess.isGone(pid) {
+                kill(pid, SIGKILL)
+                _ = waitUntilGone(pid)
+            }
+            try? RootNetwork.remove(root: root)
+            TestNetwork.remove(root: root)
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        // The first connection starts the daemon, which accepts it from the socket it was given
+        // (refused only until systemd-socket-activate listens).
+        var first: (status: Int, body: String)?
+        for _ in 0..<300 where first == nil {
+            first = HTTPGet.fetch(port: port, host: "nothing.test", path: "/")
+            if first == nil { usleep(100_000) }
+        }
+        #expect(first?.status == 404, "\(String(describing: first))")
+        try DeployFixture.baton(["app", "create", "web", "--host", "web.test", "--upstream", "127.0.0.1:9"], root: root)
+        let line = try HandOffLine(try DeployFixture.baton(["daemon", "upgrade"], root: root).stdout)
+        #expect(line.from == process.processIdentifier)
+        #expect(waitUntilGone(line.from))
+        // The successor serves both sockets; stopping it leaves systemd's socket file in place.
+        #expect(HTTPGet.fetch(port: port, host: "nothing.test", path: "/")?.status == 404)
+        #expect(try DeployFixture.baton(["app", "ls"], root: root).stdout.contains("web"))
+        kill(line.to, SIGTERM)
+        #expect(waitUntilGone(line.to))
+        var info = stat()
+        #expect(lstat(socket, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK)
+    }
+
     // MARK: helpers
 
     /// GET /v1/daemon, as JSON: who serves the root now.
     private func daemonInfo(_ fixture: DeployFixture) throws -> [String: Any] {
-        let reply = try ControlClient(socketPath: fixture.root + "/baton.sock").call("GET", "/v1/daemon")
+        let reply = try ControlClient(socketPath: fixture.socket ?? fixture.root + "/baton.sock").call("GET", "/v1/daemon")
         return (try JSONSerialization.jsonObject(with: reply) as? [String: Any]) ?? [:]
     }
 
