@@ -58,7 +58,7 @@ public struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest request body in bytes (default: no cap).", valueName: "bytes"))
     var maxBody: Int?
 
-    @Option(help: ArgumentHelp("Seconds in-flight requests may finish after SIGTERM.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds in-flight requests (and WebSockets) may finish after SIGTERM or a hand-off to a new daemon.", valueName: "seconds"))
     var shutdownGrace: Double = 10
 
     @Option(help: ArgumentHelp("Previews answer at NAME.<domain>.", valueName: "domain"))

@@ -129,8 +129,15 @@ struct DaemonHandOffTests {
         let second = try fixture.baton(["daemon", "upgrade"], allowFailure: true)
         #expect(second.status != 0)
         #expect(second.stderr.hasPrefix("error: a daemon hand-off is already running"), "\(second.stderr)")
+        // A change asked for meanwhile waits, is not run by the old daemon, and runs once on the new.
+        let createdAt = Date()
+        let create = BackgroundBaton(fixture, ["app", "create", "other", "--host", "other.test", "--upstream", "127.0.0.1:9"])
         let deployed = deploy.wait()
         let handedOver = first.wait()
+        let created = create.wait()
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(createdAt < deploy.endedAt && create.endedAt >= deploy.endedAt)
+        #expect(try fixture.baton(["app", "ls"]).stdout.contains("other"))
         #expect(deployed.status == 0, "\(deployed.stderr)")
         let record = try JSONSerialization.jsonObject(with: Data(deployed.stdout.utf8)) as? [String: Any]
         #expect(record?["outcome"] as? String == "succeeded", "\(deployed.stdout)")
@@ -180,11 +187,20 @@ struct DaemonHandOffTests {
         #expect(try fixture.baton(["app", "ls"]).status == 0)
     }
 
-    @Test func sighupHandsOverToTheInstalledBinary() throws {
-        let fixture = try DeployFixture()
+    /// SIGHUP, with every listener a daemon can have: HTTPS, metrics and the control socket
+    /// are all served by the successor, on the same ports.
+    @Test func sighupHandsOverEveryListenerToTheInstalledBinary() throws {
+        let fixture = try DeployFixture(daemonArguments: ["--listen-tls", "127.0.0.1:0", "--local-ca", "--metrics", "127.0.0.1:0"])
         defer { fixture.finish() }
         try fixture.publishSite("1")
         try fixture.baton(["deploy", "web", "site:1"])
+        let httpsPort = try HTTPSEndToEndTests.httpsPort(fixture.daemon)
+        let metricsPort = try Self.metricsPort(fixture.daemon)
+        let ca = fixture.root + "-ca.pem"
+        defer { unlink(ca) }
+        try fixture.baton(["cert", "ca"]).stdout.write(toFile: ca, atomically: true, encoding: .utf8)
+        #expect(try HTTPSEndToEndTests.curl(DeployFixture.host, port: httpsPort, caFile: ca).body == "v1\n")
+
         let original = fixture.daemon.process.processIdentifier
         kill(original, SIGHUP)
         #expect(waitUntilGone(original))
@@ -193,6 +209,18 @@ struct DaemonHandOffTests {
         #expect(try daemonInfo(fixture)["pid"] as? Int == Int(successor))
         #expect(fixture.daemon.log.contains("handed over to pid \(successor)"))
         #expect(fixture.get()?.body == "v1\n")
+        let https = try HTTPSEndToEndTests.curl(DeployFixture.host, port: httpsPort, caFile: ca)
+        #expect(https.status == 0 && https.body == "v1\n", "\(https.stderr)")
+        #expect(HTTPGet.fetch(port: metricsPort, host: "metrics", path: "/metrics")?.status == 200)
+    }
+
+    /// The metrics port from the daemon's ready line (`…, metrics on http://127.0.0.1:PORT/metrics, …`).
+    private static func metricsPort(_ daemon: DaemonProcess) throws -> Int {
+        guard let line = daemon.log.split(separator: "\n").first(where: { $0.hasPrefix("baton daemon: proxy on ") }),
+              let range = line.range(of: "metrics on http://127.0.0.1:"),
+              let port = Int(line[range.upperBound...].prefix { $0.isNumber })
+        else { throw DaemonProcessError("no metrics address in the ready line: \(daemon.log)") }
+        return port
     }
 
     /// A successor tells systemd it is the main process now (`MAINPID`), then `READY=1`.
