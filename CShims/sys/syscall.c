@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -115,4 +116,8 @@ int bt_signalfd_next(int fd) {
     do { n = read(fd, &info, sizeof info); } while (n < 0 && errno == EINTR);
     if (n < 0) return errno == EAGAIN ? 0 : -1;
     return n == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
+}
+
+int bt_spawn_actions_close_from(void *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }

@@ -44,7 +44,9 @@ public struct BatonCommand: ParsableCommand {
     public static func runMain() -> Never {
         var arguments = Array(CommandLine.arguments.dropFirst())
         // The daemon is its own executable, so this one never links NIO or SQLite.
-        if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
+        let upgrade = arguments.count >= 2 && arguments[0] == "daemon" && arguments[1] == "upgrade"
+        if arguments.first == "daemon", !upgrade { DaemonExecutable.exec(Array(arguments.dropFirst())) }
+        if upgrade { CommandMain.run(DaemonUpgradeCommand.self, Array(arguments.dropFirst(2)), hint: "baton daemon upgrade --help") }
         if arguments == ["help", "daemon"] { DaemonExecutable.exec(["--help"]) }
         CommandMain.exiting(hint: "baton --help") {
             try RemoteOption.take(from: &arguments)

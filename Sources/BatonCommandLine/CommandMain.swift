@@ -45,7 +45,13 @@ public enum CommandMain {
 
 /// The version both executables print: `baton --version`, `baton daemon --version`.
 public enum BatonVersion {
-    public static let current = "0.1.0"
+    public static let current = String(stamp.dropFirst(stampPrefix.count).prefix { $0 != " " })
+
+    /// The version as an SCCS-style what-string padded to 40 bytes: a literal that long is kept
+    /// in the binary as bytes, never folded into code, so `what`/`strings` find it and a build
+    /// can be stamped with another version in place (the hand-off tests' upgrade binaries).
+    static let stamp = "@(#)baton 0.1.0                         "
+    public static let stampPrefix = "@(#)baton "
 }
 
 /// Thrown by a command that has already said what it needs to and wants a specific status.

@@ -61,11 +61,29 @@ public struct ControlClient: Sendable {
     public static let maxReply = 256 << 20
 
     /// Sends one request; returns the body of a 2xx reply, throws the daemon's error otherwise.
+    /// A request the daemon held while it handed over to a successor, and never ran, is sent
+    /// again once: to the successor, which has the socket by then.
     public func call(_ method: String, _ path: String, body: Data = Data(), replySeconds: Int = Self.replySeconds) throws -> Data {
-        try exchange(method, path, contentType: "application/json", length: Int64(body.count), replySeconds: replySeconds) { fd in
-            try writeAll(fd, body)
+        let send = {
+            try exchange(method, path, contentType: "application/json", length: Int64(body.count), replySeconds: replySeconds) { fd in
+                try writeAll(fd, body)
+            }
+        }
+        do {
+            return try send()
+        } catch is HandedOver {
+            do {
+                return try send()
+            } catch is HandedOver {
+                throw BatonError(.unavailable, "the daemon at \(daemonName) was handed over twice while the request waited: run it again")
+            }
         }
     }
+
+    /// The reply header of a request the daemon did not run because it handed over meanwhile.
+    public static let handedOverHeader = "Baton-Handed-Over"
+
+    private struct HandedOver: Error {}
 
     /// Sends `length` bytes read from `file` as the body (a blob: never whole in memory).
     public func upload(_ method: String, _ path: String, file: Int32, length: Int64, replySeconds: Int = Self.replySeconds) throws -> Data {
@@ -104,6 +122,9 @@ public struct ControlClient: Sendable {
         }
         let payload = reply.dropFirst(headEnd + 4)
         if (200..<300).contains(status) { return Data(payload) }
+        if status == 503, String(decoding: reply.prefix(headEnd), as: UTF8.self).lowercased().contains("\r\n\(Self.handedOverHeader.lowercased()):") {
+            throw HandedOver()
+        }
         if let error = try? ControlJSON.decoder().decode(ControlErrorBody.self, from: Data(payload)) {
             throw BatonError(BatonError.Code(rawValue: error.code) ?? .internal, error.error)
         }

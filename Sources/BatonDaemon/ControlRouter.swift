@@ -18,6 +18,9 @@ struct ControlReply: Sendable {
     var status: Int
     var contentType = "application/json"
     var body: Data
+    var headers: [(String, String)] = []
+    /// Runs once the reply has been written (a hand-off's old daemon exits only then).
+    var sent: (@Sendable () -> Void)?
 }
 
 /// Maps control API routes to the service. Every route is listed here:
@@ -45,8 +48,26 @@ struct ControlRouter: Sendable {
     var previewDomain = Daemon.Options.defaultPreviewDomain
     /// `baton cert …` (ControlRouter+Certificates.swift).
     var certificates: CertificateService?
+    /// Hand-off (issue 15): what holds changes out of one, and the daemon that hands over.
+    var gate: ControlGate?
+    var daemon: Daemon?
 
+    /// Requests that change state pass the hand-off gate (ControlGate); reads never wait.
     func handle(_ request: ControlRequest) async -> ControlReply {
+        guard let gate, request.method != "GET", !Self.isDaemonRoute(request) else { return await answer(request) }
+        do {
+            try await gate.enter()
+        } catch {
+            var reply = Self.error(BatonError(.unavailable, "the daemon handed over to pid \(error.pid) while this request waited: run it again"))
+            reply.headers = [(ControlClient.handedOverHeader, String(error.pid))]
+            return reply
+        }
+        let reply = await answer(request)
+        await gate.leave()
+        return reply
+    }
+
+    private func answer(_ request: ControlRequest) async -> ControlReply {
         do {
             return try await route(request)
         } catch let error as BatonError {
@@ -59,6 +80,7 @@ struct ControlRouter: Sendable {
     private func route(_ request: ControlRequest) async throws -> ControlReply {
         let parts = request.path.split(separator: "?")[0].split(separator: "/").map(String.init)
         if Self.isCertificateRoute(parts) { return try await routeCertificates(request, parts) }
+        if Self.isDaemonRoute(request) { return try await routeDaemon(request, parts) }
         switch (request.method, parts.count, parts.first) {
         case ("GET", 1, "metrics"):
             return ControlReply(status: 200, contentType: "text/plain; version=0.0.4", body: Data(metrics.render().utf8))

@@ -16,15 +16,9 @@ final class ControlServer: Sendable {
     let path: String
     private let connections: ServerConnections
 
-    init(path: String, group: any EventLoopGroup, router: ControlRouter, logger: Logger) async throws {
+    /// Serves on `fd`, the listening socket bound at `path` (DaemonListeners), which it owns.
+    init(adopting fd: Int32, path: String, group: any EventLoopGroup, router: ControlRouter, logger: Logger) async throws {
         self.path = path
-        var info = stat()
-        if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFSOCK {
-            throw BatonError(.conflict, "\(path) exists and is not a socket: remove it or choose --socket")
-        }
-        if (try? ControlClient(socketPath: path).call("GET", "/v1/health")) != nil {
-            throw BatonError(.conflict, "a daemon is already running at \(path): stop it first or choose --root/--socket")
-        }
         let socketGroup = AtomicGID()
         let connections = ServerConnections()
         self.connections = connections
@@ -41,7 +35,7 @@ final class ControlServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ControlHandler(router: router, allowed: allowed, peerIsRoot: peer.uid == 0, connections: connections))
                 }
             }
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            .withBoundSocket(fd).get()
         do {
             try sys("chmod \(path)") { chmod(path, 0o660) }
             var bound = stat()
@@ -54,10 +48,11 @@ final class ControlServer: Sendable {
         channel = server
     }
 
-    /// Closes the listening socket and removes its path: no new client gets in.
-    func stopAccepting() async {
+    /// Closes this process's listening socket: no new client gets in here. The path is
+    /// removed only by the daemon that owns it: after a hand-off the successor accepts on it.
+    func stopAccepting(removingPath: Bool) async {
         try? await channel.close()
-        unlink(path)
+        if removingPath { unlink(path) }
     }
 
     /// Closes every client connection, and drops the replies of requests still with the
@@ -232,6 +227,7 @@ final class ControlHandler: ChannelDuplexHandler {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: reply.contentType)
         headers.add(name: "content-length", value: String(reply.body.count))
+        for (name, value) in reply.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: reply.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
@@ -239,6 +235,7 @@ final class ControlHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: reply.body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if let sent = reply.sent { done.whenComplete { _ in sent() } }
         if keepAlive {
             if case .handling = state { state = .idle }
         } else {

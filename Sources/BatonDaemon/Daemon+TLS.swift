@@ -27,7 +27,7 @@ extension Daemon {
         certificates.resolver.load()
         guard let (host, port) = options.tlsListen else { return nil }
         do {
-            return try await proxy.startTLS(host: host, port: port, certificates: certificates.resolver)
+            return try await proxy.startTLS(adoptingListener: try listeners.duplicate(.tls)!, certificates: certificates.resolver)
         } catch {
             throw BatonError(.setupFailed, "cannot listen for HTTPS on \(host):\(port): \(error)", cause: error)
         }

@@ -40,6 +40,14 @@ public final class Daemon: Sendable {
         public var tlsListen: (host: String, port: Int)?
         public var localCA = false
         public var defaultServerName: String?
+        /// Hand-off (issue 15): the executable and arguments a successor is started with (the
+        /// command line this daemon was started with); nil refuses hand-offs.
+        public var executable: String?
+        public var arguments: [String] = []
+        /// Set when this daemon was started by a hand-off: what the old one passed.
+        public var predecessor: Predecessor?
+        /// Sockets from systemd's socket activation (`LISTEN_FDS`).
+        public var activatedSockets: [(fd: Int32, name: String?)] = []
 
         public init(root: String) {
             self.root = root
@@ -51,19 +59,27 @@ public final class Daemon: Sendable {
     public let options: Options
     public let proxy: Proxy
     let group: MultiThreadedEventLoopGroup
-    private let rootLock: RootLock
+    let rootLock: RootLock
+    let listeners: DaemonListeners
+    let gate = ControlGate()
+    let handOffs = HandOffState()
     let database: StateDatabase
     let network: SandboxNetworkService
     let service: ControlService
     let deploys: DeployService
     let certificates: CertificateService
     private let tlsAddressBox = Mutex<SocketAddress?>(nil)
-    private let control = Mutex<ControlServer?>(nil)
-    private let metricsServer = Mutex<MetricsServer?>(nil)
+    let control = Mutex<ControlServer?>(nil)
+    let metricsServer = Mutex<MetricsServer?>(nil)
     /// What `network.prepare()` made of the sandbox network at start.
     private let sandboxNetwork = Mutex<Result<NetworkSettings, BatonError>?>(nil)
-    private let previewReaper = Mutex<Task<Void, Never>?>(nil)
-    private let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
+    let previewReaper = Mutex<Task<Void, Never>?>(nil)
+    /// This process serves the root: false for a successor until it serves, and for a daemon
+    /// once it has handed over. Only the owner unlocks the root or removes the control socket.
+    let ownsRoot = Mutex(false)
+    /// What `requestExit` runs: set by whoever runs the daemon (`runUntilSignalled`).
+    private let exitRequest = Mutex<(@Sendable () -> Void)?>(nil)
+    let logger = Logger(label: "baton.daemon") { _ in StreamLogHandler.standardError(label: "baton.daemon") }
 
     /// Takes the root's lock (creating the root), opens the state database and builds the
     /// proxy; nothing listens yet. Throws, having changed nothing, when another daemon holds
@@ -74,7 +90,15 @@ public final class Daemon: Sendable {
         // read or changed: a second daemon must not run recovery over the first one's
         // sandboxes and deployments, nor even tighten modes beneath it.
         try StateRoot.prepare(options.root)
-        rootLock = try RootLock.acquire(root: options.root)
+        if let predecessor = options.predecessor {
+            rootLock = try RootLock.adopt(descriptor: predecessor.lock, root: options.root)
+        } else {
+            rootLock = try RootLock.acquire(root: options.root)
+        }
+        // Bound before recovery, so clients queue in the backlog instead of being refused.
+        listeners = try DaemonListeners.open(options: options, passed: options.predecessor?.listeners ?? [:],
+                                             passedControlFromSystemd: options.predecessor?.controlFromSystemd ?? false,
+                                             activated: options.activatedSockets)
         StateRoot.tighten(options.root)
         database = try StateDatabase(path: options.root + "/state.db")
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
@@ -93,22 +117,45 @@ public final class Daemon: Sendable {
     }
 
     /// Installs the stored routes, then starts the proxy and the control API. Returns the proxy's
-    /// bound address (useful with port 0).
+    /// bound address (useful with port 0). A successor first tells its predecessor it is ready
+    /// and waits until that one has let go, and says when it serves.
     @discardableResult
     public func start() async throws -> SocketAddress {
         do {
             let prepared = try network.prepare()
             sandboxNetwork.withLock { $0 = prepared }
+            if let predecessor = options.predecessor { try await predecessor.readyThenWaitForGo() }
         } catch {
             await stop()
             throw error
         }
         await deploys.recover()
+        if options.predecessor != nil { FaultPoint.handoffAdopted.hit() }
+        let address = try await serve()
+        if let predecessor = options.predecessor {
+            do {
+                try predecessor.link.send(HandoffMessage(step: .serving))
+            } catch {
+                // The predecessor went away meanwhile: this daemon serves the root now all the same.
+                logger.warning("\(error)")
+            }
+            predecessor.link.close()
+            rootLock.confirm()
+        }
+        ownsRoot.withLock { $0 = true }
+        _ = ServiceManager.notify(options.predecessor == nil ? "READY=1" : "MAINPID=\(getpid())\nREADY=1")
+        return address
+    }
+
+    /// Installs the stored routes and accepts on every listener: at start, and again after a
+    /// failed hand-off.
+    func serve() async throws -> SocketAddress {
         try await service.reloadRoutes()
         let address: SocketAddress
         do {
-            address = try await proxy.start(host: options.listenHost, port: options.listenPort)
+            address = try await proxy.start(adoptingListener: try listeners.duplicate(.proxy)!)
         } catch {
+            await stop()
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
         await deploys.setVerifyEndpoint(Self.verifyEndpoint(address), token: proxy.verifyToken ?? "")
@@ -121,7 +168,7 @@ public final class Daemon: Sendable {
         }
         if let (host, port) = options.metricsListen {
             do {
-                let server = try await MetricsServer(host: host, port: port, group: group, metrics: proxy.metrics)
+                let server = try await MetricsServer(adopting: try listeners.duplicate(.metrics)!, group: group, metrics: proxy.metrics)
                 metricsServer.withLock { $0 = server }
             } catch {
                 await stop()
@@ -129,11 +176,14 @@ public final class Daemon: Sendable {
             }
         }
         let volumes = VolumeService(database: database, store: deploys.runtime.volumes)
-        let router = ControlRouter(service: service, deploys: deploys, volumes: volumes, metrics: proxy.metrics,
+        var router = ControlRouter(service: service, deploys: deploys, volumes: volumes, metrics: proxy.metrics,
                                    previewDomain: options.previewDomain, certificates: certificates)
+        router.gate = gate
+        router.daemon = self
         let server: ControlServer
         do {
-            server = try await ControlServer(path: options.resolvedSocketPath, group: group, router: router, logger: logger)
+            server = try await ControlServer(adopting: try listeners.duplicate(.control)!, path: options.resolvedSocketPath,
+                                             group: group, router: router, logger: logger)
         } catch {
             await stop()
             if let error = error as? BatonError { throw error }
@@ -143,6 +193,15 @@ public final class Daemon: Sendable {
         previewReaper.withLock { $0 = Self.reapExpiredPreviews(deploys) }
         logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
         return address
+    }
+
+    /// Asks whoever runs the daemon to stop it (a hand-off has succeeded).
+    func requestExit() {
+        exitRequest.withLock { $0 }?()
+    }
+
+    func onExitRequest(_ action: @escaping @Sendable () -> Void) {
+        exitRequest.withLock { $0 = action }
     }
 
     /// The HTTPS listener's bound address, once started with `tlsListen`.
@@ -176,9 +235,11 @@ public final class Daemon: Sendable {
     /// sandboxes keep running for the next daemon, which may take the root once this returns.
     /// Safe to call more than once, and after a failed `start`.
     public func stop() async {
+        let owner = ownsRoot.withLock { $0 }
+        if owner { _ = ServiceManager.notify("STOPPING=1") }
         let control = take(self.control)
         let metrics = take(metricsServer)
-        await control?.stopAccepting()
+        await control?.stopAccepting(removingPath: owner && !listeners.controlFromSystemd)
         await metrics?.stopAccepting()
         await proxy.shutdown(gracePeriod: options.shutdownGrace)
         await certificates.resolver.stopIssuing()
@@ -190,10 +251,12 @@ public final class Daemon: Sendable {
         }
         await deploys.shutDown()
         try? await group.shutdownGracefully()
-        rootLock.release()
+        listeners.closeAll()
+        // A daemon that handed over, or a successor that failed, leaves the lock to the other.
+        if owner { rootLock.release() } else { rootLock.handOver() }
     }
 
-    private func take<Value: Sendable>(_ slot: borrowing Mutex<Value?>) -> Value? {
+    func take<Value: Sendable>(_ slot: borrowing Mutex<Value?>) -> Value? {
         slot.withLock { value in
             defer { value = nil }
             return value

@@ -58,7 +58,7 @@ public struct DaemonCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest request body in bytes (default: no cap).", valueName: "bytes"))
     var maxBody: Int?
 
-    @Option(help: ArgumentHelp("Seconds in-flight requests may finish after SIGTERM.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds in-flight requests (and WebSockets) may finish after SIGTERM or a hand-off to a new daemon.", valueName: "seconds"))
     var shutdownGrace: Double = 10
 
     @Option(help: ArgumentHelp("Previews answer at NAME.<domain>.", valueName: "domain"))
@@ -137,7 +137,22 @@ public struct DaemonCommand: ParsableCommand {
         options.proxy.clientBodyTimeout = .milliseconds(Int64(bodyTimeout * 1000))
         options.proxy.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         options.proxy.maxBodyBytes = maxBody
+        // Hand-off (issue 15): a successor runs this executable with these arguments.
+        options.executable = try? PathName.readLink("/proc/self/exe")
+        options.arguments = Array(CommandLine.arguments.dropFirst())
+        options.activatedSockets = ServiceManager.inheritedSockets()
+        options.predecessor = try Predecessor.fromEnvironment()
         let socketPath = options.resolvedSocketPath
+        do {
+            try run(options, host: host, port: port, socketPath: socketPath)
+        } catch {
+            // The old daemon serves on; it is told why this one did not take over.
+            options.predecessor?.fail(error)
+            throw error
+        }
+    }
+
+    private func run(_ options: Daemon.Options, host: String, port: Int, socketPath: String) throws {
         try Daemon.runUntilSignalled(options: options) { daemon, address in
             var ready = "baton daemon: proxy on \(address.ipAddress ?? host):\(address.port ?? port)"
             if let tls = daemon.tlsAddress { ready += ", https on \(tls.ipAddress ?? "?"):\(tls.port ?? 0)" }

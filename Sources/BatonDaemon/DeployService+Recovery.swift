@@ -101,6 +101,17 @@ extension DeployService {
         runtime.detachAll()
     }
 
+    /// A hand-off failed after `shutDown`: the sandboxes are adopted again, as at a start.
+    func resume() async {
+        stopping = false
+        await recover()
+    }
+
+    /// A swap (a deploy, rollback, restart or bake window) runs now.
+    func swapsInProgress() async -> Bool {
+        !(await coordinator.inProgress().isEmpty)
+    }
+
     /// Each attempt is a deployment recorded with trigger `restart` and `cause` (which sandbox
     /// died, and how) as its detail.
     private func restart(app: String, digest: String, cause: String) {

@@ -9,11 +9,11 @@ final class MetricsServer: Sendable {
     let channel: any Channel
     private let connections: ServerConnections
 
-    init(host: String, port: Int, group: any EventLoopGroup, metrics: ProxyMetrics) async throws {
+    /// Serves on `fd`, a listening TCP socket (DaemonListeners), which it owns.
+    init(adopting fd: Int32, group: any EventLoopGroup, metrics: ProxyMetrics) async throws {
         let connections = ServerConnections()
         self.connections = connections
         channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard connections.accept(channel) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
@@ -21,7 +21,7 @@ final class MetricsServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(MetricsHandler(metrics: metrics))
                 }
             }
-            .bind(host: host, port: port).get()
+            .withBoundSocket(fd).get()
     }
 
     var address: SocketAddress? { channel.localAddress }

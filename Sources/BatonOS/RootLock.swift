@@ -11,9 +11,12 @@ public final class RootLock: Sendable {
 
     private let fd: Int32
     private let released = Mutex(false)
+    /// Whether `release` unlocks: not while a predecessor shares the lock (see `adopt`).
+    private let unlocks: Atomic<Bool>
 
-    private init(fd: Int32) {
+    private init(fd: Int32, unlocks: Bool = true) {
         self.fd = fd
+        self.unlocks = Atomic(unlocks)
     }
 
     deinit { release() }
@@ -38,24 +41,72 @@ public final class RootLock: Sendable {
             throw BatonError(.conflict, "root \(root) is in use by another baton daemon\(holder): stop it first or choose another --root")
         }
         let lock = RootLock(fd: fd)
-        // Best effort: the pid only makes a second daemon's message more useful.
+        lock.recordHolder()
+        return lock
+    }
+
+    /// The lock passed by the daemon this one succeeds (a hand-off): `fd` shares the open file
+    /// description the predecessor locked, and a flock belongs to that description, so the lock
+    /// is already this process's, taken over without a moment in which the root was free. Checked
+    /// all the same: a descriptor that holds no lock of this root is refused.
+    public static func adopt(descriptor fd: Int32, root: String) throws -> RootLock {
+        let path = Self.path(root: root)
+        var passed = stat()
+        var onDisk = stat()
+        guard fstat(fd, &passed) == 0, stat(path, &onDisk) == 0,
+            passed.st_dev == onDisk.st_dev, passed.st_ino == onDisk.st_ino
+        else {
+            throw BatonError(.setupFailed, "cannot take over root \(root): the lock passed on is not \(path)")
+        }
+        // Succeeds at once for the description that holds the lock; fails for any other.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            throw BatonError(.setupFailed, "cannot take over root \(root): \(OSError("flock \(path)", errno: code))")
+        }
+        // Until `confirm`, a release (this successor failing) must leave the predecessor's lock be.
+        let lock = RootLock(fd: fd, unlocks: false)
+        lock.recordHolder()
+        return lock
+    }
+
+    /// Writes this process's pid into the lock file: at the start, and again by a daemon whose
+    /// successor failed after writing its own. Best effort: the pid only makes a second
+    /// daemon's message more useful.
+    public func recordHolder() {
         let text = Array("\(getpid())\n".utf8)
         if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
-        return lock
+    }
+
+    /// An adopted lock is this process's alone from now on (the hand-off has succeeded).
+    public func confirm() {
+        unlocks.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// The locked descriptor, to pass to a successor (`adopt`).
+    public var descriptor: Int32 { fd }
+
+    /// Lets the successor that has this lock's descriptor keep it: this process's copy is closed
+    /// without unlocking, since an unlock would free the root under the successor too.
+    public func handOver() {
+        guard takeRelease() else { return }
+        close(fd)
     }
 
     /// Lets another daemon take the root (the end of `Daemon.stop`).
     public func release() {
-        let first = released.withLock { done in
-            defer { done = true }
-            return !done
-        }
-        guard first else { return }
+        guard takeRelease() else { return }
         // Unlock before closing: a child forked meanwhile (a sandbox being set up, say) shares
         // the open file description until it execs, and a close alone would leave the lock held
         // by that copy for as long.
-        flock(fd, LOCK_UN)
+        if unlocks.load(ordering: .sequentiallyConsistent) { flock(fd, LOCK_UN) }
         close(fd)
+    }
+
+    private func takeRelease() -> Bool {
+        released.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 
     /// The pid the holder wrote, if it has written it yet.

@@ -38,6 +38,17 @@ final class AcceptBackoff: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Stops accepting for good (`StopAccepting`): no resume scheduled before may turn reads
+    /// back on.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is StopAccepting else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        cancelResume()
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         cancelResume()
         context.fireChannelInactive()
@@ -56,3 +67,7 @@ final class AcceptBackoff: ChannelInboundHandler, RemovableChannelHandler {
         code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM
     }
 }
+
+/// Sent to a listening channel before it closes: it accepts no more, while the connections it
+/// accepted already finish their setup.
+struct StopAccepting {}

@@ -82,6 +82,12 @@ struct ClientPipelines: Sendable {
         try pipeline.addHandler(coalescer, position: after.map { .after($0) } ?? .last)
         try pipeline.addHandler(http2, position: .after(coalescer))
         try pipeline.addHandler(lifecycle, position: .after(http2))
+        // Turned HTTP/2 (prior knowledge) after a shutdown began: the GOAWAY goes out at once.
+        if shared.connections.isQuiescing {
+            channel.eventLoop.assumeIsolated().execute {
+                channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+        }
     }
 
     /// Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).

@@ -143,6 +143,11 @@ extension LoopContext {
         longLived[target]?[channel] != nil
     }
 
+    /// Asks every long-lived connection of this loop, whatever its target, to end cleanly.
+    func goAwayAll() {
+        for target in Array(longLived.keys) { goAway(target: target) }
+    }
+
     /// Asks every long-lived connection to `target` on this loop to end cleanly.
     func goAway(target: Target) {
         for entry in longLived[target]?.values.map({ $0 }) ?? [] {

@@ -177,6 +177,25 @@ final class LoopContext {
         clients[key] = channel
         // On this loop (the initializer runs on it), so the isolated callback may touch `clients`.
         channel.closeFuture.assumeIsolated().whenComplete { [self] _ in clients[key] = nil }
+        // Accepted before the listener closed but set up after the shutdown told the others:
+        // told now, once its handlers are in place.
+        if shared.connections.isQuiescing {
+            eventLoop.assumeIsolated().execute { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        }
+    }
+
+    /// Shutdown: tells every client connection of this loop to finish (`ChannelShouldQuiesceEvent`).
+    /// HTTP/1.1 ends after a response that says `Connection: close`, HTTP/2 sends GOAWAY, a TLS
+    /// handshake in progress finishes first, tunnels and event streams run on.
+    func quiesce() {
+        for channel in clients.values { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+    }
+
+    /// The shutdown's grace period is over: idle HTTP/1.1 connections close, the others end
+    /// after the exchange in progress, and WebSockets and event streams are asked to end cleanly.
+    func graceEnded() {
+        for channel in clients.values { channel.pipeline.fireUserInboundEventTriggered(ShutdownGraceEnded()) }
+        goAwayAll()
     }
 
     /// Closes every client and upstream connection of this loop, busy or not: the end of a

@@ -10,8 +10,19 @@ extension Proxy {
     /// shutdown and accept backoff. From then on `--https-redirect` sends plain requests here.
     /// Returns the bound address.
     public func startTLS(host: String, port: Int, certificates: any ServerCertificates) async throws -> SocketAddress {
+        try await startTLS(.address(host: host, port: port), certificates: certificates)
+    }
+
+    /// Starts accepting TLS on `fd`, a TCP socket already listening (the daemon that hands it
+    /// over keeps its own copy), as `startTLS(host:port:certificates:)` does on a socket of its
+    /// own; returns its address. The proxy owns `fd` from here on, even when this throws.
+    public func startTLS(adoptingListener fd: Int32, certificates: any ServerCertificates) async throws -> SocketAddress {
+        try await startTLS(.descriptor(fd), certificates: certificates)
+    }
+
+    private func startTLS(_ source: ListenerSource, certificates: any ServerCertificates) async throws -> SocketAddress {
         let pipelines = self.pipelines
-        let address = try await listen(host: host, port: port, allowRemoteHalfClosure: false) { channel in
+        let address = try await listen(source, allowRemoteHalfClosure: false) { channel in
             try pipelines.tls(channel, certificates: certificates)
         }
         shared.httpsListening(on: address.port)

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import Synchronization
@@ -15,16 +14,12 @@ public final class Proxy: Sendable {
     public let metrics: ProxyMetrics
     let shared: ProxyShared
     private let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext?>]
-    /// Every listener started, with the helper that quiesces its connections. Dropped at the
-    /// end of `shutdown`: a helper's deinit completes a promise on the group, which must still
-    /// be running then.
-    private let listeners = Mutex<[Listener]>([])
-    private let stopped = Mutex(false)
-
-    private struct Listener: Sendable {
-        let channel: any Channel
-        let quiesce: ServerQuiescingHelper
-    }
+    /// The listening channels accepting now (none after `stopAccepting`).
+    let listeners = Mutex<[any Channel]>([])
+    /// Set once `shutdown` begins: no listener starts after that.
+    let stopped = Mutex(false)
+    /// Set once a shutdown has told every connection to finish (tests wait for it).
+    let quiesced = Atomic<Bool>(false)
 
     public init(
         configuration: ProxyConfiguration = ProxyConfiguration(),
@@ -44,53 +39,6 @@ public final class Proxy: Sendable {
     }
 
     var pipelines: ClientPipelines { ClientPipelines(shared: shared, loops: loops) }
-
-    /// Starts accepting on `host:port` (port 0 picks a free port) and returns the bound address.
-    public func start(host: String, port: Int) async throws -> SocketAddress {
-        let pipelines = self.pipelines
-        // A client that sends its request and shuts down its write side still gets the answer.
-        return try await listen(host: host, port: port, allowRemoteHalfClosure: true) { channel in
-            try pipelines.plain(channel)
-        }
-    }
-
-    /// Binds a listener whose accepted connections `configure` sets up, with the backlog,
-    /// accept backoff and quiescing every listener of the proxy has.
-    func listen(
-        host: String, port: Int, allowRemoteHalfClosure: Bool,
-        configure: @escaping @Sendable (any Channel) throws -> Void
-    ) async throws -> SocketAddress {
-        let quiesce = ServerQuiescingHelper(group: group)
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(AcceptBackoff())
-                    try pipeline.addHandler(quiesce.makeServerChannelHandler(channel: channel))
-                }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 8)
-            .childChannelOption(.allowRemoteHalfClosure, value: allowRemoteHalfClosure)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try configure(channel) }
-            }
-            .bind(host: host, port: port).get()
-        // A listener that comes up while the proxy shuts down is not kept.
-        let kept = stopped.withLock { stopped in
-            if stopped { return false }
-            listeners.withLock { $0.append(Listener(channel: channel, quiesce: quiesce)) }
-            return true
-        }
-        guard kept else {
-            try? await channel.close()
-            throw ChannelError.ioOnClosedChannel
-        }
-        guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
-        return address
-    }
 
     /// Replaces the route table in one step. Requests already started keep their target; every
     /// request that starts afterwards, on any connection, uses the new table.
@@ -181,63 +129,10 @@ public final class Proxy: Sendable {
         return DrainReport(drained: ordinaryDrained, longLived: state.longLived.report)
     }
 
-    /// Stops accepting on every listener, lets in-flight requests finish for up to
-    /// `gracePeriod` (HTTP/2 clients get a GOAWAY and their open streams finish; HTTP/1.1
-    /// connections close between requests), then closes what is left. The event loop group
-    /// stays up (its owner shuts it down).
-    public func shutdown(gracePeriod: Duration) async {
-        let first = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
-        let all = listeners.withLock { $0 }
-        guard first, !all.isEmpty else { return }
-        shared.httpsListening(on: nil)
-        var flags: [DoneFlag] = []
-        for listener in all {
-            let promise = group.next().makePromise(of: Void.self)
-            // Registered once: a callback added to a completed future from off its loop runs later,
-            // on the loop, so a flag made per poll would never be seen set.
-            let finished = DoneFlag()
-            promise.futureResult.whenComplete { _ in finished.set() }
-            listener.quiesce.initiateShutdown(promise: promise)
-            flags.append(finished)
-        }
-        await wait(for: flags, until: ContinuousClock.now + gracePeriod)
-        // What is still open after the grace period is closed now, while every event loop
-        // still runs to finish the closing (the group is shut down after this returns).
-        await onEveryLoop { $0.closeEverything() }
-        // Each client connection tells the quiescing helper it has gone on the listener's
-        // loop; returning before they all have would let the owner shut that loop down first,
-        // and a connection closing later on another loop would schedule work on a dead one.
-        await wait(for: flags, until: ContinuousClock.now + .seconds(5))
-        for listener in all {
-            try? await listener.channel.close()
-        }
-        listeners.withLock { $0 = [] }
-    }
-
-    private func wait(for flags: [DoneFlag], until deadline: ContinuousClock.Instant) async {
-        for flag in flags { await wait(for: flag, until: deadline) }
-    }
-
-    private func wait(for flag: DoneFlag, until deadline: ContinuousClock.Instant) async {
-        while !flag.isSet, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
-    private func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) async {
+    func onEveryLoop(_ body: @escaping @Sendable (LoopContext) -> Void) async {
         for (_, box) in loops {
             let loop = box.eventLoop
             try? await loop.submit { box.value.map(body) }.get()
         }
     }
-}
-
-/// A flag set from an event loop and polled from elsewhere.
-private final class DoneFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }

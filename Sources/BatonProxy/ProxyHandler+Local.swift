@@ -29,7 +29,7 @@ extension ProxyHandler {
         allow: String?, location: String? = nil, metrics: AppMetrics?, target: String
     ) {
         guard let context else { return }
-        let closing = close || !request.keepAlive || lastExchange
+        let closing = close || !request.keepAlive || responseEndsConnection
         let body = ErrorResponse.body(status, detail: detail, requestID: request.requestID, allocator: context.channel.allocator)
         let head = ErrorResponse.head(
             status, bodyLength: body.readableBytes, requestID: request.requestID, close: closing, allow: allow,

@@ -122,8 +122,10 @@ extension ProxyHandler: UpstreamOwner {
             return
         }
         // After an upgrade request the decoder stops parsing, so the connection cannot go on;
-        // nor can it after a response that starts before the request body has ended.
-        var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive || lastExchange
+        // nor can it after a response that starts before the request body has ended, nor
+        // after the last response of a shutdown.
+        var closeAfter = exchange.upgradeRequested || !exchange.requestEnded || !exchange.request.keepAlive
+            || responseEndsConnection
         var framed = ForwardedHeaders.clientResponse(
             head, clientVersion: version, keepAlive: !closeAfter, upgrade: false, hsts: exchange.hsts)
         if exchange.namesTarget { VerifyProbe.name(exchange.target.label, in: &framed.head.headers) }

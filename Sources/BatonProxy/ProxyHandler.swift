@@ -52,9 +52,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A read held back while the upstream is being connected or cannot take more, or while
     /// pipelined requests wait.
     private var readHeld = false
-    /// No request after the one in progress: the client closed its side, or the server is
-    /// shutting down.
-    private(set) var lastExchange = false
+    /// Whether requests after the one in progress are taken.
+    private(set) var continuation = Continuation.open
     /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
     var responseTimer: Scheduled<Void>?
 
@@ -238,18 +237,44 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else if event is ClientDeadline.BodyTimedOut {
             bodyTimedOut()
         } else if event is ChannelShouldQuiesceEvent {
-            // Shutdown: no further request on this connection; the one in progress finishes.
-            lastExchange = true
-            queued.removeAll()
-            if case .idle = state { closeClient() }
+            shutdownBegan()
+        } else if event is ShutdownGraceEnded {
+            shutdownGraceEnded()
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    /// Shutdown. An HTTP/1.1 connection is not closed under a client that may be sending its
+    /// next request right now: what it sent is answered, and the first response with no later
+    /// request received says `Connection: close` and ends it; an idle one waits for its next
+    /// request (or the end of the grace period). An HTTP/2 stream (its connection has sent
+    /// GOAWAY) finishes the request in progress.
+    private func shutdownBegan() {
+        if connection.http2 {
+            continuation = .lastExchange
+            queued.removeAll()
+            if case .idle = state { closeClient() }
+        } else if case .open = continuation {
+            continuation = .quiescing
+        }
+    }
+
+    /// The shutdown's grace period is over: no request after the one in progress, and an
+    /// idle connection closes now.
+    private func shutdownGraceEnded() {
+        guard !connection.http2 else { return }
+        continuation = .lastExchange
+        queued.removeAll()
+        switch state {
+        case .idle, .discardingBody: closeClient()
+        case .connecting, .forwarding, .holding, .tunnelling, .closing, .closed: break
+        }
+    }
+
     private func inputClosed() {
         // The client sent all it will send: answer what is in progress, then close.
-        lastExchange = true
+        continuation = .lastExchange
         switch state {
         case .idle, .discardingBody: closeClient()
         case .connecting, .forwarding, .holding, .tunnelling, .closing, .closed: break
@@ -287,6 +312,45 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .closed = state { return }
         move(to: .closing)
         context?.close(promise: nil)
+    }
+}
+
+extension ProxyHandler {
+    /// Whether a client connection takes requests after the one in progress.
+    enum Continuation {
+        /// As many as the client sends.
+        case open
+        /// Shutting down (HTTP/1.1): each response that starts with no later request received
+        /// says `Connection: close`, and the connection ends after it.
+        case quiescing
+        /// None: the client finished sending, or the shutdown's grace period is over.
+        case lastExchange
+    }
+
+    /// No request after the one in progress.
+    var lastExchange: Bool {
+        if case .lastExchange = continuation { return true }
+        return false
+    }
+
+    /// Whether the response about to start is the connection's last, and says so.
+    var responseEndsConnection: Bool {
+        switch continuation {
+        case .open: return false
+        case .lastExchange: return true
+        case .quiescing: return !laterRequestReceived
+        }
+    }
+
+    /// Whether a request after the one in progress (or a malformed one, to be refused) waits
+    /// in `queued`.
+    private var laterRequestReceived: Bool {
+        queued.contains { event in
+            switch event {
+            case .part(.head), .parserError: return true
+            case .part, .inputClosed: return false
+            }
+        }
     }
 }
 

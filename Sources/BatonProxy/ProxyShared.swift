@@ -10,6 +10,8 @@ final class ProxyShared: Sendable {
     let connector: any UpstreamConnector
     let metrics: ProxyMetrics
     let accessLog: AccessLog
+    /// Client connections open now, over every listener; whether a shutdown has begun.
+    let connections = AcceptedConnections()
     private let targets = Mutex<[Target: TargetState]>([:])
     /// The HTTPS listener's port, 0 while none runs: where `--https-redirect` sends clients.
     private let httpsPort = Atomic<Int>(0)

@@ -14,6 +14,8 @@ final class TLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Adds the handlers of the protocol ALPN chose (`h2`, `http/1.1` or none) after this one.
     private let negotiated: (any Channel, String?) throws -> Void
     private var timer: Scheduled<Void>?
+    /// A shutdown began during the handshake: the protocol set up after it learns so at once.
+    private var quiesceWhenReady = false
 
     init(timeout: TimeAmount, negotiated: @escaping (any Channel, String?) throws -> Void) {
         self.timeout = timeout
@@ -56,10 +58,13 @@ final class TLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 context.close(promise: nil)
                 return
             }
+            if quiesceWhenReady { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } else if event is ChannelShouldQuiesceEvent {
-            // Shutting down, and no request has started here yet.
-            context.close(promise: nil)
+            // Shutting down (or handing the listener over): the client connected to send a
+            // request, and closing now would fail it. The handshake goes on within its timeout;
+            // HTTP/1.1 then answers one request with `Connection: close`, HTTP/2 sends GOAWAY.
+            quiesceWhenReady = true
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -110,16 +110,41 @@ final class DaemonProcess: @unchecked Sendable {
         throw DaemonProcessError("daemon did not become ready; its log:\n\(log)")
     }
 
+    /// A successor is not this test's child: it is killed by pid and waited for by polling.
+    func killSuccessor() {
+        guard let pid = currentPID, pid != process.processIdentifier,
+              (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("baton-daemon") == true
+        else { return }
+        kill(pid, SIGKILL)
+        for _ in 0..<600 where !Self.isGone(pid) { usleep(50_000) }
+    }
+
+    /// Gone, or a zombie: an orphan is reaped by whatever pid 1 is, which may never do it.
+    static func isGone(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state == "Z" || state == "X"
+    }
+
     /// SIGKILL: no shutdown code runs, as after a crash or an OOM kill.
     func killHard() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
-    /// Kills the daemon and removes the sandbox network it made at start, unless sandboxes
-    /// still hold addresses on it (a test that restarts the daemon keeps them running).
+    /// The daemon serving the root now: after a hand-off, not the process this started.
+    var currentPID: Int32? {
+        guard let text = try? String(contentsOfFile: root + "/daemon.lock", encoding: .utf8) else { return nil }
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Kills the daemon (and any successor a hand-off started) and removes the sandbox network
+    /// it made at start, unless sandboxes still hold addresses on it (a test that restarts the
+    /// daemon keeps them running).
     func stop() {
         killHard()
+        killSuccessor()
         try? RootNetwork.remove(root: root)
         try? FileManager.default.removeItem(atPath: logPath)
         try? FileManager.default.removeItem(atPath: accessLogPath)

@@ -14,11 +14,13 @@ final class DeployFixture {
 
     /// `daemonArguments` are added to the daemon's command line (`--log-max 8192`, say);
     /// `appFlags` go to `app create web` (`--volume …`, `--strategy …`).
-    init(daemonArguments: [String] = [], appFlags: [String] = [], accessLog: Bool = false) throws {
+    /// `environment` is added to the daemon's (a fault to inject, say).
+    init(daemonArguments: [String] = [], appFlags: [String] = [], accessLog: Bool = false,
+         environment: [String: String] = [:]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-deploy-\(UUID().uuidString.prefix(8))").path
         socket = daemonArguments.firstIndex(of: "--socket").map { daemonArguments[$0 + 1] }
         try Self.publishBase(root: root)
-        daemon = try DaemonProcess(root: root, extra: daemonArguments, accessLog: accessLog)
+        daemon = try DaemonProcess(root: root, extra: daemonArguments, environment: environment, accessLog: accessLog)
         try Self.baton(["app", "create", "web", "--host", Self.host] + appFlags, root: root, socket: socket)
     }
 

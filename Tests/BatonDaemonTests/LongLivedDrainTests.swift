@@ -101,10 +101,11 @@ final class LongLivedClient {
     private let input = Pipe()
     private let output = Pipe()
 
-    init(port: Int, host: String, webSockets: Int, streams: Int, closes: Int) throws {
+    /// `waitingForFlip` false: the connections are followed to their end without a swap.
+    init(port: Int, host: String, webSockets: Int, streams: Int, closes: Int, waitingForFlip: Bool = true) throws {
         process.executableURL = URL(fileURLWithPath: PythonFixture.python)
         process.arguments = [PythonFixture.script("longlived_client.py"), String(port), host, String(webSockets), String(streams),
-                             String(closes)]
+                             String(closes)] + (waitingForFlip ? [] : ["no-flip"])
         process.standardInput = input
         process.standardOutput = output
         try TestProcessLifetime.start(process)

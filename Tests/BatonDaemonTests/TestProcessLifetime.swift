@@ -90,6 +90,9 @@ private final class Reaper: @unchecked Sendable {
             rm -f /run/baton-subnets/"$bridge"
           fi
           rm -f "$root"-daemon-*.log
+          # A daemon started by a hand-off is not the test's child: the lock file names it.
+          holder=$(cat "$root/daemon.lock" 2>/dev/null)
+          [ -n "$holder" ] && grep -q baton-daemon "/proc/$holder/cmdline" 2>/dev/null && kill -9 "$holder"
           [ -d "$root/sandboxes" ] || { rm -rf "$runtime" "$root"; continue; }
           for sandbox in "$root"/sandboxes/*; do
             id=${sandbox##*/}

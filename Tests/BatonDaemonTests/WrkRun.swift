@@ -20,13 +20,14 @@ final class WrkRun: @unchecked Sendable {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") }
 
-    init(port: Int, host: String, path: String = "/", connections: Int, limit: Int) throws {
+    /// `close`: every request says `Connection: close`, so each makes a new connection.
+    init(port: Int, host: String, path: String = "/", connections: Int, limit: Int, close: Bool = false) throws {
         // The test process's threads block most signals and a child inherits the mask: wrk
         // gets an empty one, so that SIGINT reaches its handler.
         let command = TestProcessLifetime.tied([
             "/usr/bin/perl", "-MPOSIX", "-e", "sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die; exec @ARGV or die",
             "/usr/bin/wrk", "-t2", "-c\(connections)", "-d\(limit)s", "--timeout", "30s", "--latency",
-            "-H", "Host: \(host)", "http://127.0.0.1:\(port)\(path)",
+            "-H", "Host: \(host)"] + (close ? ["-H", "Connection: close"] : []) + ["http://127.0.0.1:\(port)\(path)",
         ])
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())

@@ -4,9 +4,10 @@ then each WebSocket sends a message every 200 ms and each event stream reads its
 Once a plain GET / answers something other than the first answer (the flip), the first
 CLOSES WebSockets are closed by this client (the socket shut down, no close frame). Each connection
 is followed until it ends or stdin closes; then one JSON line says, per connection, when
-its last answer came and how it ended (wall-clock seconds).
+its last answer came and how it ended (wall-clock seconds). With `no-flip` (a daemon
+hand-off: nothing flips) no flip is waited for.
 
-usage: longlived_client.py PORT HOST WEBSOCKETS EVENT_STREAMS CLOSES
+usage: longlived_client.py PORT HOST WEBSOCKETS EVENT_STREAMS CLOSES [no-flip]
 """
 import base64
 import json
@@ -19,6 +20,7 @@ import time
 
 PORT, HOST = int(sys.argv[1]), sys.argv[2]
 WEBSOCKETS, STREAMS, CLOSES = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+WAIT_FOR_FLIP = sys.argv[6:7] != ["no-flip"]
 stop = threading.Event()
 
 
@@ -198,7 +200,7 @@ def main():
         thread.start()
     print("ready", flush=True)
     flip = None
-    while flip is None and not stop.is_set():
+    while WAIT_FOR_FLIP and flip is None and not stop.is_set():
         answer = get_plain()
         if answer is not None and answer != first:
             flip = time.time()

@@ -13,6 +13,9 @@ int bt_pidfd_send_signal(int pidfd, int sig);
 /// killed it (0 if it exited) and `*code` its exit code. With `nohang`, returns 1 while it runs.
 int bt_pidfd_wait(int pidfd, int *code, int *signal, int nohang);
 int bt_close_range(unsigned first, unsigned last, int flags);
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which Swift's Glibc does not export:
+/// the child closes every descriptor from `from` on. Returns 0 or an errno value, as posix_spawn does.
+int bt_spawn_actions_close_from(void *actions, int from);
 int bt_setns(int fd, int nstype);
 /// A pipe whose both ends are close-on-exec from the start (no window for another thread's
 /// fork to inherit them).
