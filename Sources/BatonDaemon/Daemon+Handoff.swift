@@ -5,6 +5,14 @@ import Foundation
 import Glibc
 import Synchronization
 
+/// A control or metrics server a failed hand-off replaced: its connections are closed at `stop`.
+protocol RetiredServer: Sendable {
+    func closeConnections() async
+}
+
+extension ControlServer: RetiredServer {}
+extension MetricsServer: RetiredServer {}
+
 /// Whether a hand-off runs now, and to which pid: one at a time.
 final class HandOffState: Sendable {
     private let running = Mutex<Int32?>(nil)
@@ -115,8 +123,9 @@ extension Daemon {
     /// The successor failed after `letGo`: adopt the sandboxes again (what it may have changed
     /// is in the database) and accept again on this daemon's own copies of the sockets.
     private func takeBack() async {
-        _ = take(control)
-        _ = take(metricsServer)
+        // Their connections (the `upgrade` request's among them) stay until `stop` closes them.
+        let retired: [any RetiredServer] = [take(control) as (any RetiredServer)?, take(metricsServer)].compactMap { $0 }
+        retiredServers.withLock { $0?.append(contentsOf: retired) }
         await deploys.resume()
         do {
             _ = try await serve()

@@ -71,6 +71,8 @@ public final class Daemon: Sendable {
     private let tlsAddressBox = Mutex<SocketAddress?>(nil)
     let control = Mutex<ControlServer?>(nil)
     let metricsServer = Mutex<MetricsServer?>(nil)
+    /// Servers replaced after a failed hand-off, whose connections `stop` still closes.
+    let retiredServers = Mutex<[any RetiredServer]?>([])
     /// What `network.prepare()` made of the sandbox network at start.
     private let sandboxNetwork = Mutex<Result<NetworkSettings, BatonError>?>(nil)
     let previewReaper = Mutex<Task<Void, Never>?>(nil)
@@ -131,7 +133,13 @@ public final class Daemon: Sendable {
         }
         await deploys.recover()
         if options.predecessor != nil { FaultPoint.handoffAdopted.hit() }
-        let address = try await serve()
+        let address: SocketAddress
+        do {
+            address = try await serve()
+        } catch {
+            await stop()
+            throw error
+        }
         if let predecessor = options.predecessor {
             do {
                 try predecessor.link.send(HandoffMessage(step: .serving))
@@ -148,30 +156,23 @@ public final class Daemon: Sendable {
     }
 
     /// Installs the stored routes and accepts on every listener: at start, and again after a
-    /// failed hand-off.
+    /// failed hand-off. Leaves stopping to the caller when it throws.
     func serve() async throws -> SocketAddress {
         try await service.reloadRoutes()
         let address: SocketAddress
         do {
             address = try await proxy.start(adoptingListener: try listeners.duplicate(.proxy)!)
         } catch {
-            await stop()
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
         await deploys.setVerifyEndpoint(Self.verifyEndpoint(address), token: proxy.verifyToken ?? "")
-        do {
-            let tls = try await startTLS()
-            tlsAddressBox.withLock { $0 = tls }
-        } catch {
-            await stop()
-            throw error
-        }
+        let tls = try await startTLS()
+        tlsAddressBox.withLock { $0 = tls }
         if let (host, port) = options.metricsListen {
             do {
                 let server = try await MetricsServer(adopting: try listeners.duplicate(.metrics)!, group: group, metrics: proxy.metrics)
                 metricsServer.withLock { $0 = server }
             } catch {
-                await stop()
                 throw BatonError(.setupFailed, "cannot serve metrics on \(host):\(port): \(error): choose another --metrics address", cause: error)
             }
         }
@@ -185,7 +186,6 @@ public final class Daemon: Sendable {
             server = try await ControlServer(adopting: try listeners.duplicate(.control)!, path: options.resolvedSocketPath,
                                              group: group, router: router, logger: logger)
         } catch {
-            await stop()
             if let error = error as? BatonError { throw error }
             throw BatonError(.setupFailed, "cannot listen on \(options.resolvedSocketPath): \(error)", cause: error)
         }
@@ -245,6 +245,7 @@ public final class Daemon: Sendable {
         await certificates.resolver.stopIssuing()
         await control?.closeConnections()
         await metrics?.closeConnections()
+        for server in take(retiredServers) ?? [] { await server.closeConnections() }
         if let reaper = take(previewReaper) {
             reaper.cancel()
             await reaper.value

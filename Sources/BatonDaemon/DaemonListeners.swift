@@ -8,6 +8,8 @@ import Synchronization
 /// server adopts a duplicate. Where one comes from, in order: the daemon this one succeeds,
 /// systemd's socket activation (`LISTEN_FDS`, matched by address), or a bind of its own.
 final class DaemonListeners: Sendable {
+    /// In the order they are opened: the control socket last, so a port in use leaves no
+    /// socket file behind.
     enum Kind: String, CaseIterable, Sendable {
         case proxy, tls, metrics, control
     }

@@ -59,10 +59,9 @@ import Testing
             options.listenPort = 0
             options.accessLog = false
             options.metricsListen = ("127.0.0.1", taken)
-            let second = try Daemon(options: options)
-            let error = await #expect(throws: BatonError.self) { try await second.start() }
+            // Every listener is bound when the daemon is made, before anything starts.
+            let error = #expect(throws: BatonError.self) { try Daemon(options: options) }
             #expect(error?.message.hasPrefix("cannot serve metrics on 127.0.0.1:\(taken)") == true)
-            await second.stop()
             #expect(!FileManager.default.fileExists(atPath: root + "/baton.sock"))
         }
     }
