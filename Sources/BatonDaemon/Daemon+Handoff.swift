@@ -52,15 +52,14 @@ extension Daemon {
         }
         defer { handOffs.end() }
         let started = ContinuousClock.now
-        // Deploys, rollbacks and every other change finish first; new ones wait (ControlGate).
+        // Deploys, rollbacks, restarts and every other change finish first; new ones wait.
         await gate.close()
-        while await deploys.swapsInProgress() {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await deploys.pauseForHandOff()
         let successor: Successor
         do {
             successor = try Successor.start(executable: executable, arguments: options.arguments)
         } catch {
+            await deploys.endHandOffPause()
             await gate.reopen()
             throw Self.handOffFailed(executable, error)
         }
@@ -80,6 +79,7 @@ extension Daemon {
         } catch {
             let end = await successor.abandon()
             rootLock.recordHolder()
+            await deploys.endHandOffPause()
             await gate.reopen()
             throw Self.handOffFailed(executable, error, successorEnd: end)
         }

@@ -98,6 +98,7 @@ extension DeployService {
     /// keep serving until the next daemon adopts them.
     func shutDown() {
         stopping = true
+        handOffPending = false
         runtime.detachAll()
     }
 
@@ -107,9 +108,36 @@ extension DeployService {
         await recover()
     }
 
-    /// A swap (a deploy, rollback, restart or bake window) runs now.
-    func swapsInProgress() async -> Bool {
-        !(await coordinator.inProgress().isEmpty)
+    /// A hand-off is being prepared: restarts wait from now on, and this returns once no swap
+    /// (deploy, rollback, restart, bake window) and no replica restart runs. The control gate
+    /// holds the requests that would start one.
+    func pauseForHandOff() async {
+        handOffPending = true
+        while true {
+            let swaps = await coordinator.inProgress()
+            if swaps.isEmpty, restartsRunning == 0 { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The hand-off failed before this daemon let go: waiting restarts go on.
+    func endHandOffPause() {
+        handOffPending = false
+    }
+
+    /// Waits out a hand-off being prepared; then true (counted until `restartEnded`) unless
+    /// the daemon stops or has handed over, when the restart is the next daemon's to make.
+    func restartMayBegin() async -> Bool {
+        while handOffPending {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        guard !stopping else { return false }
+        restartsRunning += 1
+        return true
+    }
+
+    func restartEnded() {
+        restartsRunning -= 1
     }
 
     /// Each attempt is a deployment recorded with trigger `restart` and `cause` (which sandbox
@@ -121,7 +149,8 @@ extension DeployService {
         logger.warning("restarting \(app) from \(digest) in \(delay) s")
         Task {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-            guard !stopping else { return }
+            guard await restartMayBegin() else { return }
+            defer { restartEnded() }
             do {
                 let info = try await DeploymentCause.$current.withValue(DeploymentCause(trigger: .restart, detail: cause)) {
                     try await deploy(app: app, ref: digest)

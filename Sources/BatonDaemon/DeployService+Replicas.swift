@@ -17,7 +17,9 @@ extension DeployService {
         logger.warning("restarting a replica of \(app) from \(digest) in \(delay) s")
         Task {
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
-            guard !stopping, groupServes(app: app, group: group) else { return }
+            guard await restartMayBegin() else { return }
+            defer { restartEnded() }
+            guard groupServes(app: app, group: group) else { return }
             do {
                 try await DeploymentCause.$current.withValue(DeploymentCause(trigger: .restart, detail: cause)) {
                     try await replaceReplica(app: app, group: group, digest: digest, configVersion: configVersion)

@@ -20,6 +20,10 @@ actor DeployService {
     private var failedRestarts: [String: Int] = [:]
     /// Set by `shutDown`: no restart begins after it.
     var stopping = false
+    /// A hand-off is being prepared: restarts wait (`restartMayBegin`).
+    var handOffPending = false
+    /// Restarts of crashed sandboxes and replicas under way now.
+    var restartsRunning = 0
     /// verify: where `--verify`'s load connects (the proxy's listener) and the proxy's token;
     /// set by `Daemon.start` once the proxy listens.
     var verifyEndpoint: (endpoint: VerifyConnection.Endpoint, token: String)?

@@ -147,6 +147,30 @@ struct DaemonHandOffTests {
         #expect(fixture.get()?.body == "v2\n")
     }
 
+    /// A serving sandbox crashes just before a hand-off: its restart (a swap through the health
+    /// gate, 1 s here) finishes on the old daemon first, and the successor adopts what it
+    /// started; nothing is restarted twice or left behind.
+    @Test func aCrashRestartUnderWayFinishesBeforeTheHandOff() throws {
+        let fixture = try DeployFixture()
+        defer { fixture.finish() }
+        try fixture.publishSite("1", command: "/bin/sh -c 'sleep 1; exec /bin/busybox httpd -f -p 8000 -h /www'")
+        try fixture.baton(["deploy", "web", "site:1"])
+        let crashed = try fixture.servingSandbox()
+        kill(Int32(crashed.pid), SIGKILL)
+        // The daemon has seen the exit once the app answers 503; its restart is under way then.
+        for _ in 0..<600 where fixture.get()?.status != 503 { usleep(20_000) }
+        let line = try HandOffLine(try fixture.baton(["daemon", "upgrade"]).stdout)
+        #expect(waitUntilGone(line.from))
+        #expect(fixture.get()?.body == "v1\n")
+        let history = try JSONSerialization.jsonObject(with: Data(fixture.baton(["history", "web", "--json"]).stdout.utf8))
+            as? [[String: Any]] ?? []
+        #expect(history.map { $0["trigger"] as? String } == ["restart", "deploy"], "\(history)")
+        #expect(history.first?["outcome"] as? String == "succeeded", "\(history)")
+        let running = try JSONSerialization.jsonObject(with: Data(fixture.baton(["ps", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(running.count == 1 && running.first?["serving"] as? Bool == true && running.first?["id"] as? String != crashed.id,
+                "\(running)")
+    }
+
     @Test func badUpgradesChangeNothing() throws {
         // The socket outside the 0700 root, where a member of its group can reach it.
         let run = TempDir(prefix: "baton-upgrade-run")
