@@ -77,11 +77,7 @@ extension Daemon {
             try successor.link.send(offer, descriptors: descriptors)
             _ = try await successor.expect(.ready, until: deadline)
         } catch {
-            let end = await successor.abandon()
-            rootLock.recordHolder()
-            await deploys.endHandOffPause()
-            await gate.reopen()
-            throw Self.handOffFailed(executable, error, successorEnd: end)
+            throw await giveUp(successor, executable, error, takingBack: false)
         }
         // From here on this daemon has let go, and takes it all back if the successor fails.
         await letGo()
@@ -90,11 +86,7 @@ extension Daemon {
             try successor.link.send(HandoffMessage(step: .go))
             serving = try await successor.expect(.serving, until: deadline)
         } catch {
-            let end = await successor.abandon()
-            rootLock.recordHolder()
-            await takeBack()
-            await gate.reopen()
-            throw Self.handOffFailed(executable, error, successorEnd: end)
+            throw await giveUp(successor, executable, error, takingBack: true)
         }
         rootLock.handOver()
         ownsRoot.withLock { $0 = false }
@@ -105,6 +97,17 @@ extension Daemon {
         logger.info("handed over to pid \(successor.pid) (\(serving.version)) in \(milliseconds) ms; finishing what is in flight")
         return DaemonUpgradeResult(fromPid: getpid(), fromVersion: BatonVersion.current, toPid: successor.pid,
                                    toVersion: serving.version, milliseconds: milliseconds)
+    }
+
+    /// The successor failed: it is killed and reaped, this daemon's pid goes back into the lock
+    /// file, what was let go is taken back (`takingBack`), and the held changes run here.
+    /// Returns the error to throw.
+    private func giveUp(_ successor: Successor, _ executable: String, _ error: any Error, takingBack: Bool) async -> BatonError {
+        let end = await successor.abandon()
+        rootLock.recordHolder()
+        if takingBack { await takeBack() } else { await deploys.endHandOffPause() }
+        await gate.reopen()
+        return Self.handOffFailed(executable, error, successorEnd: end)
     }
 
     /// Stops accepting on every listener (the successor's copies keep the sockets) and lets

@@ -57,7 +57,8 @@ final class DaemonListeners: Sendable {
                 }
             }
         } catch {
-            for fd in opened.values where !passed.values.contains(fd) { close(fd) }
+            // Passed ones too: the defer below closes only the passed ones never opened.
+            for fd in opened.values { close(fd) }
             throw error
         }
         return DaemonListeners(descriptors: opened, controlFromSystemd: controlFromSystemd)
