@@ -46,10 +46,10 @@ struct ClientPipelines: Sendable {
         limits.maxHeaderListSize = configuration.maxHeaderBytes
         limits.maxHeaderFieldSize = configuration.maxHeaderBytes
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits)
+        // NIO's request decoder (llhttp: what it refuses never reaches the proxy), then Baton's
+        // response encoder, which must come after it to see each request's method.
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+        try pipeline.addHandler(ClientResponseEncoder())
         try pipeline.addHandler(
             ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false)))
     }

@@ -205,24 +205,32 @@ enum ForwardedHeaders {
     }
 
     /// Drops hop-by-hop headers and those the Connection header names, keeping the order of
-    /// the rest. The usual case, `Connection: keep-alive` or `close` and nothing else to drop,
-    /// removes in place; only other listed names cost a rebuild.
+    /// the rest. The usual case (`Connection: keep-alive` or `close`, nothing else listed) finds
+    /// what to drop in one pass that allocates nothing and removes by name; only other listed
+    /// names cost a rebuild.
     private static func removeHopByHop(_ headers: inout HTTPHeaders, keepUpgrade: Bool) {
-        var present: [String] = []
-        var listed: [Substring] = []
-        for (name, value) in headers where isHopByHop(name) {
-            if !(keepUpgrade && equalsLowercase(name, "upgrade")) { present.append(name) }
-            if equalsLowercase(name, "connection") {
+        var present = HopByHop()
+        var listsOthers = false
+        for (name, value) in headers {
+            guard let field = HopByHop.field(name) else { continue }
+            if field == .upgrade && keepUpgrade { continue }
+            present.insert(field)
+            if field == .connection && !listsOthers {
                 forEachListToken(value) { token in
-                    // Options (close, keep-alive) and hop-by-hop names are dropped anyway.
-                    if !isFraming(token) && !isHopByHop(token) && !equalsLowercase(token, "close") { listed.append(token) }
+                    if isListedForRemoval(token) { listsOthers = true }
                 }
             }
         }
         guard !present.isEmpty else { return }
-        guard !listed.isEmpty else {
-            for name in present { headers.remove(name: name) }
+        guard listsOthers else {
+            for field in HopByHop.all where present.contains(field) { headers.remove(name: field.name) }
             return
+        }
+        var listed: [Substring] = []
+        for (name, value) in headers where equalsLowercase(name, "connection") {
+            forEachListToken(value) { token in
+                if isListedForRemoval(token) { listed.append(token) }
+            }
         }
         var kept: [(String, String)] = []
         kept.reserveCapacity(headers.count)
@@ -234,11 +242,48 @@ enum ForwardedHeaders {
         headers = HTTPHeaders(kept)
     }
 
+    /// A Connection token naming a field to drop: options (close, keep-alive) and hop-by-hop
+    /// names go anyway, and framing or routing fields are never dropped.
+    private static func isListedForRemoval(_ token: Substring) -> Bool {
+        !isFraming(token) && !isHopByHop(token) && !equalsLowercase(token, "close")
+    }
+
+    /// The hop-by-hop fields (RFC 9110 §7.6.1) as a set of bits.
+    private struct HopByHop: OptionSet {
+        let rawValue: UInt8
+        static let te = HopByHop(rawValue: 1)
+        static let upgrade = HopByHop(rawValue: 2)
+        static let connection = HopByHop(rawValue: 4)
+        static let keepAlive = HopByHop(rawValue: 8)
+        static let proxyConnection = HopByHop(rawValue: 16)
+        static let all: [HopByHop] = [.te, .upgrade, .connection, .keepAlive, .proxyConnection]
+
+        var name: String {
+            switch self {
+            case .te: "te"
+            case .upgrade: "upgrade"
+            case .connection: "connection"
+            case .keepAlive: "keep-alive"
+            default: "proxy-connection"
+            }
+        }
+
+        static func field(_ name: String) -> HopByHop? {
+            switch name.utf8.count {
+            case 2: equalsLowercase(name, "te") ? .te : nil
+            // Not Trailer: RFC 9110 §6.6.2 makes it end-to-end (RFC 2616's list named "Trailers").
+            case 7: equalsLowercase(name, "upgrade") ? .upgrade : nil
+            case 10: equalsLowercase(name, "connection") ? .connection : equalsLowercase(name, "keep-alive") ? .keepAlive : nil
+            case 16: equalsLowercase(name, "proxy-connection") ? .proxyConnection : nil
+            default: nil
+            }
+        }
+    }
+
     @inline(__always)
     private static func isHopByHop<S: StringProtocol>(_ name: S) -> Bool {
         switch name.utf8.count {
         case 2: return equalsLowercase(name, "te")
-        // Not Trailer: RFC 9110 §6.6.2 makes it end-to-end (RFC 2616's list named "Trailers").
         case 7: return equalsLowercase(name, "upgrade")
         case 10: return equalsLowercase(name, "connection") || equalsLowercase(name, "keep-alive")
         case 16: return equalsLowercase(name, "proxy-connection")

@@ -47,11 +47,11 @@ extension ProxyHandler {
             // decoder leaves, and must meet a client pipeline that takes raw bytes.
             let channel = context.channel
             _ = try client.removeHandler(context: client.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
-            _ = try client.removeHandler(context: client.context(handlerType: HTTPResponseEncoder.self))
+            _ = try client.removeHandler(context: client.context(handlerType: ClientResponseEncoder.self))
             _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline.self))
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
-            _ = try server.removeHandler(context: server.context(handlerType: HTTPRequestEncoder.self))
+            _ = try server.removeHandler(context: server.context(handlerType: UpstreamRequestEncoder.self))
             _ = try server.removeHandler(context: server.context(handlerType: ByteToMessageHandler<HTTPResponseDecoder>.self))
             channel.read()
             upstreamChannel.read()

@@ -25,7 +25,7 @@ extension ProxyHandler: UpstreamOwner {
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
-                try pipeline.addHandler(HTTPRequestEncoder())
+                try pipeline.addHandler(UpstreamRequestEncoder())
                 try pipeline.addHandler(
                     ByteToMessageHandler(
                         HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)))

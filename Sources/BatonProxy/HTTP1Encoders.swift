@@ -1,0 +1,94 @@
+import NIOCore
+import NIOHTTP1
+
+/// Encodes the responses of a client's HTTP/1.1 connection. It replaces NIO's
+/// `HTTPResponseEncoder` (same framing, same bytes) for the cost of a head: see
+/// `HeadSerializer`. It sits after the request decoder so that it sees each request's method
+/// go by: a response to `HEAD` or `CONNECT` keeps its framing headers but carries no body.
+final class ClientResponseEncoder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = IOData
+
+    private var chunked = false
+    private var suppressesBody = false
+    /// Methods of requests not answered yet, oldest first (more than one only when pipelined).
+    private var methods = MethodQueue()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) { methods.append(head.method) }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            let code = head.status.code
+            // A 1xx other than 101 is followed by the final response to the same request.
+            let interim = (100..<200).contains(code) && code != 101
+            var answersConnect = false
+            if !interim, let method = methods.popFirst() {
+                suppressesBody = method == .HEAD || method == .CONNECT
+                answersConnect = method == .CONNECT
+            }
+            let expectation: MessageFraming.BodyExpectation =
+                answersConnect || !head.status.mayHaveResponseBody ? .no : .yes
+            let framing = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version)
+            chunked = !suppressesBody && framing == .chunked
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            HeadSerializer.write(head, into: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let part):
+            if suppressesBody {
+                // As NIO does: the write is refused rather than silently dropped.
+                promise?.fail(NIOHTTPResponseEncoderError.responseBodyNotAllowed)
+            } else {
+                MessageFraming.writeBody(part, chunked: chunked, context: context, promise: promise)
+            }
+        case .end(let trailers):
+            suppressesBody = false
+            MessageFraming.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
+        }
+    }
+}
+
+/// Encodes the requests Baton sends upstream, in place of NIO's `HTTPRequestEncoder`: same
+/// framing and bytes, cheaper heads (`HeadSerializer`).
+final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    private var chunked = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head):
+            let expectation = MessageFraming.expectation(of: head.method)
+            chunked = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version) == .chunked
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            HeadSerializer.write(head, into: &buffer)
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let part):
+            MessageFraming.writeBody(part, chunked: chunked, context: context, promise: promise)
+        case .end(let trailers):
+            MessageFraming.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
+        }
+    }
+}
+
+/// A FIFO of request methods that allocates nothing while it holds at most one.
+struct MethodQueue {
+    private var first: HTTPMethod?
+    private var rest: [HTTPMethod] = []
+
+    mutating func append(_ method: HTTPMethod) {
+        if first == nil && rest.isEmpty { first = method } else { rest.append(method) }
+    }
+
+    mutating func popFirst() -> HTTPMethod? {
+        guard let head = first else { return nil }
+        first = rest.isEmpty ? nil : rest.removeFirst()
+        return head
+    }
+}

@@ -1,0 +1,133 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes an HTTP/1.1 message head (start line, headers, blank line) in one copy per string.
+///
+/// NIO's encoders write a head piece by piece (`writeString` per name, separator, value and
+/// CRLF: some 65 buffer writes per proxied exchange, each with its own uniqueness and
+/// exclusivity checks), which callgrind put at about 16k instructions per request of the
+/// proxy's 134k. Here the size is summed first, the buffer grows once, and each string is a
+/// single `memcpy` into it. The bytes are the same as NIO's: `NAME: VALUE\r\n` per header in
+/// order, the standard reason phrase for known status codes.
+enum HeadSerializer {
+    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer) {
+        let status = head.status
+        var size = versionSize(head.version) + 1 + digitCount(Int(status.code)) + 1 + status.reasonPhrase.utf8.count + 2
+        size += headersSize(head.headers)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var writer = ByteWriter(raw)
+            writer.version(head.version)
+            writer.byte(0x20)
+            writer.digits(Int(status.code))
+            writer.byte(0x20)
+            writer.string(status.reasonPhrase)
+            writer.crlf()
+            writer.headers(head.headers)
+            return writer.offset
+        }
+    }
+
+    static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
+        var size = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + versionSize(head.version) + 2
+        size += headersSize(head.headers)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var writer = ByteWriter(raw)
+            writer.string(head.method.rawValue)
+            writer.byte(0x20)
+            writer.string(head.uri)
+            writer.byte(0x20)
+            writer.version(head.version)
+            writer.crlf()
+            writer.headers(head.headers)
+            return writer.offset
+        }
+    }
+
+    /// Trailers of a chunked message: `0\r\n`, the fields, the blank line.
+    static func writeLastChunk(trailers: HTTPHeaders?, into buffer: inout ByteBuffer) {
+        guard let trailers, !trailers.isEmpty else {
+            buffer.writeStaticString("0\r\n\r\n")
+            return
+        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3 + headersSize(trailers)) { raw in
+            var writer = ByteWriter(raw)
+            writer.byte(0x30)
+            writer.crlf()
+            writer.headers(trailers)
+            return writer.offset
+        }
+    }
+
+    /// `HTTP/` and the two numbers with their dot.
+    private static func versionSize(_ version: HTTPVersion) -> Int {
+        5 + digitCount(version.major) + 1 + digitCount(version.minor)
+    }
+
+    fileprivate static func digitCount(_ value: Int) -> Int {
+        var count = 1
+        var rest = value / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        return count
+    }
+
+    /// Bytes of the header lines and the blank line that ends them.
+    private static func headersSize(_ headers: HTTPHeaders) -> Int {
+        var size = 2
+        for (name, value) in headers { size += name.utf8.count + 2 + value.utf8.count + 2 }
+        return size
+    }
+}
+
+/// Sequential writes into a region already known to be large enough.
+private struct ByteWriter {
+    let base: UnsafeMutableRawBufferPointer
+    var offset = 0
+
+    init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
+
+    mutating func byte(_ value: UInt8) {
+        base[offset] = value
+        offset += 1
+    }
+
+    mutating func crlf() {
+        byte(0x0D)
+        byte(0x0A)
+    }
+
+    mutating func string(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            (base.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
+            offset += bytes.count
+        }
+    }
+
+    mutating func version(_ version: HTTPVersion) {
+        for b in "HTTP/".utf8 { byte(b) }
+        digits(version.major)
+        byte(0x2E)
+        digits(version.minor)
+    }
+
+    /// A non-negative number in decimal.
+    mutating func digits(_ value: Int) {
+        if value >= 10 { digits(value / 10) }
+        byte(UInt8(48 + value % 10))
+    }
+
+    mutating func headers(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            string(name)
+            byte(0x3A)
+            byte(0x20)
+            string(value)
+            crlf()
+        }
+        crlf()
+    }
+}
