@@ -101,8 +101,9 @@ import Testing
     @Test func anEventStreamEndsWithItsLastChunkAtTheLongTimeout() async throws {
         try await ProxyFixture.with { fixture in
             let client = try fixture.client()
-            // The backend's /sse sends one event now and the next, and its end, 1.5 s later.
-            try client.send("GET /sse HTTP/1.1\r\nHost: app.test\r\n\r\n")
+            // /sse/60000 sends one event now and the next, and its end, a minute later: long
+            // after the drain, however loaded the machine.
+            try client.send("GET /sse/60000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
             #expect(try client.readLine() == "HTTP/1.1 200 OK")
             while try !client.readLine().isEmpty {}
             _ = try client.readLine()

@@ -57,7 +57,7 @@ final class ProxyFixture: Sendable {
 }
 
 /// Polls `condition` every 10 ms until it holds or `limit` passes; whether it held.
-func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+func eventually(within limit: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         guard ContinuousClock.now < deadline else { return false }

@@ -43,7 +43,7 @@ final class BackendLog: Sendable {
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 that logs what reaches it. Paths choose behaviour:
-/// /big/N streams N bytes, /slow/MS waits, /sse streams events, /upload counts the body,
+/// /big/N streams N bytes, /slow/MS waits, /sse streams events (/sse/MS: the second MS ms after the first), /upload counts the body,
 /// /reset closes without answering, /answer-first sends a head and a first chunk as soon as
 /// the request head arrives and ends the response when the request ends, /drop-reused is answered on a fresh connection and, on one
 /// that has answered before, logged and then closed unanswered (an upstream that ran the
@@ -133,7 +133,9 @@ private final class BackendHandler: ChannelInboundHandler {
             headers.add(name: "content-type", value: "text/event-stream")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: one\n\n")))), promise: nil)
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(1500)) {
+            // /sse/MS: the second event after MS milliseconds instead.
+            let delay = parts.count > 1 ? Int64(parts[1]) ?? 1500 : 1500
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "data: two\n\n")))), promise: nil)
                 context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
             }
