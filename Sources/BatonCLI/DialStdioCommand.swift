@@ -19,7 +19,7 @@ struct DialStdioCommand: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         // Always this host's daemon: a BATON_HOST in the remote environment must not loop.
-        let socket = try ControlClient(socketPath: global.socketPath).connectLocal()
+        let socket = try ControlClient(socketPath: global.socketPath, connectWait: ControlClient.startWait).connectLocal()
         defer { close(socket) }
         guard Self.writeAll(STDOUT_FILENO, Array(DialStdioBanner.line(version: BatonVersion.current).utf8)[...]) else { return }
         Self.relay(socket: socket)

@@ -37,7 +37,7 @@ public struct GlobalOptions: ParsableArguments {
     var controlClient: ControlClient {
         get throws {
             if let remote = try remote { return ControlClient(remote: remote) }
-            return ControlClient(socketPath: socketPath)
+            return ControlClient(socketPath: socketPath, connectWait: ControlClient.startWait)
         }
     }
 

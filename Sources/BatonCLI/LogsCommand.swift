@@ -36,7 +36,8 @@ struct LogsCommand: ParsableCommand {
             if size < offset { offset = 0 }  // rotated: start the new file
             offset = copy(log.path, from: offset, escaping: &escaping)
             // After a swap, green's output from its first line; blue's last lines are above.
-            if followsApp, let serving = try? global.controlClient.app(named: target).servingSandbox, serving != id {
+            // Asked without waiting for a daemon to start: one that is down must not stall the copy.
+            if followsApp, let serving = try? ControlClient(socketPath: global.socketPath).app(named: target).servingSandbox, serving != id {
                 id = serving
                 log = self.log(of: id)
                 offset = copyWhole(log, escaping: &escaping)

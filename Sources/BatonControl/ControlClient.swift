@@ -10,14 +10,20 @@ public struct ControlClient: Sendable {
     /// Set when the daemon is on another host; `socketPath` is then unused here.
     public let remote: RemoteHost?
 
-    public init(socketPath: String) {
+    /// How long connecting waits for a daemon that is starting (see `startWait`): zero here,
+    /// `ControlClient.startWait` for the command line.
+    public let connectWait: Duration
+
+    public init(socketPath: String, connectWait: Duration = .zero) {
         self.socketPath = socketPath
         remote = nil
+        self.connectWait = connectWait
     }
 
     public init(remote: RemoteHost) {
         socketPath = remote.remoteSocket ?? ""
         self.remote = remote
+        connectWait = .zero
     }
 
     /// How messages name the daemon: its socket, or the remote host.
@@ -168,7 +174,31 @@ public struct ControlClient: Sendable {
         try connectSocket(replySeconds: 0)
     }
 
+    /// How long a command waits for a daemon that is starting: its socket is not there yet, or
+    /// refuses (bound, not yet listening), so `baton daemon … & baton app create …` works as
+    /// written. When no daemon is starting, the error comes after this wait.
+    public static let startWait: Duration = .seconds(5)
+    static let startPoll: Duration = .milliseconds(50)
+
     private func connectSocket(replySeconds: Int) throws -> Int32 {
+        let deadline = ContinuousClock.now + connectWait
+        while true {
+            do {
+                return try connectSocketOnce(replySeconds: replySeconds)
+            } catch let refused as NotListening {
+                guard ContinuousClock.now < deadline else { throw refused.error }
+                let (seconds, attoseconds) = Self.startPoll.components
+                usleep(useconds_t(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+            }
+        }
+    }
+
+    /// No daemon listens on the socket yet (ENOENT, ECONNREFUSED): worth another try.
+    private struct NotListening: Error {
+        let error: BatonError
+    }
+
+    private func connectSocketOnce(replySeconds: Int) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BatonError(.internal, "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -197,6 +227,7 @@ public struct ControlClient: Sendable {
             if code == EACCES || code == EPERM {
                 throw BatonError(.unavailable, "permission denied on \(socketPath): run as root or as a member of its group")
             }
+            if code == ENOENT || code == ECONNREFUSED { throw NotListening(error: unavailable) }
             throw unavailable
         }
         return fd
