@@ -22,8 +22,13 @@ struct PsCommand: ParsableCommand {
             [box.id, box.app, box.artifact ?? "-", shortDigest(box.digest),
              box.state + (box.serving ? " (serving)" : "") + Self.ending(box), box.health.map { $0.hasPrefix("unhealthy") ? "unhealthy" : $0 } ?? "-",
              box.pid.map(String.init) ?? "-",
-             box.uptimeSeconds.map { "\(Int($0)) s" } ?? "-", box.memoryBytes.map { "\($0 >> 20) MiB" } ?? "-"]
+             box.uptimeSeconds.map { "\(Int($0)) s" } ?? "-", box.memoryBytes.map(Self.memory) ?? "-"]
         })
+    }
+
+    /// MiB, or KiB below one MiB (a small program is not `0 MiB`).
+    static func memory(_ bytes: Int64) -> String {
+        bytes < 1 << 20 ? "\(bytes >> 10) KiB" : "\(bytes >> 20) MiB"
     }
 
     /// How an exited sandbox ended: ` (signal 9)`, ` (status 1)`.

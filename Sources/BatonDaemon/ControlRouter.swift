@@ -103,6 +103,8 @@ struct ControlRouter: Sendable {
                                                                    bake: body.bake, verify: body.verify))
             }
             return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref, bake: body.bake, verify: body.verify))
+        case ("GET", 4, "v1") where parts[1] == "apps" && parts[3] == "effective":
+            return try Self.json(200, try await deploys.effectiveSettings(app: parts[2]))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "config":
             let body = try ControlJSON.decoder().decode(AppConfigRequest.self, from: request.body)
             return try Self.json(200, try await deploys.configure(app: parts[2], body, peerIsRoot: request.peerIsRoot))
