@@ -25,6 +25,7 @@ public struct BatonCommand: ParsableCommand {
             DeployCommand.self,
             RollbackCommand.self,
             PsCommand.self,
+            DoctorCommand.self,
             LogsCommand.self,
             StopCommand.self,
             HistoryCommand.self,

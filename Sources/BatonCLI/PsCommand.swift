@@ -13,10 +13,19 @@ struct PsCommand: ParsableCommand {
     var all = false
 
     func run() throws {
-        let sandboxes = try global.controlClient.sandboxes(all: all)
+        let client = try global.controlClient
+        let sandboxes = try client.sandboxes(all: all)
         if json {
             try Output.json(sandboxes)
             return
+        }
+        defer {
+            // What no record accounts for (`baton doctor`): a daemon too old to say, nothing.
+            if all, let leftovers = try? client.doctor(fix: false), !leftovers.isEmpty {
+                Output.result("")
+                Output.result("not accounted for by any record ('baton doctor --fix' removes them):")
+                for line in leftovers.lines { Output.result("  " + line) }
+            }
         }
         Output.table(["ID", "APP", "ARTIFACT", "DIGEST", "STATE", "HEALTH", "PID", "UPTIME", "MEMORY"], sandboxes.map { box in
             [box.id, box.app, box.artifact ?? "-", shortDigest(box.digest),
