@@ -162,4 +162,33 @@ import Testing
         #expect(second.log.contains("adopted sandbox \(id) of \(app), still running from the last daemon"), "\(second.log)")
         #expect(try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) == title + "\u{0}")
     }
+
+    /// A member of the socket's group (not root) may look, never stop the daemon or fix.
+    @Test(.enabled(if: geteuid() == 0, "requires root"))
+    func onlyRootStopsTheDaemonOrFixes() async throws {
+        let root = try Self.temporaryRoot()
+        let run = root + "-run"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        defer {
+            TestNetwork.remove(root: root)
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: run)
+        }
+        #expect(chmod(run, 0o711) == 0)
+        let socket = run + "/baton.sock"
+        let daemon = try await offThePool { try DaemonProcess(root: root, extra: ["--socket", socket]) }
+        defer { daemon.stop() }
+        let member = ["/usr/bin/setpriv", "--reuid=65534", "--regid=0", "--clear-groups"]
+        let at = ["--root", root, "--socket", socket]
+        let status = try await offThePool { try BatonExecutable.run(["daemon", "status"] + at, prefix: member) }
+        #expect(status.status == 0, "\(status.stderr)")
+        let doctor = try await offThePool { try BatonExecutable.run(["doctor"] + at, prefix: member) }
+        #expect(doctor.status == 0, "\(doctor.stderr)")
+        for (command, message) in [(["daemon", "stop"], "only root may stop the daemon"), (["doctor", "--fix"], "only root may run 'baton doctor --fix'")] {
+            let refused = try await offThePool { try BatonExecutable.run(command + at, prefix: member) }
+            #expect(refused.status != 0)
+            #expect(refused.stderr == "error: \(message)\n", "\(command)")
+        }
+        #expect(daemon.process.isRunning)
+    }
 }
