@@ -1,4 +1,5 @@
 import BatonCommandLine
+import BatonControl
 import BatonOS
 import BatonTestSupport
 import Foundation
@@ -189,6 +190,36 @@ import Testing
             #expect(refused.status != 0)
             #expect(refused.stderr == "error: \(message)\n", "\(command)")
         }
+        #expect(daemon.process.isRunning)
+    }
+
+    /// A request in flight holds the daemon up to its --shutdown-grace: `daemon stop` gives up
+    /// at its --timeout with one line and a failure status, and the daemon goes on stopping.
+    @Test func aStopThatOutlastsItsTimeoutIsOneErrorLine() async throws {
+        let root = try Self.temporaryRoot()
+        defer { TestNetwork.remove(root: root); try? FileManager.default.removeItem(atPath: root) }
+        // An upstream that takes connections (in its backlog) and never answers.
+        let silent = try ListeningSocket.tcp(host: "127.0.0.1", port: 0)
+        defer { close(silent) }
+        guard case .tcp(_, let upstream) = ListeningSocket.address(of: silent) else { throw DaemonProcessError("no address") }
+        let daemon = try await offThePool { try DaemonProcess(root: root, extra: ["--shutdown-grace", "60"]) }
+        defer { daemon.stop() }
+        #expect(try await Self.baton(["app", "create", "slow", "--host", "slow.test", "--upstream", "127.0.0.1:\(upstream)", "--root", root]).status == 0)
+        let port = daemon.port
+        let request = Task { try? await offThePool { try RawHTTP.exchange(port: port, "GET / HTTP/1.1\r\nHost: slow.test\r\nConnection: close\r\n\r\n", timeout: 120) } }
+        defer { request.cancel() }
+        let client = ControlClient(socketPath: root + "/baton.sock")
+        var inFlight = false
+        for _ in 0..<600 where !inFlight {
+            inFlight = (try? client.metrics())?.contains(#"baton_proxy_in_flight_requests{app="slow"} 1"#) == true
+            if !inFlight { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(inFlight)
+        let pid = daemon.process.processIdentifier
+        let stopped = try await Self.baton(["daemon", "stop", "--timeout", "1", "--root", root])
+        #expect(stopped.status == 1)
+        #expect(stopped.stdout.isEmpty)
+        #expect(stopped.stderr == "error: the daemon (pid \(pid)) is still stopping after 1 s: in-flight requests may hold it up to its --shutdown-grace; wait, or send it SIGKILL\n")
         #expect(daemon.process.isRunning)
     }
 }
