@@ -89,7 +89,7 @@ import Testing
         var green: String?
         for _ in 0..<600 {
             let history = try Self.array(try await offThePool { try DeployFixture.baton(["history", "web", "--json"], root: root).stdout })
-            if let wait = history.first?["health_wait"] as? [String: Any], let seconds = wait["seconds"] as? Double, seconds > 7,
+            if let wait = history.first?["health_wait"] as? [String: Any], let seconds = wait["seconds"] as? Double, seconds > 10,
                (wait["last_result"] as? String) == "answered 404" {
                 let boxes = try Self.array(try await offThePool { try DeployFixture.baton(["ps", "--json"], root: root).stdout })
                 green = boxes.first { $0["app"] as? String == "web" }?["id"] as? String
