@@ -20,6 +20,11 @@ int bt_child_mount_overlay(const struct bt_spawn_config *config, int *trees, int
 /// 0, or -1 with `*stage`/`*index` set and errno holding the cause.
 int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, const int *trees, int *stage, int *index);
 
+/// Makes `title` the process's command line (/proc/PID/cmdline) in full, or, failing that,
+/// as much of it as fits the launcher's argv `area` (NULL: none). `title` must outlive the
+/// process: this clone's copy of the launcher's memory does.
+void bt_child_set_title(const char *title, char *area, size_t area_len);
+
 /// Brings `lo` up in the sandbox's network namespace.
 int bt_child_loopback_up(void);
 

@@ -62,12 +62,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     // Not the parent's name or command line: `ps` and `pkill` should tell a sandbox from
     // its launcher.
     prctl(PR_SET_NAME, "baton-init", 0, 0, 0);
-    if (config->argv_area && config->init_title) {
-        size_t n = strlen(config->init_title);
-        if (n >= config->argv_area_len) n = config->argv_area_len - 1;
-        memset(config->argv_area, 0, config->argv_area_len);
-        memcpy(config->argv_area, config->init_title, n);
-    }
+    if (config->init_title) bt_child_set_title(config->init_title, config->argv_area, config->argv_area_len);
 
     // The death signal is tied to the spawning thread; callers that want it spawn from a
     // thread that lives as long as the sandbox should.

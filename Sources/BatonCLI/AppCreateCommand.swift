@@ -66,11 +66,13 @@ struct AppCreateCommand: ParsableCommand {
         try smoke.apply(to: &spec)
         try bake.apply(to: &spec)
         replicas.apply(to: &spec)
-        let created = try global.controlClient.createApp(spec)
+        let client = try global.controlClient
+        let created = try client.createApp(spec)
         if json {
             try Output.json(created)
         } else {
-            Output.result(created.name)
+            // The name first (scripts read it), then where the app will answer.
+            Output.result(created.name + (AppURLs(client: client).joined(created.hosts).map { " at " + $0 } ?? ""))
         }
     }
 }

@@ -56,8 +56,9 @@ struct AppListCommand: ParsableCommand {
             try Output.json(rows)
             return
         }
+        let urls = AppURLs(client: try global.controlClient)
         Output.table(
-            ["NAME", "KIND", "HOSTS", "SERVING"],
-            rows.map { [$0.name, $0.kind, $0.hosts.joined(separator: ","), $0.digest ?? $0.upstream ?? "-"] })
+            ["NAME", "KIND", "SERVING", "URLS"],
+            rows.map { [$0.name, $0.kind, $0.digest ?? $0.upstream ?? "-", urls.joined($0.hosts) ?? "-"] })
     }
 }

@@ -25,6 +25,7 @@ public struct BatonCommand: ParsableCommand {
             DeployCommand.self,
             RollbackCommand.self,
             PsCommand.self,
+            DoctorCommand.self,
             LogsCommand.self,
             StopCommand.self,
             HistoryCommand.self,
@@ -44,9 +45,17 @@ public struct BatonCommand: ParsableCommand {
     public static func runMain() -> Never {
         var arguments = Array(CommandLine.arguments.dropFirst())
         // The daemon is its own executable, so this one never links NIO or SQLite.
-        let upgrade = arguments.count >= 2 && arguments[0] == "daemon" && arguments[1] == "upgrade"
-        if arguments.first == "daemon", !upgrade { DaemonExecutable.exec(Array(arguments.dropFirst())) }
-        if upgrade { CommandMain.run(DaemonUpgradeCommand.self, Array(arguments.dropFirst(2)), hint: "baton daemon upgrade --help") }
+        // `baton daemon upgrade|status|stop` are clients of the daemon; any other word is its flag.
+        if arguments.first == "daemon", arguments.count >= 2 {
+            let rest = Array(arguments.dropFirst(2)), hint = "baton daemon \(arguments[1]) --help"
+            switch arguments[1] {
+            case "upgrade": CommandMain.run(DaemonUpgradeCommand.self, rest, hint: hint)
+            case "status": CommandMain.run(DaemonStatusCommand.self, rest, hint: hint)
+            case "stop": CommandMain.run(DaemonStopCommand.self, rest, hint: hint)
+            default: break
+            }
+        }
+        if arguments.first == "daemon" { DaemonExecutable.exec(Array(arguments.dropFirst())) }
         if arguments == ["help", "daemon"] { DaemonExecutable.exec(["--help"]) }
         CommandMain.exiting(hint: "baton --help") {
             try RemoteOption.take(from: &arguments)

@@ -44,7 +44,7 @@ struct DeployCommand: ParsableCommand {
         let options = verify ? VerifyOptions(rate: verifyRate?.perSecond, path: verifyPath) : nil
         var deployed: DeploymentInfo?
         do {
-            try DeploymentReport.watch(client: client, app: app, json: json) {
+            try DeploymentReport.watch(client: client, app: app, json: json, showURLs: true) {
                 let record = try client.deploy(app: app, ref: ref, insecure: insecure, bake: bakeSettings, verify: options)
                 deployed = record
                 return record
@@ -75,21 +75,27 @@ struct DeployCommand: ParsableCommand {
 /// outcome as the exit status.
 enum DeploymentReport {
     /// Runs a swap, printing its phases live while it runs (unless `json`), then reports it.
-    static func watch(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false,
+    /// `showURLs`: the line saying what the app serves ends with where it answers.
+    static func watch(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false, showURLs: Bool = false,
                       _ swap: () throws -> DeploymentInfo) throws {
-        try watch(client: client, app: app, json: json, acceptRolledBack: acceptRolledBack, record: { $0 }, swap)
+        try watch(client: client, app: app, json: json, acceptRolledBack: acceptRolledBack, showURLs: showURLs, record: { $0 }, swap)
     }
 
     /// The same for a call whose result carries the deployment (`record` finds it); returns
     /// the result once the deployment has been reported as succeeded.
     @discardableResult
-    static func watch<T>(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false,
+    static func watch<T>(client: ControlClient, app: String, json: Bool, acceptRolledBack: Bool = false, showURLs: Bool = false,
                          record: (T) -> DeploymentInfo, _ swap: () throws -> T) throws -> T {
         let watcher = json ? nil : PhaseWatcher(client: client, app: app)
         defer { watcher?.finish() }
         let result = try swap()
         watcher?.finish()
-        try finish(record(result), json: json, alreadyPrinted: watcher?.printed ?? 0, acceptRolledBack: acceptRolledBack)
+        let deployed = record(result)
+        var served: String?
+        if showURLs, !json, let hosts = (try? client.app(named: app))?.hosts, let urls = AppURLs(client: client).joined(hosts) {
+            served = "\(deployed.app) now serves \(deployed.toDigest) at \(urls)"
+        }
+        try finish(deployed, json: json, alreadyPrinted: watcher?.printed ?? 0, served: served, acceptRolledBack: acceptRolledBack)
         return result
     }
 
@@ -121,6 +127,12 @@ enum DeploymentReport {
             return
         }
         if !json { Output.result(served ?? "\(record.app) now serves \(record.toDigest)") }
+    }
+
+    /// `waiting  health: 4 checks in 6 s, last: connection refused`.
+    static func printHealthWait(_ wait: HealthWaitInfo) {
+        let checks = wait.attempts == 1 ? "1 check" : "\(wait.attempts) checks"
+        Output.progress("waiting  health: \(checks) in \(Int(wait.seconds)) s, last: \(wait.lastResult)")
     }
 
     static func print(_ phase: PhaseInfo) {

@@ -42,9 +42,16 @@ struct HistoryCommand: ParsableCommand {
         }
         Output.table(["ID", "STARTED", "APP", "FROM", "TO", "CONFIG", "TRIGGER", "OUTCOME", "PHASES"], records.map { record in
             [String(record.id), record.startedAt, record.app, short(record.fromDigest), short(record.toDigest), config(record),
-             record.trigger ?? "deploy", record.outcome,
+             Self.trigger(record), record.outcome,
              record.phases.map { "\($0.phase) \(DeploymentReport.milliseconds($0.seconds))" }.joined(separator: ", ")]
         })
+    }
+
+    /// `deploy` (the first, or a new digest over a serving one), `redeploy` (onto an app that
+    /// served nothing: its sandbox was stopped), `restart` (the daemon's, after a crash), `rollback`.
+    static func trigger(_ record: DeploymentInfo) -> String {
+        let trigger = record.trigger ?? "deploy"
+        return trigger == "deploy" && record.triggerDetail?.hasPrefix("redeploy:") == true ? "redeploy" : trigger
     }
 
     private func short(_ digest: String?) -> String {

@@ -6,8 +6,13 @@ import Synchronization
 /// Prints a deploy's phases as they happen. The daemon records each phase the moment it
 /// completes, so while the deploy call waits, another thread reads the app's newest running
 /// deployment every 50 ms (500 ms on a remote host) and prints what is new.
+/// While the new sandbox fails its health checks, a line every few seconds says how many ran
+/// and what the last one got, instead of silence until the health timeout.
 final class PhaseWatcher: Sendable {
-    private let state = Mutex<(done: Bool, printed: Int)>((false, 0))
+    /// Seconds of failing checks before the first progress line, and between two.
+    static let healthProgressSeconds = 3.0
+
+    private let state = Mutex<(done: Bool, printed: Int, healthShownAt: Double)>((false, 0, 0))
     private let stopped = Atomic(false)
 
     init(client: ControlClient, app: String) {
@@ -31,6 +36,10 @@ final class PhaseWatcher: Sendable {
             guard !state.done else { return }
             for phase in record.phases.dropFirst(state.printed) { DeploymentReport.print(phase) }
             state.printed = max(state.printed, record.phases.count)
+            if let wait = record.healthWait, wait.seconds >= state.healthShownAt + Self.healthProgressSeconds {
+                state.healthShownAt = wait.seconds
+                DeploymentReport.printHealthWait(wait)
+            }
         }
     }
 

@@ -43,7 +43,7 @@ struct PreviewCreateCommand: ParsableCommand {
         let creation = try DeploymentReport.watch(client: client, app: name, json: json, record: \.deployment) {
             try client.createPreview(name: name, ref: ref, ttl: ttl, smoke: checks)
         }
-        if !json { Output.result("http://\(creation.host)/") }
+        if !json { Output.result(AppURLs(client: client).urls([creation.host]).joined(separator: "\n")) }
     }
 }
 

@@ -93,7 +93,8 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
     /// serving sandbox that died), and for a restart which sandbox died and how.
     public var trigger: String?
     public var triggerDetail: String?
-
+    /// While the deployment runs and its new sandbox is being health-checked: how that goes.
+    public var healthWait: HealthWaitInfo?
 
     public init(
         id: Int64, app: String, fromDigest: String? = nil, toDigest: String, outcome: String, reason: String? = nil, startedAt: String, finishedAt: String? = nil, phases: [PhaseInfo], logLines: [String]? = nil
@@ -129,6 +130,22 @@ public struct DeploymentInfo: Codable, Sendable, Equatable {
         try container.encodeIfPresent(verify, forKey: .verify)
         try container.encode(trigger, forKey: .trigger)
         try container.encode(triggerDetail, forKey: .triggerDetail)
+        try container.encodeIfPresent(healthWait, forKey: .healthWait)
+    }
+}
+
+/// A running deployment's health checks so far, for the CLI to say why it waits.
+public struct HealthWaitInfo: Codable, Sendable, Equatable {
+    public var attempts: Int
+    /// `answered 500`, `connection refused`.
+    public var lastResult: String
+    /// Since the first check.
+    public var seconds: Double
+
+    public init(attempts: Int, lastResult: String, seconds: Double) {
+        self.attempts = attempts
+        self.lastResult = lastResult
+        self.seconds = seconds
     }
 }
 

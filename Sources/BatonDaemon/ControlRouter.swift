@@ -103,12 +103,20 @@ struct ControlRouter: Sendable {
                                                                    bake: body.bake, verify: body.verify))
             }
             return try Self.json(200, try await deploys.deploy(app: parts[2], ref: body.ref, bake: body.bake, verify: body.verify))
+        case ("GET", 4, "v1") where parts[1] == "apps" && parts[3] == "effective":
+            return try Self.json(200, try await deploys.effectiveSettings(app: parts[2]))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "config":
             let body = try ControlJSON.decoder().decode(AppConfigRequest.self, from: request.body)
             return try Self.json(200, try await deploys.configure(app: parts[2], body, peerIsRoot: request.peerIsRoot))
         case ("POST", 4, "v1") where parts[1] == "apps" && parts[3] == "rollback":
             let body = try ControlJSON.decoder().decode(RollbackRequest.self, from: request.body)
             return try Self.json(200, try await deploys.rollback(app: parts[2], to: body.to))
+        case ("GET", 2, "v1") where parts[1] == "doctor":
+            return try Self.json(200, try await deploys.doctor(fix: false))
+        case ("POST", 3, "v1") where parts[1] == "doctor" && parts[2] == "fix":
+            // It kills processes and removes what it finds: root's to ask for.
+            guard request.peerIsRoot else { throw BatonError(.invalidArgument, "only root may run 'baton doctor --fix'") }
+            return try Self.json(200, try await deploys.doctor(fix: true))
         case ("GET", 2, "v1") where parts[1] == "deployments":
             return try Self.json(200, try await deploys.history(app: Self.query(request.path, "app")))
         case ("GET", 2, "v1") where parts[1] == "sandboxes":

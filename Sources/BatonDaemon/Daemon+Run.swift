@@ -12,7 +12,9 @@ extension Daemon {
     /// daemon upgrade` does), after which this one finishes what is in flight and returns.
     /// Blocks the calling (synchronous) thread; `onReady` gets the started daemon and the proxy's
     /// bound address.
-    public static func runUntilSignalled(options: Options, onReady: @escaping @Sendable (Daemon, SocketAddress) -> Void = { _, _ in }) throws {
+    /// `onStopped` runs once it has stopped, with whether it had handed the root over.
+    public static func runUntilSignalled(options: Options, onReady: @escaping @Sendable (Daemon, SocketAddress) -> Void = { _, _ in },
+                                         onStopped: @escaping @Sendable (_ handedOver: Bool) -> Void = { _ in }) throws {
         for signal in [SIGTERM, SIGINT, SIGHUP] { Glibc.signal(signal, SIG_IGN) }
         let stopRequested = DispatchSemaphore(value: 0)
         let sources = [SIGTERM, SIGINT].map { signal in
@@ -45,7 +47,9 @@ extension Daemon {
                         continuation.resume()
                     }
                 }
+                let owner = daemon.ownsRoot.withLock { $0 }
                 await daemon.stop()
+                onStopped(!owner)
             } catch {
                 outcome.fail(error)
             }

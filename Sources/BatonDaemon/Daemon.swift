@@ -69,6 +69,10 @@ public final class Daemon: Sendable {
     let deploys: DeployService
     let certificates: CertificateService
     private let tlsAddressBox = Mutex<SocketAddress?>(nil)
+    /// The proxy's bound address once it serves.
+    let proxyAddress = Mutex<SocketAddress?>(nil)
+    /// When this process was made (`baton daemon status`'s uptime).
+    let startedAt = Date()
     let control = Mutex<ControlServer?>(nil)
     let metricsServer = Mutex<MetricsServer?>(nil)
     /// Servers replaced after a failed hand-off, whose connections `stop` still closes.
@@ -165,6 +169,7 @@ public final class Daemon: Sendable {
         } catch {
             throw BatonError(.setupFailed, "cannot listen on \(options.listenHost):\(options.listenPort): \(error)", cause: error)
         }
+        proxyAddress.withLock { $0 = address }
         await deploys.setVerifyEndpoint(Self.verifyEndpoint(address), token: proxy.verifyToken ?? "")
         let tls = try await startTLS()
         tlsAddressBox.withLock { $0 = tls }
@@ -191,7 +196,6 @@ public final class Daemon: Sendable {
         }
         control.withLock { $0 = server }
         previewReaper.withLock { $0 = Self.reapExpiredPreviews(deploys) }
-        logger.info("baton daemon listening on \(address) with control socket \(options.resolvedSocketPath)")
         return address
     }
 

@@ -159,7 +159,11 @@ public struct DaemonCommand: ParsableCommand {
             ready += ", control socket \(socketPath)"
             if let metrics = daemon.metricsURL { ready += ", metrics on \(metrics)" }
             if let network = daemon.sandboxNetworkSummary { ready += ", \(network)" }
+            ready += ", root \(options.root) (baton \(BatonVersion.current), pid \(getpid()))"
             StandardStream.line(ready, to: STDERR_FILENO)
+        } onStopped: { handedOver in
+            let sandboxes = handedOver ? "its successor serves the root" : "sandboxes keep running for the next daemon"
+            StandardStream.line("baton daemon: stopped (pid \(getpid())); \(sandboxes)", to: STDERR_FILENO)
         }
     }
 

@@ -104,10 +104,25 @@ final class DaemonListeners: Sendable {
                 return try ListeningSocket.unix(path: path)
             }
         } catch let error as OSError {
-            let what = kind == .metrics ? "serve metrics on" : "listen on"
-            let hint = kind == .metrics ? ": choose another --metrics address" : ""
-            throw BatonError(.setupFailed, "cannot \(what) \(address): \(error)\(hint)", cause: error)
+            throw BatonError(.setupFailed, failure(kind, address, error), cause: error)
         }
+    }
+
+    /// One line an operator can act on: the address, the reason in words, and the flag that
+    /// moves the listener (`cannot listen on 127.0.0.1:8080: address already in use (another
+    /// daemon? use --listen ADDR:PORT)`).
+    static func failure(_ kind: Kind, _ address: ListenAddress, _ error: OSError) -> String {
+        let what = kind == .metrics ? "serve metrics on" : "listen on"
+        let flag = [Kind.proxy: "--listen", .tls: "--listen-tls", .metrics: "--metrics", .control: "--socket"][kind]!
+        let value = kind == .control ? "PATH" : "ADDR:PORT"
+        let reason: String
+        switch error.errno {
+        case EADDRINUSE: reason = "address already in use (another daemon? use \(flag) \(value))"
+        case EADDRNOTAVAIL: reason = "no such address on this host (use \(flag) \(value))"
+        case EACCES: reason = "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; use \(flag) \(value))"
+        default: reason = error.reason.prefix(1).lowercased() + error.reason.dropFirst() + " (use \(flag) \(value))"
+        }
+        return "cannot \(what) \(address): \(reason)"
     }
 
     /// A control socket path some other daemon answers on (`--socket` outside the root) is

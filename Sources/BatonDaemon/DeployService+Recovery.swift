@@ -68,6 +68,7 @@ extension DeployService {
     private func adopt(_ sandbox: Sandbox, _ row: SandboxRow) -> Bool {
         do {
             _ = try runtime.adopt(sandbox, app: row.app, digest: row.digest, configVersion: row.configVersion)
+            logger.notice("adopted sandbox \(row.id) of \(row.app), still running from the last daemon")
             return true
         } catch {
             sandbox.destroy()
@@ -156,6 +157,9 @@ extension DeployService {
                     try await deploy(app: app, ref: digest)
                 }
                 recordRestart(app: app, succeeded: info.outcome == DeploymentOutcome.succeeded.rawValue)
+                if info.outcome == DeploymentOutcome.succeeded.rawValue {
+                    logger.notice("restarted \(app) from \(digest): \(cause)")
+                }
                 if info.outcome != DeploymentOutcome.succeeded.rawValue { restartAgain(app: app, digest: digest, cause: cause) }
             } catch {
                 logger.error("restart of \(app) failed: \(error)")

@@ -16,6 +16,8 @@ actor DeployService {
     let routing: SandboxRouting
     let coordinator: SwapCoordinator
     let logger: Logger
+    /// The health checks of each app's running deploy, for `baton deploy`'s progress lines.
+    let healthWaits = HealthWaits()
     /// Consecutive failed restarts per app, for the backoff.
     private var failedRestarts: [String: Int] = [:]
     /// Set by `shutDown`: no restart begins after it.
@@ -53,8 +55,8 @@ actor DeployService {
         let store = try ArtifactStore(root: root)
         let digest = try store.resolve(ref).digest
         let settingsFor = Self.withBake(bake, settingsLookup(app, store: store))
-        return try await outcome { [coordinator] in
-            try await coordinator.deploy(app: name, to: digest, settingsFor: settingsFor)
+        return try await outcome { [coordinator, healthWaits] in
+            try await coordinator.deploy(app: name, to: digest, settingsFor: settingsFor, progress: healthWaits.observer(app: name))
         }
     }
 
@@ -97,7 +99,7 @@ actor DeployService {
         if let app, try database.app(named: app) == nil, try database.deployments(app: app).isEmpty {
             throw ControlService.noSuchApp(app)
         }
-        return try database.deployments(app: app)
+        return healthWaits.annotate(try database.deployments(app: app))
     }
 
     func sandboxes(all: Bool) async throws -> [SandboxInfo] {

@@ -8,17 +8,27 @@ import GRDB
 /// after a crash the record says how far a swap got.
 struct DeploymentRepository: DeploymentRecorder {
     let database: StateDatabase
+    /// `trigger_detail` of a `deploy` onto an app that had served and served nothing.
+    static let redeployDetail = "redeploy: nothing was serving (stopped, or restarts gave up)"
 
     func begin(app: String, from: String?, to: String, fromConfig: Int64?, toConfig: Int64?, at date: Date) async throws -> Int64 {
         let cause = DeploymentCause.current
         return try database.write { db in
+            // An operator's deploy onto an app that served before and serves nothing now (its
+            // sandbox was stopped, or its restarts gave up) is told apart from the first one.
+            var detail = cause.detail
+            if cause.trigger == .deploy, detail == nil, from == nil,
+               try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM deployments WHERE app = ? AND outcome = 'succeeded')",
+                                 arguments: [app]) == true {
+                detail = Self.redeployDetail
+            }
             try db.execute(
                 sql: """
                     INSERT INTO deployments (app, from_digest, to_digest, from_config_version, config_version, outcome, started_at,
                                              trigger, trigger_detail)
                     VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)
                     """,
-                arguments: [app, from, to, fromConfig, toConfig, Timestamp.string(date), cause.trigger.rawValue, cause.detail])
+                arguments: [app, from, to, fromConfig, toConfig, Timestamp.string(date), cause.trigger.rawValue, detail])
             return db.lastInsertedRowID
         }
     }

@@ -36,6 +36,8 @@ final class ProxyRoutes: Sendable {
                 if !targets.isEmpty { sandboxTargets[app.name] = targets }
             }
             proxy.install(Self.table(for: apps, sandboxTargets: sandboxTargets, holds: holds.withLock { $0 }))
+            // A removed app's (or preview's) series go with its route.
+            proxy.metrics.keep(apps: Set(apps.map(\.name)))
         }
     }
 

@@ -161,10 +161,16 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
                                                   replicaOf: replicaOf))
         } catch {
             // Never leave a sandbox running that no record names: nothing would stop it.
+            let ended = !sandbox.process.isRunning
             sandbox.kill()
-            _ = try? sandbox.process.wait()
+            let exit = try? sandbox.process.wait()
             sandbox.destroy()
             network.detach(id: id)
+            if ended {
+                // Its program failed at once: say so, not which /proc file could not be opened.
+                throw BatonError(.setupFailed, "the new sandbox \(id) exited as it started (\(Self.exitReason(exit))): see its output with 'baton logs \(id)'",
+                                 cause: error)
+            }
             throw BatonError(.setupFailed, "cannot record sandbox \(id) of \(app.name), so it was stopped: \(error)", cause: error)
         }
         watch(sandbox, handle)
@@ -235,7 +241,12 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
         let members = sandbox.members
         return entries.withLock { entries in
             for member in members {
-                guard let reason = entries[member.id]?.exitReason else { continue }
+                // No longer watched: `baton stop` (or a shutdown) took it; a health check of it
+                // must end now, not at its timeout.
+                guard let entry = entries[member.id] else {
+                    return members.count == 1 ? "it was stopped" : "replica \(member.id) was stopped"
+                }
+                guard let reason = entry.exitReason else { continue }
                 return members.count == 1 ? reason : "replica \(member.id): \(reason)"
             }
             return nil

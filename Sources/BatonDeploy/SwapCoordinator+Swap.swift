@@ -315,7 +315,7 @@ struct FailureContext {
             return "\(green.id) did not answer \(settings.health.expectedStatus) on \(settings.healthPath) port \(settings.port)"
                 + " within \(formatted(settings.health.timeout)) (\(report.attempts) checks, \(last))"
         case .exited(let why):
-            return "\(green.id) stopped before it was healthy: \(why) (\(last))"
+            return "the new sandbox \(green.id) exited during its health check: \(why) (\(last))"
         }
     }
 }

@@ -143,10 +143,12 @@ private final class CArena {
         }
         c.rlimits = array(r.resourceLimits.map { bt_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) })
         c.rlimit_count = r.resourceLimits.count
-        if let title = r.initTitle, let area = ArgvArea.current {
-            c.argv_area = area.start
-            c.argv_area_len = area.length
+        if let title = r.initTitle {
             c.init_title = string(title)
+            if let area = ArgvArea.current {
+                c.argv_area = area.start
+                c.argv_area_len = area.length
+            }
         }
         c.forward_signals = array(r.forwardedSignals)
         c.forward_count = r.forwardedSignals.count

@@ -74,7 +74,8 @@ final class LoopContext {
     }
 
     func metrics(app: String) -> AppMetrics {
-        if let cached = metrics[app] { return cached }
+        // A retired one's series were dropped with its app (ProxyMetrics.keep).
+        if let cached = metrics[app], !cached.lease.isRetired { return cached }
         let made = shared.metrics.appMetrics(app: app)
         metrics[app] = made
         return made

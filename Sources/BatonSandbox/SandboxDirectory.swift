@@ -34,7 +34,7 @@ enum SandboxDirectory {
 
     /// Whether the directory at `fd` has no record yet and was made moments ago: maybe a
     /// launcher's between its mkdir and its flock, which a sweep must leave alone.
-    private static func isYoungAndEmpty(_ fd: Int32) -> Bool {
+    static func isYoungAndEmpty(_ fd: Int32) -> Bool {
         var info = stat()
         if fstatat(fd, SandboxRecord.fileName, &info, AT_SYMLINK_NOFOLLOW) == 0 { return false }
         guard fstat(fd, &info) == 0 else { return false }

@@ -71,12 +71,18 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// `environment` is added to the test's own (a fault to inject, say); `accessLog`: the
     /// proxy's access log goes to `accessLogPath` (verify) instead of nowhere.
-    init(root: String, extra: [String] = [], environment: [String: String] = [:], accessLog: Bool = false) throws {
+    /// `shortCommandLine`: the root comes from $BATON_ROOT and the access log goes to
+    /// /dev/null, so the daemon's argv is as short as it can be (`--listen 127.0.0.1:0` only).
+    init(root: String, extra: [String] = [], environment: [String: String] = [:], accessLog: Bool = false,
+         shortCommandLine: Bool = false) throws {
         self.root = root
         logPath = root + "-daemon-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon", "--root", root, "--listen", "127.0.0.1:0"]
-                                               + (accessLog ? [] : ["--no-access-log"]) + extra)
+        var environment = environment
+        if shortCommandLine { environment["BATON_ROOT"] = root }
+        let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon"] + (shortCommandLine ? [] : ["--root", root])
+                                               + ["--listen", "127.0.0.1:0"]
+                                               + (accessLog || shortCommandLine ? [] : ["--no-access-log"]) + extra)
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         if accessLog { _ = FileManager.default.createFile(atPath: accessLogPath, contents: nil) }

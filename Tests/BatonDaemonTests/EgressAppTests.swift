@@ -164,7 +164,7 @@ struct EgressAppTests {
         let bridge = try #require(status["bridge"] as? String)
         let gateway = try Self.gateway(fixture)
         #expect(status["up"] as? Bool == true && status["gateway"] as? String == gateway, "\(status)")
-        #expect(fixture.daemon.log.contains(", sandbox network \(bridge) \(gateway)/24\n"), "the ready line says where the host is: \(fixture.daemon.log)")
+        #expect(fixture.daemon.log.contains(", sandbox network \(bridge) \(gateway)/24, root "), "the ready line says where the host is: \(fixture.daemon.log)")
         #expect(try fixture.baton(["network", "inspect"]).stdout.contains("gateway         \(gateway) (host.baton.internal in sandboxes)"))
 
         let refused = try fixture.baton(["network", "rm"], allowFailure: true)

@@ -65,4 +65,38 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: root + "/baton.sock"))
         }
     }
+
+    /// A fresh daemon declares every family (the apps gauge at 0); an app's zero-valued series
+    /// appear with it, and every series of it goes when it is removed.
+    @Test func familiesFromTheStartAndARemovedAppsSeriesGo() async throws {
+        try await DaemonFixture.with { fixture in
+            let client = fixture.client
+            let fresh = try await client.metrics()
+            #expect(fresh.contains("baton_proxy_apps 0"), "\(fresh)")
+            for family in ["baton_proxy_requests_total counter", "baton_proxy_request_duration_seconds histogram",
+                           "baton_proxy_in_flight_requests gauge", "baton_proxy_upstream_errors_total counter"] {
+                #expect(fresh.contains("# TYPE \(family)\n"), "\(family)")
+            }
+            let backend = try EchoBackend()
+            defer { backend.stop() }
+            _ = try await client.createApp(AppSpec(name: "gone", hosts: ["gone.test"], upstream: "127.0.0.1:\(backend.port)"))
+            _ = try await client.createApp(AppSpec(name: "kept", hosts: ["kept.test"], upstream: "127.0.0.1:\(backend.port)"))
+            let created = try await client.metrics()
+            #expect(created.contains("baton_proxy_apps 2"))
+            #expect(created.contains(#"baton_proxy_in_flight_requests{app="gone"} 0"#), "\(created)")
+            #expect(created.contains(#"baton_proxy_request_duration_seconds_count{app="kept"} 0"#), "\(created)")
+            #expect(try await fixture.get("/", host: "gone.test").status == 200)
+            #expect(try await client.metrics().contains(#"baton_proxy_requests_total{app="gone",status="200"} 1"#))
+
+            try await client.removeApp(named: "gone")
+            let after = try await client.metrics()
+            #expect(!after.contains(#"app="gone""#), "\(after)")
+            #expect(after.contains(#"baton_proxy_in_flight_requests{app="kept"} 0"#))
+            #expect(after.contains("baton_proxy_apps 1"))
+            // Made again under the same name, it counts from zero into rendered series.
+            _ = try await client.createApp(AppSpec(name: "gone", hosts: ["gone.test"], upstream: "127.0.0.1:\(backend.port)"))
+            #expect(try await fixture.get("/", host: "gone.test").status == 200)
+            #expect(try await client.metrics().contains(#"baton_proxy_requests_total{app="gone",status="200"} 1"#))
+        }
+    }
 }

@@ -22,7 +22,8 @@ struct PreviewTests {
         try fixture.publishSite("2")
 
         let created = try fixture.baton(["preview", "create", "pr-1", "site:1"])
-        #expect(created.stdout.contains("http://\(Self.host)/"), "\(created.stdout)")
+        // With the port the proxy really listens on: a URL that can be pasted as it is.
+        #expect(created.stdout.hasSuffix("\nhttp://\(Self.host):\(fixture.daemon.port)/\n"), "\(created.stdout)")
         #expect(fetch(fixture)?.body == "v1\n")
 
         let list = try jsonArray(try fixture.baton(["preview", "ls", "--json"]).stdout)

@@ -100,7 +100,7 @@ import Testing
             _ = try await fixture.coordinator.deploy(app: "web", to: F.v2, settings: F.settings(healthTimeout: .seconds(30)))
         }
         #expect(error?.code == .setupFailed)
-        #expect(error?.message.contains("sb-1 stopped before it was healthy: exited with status 1") == true)
+        #expect(error?.message.contains("the new sandbox sb-1 exited during its health check: exited with status 1") == true)
         #expect(fixture.clock.now() == .zero)
         #expect(fixture.routes.current("web")?.id == "blue")
     }

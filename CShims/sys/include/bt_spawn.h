@@ -163,9 +163,11 @@ struct bt_spawn_config {
     const struct bt_rlimit *rlimits;
     size_t rlimit_count;
 
-    /// The launcher's argv area (contiguous NUL-separated strings), which the clone shares
-    /// a copy of: init overwrites it with `init_title` so `ps` and `pkill -f` never mistake a
-    /// sandbox for the process that launched it. NULL leaves it as is.
+    /// Init's command line, `init_title`, so `ps` and `pkill -f` never mistake a sandbox for
+    /// the process that launched it (NULL: the launcher's, as cloned). `argv_area` is the
+    /// launcher's argv (contiguous NUL-separated strings), which the clone has a copy of:
+    /// blanked, or holding as much of the title as fits where the kernel cannot point
+    /// /proc/PID/cmdline elsewhere (CShims child_title.c).
     char *argv_area;
     size_t argv_area_len;
     const char *init_title;
