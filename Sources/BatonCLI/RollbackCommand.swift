@@ -19,6 +19,6 @@ struct RollbackCommand: ParsableCommand {
     func run() throws {
         let client = try global.controlClient
         // During a bake window the rollback is a flip back to blue: that deployment ends rolled_back.
-        try DeploymentReport.watch(client: client, app: app, json: json, acceptRolledBack: to == nil) { try client.rollback(app: app, to: to) }
+        try DeploymentReport.watch(client: client, app: app, json: json, acceptRolledBack: to == nil, showURLs: true) { try client.rollback(app: app, to: to) }
     }
 }
