@@ -19,6 +19,27 @@ import Testing
         }
     }
 
+    static let kubectlScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/kubectl_dry_run.sh").path
+
+    @Test(arguments: kubernetesGoldens)
+    func kubectlClientDryRunAcceptsTheGoldenFile(_ name: String) throws {
+        let outcome = try #require(try ManifestValidators.kubectlDryRun(ExportGolden.path(name), script: Self.kubectlScript),
+                                   "kubectl is not installed")
+        #expect(outcome.status == 0, "\(name): \(outcome.output)")
+        #expect(outcome.output.contains("deployment.apps/"), "\(outcome.output)")
+        #expect(outcome.output.contains("(dry run)"), "\(outcome.output)")
+        #expect(!outcome.output.contains("WRITE "), "a dry run wrote to the server: \(outcome.output)")
+    }
+
+    @Test func kubectlRefusesAKindItDoesNotKnow() throws {
+        let directory = TempDir(prefix: "export-kubectl")
+        defer { directory.remove() }
+        try "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: web}\n".write(toFile: directory.sub("typo.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try #require(try ManifestValidators.kubectlDryRun(directory.sub("typo.yaml"), script: Self.kubectlScript))
+        #expect(outcome.status != 0, "\(outcome.output)")
+    }
+
     @Test func theSchemaCheckCanFail() throws {
         let directory = TempDir(prefix: "export-invalid")
         defer { directory.remove() }

@@ -35,6 +35,16 @@ public enum ManifestValidators {
                    environment: environment, unsetting: unsetting)
     }
 
+    /// `kubectl apply --dry-run=client --validate=false -f FILE` through `script`
+    /// (Tests/Fixtures/kubectl_dry_run.sh), against its discovery stub on a free 127.0.0.1
+    /// port: kubectl maps every kind through discovery and asks for each object even in a
+    /// client dry run, so it needs a server; schema checks would need the server's OpenAPI
+    /// document, so they are kubernetes-validate's. nil without /usr/bin/kubectl.
+    public static func kubectlDryRun(_ file: String, script: String) throws -> Outcome? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl") else { return nil }
+        return run("/bin/sh", [script, String(try ReservedPort.released()), file])
+    }
+
     static func onPath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/root/.pyenv/shims"]
