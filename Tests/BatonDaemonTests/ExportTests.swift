@@ -132,6 +132,11 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
         let forced = try fixture.baton(["export", "k8s", "hosted", "--force"])
         #expect(forced.stdout.contains("kind: Deployment"))
+        // --all: every deployed app, the undeployed one skipped and named.
+        try refused(["k8s", "--all", "-o", output], saying: "--base host")
+        let all = try fixture.baton(["export", "k8s", "--all", "--force"])
+        #expect(all.stdout.contains("name: web\n") && all.stdout.contains("name: hosted\n") && !all.stdout.contains("name: idle\n"))
+        #expect(all.stderr.contains("skipping app idle: never deployed"), "\(all.stderr)")
 
         // A good export, then bad ones into the same directory: it stays as it was.
         try fixture.baton(["export", "k8s", "web", "-o", output])
