@@ -8,22 +8,22 @@ import Glibc
 /// which links the YAML emitter and the registry client `baton` must not (Package.swift).
 /// Everything is read, pushed and generated before the first byte is written, and the files
 /// are written beside their destination and renamed into place: a failure leaves no output.
-public struct ExportCommand: ParsableCommand {
+public struct ExportRunCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "baton-daemon export",
         abstract: "Write an app as Kubernetes manifests or a Compose file (run by 'baton export').",
-        subcommands: [ExportKubernetesCommand.self, ExportComposeCommand.self])
+        subcommands: [ExportRunKubernetes.self, ExportRunCompose.self])
 
     public init() {}
 
     public static func runMain(_ arguments: [String]) -> Never {
         umask(0o022)
-        return CommandMain.run(ExportCommand.self, arguments, hint: "baton export --help")
+        return CommandMain.run(ExportRunCommand.self, arguments, hint: "baton export --help")
     }
 }
 
 /// What both exports take: where the apps come from and where their image goes.
-struct ExportSourceOptions: ParsableArguments {
+struct ExportRunOptions: ParsableArguments {
     @Option(name: .long) var root: String?
     @Option(name: .long) var socket: String?
     @Option(name: [.short, .customLong("file")]) var file: String?
@@ -35,9 +35,9 @@ struct ExportSourceOptions: ParsableArguments {
     var socketPath: String { PathName.absolute(socket ?? rootPath + "/baton.sock") }
 }
 
-struct ExportKubernetesCommand: ParsableCommand {
+struct ExportRunKubernetes: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "k8s")
-    @OptionGroup var source: ExportSourceOptions
+    @OptionGroup var source: ExportRunOptions
     @Argument var app: String?
     @Flag var all = false
     @Option var namespace: String?
@@ -65,9 +65,9 @@ struct ExportKubernetesCommand: ParsableCommand {
     }
 }
 
-struct ExportComposeCommand: ParsableCommand {
+struct ExportRunCompose: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compose")
-    @OptionGroup var source: ExportSourceOptions
+    @OptionGroup var source: ExportRunOptions
     @Argument var app: String
     @Option(name: .shortAndLong) var output: String?
 

@@ -13,7 +13,7 @@ import Glibc
 /// needs none), its artifact's image config from this host's store, and with `--registry` the
 /// artifact pushed there. Every app is checked before the first push.
 struct ExportSource {
-    let options: ExportSourceOptions
+    let options: ExportRunOptions
 
     /// An app as found, before its image is placed.
     private struct Found {

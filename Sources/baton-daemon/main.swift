@@ -4,5 +4,5 @@ import BatonDaemon
 // `baton-daemon registry …`, the registry client `baton artifact push/pull` and `baton login` exec; as `baton-daemon export …`, what `baton export` execs.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "registry" { RegistryCommand.runMain(Array(arguments.dropFirst())) }
-if arguments.first == "export" { ExportCommand.runMain(Array(arguments.dropFirst())) }
+if arguments.first == "export" { ExportRunCommand.runMain(Array(arguments.dropFirst())) }
 DaemonCommand.runMain()
