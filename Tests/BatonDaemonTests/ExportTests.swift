@@ -110,6 +110,9 @@ import Testing
         }
 
         // Nothing exists yet: a refused export leaves no directory.
+        try refused(["k8s", "-o", output], saying: "name an app")
+        try refused(["k8s", "web", "--all", "-o", output], saying: "not both")
+        try refused(["k8s", "web", "--replicas", "-1", "-o", output], saying: "replicas")
         try refused(["k8s", "nosuch", "-o", output], saying: "nosuch")
         try fixture.baton(["app", "create", "idle", "--host", "idle.test"])
         try refused(["k8s", "idle", "-o", output], saying: "never been deployed")
