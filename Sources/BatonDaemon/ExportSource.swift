@@ -84,7 +84,7 @@ struct ExportSource {
             let artifact = try resolve(digest, app: app.name, store: store)
             var spec = AppSpec(name: app.name, hosts: app.hosts, port: app.port, healthPath: app.healthPath, healthStatus: app.healthStatus,
                                healthTimeout: app.healthTimeout, drainTimeout: app.drainTimeout, memory: app.memory, pids: app.pids,
-                               env: app.env, cpus: app.cpus, secrets: app.secrets, network: app.network, volumes: app.volumes,
+                               env: app.env, cpus: app.cpus, secrets: app.secrets, network: app.network, egressAllow: app.egressAllow, volumes: app.volumes,
                                strategy: app.strategy, httpsRedirect: app.httpsRedirect, hsts: app.hsts)
             spec.replicas = app.replicas
             return Found(spec: spec, artifact: artifact, replicas: app.replicas,
@@ -159,7 +159,10 @@ struct ExportSource {
             volumes: spec.volumes.map { ExportVolume(name: $0.name, path: $0.path, readOnly: $0.readOnly, shared: $0.shared) },
             user: user, drainTimeout: spec.drainTimeout ?? AppSpec.defaultDrainTimeout, stopFirst: spec.strategy == .stopFirst,
             tls: ExportTLS(certificateHosts: found.certificateHosts, httpsRedirect: spec.httpsRedirect ?? false, hsts: spec.hsts ?? false),
-            networkNone: spec.network == "none")
+            networkNone: spec.network == "none",
+            egressAllow: (spec.egressAllow ?? []).compactMap(EgressRule.init(parsing:)).map {
+                ExportEgress(cidr: $0.network.description, port: $0.port.map(Int.init))
+            })
     }
 
     /// A certificate for `pattern` (`a.example.com`, `*.example.com`) serves `host`.

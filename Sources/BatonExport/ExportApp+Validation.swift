@@ -32,6 +32,13 @@ extension ExportApp {
         guard health.path.hasPrefix("/"), !health.path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) else {
             throw BatonError(.invalidArgument, "app \(name): the health path must be an absolute URL path without spaces")
         }
+        for rule in egressAllow {
+            let cidr = rule.cidr.split(separator: "/", omittingEmptySubsequences: false)
+            guard cidr.count == 2, cidr.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") } }),
+                  rule.port.map({ (1...65535).contains($0) }) ?? true else {
+                throw BatonError(.invalidArgument, "app \(name): invalid egress destination '\(rule.cidr)'")
+            }
+        }
         guard Digest.isValid(image.digest) else { throw BatonError(.invalidArgument, "app \(name): invalid image digest '\(image.digest)'") }
         guard Self.isRepository(image.repository) else {
             throw BatonError(.invalidArgument, "app \(name): invalid image repository '\(image.repository)'")

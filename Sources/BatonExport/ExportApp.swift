@@ -33,11 +33,13 @@ public struct ExportApp: Sendable, Equatable {
     public var tls: ExportTLS
     /// `--network none`: the app reaches nothing.
     public var networkNone: Bool
+    /// `--egress-allow`: the only destinations an egress app reaches; empty: anywhere.
+    public var egressAllow: [ExportEgress]
 
     public init(name: String, image: ExportImage, hosts: [String], port: Int, health: ExportHealth, replicas: Int = 1,
                 memory: Int64? = nil, cpus: Double? = nil, pids: Int? = nil, env: [String] = [], secretNames: [String] = [],
                 volumes: [ExportVolume] = [], user: ExportUser? = nil, drainTimeout: Double = 30, stopFirst: Bool = false,
-                tls: ExportTLS = ExportTLS(), networkNone: Bool = false) {
+                tls: ExportTLS = ExportTLS(), networkNone: Bool = false, egressAllow: [ExportEgress] = []) {
         self.name = name
         self.image = image
         self.hosts = hosts
@@ -55,6 +57,7 @@ public struct ExportApp: Sendable, Equatable {
         self.stopFirst = stopFirst
         self.tls = tls
         self.networkNone = networkNone
+        self.egressAllow = egressAllow
     }
 }
 
@@ -106,6 +109,18 @@ public struct ExportVolume: Sendable, Equatable {
         self.path = path
         self.readOnly = readOnly
         self.shared = shared
+    }
+}
+
+/// One `--egress-allow` destination: an IPv4 network, and a port (TCP and UDP) or every port.
+public struct ExportEgress: Sendable, Equatable {
+    /// `a.b.c.d/n`.
+    public var cidr: String
+    public var port: Int?
+
+    public init(cidr: String, port: Int? = nil) {
+        self.cidr = cidr
+        self.port = port
     }
 }
 

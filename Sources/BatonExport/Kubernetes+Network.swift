@@ -70,17 +70,42 @@ extension KubernetesNames {
         }
     }
 
-    /// `--network none`: an Egress policy with no rule denies every destination.
+    /// `--network none`: an Egress policy with no rule denies every destination. `--egress-allow`:
+    /// one rule per destination, its port for TCP and UDP as Baton's firewall matches it.
     func egressPolicy() -> YAMLDocument {
+        let comments: [String]
+        if app.networkNone {
+            comments = ["--network none in Baton: the pods reach nothing (enforced only by a network plugin with policies)."]
+        } else {
+            comments = ["--egress-allow in Baton: the pods reach only these (enforced only by a network plugin with policies).",
+                        "Add the cluster's DNS service if the app resolves names."]
+        }
         let node = YAMLValue.map { map in
             map.set("apiVersion", YAMLValue.string("networking.k8s.io/v1"))
             map.set("kind", YAMLValue.string("NetworkPolicy"))
-            map.set("metadata", metadata(app.name + "-no-egress"))
+            map.set("metadata", metadata(app.name + "-egress"))
             map.set("spec", YAMLValue.map { spec in
                 spec.set("podSelector", YAMLValue.map { $0.set("matchLabels", labels) })
                 spec.set("policyTypes", YAMLValue.strings(["Egress"]))
+                if !app.networkNone { spec.set("egress", YAMLValue.list(app.egressAllow.map(egressRule))) }
             })
         }
-        return YAMLDocument(comments: ["--network none in Baton: the pods reach nothing (enforced only by a network plugin with policies)."], node)
+        return YAMLDocument(comments: comments, node)
+    }
+
+    private func egressRule(_ rule: ExportEgress) -> Node {
+        YAMLValue.map { map in
+            map.set("to", YAMLValue.list([YAMLValue.map { to in
+                to.set("ipBlock", YAMLValue.map { $0.set("cidr", YAMLValue.string(rule.cidr)) })
+            }]))
+            if let port = rule.port {
+                map.set("ports", YAMLValue.list(["TCP", "UDP"].map { proto in
+                    YAMLValue.map { entry in
+                        entry.set("protocol", YAMLValue.string(proto))
+                        entry.set("port", YAMLValue.int(port))
+                    }
+                }))
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ public enum KubernetesExport {
         documents.append(names.deployment())
         documents.append(names.service())
         if !app.hosts.isEmpty { documents.append(names.ingress()) }
-        if app.networkNone { documents.append(names.egressPolicy()) }
+        if app.networkNone || !app.egressAllow.isEmpty { documents.append(names.egressPolicy()) }
         var files = [ExportFile(path: app.name + ".yaml", text: try YAMLDocument.render(documents))]
         if let secret = names.secret() {
             files.append(ExportFile(path: "secrets/" + app.name + ".yaml", text: try YAMLDocument.render([secret])))

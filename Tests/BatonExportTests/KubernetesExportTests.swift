@@ -49,6 +49,7 @@ import Testing
     @Test func replicasAndStopFirst() throws {
         var app = ExportGolden.app()
         app.replicas = 3
+        app.egressAllow = [ExportEgress(cidr: "10.0.0.0/8"), ExportEgress(cidr: "192.0.2.10/32", port: 5432)]
         var stopFirst = ExportGolden.app("worker")
         stopFirst.stopFirst = true
         stopFirst.networkNone = true
