@@ -21,7 +21,11 @@ struct YAMLMap {
 /// emitter quotes and escapes any character that would end or nest a scalar. No text reaches a
 /// file except through here or `YAMLComment`.
 enum YAMLValue {
-    static func string(_ text: String) -> Node { .scalar(text.represented()) }
+    static func string(_ text: String) -> Node {
+        // go-yaml v2 (kubectl's) also reads a lone y or n as a bool; Yams' rules do not.
+        if ["y", "Y", "n", "N"].contains(text) { return Node(text, Tag(.str), .singleQuoted) }
+        return .scalar(text.represented())
+    }
     static func int(_ value: Int) -> Node { Node(String(value), Tag(.int)) }
     static func bool(_ value: Bool) -> Node { Node(value ? "true" : "false", Tag(.bool)) }
     static func list(_ items: [Node]) -> Node { Node(items) }

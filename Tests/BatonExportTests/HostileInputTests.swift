@@ -11,7 +11,7 @@ import Yams
 
     static func hostileApp() -> ExportApp {
         var app = ExportGolden.app()
-        app.env = ["INJECT=\(injection)", "EXPAND=$(HOME) ${HOME} $$", "QUOTE=' \" : - [ ] { } & * ! | > % @ `", "BOOL=yes", "NUMBER=0123"]
+        app.env = ["INJECT=\(injection)", "EXPAND=$(HOME) ${HOME} $$", "QUOTE=' \" : - [ ] { } & * ! | > % @ `", "BOOL=yes", "NUMBER=0123", "SHORT=y", "CLOCK=22:22"]
         app.health.path = "/h#ealth?a=b&c=:d"
         app.image.source = "evil:1\napiVersion: v1\nkind: Pod"
         return app
@@ -32,6 +32,7 @@ import Yams
         #expect(env["QUOTE"] == "' \" : - [ ] { } & * ! | > % @ `")
         #expect(env["BOOL"] == "yes")
         #expect(env["NUMBER"] == "0123")
+        #expect(text.contains("value: 'y'") && text.contains("value: '22:22'"), "YAML 1.1 readers would see a bool and a base-60 number")
         #expect(((container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String == "/h#ealth?a=b&c=:d")
         // The artifact's name is in a comment: its line break cannot start YAML.
         #expect(!text.contains("\napiVersion: v1\nkind: Pod"))
