@@ -170,6 +170,7 @@ import Testing
                 health: { path: /health, timeout: 20 }
                 secrets:
                   STRIPE_KEY: \(Self.secretValue)
+                  DB_PASSWORD: { file: ./never-read }
               worker:
                 artifact: site:1
                 hosts: [worker.test]
@@ -186,5 +187,7 @@ import Testing
         }
         #expect(files["worker.yaml"]?.contains("type: Recreate") == true)
         #expect(files["shop.yaml"]?.contains("path: /health") == true)
+        // A secret file is named, never opened (this one does not exist).
+        #expect(files["secrets/shop.yaml"]?.contains("--from-literal=DB_PASSWORD=") == true)
     }
 }
