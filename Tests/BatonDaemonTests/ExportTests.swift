@@ -82,6 +82,12 @@ import Testing
             }
         }
 
+        let kubectl = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/kubectl_dry_run.sh").path
+        if let dryRun = try ManifestValidators.kubectlDryRun(output + "/web.yaml", script: kubectl) {
+            #expect(dryRun.status == 0 && dryRun.output.contains("deployment.apps/web created (dry run)"), "\(dryRun.output)")
+        }
+
         // Compose: same digest, the secret a reference to the environment.
         let compose = output + "/compose.yaml"
         try fixture.baton(["export", "compose", "web", "--registry", "\(registry.host)/team/web", "--insecure", "-o", compose])
