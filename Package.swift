@@ -4,7 +4,7 @@ import PackageDescription
 // Two executables. `baton` (the CLI) stays small so a sandbox starts fast: it never links NIO,
 // GRDB, Yams or Foundation's ICU half. `baton-daemon` (what `baton daemon` execs) holds the rest.
 // Dependencies point down: baton -> CLI -> {Apply, Control, Sandbox, Store} -> OS;
-// baton-daemon -> Daemon -> {ApplyFile, Control, Deploy, Proxy, Sandbox, Store} -> OS.
+// baton-daemon -> Daemon -> {ApplyFile, Control, Deploy, Export, Proxy, Sandbox, Store} -> OS.
 // Only BatonOS imports CShims; NIO stays inside BatonProxy and BatonDaemon.
 /// Extension members resolve only from modules a file imports itself: a dependency that
 /// imports Foundation (swift-crypto does) must not make its NSString APIs win overloads in
@@ -122,10 +122,15 @@ let package = Package(
             ],
             swiftSettings: memberImports
         ),
+        // `baton export k8s|compose`: an app as Kubernetes manifests or a Compose file. Pure:
+        // input structs to YAML text (Yams), so it is linked into baton-daemon, which `baton
+        // export` execs after parsing its arguments.
+        .target(name: "BatonExport", dependencies: ["BatonOS", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "BatonDaemon",
             dependencies: [
                 "BatonProxy", "BatonSandbox", "BatonStore", "BatonNetwork", "BatonOS", "BatonDeploy", "BatonControl", "BatonApplyFile", "BatonRegistry",
+                "BatonExport",
                 "BatonTLS", "BatonCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -191,6 +196,8 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "BatonExportTests", dependencies: ["BatonExport", "BatonOS", "BatonTestSupport",
+            .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

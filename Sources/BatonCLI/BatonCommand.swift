@@ -30,6 +30,7 @@ public struct BatonCommand: ParsableCommand {
             StopCommand.self,
             HistoryCommand.self,
             ApplyCommand.self,
+            ExportCommand.self,
             NetworkCommand.self,
             PreviewCommand.self,
             VolumeCommand.self,
