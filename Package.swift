@@ -125,7 +125,7 @@ let package = Package(
         // `baton export k8s|compose`: an app as Kubernetes manifests or a Compose file. Pure:
         // input structs to YAML text (Yams), so it is linked into baton-daemon, which `baton
         // export` execs after parsing its arguments.
-        .target(name: "BatonExport", dependencies: ["BatonOS", .product(name: "Yams", package: "Yams")]),
+        .target(name: "BatonExport", dependencies: ["BatonControl", "BatonOS", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "BatonDaemon",
             dependencies: [
@@ -196,7 +196,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "BatonExportTests", dependencies: ["BatonExport", "BatonOS", "BatonTestSupport",
+        .testTarget(name: "BatonExportTests", dependencies: ["BatonControl", "BatonExport", "BatonOS", "BatonTestSupport",
             .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "BatonDaemonTests", dependencies: ["BatonDaemon", "BatonControl", "BatonProxy", "BatonNetwork", "BatonOS", "BatonTestSupport"]),
     ],

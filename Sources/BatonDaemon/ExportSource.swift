@@ -156,7 +156,7 @@ struct ExportSource {
             name: spec.name, image: image, hosts: spec.hosts, port: port, health: health,
             replicas: found.replicas, memory: spec.memory, cpus: spec.cpus, pids: spec.pids, env: spec.env,
             secretNames: spec.secrets.map(AppConfig.key),
-            volumes: spec.volumes.map { ExportVolume(name: $0.name, path: $0.path, readOnly: $0.readOnly, shared: $0.shared) },
+            volumes: spec.volumes,
             user: user, drainTimeout: spec.drainTimeout ?? AppSpec.defaultDrainTimeout, stopFirst: spec.strategy == .stopFirst,
             tls: ExportTLS(certificateHosts: found.certificateHosts, httpsRedirect: spec.httpsRedirect ?? false, hsts: spec.hsts ?? false),
             networkNone: spec.network == "none",

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 import Yams
 
@@ -74,7 +75,7 @@ public enum ComposeExport {
         }
     }
 
-    private static func volumeName(_ volume: ExportVolume) -> String {
+    private static func volumeName(_ volume: AppVolume) -> String {
         volume.shared ? "shared-" + volume.name : volume.name
     }
 

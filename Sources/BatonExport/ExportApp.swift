@@ -1,3 +1,5 @@
+import BatonControl
+
 /// Everything an export needs to know about one app, gathered by the caller from the daemon
 /// (or an apply file) and the artifact's image config. Pure data: the generators read nothing
 /// else, so the same input always gives the same bytes.
@@ -22,7 +24,7 @@ public struct ExportApp: Sendable, Equatable {
     public var env: [String]
     /// Names of the app's secrets.
     public var secretNames: [String]
-    public var volumes: [ExportVolume]
+    public var volumes: [AppVolume]
     /// The numeric uid (and gid) the artifact runs as; nil: root.
     public var user: ExportUser?
     /// Seconds in-flight requests may finish when a sandbox stops (`--drain-timeout`).
@@ -38,7 +40,7 @@ public struct ExportApp: Sendable, Equatable {
 
     public init(name: String, image: ExportImage, hosts: [String], port: Int, health: ExportHealth, replicas: Int = 1,
                 memory: Int64? = nil, cpus: Double? = nil, pids: Int? = nil, env: [String] = [], secretNames: [String] = [],
-                volumes: [ExportVolume] = [], user: ExportUser? = nil, drainTimeout: Double = 30, stopFirst: Bool = false,
+                volumes: [AppVolume] = [], user: ExportUser? = nil, drainTimeout: Double = 30, stopFirst: Bool = false,
                 tls: ExportTLS = ExportTLS(), networkNone: Bool = false, egressAllow: [ExportEgress] = []) {
         self.name = name
         self.image = image
@@ -94,21 +96,6 @@ public struct ExportHealth: Sendable, Equatable {
         self.path = path
         self.status = status
         self.timeout = timeout
-    }
-}
-
-public struct ExportVolume: Sendable, Equatable {
-    public var name: String
-    public var path: String
-    public var readOnly: Bool
-    /// One volume every app declaring it shares.
-    public var shared: Bool
-
-    public init(name: String, path: String, readOnly: Bool = false, shared: Bool = false) {
-        self.name = name
-        self.path = path
-        self.readOnly = readOnly
-        self.shared = shared
     }
 }
 

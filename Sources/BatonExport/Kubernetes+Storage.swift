@@ -1,3 +1,4 @@
+import BatonControl
 import Yams
 
 /// Volumes as claims, secrets as a Secret holding only their keys.
@@ -51,7 +52,7 @@ extension KubernetesNames {
     static let placeholder = "REPLACE-ME"
 }
 
-extension ExportVolume {
+extension AppVolume {
     /// As `--volume` writes it.
     var description: String { (shared ? "shared:" : "") + name + ":" + path + (readOnly ? ":ro" : "") }
 }

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonOS
 import Yams
 
@@ -40,8 +41,8 @@ struct KubernetesNames {
     var secretName: String { app.name + "-secrets" }
     var tlsSecretName: String { app.name + "-tls" }
 
-    func claimName(_ volume: ExportVolume) -> String { (volume.shared ? "shared" : app.name) + "-" + volume.name }
-    func podVolumeName(_ volume: ExportVolume) -> String { (volume.shared ? "shared-" : "volume-") + volume.name }
+    func claimName(_ volume: AppVolume) -> String { (volume.shared ? "shared" : app.name) + "-" + volume.name }
+    func podVolumeName(_ volume: AppVolume) -> String { (volume.shared ? "shared-" : "volume-") + volume.name }
 
     func metadata(_ name: String, annotations: [(String, String)] = []) -> Node {
         YAMLValue.map { map in

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonExport
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
         var app = ExportGolden.app()
         app.env = ["LOG_LEVEL=debug", "PRICE=$5"]
         app.secretNames = ["API_TOKEN"]
-        app.volumes = [ExportVolume(name: "data", path: "/var/lib/web"), ExportVolume(name: "uploads", path: "/srv/uploads", readOnly: true, shared: true)]
+        app.volumes = [AppVolume(name: "data", path: "/var/lib/web"), AppVolume(name: "uploads", path: "/srv/uploads", readOnly: true, shared: true)]
         app.user = ExportUser(uid: 1000, gid: 1000)
         app.memory = 512 << 20
         app.cpus = 1.5

@@ -1,3 +1,4 @@
+import BatonControl
 import BatonExport
 import Testing
 import Yams
@@ -61,7 +62,7 @@ import Yams
         app.secretNames = ["TOKEN: x"]
         #expect(throws: (any Error).self) { try KubernetesExport.files(for: app, namespace: nil) }
         app = ExportGolden.app()
-        app.volumes = [ExportVolume(name: "data\n", path: "/data")]
+        app.volumes = [AppVolume(name: "data\n", path: "/data")]
         #expect(throws: (any Error).self) { try ComposeExport.file(for: app) }
         app = ExportGolden.app()
         app.image.repository = "registry.example.com/x\ny"

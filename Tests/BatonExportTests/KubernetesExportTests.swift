@@ -1,3 +1,4 @@
+import BatonControl
 import BatonExport
 import Testing
 
@@ -33,8 +34,8 @@ import Testing
 
     @Test func volumesBecomeClaims() throws {
         var app = ExportGolden.app()
-        app.volumes = [ExportVolume(name: "data", path: "/var/lib/web"), ExportVolume(name: "config", path: "/etc/web", readOnly: true),
-                       ExportVolume(name: "uploads", path: "/srv/uploads", shared: true)]
+        app.volumes = [AppVolume(name: "data", path: "/var/lib/web"), AppVolume(name: "config", path: "/etc/web", readOnly: true),
+                       AppVolume(name: "uploads", path: "/srv/uploads", shared: true)]
         app.user = ExportUser(uid: 1000, gid: 1000)
         try ExportGolden.check(ExportGolden.joined(try KubernetesExport.files(for: app, namespace: nil)), "volumes.yaml")
     }
