@@ -23,7 +23,7 @@ enum HeadSerializer {
             writer.string(status.reasonPhrase)
             writer.crlf()
             writer.headers(head.headers)
-            return writer.offset
+            return writer.finish(expecting: size)
         }
     }
 
@@ -39,7 +39,7 @@ enum HeadSerializer {
             writer.version(head.version)
             writer.crlf()
             writer.headers(head.headers)
-            return writer.offset
+            return writer.finish(expecting: size)
         }
     }
 
@@ -49,12 +49,13 @@ enum HeadSerializer {
             buffer.writeStaticString("0\r\n\r\n")
             return
         }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 3 + headersSize(trailers)) { raw in
+        let size = 3 + headersSize(trailers)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var writer = ByteWriter(raw)
             writer.byte(0x30)
             writer.crlf()
             writer.headers(trailers)
-            return writer.offset
+            return writer.finish(expecting: size)
         }
     }
 
@@ -88,7 +89,15 @@ private struct ByteWriter {
 
     init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
 
+    /// The bytes written, which must be exactly the size the region was asked for: a
+    /// mismatch is a bug in the sizing, stopped here rather than left to write past it.
+    func finish(expecting size: Int) -> Int {
+        precondition(offset == size, "HTTP head sized \(size) bytes, written \(offset)")
+        return offset
+    }
+
     mutating func byte(_ value: UInt8) {
+        precondition(offset < base.count, "HTTP head larger than its size")
         base[offset] = value
         offset += 1
     }
@@ -102,6 +111,7 @@ private struct ByteWriter {
         var text = text
         text.withUTF8 { bytes in
             guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            precondition(offset + bytes.count <= base.count, "HTTP head larger than its size")
             (base.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
             offset += bytes.count
         }

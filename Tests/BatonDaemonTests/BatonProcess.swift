@@ -80,6 +80,11 @@ final class DaemonProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         var environment = environment
         if shortCommandLine { environment["BATON_ROOT"] = root }
+        // A daemon (or a successor it starts) that crashes prints where, into its log, which a
+        // failing test shows (`logTail`).
+        if ProcessInfo.processInfo.environment["SWIFT_BACKTRACE"] == nil {
+            environment["SWIFT_BACKTRACE"] = "enable=yes,interactive=no,color=no,threads=crashed"
+        }
         let command = TestProcessLifetime.tied([BatonExecutable.path, "daemon"] + (shortCommandLine ? [] : ["--root", root])
                                                + ["--listen", "127.0.0.1:0"]
                                                + (accessLog || shortCommandLine ? [] : ["--no-access-log"]) + extra)
@@ -101,6 +106,16 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The last lines of the daemon's log, for a failure message; from the crash report on,
+    /// when a daemon crashed.
+    func logTail(lines: Int = 60) -> String {
+        let all = log.split(separator: "\n", omittingEmptySubsequences: false)
+        if let crash = all.firstIndex(where: { $0.hasPrefix("*** Program crashed") }) {
+            return all[crash...].prefix(lines).joined(separator: "\n")
+        }
+        return all.suffix(lines).joined(separator: "\n")
+    }
     var accessLogPath: String { logPath + ".access" }
 
     /// The ready line says where the proxy listens; waits (bounded) until it appears.
@@ -152,7 +167,8 @@ final class DaemonProcess: @unchecked Sendable {
         killHard()
         killSuccessor()
         try? RootNetwork.remove(root: root)
-        try? FileManager.default.removeItem(atPath: logPath)
+        // BATON_KEEP_DAEMON_LOGS=1 keeps the logs under /tmp, for a failure to study afterwards.
+        if ProcessInfo.processInfo.environment["BATON_KEEP_DAEMON_LOGS"] == nil { try? FileManager.default.removeItem(atPath: logPath) }
         try? FileManager.default.removeItem(atPath: accessLogPath)
     }
 }

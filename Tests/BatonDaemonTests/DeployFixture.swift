@@ -54,7 +54,12 @@ final class DeployFixture {
     /// `baton ARGS`, run as `prefix` says (e.g. setpriv as another user).
     @discardableResult
     func baton(_ arguments: [String], allowFailure: Bool = false, prefix: [String] = []) throws -> BatonExecutable.Result {
-        try Self.baton(arguments, root: root, socket: socket, allowFailure: allowFailure, prefix: prefix)
+        do {
+            return try Self.baton(arguments, root: root, socket: socket, allowFailure: allowFailure, prefix: prefix)
+        } catch let error as DaemonProcessError {
+            // What the daemon (and any successor, which writes to the same log) said last.
+            throw DaemonProcessError(error.description + "\nthe daemon's log ends with:\n" + daemon.logTail())
+        }
     }
 
     @discardableResult
