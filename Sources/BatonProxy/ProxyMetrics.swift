@@ -52,11 +52,16 @@ public final class ProxyMetrics: Sendable {
         MetricNameDescriptor(namespace: "baton", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
     }
 
+    static let requestsHelp = "Requests answered, by app and status."
+    static let durationHelp = "Time from request head to response end."
+    static let inFlightHelp = "Requests being proxied now."
+    static let upstreamErrorsHelp = "Upstream connections refused, reset or timed out."
+
     private static let families: [(name: String, type: String, help: String)] = [
-        ("baton_proxy_requests_total", "counter", "Requests answered, by app and status."),
-        ("baton_proxy_request_duration_seconds", "histogram", "Time from request head to response end."),
-        ("baton_proxy_in_flight_requests", "gauge", "Requests being proxied now."),
-        ("baton_proxy_upstream_errors_total", "counter", "Upstream connections refused, reset or timed out."),
+        ("baton_proxy_requests_total", "counter", requestsHelp),
+        ("baton_proxy_request_duration_seconds", "histogram", durationHelp),
+        ("baton_proxy_in_flight_requests", "gauge", inFlightHelp),
+        ("baton_proxy_upstream_errors_total", "counter", upstreamErrorsHelp),
     ]
 
     func appMetrics(app: String) -> AppMetrics {
@@ -66,10 +71,10 @@ public final class ProxyMetrics: Sendable {
             owner: self,
             lease: lease,
             latency: registry.makeDurationHistogram(
-                descriptor: Self.name("request_duration", unit: "seconds", help: "Time from request head to response end."),
+                descriptor: Self.name("request_duration", unit: "seconds", help: Self.durationHelp),
                 labels: [("app", app)], buckets: Self.latencyBuckets),
             inFlight: registry.makeGauge(
-                descriptor: Self.name("in_flight_requests", unit: "", help: "Requests being proxied now."),
+                descriptor: Self.name("in_flight_requests", unit: "", help: Self.inFlightHelp),
                 labels: [("app", app)])
         )
         series.withLock { series in
@@ -137,7 +142,7 @@ final class AppMetrics {
             return
         }
         let counter = owner.registry.makeCounter(
-            descriptor: ProxyMetrics.name("requests", unit: "total", help: "Requests answered, by app and status."),
+            descriptor: ProxyMetrics.name("requests", unit: "total", help: ProxyMetrics.requestsHelp),
             labels: [("app", app), ("status", String(status))])
         byStatus[status] = counter
         owner.track(counter, app: app, lease: lease)
@@ -150,7 +155,7 @@ final class AppMetrics {
             return
         }
         let counter = owner.registry.makeCounter(
-            descriptor: ProxyMetrics.name("upstream_errors", unit: "total", help: "Upstream connections refused, reset or timed out."),
+            descriptor: ProxyMetrics.name("upstream_errors", unit: "total", help: ProxyMetrics.upstreamErrorsHelp),
             labels: [("app", app), ("kind", kind)])
         errors[kind] = counter
         owner.track(counter, app: app, lease: lease)
