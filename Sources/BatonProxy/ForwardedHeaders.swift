@@ -34,16 +34,18 @@ enum ForwardedHeaders {
         if hasProxyField {
             out.headers = HTTPHeaders(out.headers.lazy.filter { !isSetByProxy($0.name) }.map { ($0.name, $0.value) })
         }
-        out.headers.reserveCapacity(out.headers.count + 7)
-        if upgrade {
-            out.headers.add(name: "connection", value: "upgrade")
-        }
-        out.headers.add(name: "x-forwarded-for", value: client.ip)
-        out.headers.add(name: "x-forwarded-proto", value: client.proto)
-        if let host { out.headers.add(name: "x-forwarded-host", value: host) }
-        out.headers.add(name: "x-real-ip", value: client.ip)
-        out.headers.add(name: "forwarded", value: host.map { client.forwarded(host: $0) } ?? client.forwarded)
-        out.headers.add(name: "x-request-id", value: requestID)
+        // Appended in one piece: `HTTPHeaders.add(name:value:)` checks every name it is given
+        // (ASCII? Connection?) in code the optimiser cannot see into, ~500 instructions a call.
+        var added: [(String, String)] = []
+        added.reserveCapacity(7)
+        if upgrade { added.append(("connection", "upgrade")) }
+        added.append(("x-forwarded-for", client.ip))
+        added.append(("x-forwarded-proto", client.proto))
+        if let host { added.append(("x-forwarded-host", host)) }
+        added.append(("x-real-ip", client.ip))
+        added.append(("forwarded", host.map { client.forwarded(host: $0) } ?? client.forwarded))
+        added.append(("x-request-id", requestID))
+        out.headers.add(contentsOf: HTTPHeaders(added))
         return out
     }
 
@@ -215,7 +217,10 @@ enum ForwardedHeaders {
             guard let field = HopByHop.field(name) else { continue }
             if field == .upgrade && keepUpgrade { continue }
             present.insert(field)
-            if field == .connection && !listsOthers {
+            // `Connection: keep-alive` (or close), what nearly every response carries, lists no
+            // other field: no need to split it into tokens.
+            if field == .connection && !listsOthers && !equalsLowercase(value, "keep-alive")
+                && !equalsLowercase(value, "close") {
                 forEachListToken(value) { token in
                     if isListedForRemoval(token) { listsOthers = true }
                 }

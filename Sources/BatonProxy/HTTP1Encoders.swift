@@ -3,11 +3,11 @@ import NIOHTTP1
 
 /// Encodes the responses of a client's HTTP/1.1 connection. It replaces NIO's
 /// `HTTPResponseEncoder` (same framing, same bytes) for the cost of a head: see
-/// `HeadSerializer`. It sits after the request decoder so that it sees each request's method
-/// go by: a response to `HEAD` or `CONNECT` keeps its framing headers but carries no body.
-final class ClientResponseEncoder: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
+/// `HeadSerializer`. A response to `HEAD` or `CONNECT` keeps its framing headers but carries
+/// no body, so the encoder must know each request's method: the `ProxyHandler` tells it as
+/// each head arrives (`requestArrived`), which keeps the encoder out of the inbound path
+/// (a handler there costs every request part a pipeline hop).
+final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
@@ -16,10 +16,8 @@ final class ClientResponseEncoder: ChannelDuplexHandler, RemovableChannelHandler
     /// Methods of requests not answered yet, oldest first (more than one only when pipelined).
     private var methods = MethodQueue()
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) { methods.append(head.method) }
-        context.fireChannelRead(data)
-    }
+    /// A request head was read: its response is the next one not yet answered.
+    func requestArrived(_ method: HTTPMethod) { methods.append(method) }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
@@ -54,16 +52,22 @@ final class ClientResponseEncoder: ChannelDuplexHandler, RemovableChannelHandler
 }
 
 /// Encodes the requests Baton sends upstream, in place of NIO's `HTTPRequestEncoder`: same
-/// framing and bytes, cheaper heads (`HeadSerializer`).
+/// framing and bytes, cheaper heads (`HeadSerializer`). Each head also goes to the connection's
+/// response decoder, which must pair responses with their requests' methods (see
+/// `UpstreamResponseDecoder`).
 final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = IOData
 
     private var chunked = false
+    private let responses: HTTPResponseDecoder
+
+    init(responses: HTTPResponseDecoder) { self.responses = responses }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head):
+            responses.write(data: .head(head))
             let expectation = MessageFraming.expectation(of: head.method)
             chunked = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version) == .chunked
             var buffer = context.channel.allocator.buffer(capacity: 0)

@@ -52,7 +52,7 @@ extension ProxyHandler {
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamRequestEncoder.self))
-            _ = try server.removeHandler(context: server.context(handlerType: ByteToMessageHandler<HTTPResponseDecoder>.self))
+            _ = try server.removeHandler(context: server.context(handlerType: ByteToMessageHandler<UpstreamResponseDecoder>.self))
             channel.read()
             upstreamChannel.read()
         } catch {

@@ -25,10 +25,9 @@ extension ProxyHandler: UpstreamOwner {
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
-                try pipeline.addHandler(UpstreamRequestEncoder())
-                try pipeline.addHandler(
-                    ByteToMessageHandler(
-                        HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)))
+                let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+                try pipeline.addHandler(UpstreamRequestEncoder(responses: responses))
+                try pipeline.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
                 try pipeline.addHandler(UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout))
             }
         }

@@ -41,6 +41,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let clientDeadline: any RequestClock
     /// TLS or not, HTTP/1.x or an HTTP/2 stream.
     let connection: ClientConnection
+    /// The HTTP/1.1 connection's response encoder, told each request's method; nil on an
+    /// HTTP/2 stream, whose codec frames responses itself.
+    private let responseEncoder: ClientResponseEncoder?
     var configuration: ProxyConfiguration { loop.shared.configuration }
     private(set) var context: ChannelHandlerContext?
     private(set) var state = State.idle
@@ -59,10 +62,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
     var responseTimer: Scheduled<Void>?
 
-    init(loop: LoopContext, clientDeadline: any RequestClock, connection: ClientConnection = .plainHTTP1) {
+    init(loop: LoopContext, clientDeadline: any RequestClock, connection: ClientConnection = .plainHTTP1,
+         responseEncoder: ClientResponseEncoder? = nil) {
         self.loop = loop
         self.clientDeadline = clientDeadline
         self.connection = connection
+        self.responseEncoder = responseEncoder
     }
 
     // MARK: state
@@ -154,6 +159,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        // Every head the decoder produced, in order, whatever becomes of it here: the encoder
+        // pairs each response it writes with the oldest request not yet answered.
+        if case .head(let head) = part { responseEncoder?.requestArrived(head.method) }
         switch state {
         case .closing, .closed, .tunnelling:
             // Once closing, nothing more is read: bytes after a refused request are never
@@ -162,7 +171,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle, .connecting, .forwarding, .holding, .discardingBody:
             break
         }
-        let part = unwrapInboundIn(data)
         if mustQueue {
             queued.append(.part(part))
             return

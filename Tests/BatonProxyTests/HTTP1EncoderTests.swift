@@ -56,22 +56,29 @@ import Testing
             withOutboundHeaderValidation: false)
         let baton = EmbeddedChannel()
         defer { _ = try? baton.finish() }
+        let encoder = ClientResponseEncoder()
         try baton.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        try baton.pipeline.syncOperations.addHandler(ClientResponseEncoder())
+        try baton.pipeline.syncOperations.addHandler(encoder)
 
         let expected = try exchange(on: nio, testCase)
-        let actual = try exchange(on: baton, testCase)
+        // As the proxy does: the encoder is told each request's method as its head arrives.
+        let actual = try exchange(on: baton, testCase) { encoder.requestArrived($0.method) }
         #expect(actual == expected, "Baton:\n\(actual)\nNIO:\n\(expected)")
         #expect(!actual.isEmpty)
     }
 
     /// Feeds the requests in, writes each response once its request has arrived, and returns
     /// everything written, as text.
-    private func exchange(on channel: EmbeddedChannel, _ testCase: ResponseCase) throws -> String {
+    private func exchange(
+        on channel: EmbeddedChannel, _ testCase: ResponseCase, headArrived: (HTTPRequestHead) -> Void = { _ in }
+    ) throws -> String {
         try channel.writeInbound(ByteBuffer(string: testCase.requests))
         var heads = 0
         while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
-            if case .head = part { heads += 1 }
+            if case .head(let head) = part {
+                heads += 1
+                headArrived(head)
+            }
         }
         #expect(heads == testCase.responses.count)
         for response in testCase.responses {
@@ -111,7 +118,34 @@ import Testing
 
     @Test(arguments: requestCases)
     func requestsAreByteForByteNIOs(_ testCase: RequestCase) throws {
-        #expect(try written(by: HTTPRequestEncoder(), testCase.parts) == written(by: UpstreamRequestEncoder(), testCase.parts))
+        #expect(try written(by: HTTPRequestEncoder(), testCase.parts) == written(by: UpstreamRequestEncoder(responses: HTTPResponseDecoder()), testCase.parts))
+    }
+
+    /// The response decoder learns each request's method from the encoder, not by watching
+    /// writes: a response to HEAD announces a length but carries no body, and the next
+    /// response follows at once. Without the encoder's word the decoder would refuse the
+    /// first response as unsolicited (or read the second as the first one's body).
+    @Test func theUpstreamDecoderPairsResponsesWithTheMethodsTheEncoderWrote() throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+        try channel.pipeline.syncOperations.addHandler(UpstreamRequestEncoder(responses: responses))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
+        for method in [HTTPMethod.HEAD, .GET] {
+            try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: "/")))
+            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        }
+        try channel.writeInbound(ByteBuffer(string:
+            "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+        var seen: [String] = []
+        while let part = try channel.readInbound(as: HTTPClientResponsePart.self) {
+            switch part {
+            case .head(let head): seen.append("head \(head.status.code)")
+            case .body(let body): seen.append("body " + String(buffer: body))
+            case .end: seen.append("end")
+            }
+        }
+        #expect(seen == ["head 200", "end", "head 200", "body ok", "end"])
     }
 
     private func written(by encoder: some ChannelHandler, _ parts: [HTTPClientRequestPart]) throws -> String {
