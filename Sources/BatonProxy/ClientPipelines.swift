@@ -46,14 +46,12 @@ struct ClientPipelines: Sendable {
         limits.maxHeaderListSize = configuration.maxHeaderBytes
         limits.maxHeaderFieldSize = configuration.maxHeaderBytes
         let pipeline = channel.pipeline.syncOperations
-        // NIO's request decoder (llhttp: what it refuses never reaches the proxy), Baton's
-        // response encoder, and the proxy, which tells the encoder each request's method.
-        let encoder = ClientResponseEncoder()
+        // NIO's request decoder (llhttp: what it refuses never reaches the proxy), then the
+        // proxy, which encodes its responses itself (see `ClientResponseEncoder`).
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
-        try pipeline.addHandler(encoder)
         try pipeline.addHandler(
             ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false),
-                         responseEncoder: encoder))
+                         responseEncoder: ClientResponseEncoder()))
     }
 
     /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose

@@ -54,16 +54,15 @@ enum ForwardedHeaders {
         /// The address, or `-` when it is not known.
         let ip: String
         let proto: String
-        /// `for=…;proto=…` of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
-        /// client as `unknown`, any value that is not a token quoted.
-        let forwarded: String
+        /// The `for=` node of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
+        /// client as `unknown`.
+        private let node: String
         /// The last `forwarded(host:)`: a keep-alive connection names one host request after request.
         private var lastHost: (host: String, value: String)?
 
         init(ip: String, proto: String) {
             self.ip = ip
             self.proto = proto
-            let node: String
             if ip == "-" || ip.isEmpty {
                 node = "unknown"
             } else if ip.utf8.contains(UInt8(ascii: ":")) {
@@ -71,14 +70,34 @@ enum ForwardedHeaders {
             } else {
                 node = ip
             }
-            forwarded = "for=" + node + ";proto=" + ForwardedHeaders.quotedIfNeeded(proto)
         }
+
+        /// `for=…;proto=…`, any value that is not a token quoted.
+        var forwarded: String { Self.forwarded(node: node, proto: proto, host: nil) }
 
         /// `forwarded` with `;host=…`.
         mutating func forwarded(host: String) -> String {
             if let lastHost, lastHost.host == host { return lastHost.value }
-            let value = forwarded + ";host=" + ForwardedHeaders.quotedIfNeeded(host)
+            let value = Self.forwarded(node: node, proto: proto, host: host)
             lastHost = (host, value)
+            return value
+        }
+
+        /// Built in one allocation: made for every connection's first request, so with
+        /// `Connection: close` for every request.
+        private static func forwarded(node: String, proto: String, host: String?) -> String {
+            let proto = ForwardedHeaders.quotedIfNeeded(proto)
+            let host = host.map(ForwardedHeaders.quotedIfNeeded)
+            var value = ""
+            value.reserveCapacity(4 + node.utf8.count + 7 + proto.utf8.count + (host.map { 6 + $0.utf8.count } ?? 0))
+            value += "for="
+            value += node
+            value += ";proto="
+            value += proto
+            if let host {
+                value += ";host="
+                value += host
+            }
             return value
         }
     }

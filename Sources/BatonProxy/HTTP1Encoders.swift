@@ -3,14 +3,12 @@ import NIOHTTP1
 
 /// Encodes the responses of a client's HTTP/1.1 connection. It replaces NIO's
 /// `HTTPResponseEncoder` (same framing, same bytes) for the cost of a head: see
-/// `HeadSerializer`. A response to `HEAD` or `CONNECT` keeps its framing headers but carries
-/// no body, so the encoder must know each request's method: the `ProxyHandler` tells it as
-/// each head arrives (`requestArrived`), which keeps the encoder out of the inbound path
-/// (a handler there costs every request part a pipeline hop).
-final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = IOData
-
+/// `HeadSerializer`. It is no channel handler: the connection's `ProxyHandler` owns it and
+/// writes the bytes it makes to the socket itself, since a handler between the two would cost
+/// every write, flush and read of every request a pipeline hop. A response to `HEAD` or
+/// `CONNECT` keeps its framing headers but carries no body, so the encoder is told each
+/// request's method as its head arrives (`requestArrived`).
+final class ClientResponseEncoder {
     private var chunked = false
     private var suppressesBody = false
     /// Methods of requests not answered yet, oldest first (more than one only when pipelined).
@@ -19,8 +17,9 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
     /// A request head was read: its response is the next one not yet answered.
     func requestArrived(_ method: HTTPMethod) { methods.append(method) }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+    /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's).
+    func write(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
             let code = head.status.code
             // A 1xx other than 101 is followed by the final response to the same request.
@@ -36,7 +35,7 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
             chunked = !suppressesBody && framing == .chunked
             var buffer = context.channel.allocator.buffer(capacity: 0)
             HeadSerializer.write(head, into: &buffer)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             if suppressesBody {
                 // As NIO does: the write is refused rather than silently dropped.
@@ -52,27 +51,26 @@ final class ClientResponseEncoder: ChannelOutboundHandler, RemovableChannelHandl
 }
 
 /// Encodes the requests Baton sends upstream, in place of NIO's `HTTPRequestEncoder`: same
-/// framing and bytes, cheaper heads (`HeadSerializer`). Each head also goes to the connection's
-/// response decoder, which must pair responses with their requests' methods (see
-/// `UpstreamResponseDecoder`).
-final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
-
+/// framing and bytes, cheaper heads (`HeadSerializer`). Like `ClientResponseEncoder` it is no
+/// channel handler: the connection's `UpstreamHandler` owns it. Each head also goes to the
+/// connection's response decoder, which must pair responses with their requests' methods
+/// (see `UpstreamResponseDecoder`).
+final class UpstreamRequestEncoder {
     private var chunked = false
     private let responses: HTTPResponseDecoder
 
     init(responses: HTTPResponseDecoder) { self.responses = responses }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+    /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's).
+    func write(_ part: HTTPClientRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(var head):
             responses.write(data: .head(head))
             let expectation = MessageFraming.expectation(of: head.method)
             chunked = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version) == .chunked
             var buffer = context.channel.allocator.buffer(capacity: 0)
             HeadSerializer.write(head, into: &buffer)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             MessageFraming.writeBody(part, chunked: chunked, context: context, promise: promise)
         case .end(let trailers):

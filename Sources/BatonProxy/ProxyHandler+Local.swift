@@ -35,20 +35,20 @@ extension ProxyHandler {
             status, bodyLength: body.readableBytes, requestID: request.requestID, close: closing, allow: allow,
             location: location)
         account(request, status: status.code, bytes: body.readableBytes, metrics: metrics, target: target)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        send(.head(head), to: context)
+        send(.body(.byteBuffer(body)), to: context)
         if closing {
             move(to: .closing)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [self] _ in
+            sendAndFlush(.end(nil), to: context).assumeIsolated().whenComplete { [self] _ in
                 closeClient()
             }
         } else if requestEnded {
             move(to: .idle)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            send(.end(nil), to: context, flush: true)
             exchangeEnded()
         } else {
             move(to: .discardingBody)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            send(.end(nil), to: context, flush: true)
         }
     }
 

@@ -106,7 +106,7 @@ extension ProxyHandler {
         case .connecting(let exchange), .forwarding(let exchange, _):
             guard countBody(body, of: exchange) else { return }
             if case .forwarding(_, let upstream) = state {
-                upstream.context?.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(body))), promise: nil)
+                upstream.send(.body(.byteBuffer(body)))
             } else {
                 exchange.pending.append(.body(.byteBuffer(body)))
             }
@@ -132,7 +132,7 @@ extension ProxyHandler {
             clientDeadline.requestRead()
             let trailers = ForwardedHeaders.trailers(received)
             if case .forwarding(_, let upstream) = state {
-                upstream.context?.writeAndFlush(NIOAny(HTTPClientRequestPart.end(trailers)), promise: nil)
+                upstream.send(.end(trailers), flush: true)
                 // A response that started before the request ended (a gRPC stream) has no head to wait for.
                 if !exchange.responseStarted { armResponseDeadline(exchange) }
             } else {

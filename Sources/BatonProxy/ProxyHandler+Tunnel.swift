@@ -11,7 +11,7 @@ extension ProxyHandler {
         upstream.markBroken()
         exchange.status = head.status.code
         let framed = ForwardedHeaders.clientResponse(head, clientVersion: exchange.request.version, keepAlive: true, upgrade: true)
-        context.writeAndFlush(wrapOutboundOut(.head(framed.head)), promise: nil)
+        send(.head(framed.head), to: context, flush: true)
 
         // The tunnel counts as in flight until it closes, so a drain waits for it (up to its deadline).
         account(exchange.request, status: exchange.status, bytes: 0, metrics: exchange.metrics, target: exchange.target.label)
@@ -47,11 +47,9 @@ extension ProxyHandler {
             // decoder leaves, and must meet a client pipeline that takes raw bytes.
             let channel = context.channel
             _ = try client.removeHandler(context: client.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
-            _ = try client.removeHandler(context: client.context(handlerType: ClientResponseEncoder.self))
             _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline.self))
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
-            _ = try server.removeHandler(context: server.context(handlerType: UpstreamRequestEncoder.self))
             _ = try server.removeHandler(context: server.context(handlerType: ByteToMessageHandler<UpstreamResponseDecoder>.self))
             channel.read()
             upstreamChannel.read()

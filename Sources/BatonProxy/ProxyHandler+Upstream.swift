@@ -26,9 +26,10 @@ extension ProxyHandler: UpstreamOwner {
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
                 let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-                try pipeline.addHandler(UpstreamRequestEncoder(responses: responses))
                 try pipeline.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
-                try pipeline.addHandler(UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout))
+                try pipeline.addHandler(
+                    UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout,
+                                    requestEncoder: UpstreamRequestEncoder(responses: responses)))
             }
         }
         connecting.assumeIsolated().whenComplete { [self] result in
@@ -80,8 +81,8 @@ extension ProxyHandler: UpstreamOwner {
             return
         }
         upstream.owner = self
-        upstreamContext.write(NIOAny(HTTPClientRequestPart.head(exchange.upstreamHead)), promise: nil)
-        for part in exchange.pending { upstreamContext.write(NIOAny(part), promise: nil) }
+        upstream.send(.head(exchange.upstreamHead))
+        for part in exchange.pending { upstream.send(part) }
         exchange.pending.removeAll(keepingCapacity: true)
         upstreamContext.flush()
         if exchange.requestEnded { armResponseDeadline(exchange) }
@@ -109,7 +110,7 @@ extension ProxyHandler: UpstreamOwner {
         if head.status.code < 200 && head.status.code != 101 {
             // 100 Continue and other interim responses go to the client as they come.
             let interim = ForwardedHeaders.clientResponse(head, clientVersion: version, keepAlive: true, upgrade: false)
-            if version.minor >= 1 || version.major == 2 { context.write(wrapOutboundOut(.head(interim.head)), promise: nil) }
+            if version.minor >= 1 || version.major == 2 { send(.head(interim.head), to: context) }
             return
         }
         if head.status == .switchingProtocols {
@@ -134,7 +135,7 @@ extension ProxyHandler: UpstreamOwner {
         if let channel = upstream.context?.channel, exchange.upstreamProtocol == .http1, Self.isEventStream(head) {
             exchange.longLived = LongLivedTicket(loop: loop, target: exchange.target, upstream: channel, connection: self)
         }
-        context.write(wrapOutboundOut(.head(framed.head)), promise: nil)
+        send(.head(framed.head), to: context)
     }
 
     func upstreamBody(_ body: ByteBuffer) {
@@ -143,7 +144,7 @@ extension ProxyHandler: UpstreamOwner {
             return
         }
         exchange.bytesSent += body.readableBytes
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        send(.body(.byteBuffer(body)), to: context)
     }
 
     func upstreamEnd(trailers received: HTTPHeaders?) {
@@ -158,12 +159,12 @@ extension ProxyHandler: UpstreamOwner {
         finish(exchange)
         if closeAfter || lastExchange {
             move(to: .closing)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { [self] _ in
+            sendAndFlush(.end(trailers), to: context).assumeIsolated().whenComplete { [self] _ in
                 closeClient()
             }
         } else {
             move(to: .idle)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            send(.end(trailers), to: context, flush: true)
             exchangeEnded()
         }
     }

@@ -41,7 +41,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let clientDeadline: any RequestClock
     /// TLS or not, HTTP/1.x or an HTTP/2 stream.
     let connection: ClientConnection
-    /// The HTTP/1.1 connection's response encoder, told each request's method; nil on an
+    /// Encodes the responses of an HTTP/1.1 connection, told each request's method; nil on an
     /// HTTP/2 stream, whose codec frames responses itself.
     private let responseEncoder: ClientResponseEncoder?
     var configuration: ProxyConfiguration { loop.shared.configuration }
@@ -68,6 +68,31 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.clientDeadline = clientDeadline
         self.connection = connection
         self.responseEncoder = responseEncoder
+    }
+
+    // MARK: writing to the client
+
+    /// Writes one part of the response: on HTTP/1.1 as the bytes the connection's encoder
+    /// makes, on an HTTP/2 stream as it is, for the stream's codec. `flush` flushes after it.
+    func send(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, flush: Bool = false) {
+        if let responseEncoder {
+            responseEncoder.write(part, to: context, promise: nil)
+        } else {
+            context.write(wrapOutboundOut(part), promise: nil)
+        }
+        if flush { context.flush() }
+    }
+
+    /// `send` and a flush, for a caller that acts once the part has been written.
+    func sendAndFlush(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        if let responseEncoder {
+            responseEncoder.write(part, to: context, promise: written)
+        } else {
+            context.write(wrapOutboundOut(part), promise: written)
+        }
+        context.flush()
+        return written.futureResult
     }
 
     // MARK: state

@@ -43,12 +43,30 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let multiplexed: Bool
     /// The stream's response has ended (only tracked for streams).
     private var responseEnded = false
+    /// Encodes the requests of an HTTP/1.1 connection; nil on an HTTP/2 stream, whose codec
+    /// takes request parts as they are.
+    private let requestEncoder: UpstreamRequestEncoder?
 
-    init(target: TargetState, loop: LoopContext, idleTimeout: TimeAmount, multiplexed: Bool = false) {
+    init(
+        target: TargetState, loop: LoopContext, idleTimeout: TimeAmount, multiplexed: Bool = false,
+        requestEncoder: UpstreamRequestEncoder? = nil
+    ) {
         self.target = target
         self.loop = loop
         self.idleTimeout = idleTimeout
         self.multiplexed = multiplexed
+        self.requestEncoder = requestEncoder
+    }
+
+    /// Sends one part of the request upstream (and flushes with `flush`).
+    func send(_ part: HTTPClientRequestPart, flush: Bool = false) {
+        guard let context else { return }
+        if let requestEncoder {
+            requestEncoder.write(part, to: context, promise: nil)
+        } else {
+            context.write(wrapOutboundOut(part), promise: nil)
+        }
+        if flush { context.flush() }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
