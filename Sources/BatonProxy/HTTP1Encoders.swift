@@ -61,8 +61,10 @@ final class UpstreamRequestEncoder {
 
     init(responses: HTTPResponseDecoder) { self.responses = responses }
 
-    /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's).
-    func write(_ part: HTTPClientRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's);
+    /// false when there were none to write (the end of a body that is not chunked).
+    @discardableResult
+    func write(_ part: HTTPClientRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Bool {
         switch part {
         case .head(var head):
             responses.write(data: .head(head))
@@ -71,10 +73,13 @@ final class UpstreamRequestEncoder {
             var buffer = context.channel.allocator.buffer(capacity: 0)
             HeadSerializer.write(head, into: &buffer)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            return true
         case .body(let part):
             MessageFraming.writeBody(part, chunked: chunked, context: context, promise: promise)
+            return true
         case .end(let trailers):
             MessageFraming.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
+            return chunked || promise != nil
         }
     }
 }

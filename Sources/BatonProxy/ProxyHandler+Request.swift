@@ -132,7 +132,8 @@ extension ProxyHandler {
             clientDeadline.requestRead()
             let trailers = ForwardedHeaders.trailers(received)
             if case .forwarding(_, let upstream) = state {
-                upstream.send(.end(trailers), flush: true)
+                upstream.send(.end(trailers))
+                upstream.flushIfNeeded()
                 // A response that started before the request ended (a gRPC stream) has no head to wait for.
                 if !exchange.responseStarted { armResponseDeadline(exchange) }
             } else {

@@ -70,7 +70,7 @@ extension ProxyHandler: UpstreamOwner {
 
     /// Starts the exchange on `upstream`'s connection: head, buffered parts, then live streaming.
     func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
-        guard let upstreamContext = upstream.context else {
+        guard upstream.context != nil else {
             // Closed between the pool and here: the exchange goes on a fresh connection.
             connect(exchange)
             return
@@ -84,7 +84,7 @@ extension ProxyHandler: UpstreamOwner {
         upstream.send(.head(exchange.upstreamHead))
         for part in exchange.pending { upstream.send(part) }
         exchange.pending.removeAll(keepingCapacity: true)
-        upstreamContext.flush()
+        upstream.flushIfNeeded()
         if exchange.requestEnded { armResponseDeadline(exchange) }
         releaseHeldRead()
     }
@@ -170,7 +170,7 @@ extension ProxyHandler: UpstreamOwner {
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        flushIfNeeded()
     }
 
     func upstreamWritable() {

@@ -61,6 +61,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var continuation = Continuation.open
     /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
     var responseTimer: Scheduled<Void>?
+    /// Parts were sent to the client since the last flush.
+    private var unflushed = false
 
     init(loop: LoopContext, clientDeadline: any RequestClock, connection: ClientConnection = .plainHTTP1,
          responseEncoder: ClientResponseEncoder? = nil) {
@@ -81,6 +83,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(part), promise: nil)
         }
         if flush { context.flush() }
+        unflushed = !flush
     }
 
     /// `send` and a flush, for a caller that acts once the part has been written.
@@ -92,7 +95,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(part), promise: written)
         }
         context.flush()
+        unflushed = false
         return written.futureResult
+    }
+
+    /// Flushes what `send` wrote since the last flush, if anything: a flush with nothing to
+    /// write still walks the pipeline to the socket (about 2k instructions).
+    func flushIfNeeded() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
     }
 
     // MARK: state
@@ -224,7 +236,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(_, let upstream) = state { upstream.context?.flush() }
+        if case .forwarding(_, let upstream) = state { upstream.flushIfNeeded() }
         context.fireChannelReadComplete()
     }
 

@@ -46,6 +46,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Encodes the requests of an HTTP/1.1 connection; nil on an HTTP/2 stream, whose codec
     /// takes request parts as they are.
     private let requestEncoder: UpstreamRequestEncoder?
+    /// Parts were sent since the last flush.
+    private var unflushed = false
 
     init(
         target: TargetState, loop: LoopContext, idleTimeout: TimeAmount, multiplexed: Bool = false,
@@ -58,15 +60,24 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.requestEncoder = requestEncoder
     }
 
-    /// Sends one part of the request upstream (and flushes with `flush`).
-    func send(_ part: HTTPClientRequestPart, flush: Bool = false) {
+    /// Sends one part of the request upstream.
+    func send(_ part: HTTPClientRequestPart) {
         guard let context else { return }
         if let requestEncoder {
-            requestEncoder.write(part, to: context, promise: nil)
+            // The end of a request that is not chunked writes no bytes: nothing to flush.
+            if requestEncoder.write(part, to: context, promise: nil) { unflushed = true }
         } else {
             context.write(wrapOutboundOut(part), promise: nil)
+            unflushed = true
         }
-        if flush { context.flush() }
+    }
+
+    /// Flushes what `send` wrote since the last flush, if anything: a flush with nothing to
+    /// write still walks the pipeline to the socket.
+    func flushIfNeeded() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -58,7 +58,7 @@ import Testing
         defer { _ = try? baton.finish() }
         let encoder = ClientResponseEncoder()
         try baton.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        try baton.pipeline.syncOperations.addHandler(WritesThrough(encoder.write))
+        try baton.pipeline.syncOperations.addHandler(WritesThrough { encoder.write($0, to: $1, promise: $2) })
 
         let expected = try exchange(on: nio, testCase)
         // As the proxy does: the encoder is told each request's method as its head arrives.
@@ -119,7 +119,7 @@ import Testing
     @Test(arguments: requestCases)
     func requestsAreByteForByteNIOs(_ testCase: RequestCase) throws {
         let baton = UpstreamRequestEncoder(responses: HTTPResponseDecoder())
-        #expect(try written(by: HTTPRequestEncoder(), testCase.parts) == written(by: WritesThrough(baton.write), testCase.parts))
+        #expect(try written(by: HTTPRequestEncoder(), testCase.parts) == written(by: WritesThrough { _ = baton.write($0, to: $1, promise: $2) }, testCase.parts))
     }
 
     /// The response decoder learns each request's method from the encoder, not by watching
@@ -131,7 +131,7 @@ import Testing
         defer { _ = try? channel.finish() }
         let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
         let encoder = UpstreamRequestEncoder(responses: responses)
-        try channel.pipeline.syncOperations.addHandler(WritesThrough(encoder.write))
+        try channel.pipeline.syncOperations.addHandler(WritesThrough { encoder.write($0, to: $1, promise: $2) })
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
         for method in [HTTPMethod.HEAD, .GET] {
             try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: "/")))
