@@ -1,3 +1,4 @@
+import BatonOS
 import Glibc
 import NIOCore
 
@@ -28,6 +29,8 @@ final class LoopContext {
     private var idCounter: UInt64 = 0
     private var tableGeneration: UInt64 = .max
     private var cachedTable: ResolvedTable?
+    /// The Host header this loop routed last and what it found, for the table of `generation`.
+    private var lastRoute: (generation: UInt64, hostHeader: String, host: String, found: ResolvedRoute??)?
     private var clockSecond: Int = -1
     /// "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part before the milliseconds changes once a second.
     private var clockText: [UInt8] = Array("1970-01-01T00:00:00.000Z".utf8)
@@ -57,6 +60,22 @@ final class LoopContext {
             tableGeneration = current
         }
         return cachedTable!
+    }
+
+    /// The route a Host header names: its normalised host name and the table's answer (nil:
+    /// no app serves the host; `.some(nil)`: its app has no route now), or nil when the header
+    /// is no valid host. The last answer is kept while the table stays the same one: most
+    /// requests on a busy loop name the host the one before named, and normalising and
+    /// looking it up again cost ~4k instructions.
+    func route(hostHeader: String) -> (host: String, found: ResolvedRoute??)? {
+        let table = self.table
+        if let lastRoute, lastRoute.generation == tableGeneration, lastRoute.hostHeader == hostHeader {
+            return (lastRoute.host, lastRoute.found)
+        }
+        guard let host = HostName.normalize(hostHeader) else { return nil }
+        let found = table.resolve(host: host)
+        lastRoute = (tableGeneration, hostHeader, host, found)
+        return (host, found)
     }
 
     func nextRequestID() -> String {

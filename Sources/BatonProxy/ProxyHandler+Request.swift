@@ -30,7 +30,7 @@ extension ProxyHandler {
             respondLocally(request, status, reason, close: true, allow: allow)
             return
         }
-        guard let host = HostName.normalize(hostHeader) else {
+        guard let (host, resolved) = loop.route(hostHeader: hostHeader) else {
             if hostHeader.isEmpty {
                 respondLocally(request, .notFound, "no Host header", close: false)
             } else {
@@ -38,7 +38,7 @@ extension ProxyHandler {
             }
             return
         }
-        guard let found = loop.table.resolve(host: host) else {
+        guard let found = resolved else {
             respondLocally(request, .notFound, "no app serves host " + host, close: false)
             return
         }
