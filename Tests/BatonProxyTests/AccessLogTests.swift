@@ -10,7 +10,8 @@ import Testing
 /// line must still be one JSON object that reads back to exactly what the client sent (the
 /// path and Host header are the client's), whatever it sent.
 @Suite struct AccessLogTests {
-    /// Collects what the buffer hands to the logger.
+    /// Collects what the buffer hands to the logger. Unchecked: the logger's handler must be
+    /// Sendable, but every log call here runs on the test's own thread (an embedded loop).
     final class Collected: @unchecked Sendable {
         var messages: [String] = []
     }

@@ -6,6 +6,7 @@ import NIOPosix
 // across as they are read and are flushed once per read burst. No HTTP is parsed: what is
 // counted is two reads, two writes and two flushes through NIO per request.
 
+// Unchecked: a relay and its peer channel are touched only from their one event loop.
 final class Relay: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     var peer: (any Channel)?
