@@ -153,5 +153,8 @@ enum TestNetwork {
         try? NetworkLinks.nft("delete table inet baton_" + String(bridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
         unlink("/run/baton-subnets/" + bridge)
         try? FileManager.default.removeItem(atPath: RuntimeDirectory.path(root: root))
+        // The tmpfs of the sandboxes' directories, when a test's sandboxes outlived its daemon
+        // (killed by the fixture since): mounted, it would keep the root from being removed.
+        umount2(root + "/sandboxes", Int32(MNT_DETACH))
     }
 }
