@@ -103,6 +103,8 @@ private final class Reaper: @unchecked Sendable {
               for _ in 1 2 3 4 5 6 7 8 9 10; do [ -d "$cgroup" ] || break; rmdir "$cgroup" 2>/dev/null || sleep 0.1; done
             done
           done
+          # The tmpfs of the sandboxes' directories, mounted while they ran.
+          umount -l "$root/sandboxes" 2>/dev/null
           rm -rf "$runtime" "$root"
         done
         """#
