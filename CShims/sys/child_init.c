@@ -71,7 +71,8 @@ _Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program
     bt_child_drop_bounding(1ULL << CAP_KILL, c->last_cap);
     bt_child_set_caps(1ULL << CAP_KILL, c->last_cap, 0);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    if (c->seccomp_filter) bt_child_load_seccomp(c->seccomp_filter, c->seccomp_len);
+    if (c->init_seccomp_filter) bt_child_load_seccomp(c->init_seccomp_filter, c->init_seccomp_len);
+    else if (c->seccomp_filter) bt_child_load_seccomp(c->seccomp_filter, c->seccomp_len);
 
     int exited = 0, status = 0;
     for (;;) {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <spawn.h>
@@ -120,4 +121,11 @@ int bt_signalfd_next(int fd) {
 
 int bt_spawn_actions_close_from(void *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
+}
+
+int bt_fs_type(int fd, int64_t *type) {
+    struct statfs info;
+    if (fstatfs(fd, &info) < 0) return -1;
+    *type = (int64_t)info.f_type;
+    return 0;
 }

@@ -118,6 +118,9 @@ public struct SpawnRequest: Sendable {
 
     /// Classic BPF from `SeccompFilter.exportBPF()`; nil runs unconfined.
     public var seccompProgram: [UInt64]?
+    /// The sandbox init's own filter, loaded after it forked the program; nil gives init
+    /// `seccompProgram`.
+    public var initSeccompProgram: [UInt64]?
     public var resourceLimits: [ResourceLimit] = []
     public var forwardedSignals: [Int32] = []
     /// What `ps` shows for the sandbox's init instead of the launcher's command line.

@@ -141,6 +141,10 @@ private final class CArena {
             c.seccomp_filter = array(program).map { UnsafeRawPointer($0).assumingMemoryBound(to: sock_filter.self) }
             c.seccomp_len = UInt16(program.count)
         }
+        if let program = r.initSeccompProgram {
+            c.init_seccomp_filter = array(program).map { UnsafeRawPointer($0).assumingMemoryBound(to: sock_filter.self) }
+            c.init_seccomp_len = UInt16(program.count)
+        }
         c.rlimits = array(r.resourceLimits.map { bt_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) })
         c.rlimit_count = r.resourceLimits.count
         if let title = r.initTitle {

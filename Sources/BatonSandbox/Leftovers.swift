@@ -10,7 +10,9 @@ import Glibc
 /// those in such cgroups or a directory's recorded init (pid, start time and cgroup checked);
 /// mounts are mount points strictly beneath `<root>/sandboxes`, on the root's real path, where
 /// the sandboxes' overlays are mounted (in their own mount namespaces: one the host sees was
-/// left behind). Anything else mounted under the root (a disk for the store, say) is not Baton's.
+/// left behind), and the tmpfs on `<root>/sandboxes` itself when no sandbox directory is left in
+/// it (SandboxesTmpfs). Anything else mounted under the root (a disk for the store, say) is not
+/// Baton's.
 public struct Leftovers: Sendable, Equatable {
     public struct Directory: Sendable, Equatable {
         public let id: String
@@ -69,6 +71,11 @@ public struct Leftovers: Sendable, Equatable {
             }
         }
         found.mounts = mounts(beneath: real + "/sandboxes")
+        // The tmpfs the sandboxes' directories live in, left mounted with none in it (a
+        // launcher killed between mounting it and making its directory).
+        if SandboxesTmpfs.isMounted(root: real), ((try? DirectoryListing.names(SandboxesTmpfs.path(root: real))) ?? [""]).isEmpty {
+            found.mounts.append(SandboxesTmpfs.path(root: real))
+        }
         return found
     }
 
@@ -95,7 +102,8 @@ public struct Leftovers: Sendable, Equatable {
             group.remove()
             for path in cgroup.paths where access(path, F_OK) == 0 { failures.append("cannot remove cgroup \(path)") }
         }
-        for mount in mounts.sorted(by: { $0.count > $1.count }) where umount2(mount, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+        let tmpfs = SandboxesTmpfs.path(root: root)
+        for mount in mounts.sorted(by: { $0.count > $1.count }) where mount != tmpfs && umount2(mount, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
             failures.append("cannot unmount \(mount): \(String(cString: strerror(errno)))")
         }
         for directory in directories where access(directory.path, F_OK) == 0 {
@@ -103,6 +111,9 @@ public struct Leftovers: Sendable, Equatable {
             SandboxDirectory.remove(directory.path, lockFD: fd)
             if access(directory.path, F_OK) == 0 { failures.append("cannot remove \(directory.path): not empty") }
         }
+        // Never detached: a launcher may be making its directory in it; unmounted only when
+        // empty and unused (a launcher that uses it unmounts it when its sandbox ends).
+        if mounts.contains(tmpfs) { SandboxesTmpfs.release(root: root) }
         return failures
     }
 

@@ -4,24 +4,32 @@ import Glibc
 
 /// `<root>/sandboxes/<id>`: the sandbox record, and the overlay root's mount point. Its
 /// launcher holds an flock on the directory itself. The child mounts the overlay over the
-/// directory, in its own mount namespace only, so the host keeps seeing the record. No lock
-/// file and no subdirectory: on a filesystem mounted with `discard`, every file removed costs
-/// a synchronous discard.
+/// directory, in its own mount namespace only, so the host keeps seeing the record. It lives
+/// on a tmpfs (SandboxesTmpfs) when it can; no lock file and no subdirectory, for when it
+/// cannot: on a filesystem mounted with `discard`, every file removed costs a synchronous
+/// discard.
 enum SandboxDirectory {
     /// Creates the directory (0700, like everything under the root) and takes its lock.
     static func create(root: String, id: String) throws -> (path: String, lockFD: Int32) {
         try StateRoot.prepare(root)
-        let sandboxes = "\(root)/sandboxes"
-        if mkdir(sandboxes, 0o700) != 0 && errno != EEXIST {
-            throw BatonError(.setupFailed, "cannot create \(sandboxes): \(String(cString: strerror(errno)))")
+        // Held until the directory's own lock is: the tmpfs cannot be unmounted in between.
+        let sandboxes: Int32
+        do {
+            sandboxes = try SandboxesTmpfs.open(root: root)
+        } catch {
+            throw BatonError(.setupFailed, "cannot create \(SandboxesTmpfs.path(root: root)): \(error.reason)", cause: error)
         }
         let directory = path(root: root, id: id)
         if mkdir(directory, 0o700) != 0 {
-            if errno == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
-            throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(errno)))")
-        }
-        guard let lockFD = lock(directory) else {
             let error = errno
+            close(sandboxes)
+            if error == EEXIST { throw BatonError(.conflict, "a sandbox named '\(id)' already exists; pick another --name") }
+            throw BatonError(.setupFailed, "cannot create \(directory): \(String(cString: strerror(error)))")
+        }
+        let lockFD = lock(directory)
+        let error = errno
+        close(sandboxes)
+        guard let lockFD else {
             remove(directory, lockFD: -1)
             throw BatonError(.setupFailed, "cannot prepare \(directory): \(String(cString: strerror(error)))")
         }
@@ -58,10 +66,13 @@ enum SandboxDirectory {
     }
 
     /// Removes the directory, the sandbox's own layer if it had one, and then lets go of the
-    /// lock (so no new sandbox of the same name can start in between).
+    /// lock (so no new sandbox of the same name can start in between); the last one out
+    /// unmounts the tmpfs (SandboxesTmpfs).
     static func remove(_ directory: String, lockFD: Int32) {
         let sandboxes = PathName.parent(of: directory)
-        SandboxLayer.remove(root: PathName.parent(of: sandboxes), id: PathName.lastComponent(of: directory))
+        let root = PathName.parent(of: sandboxes)
+        defer { SandboxesTmpfs.release(root: root) }
+        SandboxLayer.remove(root: root, id: PathName.lastComponent(of: directory))
         unlink("\(directory)/\(SandboxRecord.fileName)")
         // What is rarely there is removed only when it is: a record write cut short, and the
         // staging subdirectory of sandboxes started by earlier versions.

@@ -63,10 +63,17 @@ public struct SandboxLauncher: Sendable {
         return try SeccompProgramCache.program(SeccompProfile.rules, root: root)
     }
 
+    /// The sandbox init's own filter (SeccompProfile.initRules) when the program has one.
+    func initSeccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
+        guard mode == .default else { return nil }
+        return try SeccompProgramCache.program(SeccompProfile.initRules, root: root)
+    }
+
     public func launch(_ spec: SandboxSpec) throws -> Sandbox {
         try SpecValidation.validate(spec, userNamespace: userNamespace)
         let keep = try Self.keptCapabilities(spec.keepCapabilities)
         let seccomp = try seccompProgram(spec.seccomp)
+        let initSeccomp = try initSeccompProgram(spec.seccomp)
 
         SandboxDirectory.sweepStale(root: root)
         let (directory, lockFD) = try SandboxDirectory.create(root: root, id: spec.id)
@@ -80,6 +87,7 @@ public struct SandboxLauncher: Sendable {
                                          accounting: spec.cgroupAccounting) : Cgroup.none
             cgroup = created
             var request = makeRequest(spec, directory: directory, skeleton: skeleton, ownLayer: ownLayer, keep: keep, seccomp: seccomp)
+            request.initSeccompProgram = initSeccomp
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1

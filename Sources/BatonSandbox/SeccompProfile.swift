@@ -91,7 +91,9 @@ enum SeccompProfile {
                                                 .init(index: 2, comparison: .equal, value: netlinkRoute)])
         filter.add(.errno(EPROTONOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: netlink),
                                                                   .init(index: 2, comparison: .greaterOrEqual, value: netlinkRoute + 1)])
-        let allowed = Set(addressFamilies.map(UInt64.init)).union([netlink])
+        // An array, not a Set: a Set's first use in a process costs a conformance lookup over
+        // the whole binary, on every sandbox start.
+        let allowed = addressFamilies.map(UInt64.init) + [netlink]
         for family in UInt64(0)...netlink where !allowed.contains(family) {
             filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: family)])
         }

@@ -1,3 +1,4 @@
+import BatonOS
 import Foundation
 import Glibc
 import Testing
@@ -102,15 +103,23 @@ struct SecretExposureTests {
         #expect(try fixture.baton(["app", "set", "web", "--secret", "TOKEN=wrong"]).stdout == "web: configuration 4 unchanged\n")
     }
 
-    /// Every regular file under `root`, however deep (sockets and the like left out).
+    /// Every regular file under `root`, however deep, across mounts (the sandboxes' records
+    /// are on a tmpfs of their own); sockets and the like left out.
     private func filesUnder(_ root: String) throws -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var files: [String] = []
-        for case let relative as String in walker {
-            let path = root + "/" + relative
-            var info = stat()
-            if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { files.append(path) }
+        func walk(_ directory: String) {
+            for name in (try? DirectoryListing.names(directory)) ?? [] {
+                let path = directory + "/" + name
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: walk(path)
+                case S_IFREG: files.append(path)
+                default: continue
+                }
+            }
         }
+        walk(root)
         #expect(files.contains { $0.hasSuffix("/sandbox.json") } && files.contains { $0.hasSuffix("/output.log") }, "\(files.count) files")
         return files
     }

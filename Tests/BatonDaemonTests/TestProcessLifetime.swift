@@ -103,6 +103,8 @@ private final class Reaper: @unchecked Sendable {
               for _ in 1 2 3 4 5 6 7 8 9 10; do [ -d "$cgroup" ] || break; rmdir "$cgroup" 2>/dev/null || sleep 0.1; done
             done
           done
+          # The tmpfs of the sandboxes' directories, mounted while they ran.
+          umount -l "$root/sandboxes" 2>/dev/null
           rm -rf "$runtime" "$root"
         done
         """#
@@ -153,5 +155,8 @@ enum TestNetwork {
         try? NetworkLinks.nft("delete table inet baton_" + String(bridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
         unlink("/run/baton-subnets/" + bridge)
         try? FileManager.default.removeItem(atPath: RuntimeDirectory.path(root: root))
+        // The tmpfs of the sandboxes' directories, when a test's sandboxes outlived its daemon
+        // (killed by the fixture since): mounted, it would keep the root from being removed.
+        umount2(root + "/sandboxes", Int32(MNT_DETACH))
     }
 }

@@ -159,6 +159,9 @@ struct bt_spawn_config {
 
     const struct sock_filter *seccomp_filter;  // NULL: unconfined
     unsigned short seccomp_len;
+    /// Init's own, smaller filter, loaded once it has forked the program (NULL: seccomp_filter).
+    const struct sock_filter *init_seccomp_filter;
+    unsigned short init_seccomp_len;
 
     const struct bt_rlimit *rlimits;
     size_t rlimit_count;

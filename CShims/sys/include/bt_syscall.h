@@ -38,5 +38,8 @@ int bt_signalfd(const int *signals, int count);
 /// The next signal queued on a signalfd, 0 when none is left, -1 on error.
 int bt_signalfd_next(int fd);
 int bt_block_signals(const int *signals, int count, int block);
+/// fstatfs's f_type: the magic number of the file system `fd` is on (statfs(2)), which
+/// Swift's Glibc does not export.
+int bt_fs_type(int fd, int64_t *type);
 
 #endif
