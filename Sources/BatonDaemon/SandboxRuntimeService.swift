@@ -161,11 +161,18 @@ final class SandboxRuntimeService: SandboxRuntime, Sendable {
                                                   replicaOf: replicaOf))
         } catch {
             // Never leave a sandbox running that no record names: nothing would stop it.
-            let ended = !sandbox.process.isRunning
+            let runningBefore = sandbox.process.isRunning
             sandbox.kill()
             let exit = try? sandbox.process.wait()
             sandbox.destroy()
             network.detach(id: id)
+            // It ended by itself when it was gone before the kill, or was on its way out: a
+            // program that exits at once takes its init past its namespaces (so /proc/PID/ns
+            // is gone: ENOENT for a child not yet reaped) before its exit shows, and then
+            // init ends with the program's status rather than the kill's signal.
+            let exiting = (error as? OSError)?.errno == ENOENT
+            let endedWithItsOwnStatus = exit.map { Self.signal(of: $0) != SIGKILL } ?? false
+            let ended = !runningBefore || exiting || endedWithItsOwnStatus
             if ended {
                 // Its program failed at once: say so, not which /proc file could not be opened.
                 throw BatonError(.setupFailed, "the new sandbox \(id) exited as it started (\(Self.exitReason(exit))): see its output with 'baton logs \(id)'",
