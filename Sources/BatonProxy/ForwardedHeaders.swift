@@ -247,7 +247,15 @@ enum ForwardedHeaders {
         }
         guard !present.isEmpty else { return }
         guard listsOthers else {
-            for field in HopByHop.all where present.contains(field) { headers.remove(name: field.name) }
+            // One copy without them: `HTTPHeaders.remove(name:)` is a pass over every field
+            // (and, while the decoder's head still shares the array, a copy) per name removed.
+            var kept: [(String, String)] = []
+            kept.reserveCapacity(headers.count)
+            for (name, value) in headers {
+                if let field = HopByHop.field(name), present.contains(field) { continue }
+                kept.append((name, value))
+            }
+            headers = HTTPHeaders(kept)
             return
         }
         var listed: [Substring] = []
@@ -280,17 +288,6 @@ enum ForwardedHeaders {
         static let connection = HopByHop(rawValue: 4)
         static let keepAlive = HopByHop(rawValue: 8)
         static let proxyConnection = HopByHop(rawValue: 16)
-        static let all: [HopByHop] = [.te, .upgrade, .connection, .keepAlive, .proxyConnection]
-
-        var name: String {
-            switch self {
-            case .te: "te"
-            case .upgrade: "upgrade"
-            case .connection: "connection"
-            case .keepAlive: "keep-alive"
-            default: "proxy-connection"
-            }
-        }
 
         static func field(_ name: String) -> HopByHop? {
             switch name.utf8.count {

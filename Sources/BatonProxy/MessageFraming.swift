@@ -22,25 +22,37 @@ enum MessageFraming {
     /// its length and coding; one of unknown length on HTTP/1.1 is chunked.
     static func frame(_ headers: inout HTTPHeaders, expectation: BodyExpectation, version: HTTPVersion) -> Body {
         let chunkable = version.major == 1 && version.minor >= 1
+        // One pass answers every question below: each `HTTPHeaders` lookup or removal is a pass
+        // of its own, in code the optimiser cannot see into, and removing a field that is not
+        // there cost ~2k instructions per message.
+        var hasLength = false
+        var firstCoding: String?
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 14 where equalsLowercase(name, "content-length"): hasLength = true
+            case 17 where equalsLowercase(name, "transfer-encoding"): if firstCoding == nil { firstCoding = value }
+            default: break
+            }
+        }
         switch expectation {
         case .no:
-            headers.remove(name: "content-length")
-            headers.remove(name: "transfer-encoding")
+            if hasLength { headers.remove(name: "content-length") }
+            if firstCoding != nil { headers.remove(name: "transfer-encoding") }
             return .neither
         case .yes:
-            if headers.contains(name: "content-length") {
-                headers.remove(name: "transfer-encoding")
+            if hasLength {
+                if firstCoding != nil { headers.remove(name: "transfer-encoding") }
                 return .contentLength
             }
             guard chunkable else { return .neither }
             headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
             return .chunked
         case .unlikely:
-            if headers.contains(name: "content-length") {
-                headers.remove(name: "transfer-encoding")
+            if hasLength {
+                if firstCoding != nil { headers.remove(name: "transfer-encoding") }
                 return .contentLength
             }
-            return chunkable && headers["transfer-encoding"].first == "chunked" ? .chunked : .neither
+            return chunkable && firstCoding == "chunked" ? .chunked : .neither
         }
     }
 
