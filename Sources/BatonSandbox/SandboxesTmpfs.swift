@@ -27,6 +27,9 @@ enum SandboxesTmpfs {
 
     static func path(root: String) -> String { root + "/sandboxes" }
 
+    /// Milliseconds of EBUSY `release` waits out (see there).
+    static let busyRetries = 100
+
     /// A descriptor of `<root>/sandboxes` (made if missing) for a new sandbox directory to be
     /// made in: the tmpfs when it is mounted or can be. Holding it keeps the mount; close it
     /// once the directory's lock is taken.
@@ -53,6 +56,11 @@ enum SandboxesTmpfs {
     /// Unmounts the tmpfs when no sandbox directory is left in it. Quiet when it cannot: a
     /// process that has it open (a launcher about to make its directory, a listing) keeps it
     /// mounted, and the next removal tries again.
+    ///
+    /// A sandbox being started by another thread of the same process also holds it for a
+    /// moment: its child is a clone of the launcher, with copies of every descriptor open at
+    /// that instant (a directory lock in the tmpfs among them) until its first step closes
+    /// them. The unmount is retried for up to `busyRetries` milliseconds past such moments.
     static func release(root: String) {
         let sandboxes = path(root: root)
         var mounted = stat(), parent = stat()
@@ -61,7 +69,11 @@ enum SandboxesTmpfs {
             let fd = try openDirectory(sandboxes)
             let ours = isTmpfs(fd)
             close(fd)
-            if ours && isEmpty(sandboxes) { umount2(sandboxes, 0) }
+            guard ours && isEmpty(sandboxes) else { return }
+            for _ in 0..<busyRetries {
+                if umount2(sandboxes, 0) == 0 || errno != EBUSY { return }
+                usleep(1000)
+            }
         }
     }
 

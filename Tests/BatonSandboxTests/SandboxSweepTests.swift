@@ -23,7 +23,13 @@ import Testing
 
     @Test func aLockedDirectoryIsNeverSwept() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-sweep-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer {
+            // The directory lives on the sandboxes' tmpfs, which its removal unmounts; a sandbox
+            // another test is starting can hold it a moment longer: the next removal's retry.
+            SandboxesTmpfs.release(root: root)
+            #expect(!SandboxesTmpfs.isMounted(root: root), "the sandboxes' tmpfs was left mounted")
+            try? FileManager.default.removeItem(atPath: root)
+        }
         let (directory, lockFD) = try SandboxDirectory.create(root: root, id: "held")
         defer { SandboxDirectory.remove(directory, lockFD: lockFD) }
         #expect(FileManager.default.createFile(atPath: directory + "/" + SandboxRecord.fileName, contents: Data("{}".utf8)))
