@@ -1,3 +1,4 @@
+import BatonOS
 import Logging
 import NIOCore
 
@@ -133,31 +134,10 @@ private struct LineWriter {
         source.withUnsafeBufferPointer { bytes($0) }
     }
 
-    /// `value` as a JSON string literal: quotes, backslashes and control characters escaped,
-    /// everything else (UTF-8 included) as it is.
+    /// `value` as a JSON string literal (BatonOS's `JSONText.escape`).
     mutating func json(_ value: String) {
         byte(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { text in
-            for character in text {
-                guard character < 0x20 || character == UInt8(ascii: "\"") || character == UInt8(ascii: "\\") else {
-                    byte(character)
-                    continue
-                }
-                byte(UInt8(ascii: "\\"))
-                switch character {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte(character)
-                case UInt8(ascii: "\n"): byte(UInt8(ascii: "n"))
-                case UInt8(ascii: "\r"): byte(UInt8(ascii: "r"))
-                case UInt8(ascii: "\t"): byte(UInt8(ascii: "t"))
-                default:
-                    let hex: StaticString = "0123456789abcdef"
-                    literal("u00")
-                    byte(hex.utf8Start[Int(character >> 4)])
-                    byte(hex.utf8Start[Int(character & 0xF)])
-                }
-            }
-        }
+        JSONText.escape(value) { bytes($0) }
         byte(UInt8(ascii: "\""))
     }
 

@@ -226,49 +226,30 @@ enum ForwardedHeaders {
     }
 
     /// Drops hop-by-hop headers and those the Connection header names, keeping the order of
-    /// the rest. The usual case (`Connection: keep-alive` or `close`, nothing else listed) finds
-    /// what to drop in one pass that allocates nothing and removes by name; only other listed
-    /// names cost a rebuild.
+    /// the rest, in one copy of the fields: `HTTPHeaders.remove(name:)` is a pass over every
+    /// field (and, while the decoder's head still shares the array, a copy) per name removed.
+    /// A message without any of them is left as it is.
     private static func removeHopByHop(_ headers: inout HTTPHeaders, keepUpgrade: Bool) {
         var present = HopByHop()
-        var listsOthers = false
+        var listed: [Substring] = []
         for (name, value) in headers {
             guard let field = HopByHop.field(name) else { continue }
             if field == .upgrade && keepUpgrade { continue }
             present.insert(field)
             // `Connection: keep-alive` (or close), what nearly every response carries, lists no
             // other field: no need to split it into tokens.
-            if field == .connection && !listsOthers && !equalsLowercase(value, "keep-alive")
-                && !equalsLowercase(value, "close") {
+            if field == .connection && !equalsLowercase(value, "keep-alive") && !equalsLowercase(value, "close") {
                 forEachListToken(value) { token in
-                    if isListedForRemoval(token) { listsOthers = true }
+                    if isListedForRemoval(token) { listed.append(token) }
                 }
             }
         }
         guard !present.isEmpty else { return }
-        guard listsOthers else {
-            // One copy without them: `HTTPHeaders.remove(name:)` is a pass over every field
-            // (and, while the decoder's head still shares the array, a copy) per name removed.
-            var kept: [(String, String)] = []
-            kept.reserveCapacity(headers.count)
-            for (name, value) in headers {
-                if let field = HopByHop.field(name), present.contains(field) { continue }
-                kept.append((name, value))
-            }
-            headers = HTTPHeaders(kept)
-            return
-        }
-        var listed: [Substring] = []
-        for (name, value) in headers where equalsLowercase(name, "connection") {
-            forEachListToken(value) { token in
-                if isListedForRemoval(token) { listed.append(token) }
-            }
-        }
         var kept: [(String, String)] = []
         kept.reserveCapacity(headers.count)
         for (name, value) in headers {
-            if isHopByHop(name) && !(keepUpgrade && equalsLowercase(name, "upgrade")) { continue }
-            if listed.contains(where: { equalsIgnoringCase($0, name) }) { continue }
+            if let field = HopByHop.field(name), present.contains(field) { continue }
+            if !listed.isEmpty && listed.contains(where: { equalsIgnoringCase($0, name) }) { continue }
             kept.append((name, value))
         }
         headers = HTTPHeaders(kept)

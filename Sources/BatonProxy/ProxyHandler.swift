@@ -42,8 +42,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// TLS or not, HTTP/1.x or an HTTP/2 stream.
     let connection: ClientConnection
     /// Encodes the responses of an HTTP/1.1 connection, told each request's method; nil on an
-    /// HTTP/2 stream, whose codec frames responses itself.
-    private let responseEncoder: ClientResponseEncoder?
+    /// HTTP/2 stream, whose codec frames responses itself (ProxyHandler+Send.swift).
+    let responseEncoder: ClientResponseEncoder?
     var configuration: ProxyConfiguration { loop.shared.configuration }
     private(set) var context: ChannelHandlerContext?
     private(set) var state = State.idle
@@ -61,8 +61,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var continuation = Continuation.open
     /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
     var responseTimer: Scheduled<Void>?
-    /// Parts were sent to the client since the last flush.
-    private var unflushed = false
+    /// Parts were sent to the client since the last flush (ProxyHandler+Send.swift).
+    var unflushed = false
 
     init(loop: LoopContext, clientDeadline: any RequestClock, connection: ClientConnection = .plainHTTP1,
          responseEncoder: ClientResponseEncoder? = nil) {
@@ -70,41 +70,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.clientDeadline = clientDeadline
         self.connection = connection
         self.responseEncoder = responseEncoder
-    }
-
-    // MARK: writing to the client
-
-    /// Writes one part of the response: on HTTP/1.1 as the bytes the connection's encoder
-    /// makes, on an HTTP/2 stream as it is, for the stream's codec. `flush` flushes after it.
-    func send(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, flush: Bool = false) {
-        if let responseEncoder {
-            responseEncoder.write(part, to: context, promise: nil)
-        } else {
-            context.write(wrapOutboundOut(part), promise: nil)
-        }
-        if flush { context.flush() }
-        unflushed = !flush
-    }
-
-    /// `send` and a flush, for a caller that acts once the part has been written.
-    func sendAndFlush(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext) -> EventLoopFuture<Void> {
-        let written = context.eventLoop.makePromise(of: Void.self)
-        if let responseEncoder {
-            responseEncoder.write(part, to: context, promise: written)
-        } else {
-            context.write(wrapOutboundOut(part), promise: written)
-        }
-        context.flush()
-        unflushed = false
-        return written.futureResult
-    }
-
-    /// Flushes what `send` wrote since the last flush, if anything: a flush with nothing to
-    /// write still walks the pipeline to the socket (about 2k instructions).
-    func flushIfNeeded() {
-        guard unflushed, let context else { return }
-        unflushed = false
-        context.flush()
     }
 
     // MARK: state

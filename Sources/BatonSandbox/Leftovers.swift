@@ -73,7 +73,7 @@ public struct Leftovers: Sendable, Equatable {
         found.mounts = mounts(beneath: real + "/sandboxes")
         // The tmpfs the sandboxes' directories live in, left mounted with none in it (a
         // launcher killed between mounting it and making its directory).
-        if SandboxesTmpfs.isMounted(root: real), ((try? DirectoryListing.names(SandboxesTmpfs.path(root: real))) ?? [""]).isEmpty {
+        if SandboxesTmpfs.isMounted(root: real), SandboxesTmpfs.isEmpty(SandboxesTmpfs.path(root: real)) {
             found.mounts.append(SandboxesTmpfs.path(root: real))
         }
         return found

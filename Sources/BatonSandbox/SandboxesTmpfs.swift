@@ -62,9 +62,8 @@ enum SandboxesTmpfs {
     /// that instant (a directory lock in the tmpfs among them) until its first step closes
     /// them. The unmount is retried for up to `busyRetries` milliseconds past such moments.
     static func release(root: String) {
+        guard isMounted(root: root) else { return }
         let sandboxes = path(root: root)
-        var mounted = stat(), parent = stat()
-        guard stat(sandboxes, &mounted) == 0, stat(root, &parent) == 0, mounted.st_dev != parent.st_dev else { return }
         _ = try? withRootLock(root) { () throws(OSError) in
             let fd = try openDirectory(sandboxes)
             let ours = isTmpfs(fd)
@@ -96,7 +95,8 @@ enum SandboxesTmpfs {
 
     private static func isTmpfs(_ fd: Int32) -> Bool { FileSystemType.isTmpfs(fd) }
 
-    private static func isEmpty(_ path: String) -> Bool {
+    /// Whether the directory at `path` has no entries; false when it cannot be listed.
+    static func isEmpty(_ path: String) -> Bool {
         (try? DirectoryListing.names(path))?.isEmpty ?? false
     }
 }
