@@ -36,6 +36,7 @@ public final class Proxy: Sendable {
             loops[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeEmptyBox(valueType: LoopContext.self, eventLoop: loop)
         }
         self.loops = loops
+        GenericTypesWarmUp.run()
     }
 
     var pipelines: ClientPipelines { ClientPipelines(shared: shared, loops: loops) }
