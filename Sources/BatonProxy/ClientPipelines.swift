@@ -41,14 +41,11 @@ struct ClientPipelines: Sendable {
 
     /// HTTP/1.1 framing and the proxy, after `deadline`.
     func http1Protocol(_ channel: any Channel, loop: LoopContext, deadline: ClientDeadline, secure: Bool) throws {
-        let configuration = shared.configuration
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = configuration.maxHeaderBytes
-        limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+        let limits = HTTP1Parser.Limits(fieldBytes: shared.configuration.maxHeaderBytes, headBytes: shared.configuration.maxHeaderBytes)
         let pipeline = channel.pipeline.syncOperations
-        // NIO's request decoder (llhttp: what it refuses never reaches the proxy), then the
+        // The request decoder (llhttp: what it refuses never reaches the proxy), then the
         // proxy, which encodes its responses itself (see `ClientResponseEncoder`).
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+        try pipeline.addHandler(ClientRequestDecoder(limits: limits))
         try pipeline.addHandler(
             ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false),
                          responseEncoder: ClientResponseEncoder()))

@@ -6,15 +6,15 @@ import NIOHTTP1
 ///
 /// Why: a daemon that takes over listeners under load (a hand-off) gets its first connections
 /// on every event loop at the same instant, and each loop then instantiates
-/// `ByteToMessageHandler<HTTPRequestDecoder>` for the first time. Twice in CI such a
+/// `ByteToMessageHandler<HTTPRequestDecoder>` (the request decoder then) for the first time. Twice in CI such a
 /// successor died with SIGSEGV inside the runtime's check of that type's generic requirement
 /// (`swift_conformsToProtocol` on a null metadata pointer, under
 /// `__swift_instantiateConcreteTypeFromMangledName` from `ClientPipelines.http1Protocol`): a race
 /// between first instantiations that Baton cannot fix, and avoids by making the first one here.
 enum GenericTypesWarmUp {
     static func run() {
-        keep(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-        keep(ByteToMessageHandler(UpstreamResponseDecoder(HTTPResponseDecoder())))
+        keep(ClientRequestDecoder(limits: .nioDefaults))
+        keep(UpstreamResponseDecoder())
         keep(NIOAny(HTTPServerRequestPart.end(nil)))
         keep(NIOAny(HTTPServerResponsePart.end(nil)))
         keep(NIOAny(HTTPClientRequestPart.end(nil)))

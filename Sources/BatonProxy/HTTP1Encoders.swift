@@ -57,9 +57,9 @@ final class ClientResponseEncoder {
 /// (see `UpstreamResponseDecoder`).
 final class UpstreamRequestEncoder {
     private var chunked = false
-    private let responses: HTTPResponseDecoder
+    let responses: UpstreamResponseDecoder
 
-    init(responses: HTTPResponseDecoder) { self.responses = responses }
+    init(responses: UpstreamResponseDecoder) { self.responses = responses }
 
     /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's);
     /// false when there were none to write (the end of a body that is not chunked).
@@ -67,7 +67,7 @@ final class UpstreamRequestEncoder {
     func write(_ part: HTTPClientRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Bool {
         switch part {
         case .head(var head):
-            responses.write(data: .head(head))
+            responses.requestSent(head.method)
             let expectation = MessageFraming.expectation(of: head.method)
             chunked = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version) == .chunked
             var buffer = context.channel.allocator.buffer(capacity: 0)

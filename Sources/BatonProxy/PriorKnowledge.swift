@@ -64,7 +64,7 @@ final class PriorKnowledge {
     private func switchToHTTP2(_ context: ChannelHandlerContext) throws {
         let pipeline = context.pipeline.syncOperations
         _ = pipeline.removeHandler(context: try pipeline.context(handlerType: ProxyHandler.self))
-        _ = pipeline.removeHandler(context: try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
+        _ = pipeline.removeHandler(context: try pipeline.context(handlerType: ClientRequestDecoder.self))
         try pipelines.http2(context.channel, loop: loop, secure: false, after: context.handler)
     }
 }

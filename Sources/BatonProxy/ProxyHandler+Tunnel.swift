@@ -46,11 +46,11 @@ extension ProxyHandler {
             // Client side first: bytes the upstream sent after its 101 are forwarded when its
             // decoder leaves, and must meet a client pipeline that takes raw bytes.
             let channel = context.channel
-            _ = try client.removeHandler(context: client.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self))
+            _ = try client.removeHandler(context: client.context(handlerType: ClientRequestDecoder.self))
             _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline.self))
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
-            _ = try server.removeHandler(context: server.context(handlerType: ByteToMessageHandler<UpstreamResponseDecoder>.self))
+            _ = try server.removeHandler(context: server.context(handlerType: UpstreamResponseDecoder.self))
             channel.read()
             upstreamChannel.read()
         } catch {

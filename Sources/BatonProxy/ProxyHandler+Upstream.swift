@@ -25,8 +25,8 @@ extension ProxyHandler: UpstreamOwner {
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
-                let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-                try pipeline.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
+                let responses = UpstreamResponseDecoder()
+                try pipeline.addHandler(responses)
                 try pipeline.addHandler(
                     UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout,
                                     requestEncoder: UpstreamRequestEncoder(responses: responses)))

@@ -166,6 +166,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .body(let body): owner.upstreamBody(body)
         case .end(let trailers):
             if multiplexed { responseEnded = true }
+            // A response that says nothing of the connection but ends with it (no length, not
+            // chunked) leaves nothing to reuse; llhttp knows, the head alone does not.
+            if let requestEncoder, !requestEncoder.responses.keepsAlive { broken = true }
             owner.upstreamEnd(trailers: trailers)
         }
     }

@@ -1,32 +1,99 @@
 import NIOCore
 import NIOHTTP1
 
-/// NIO's response decoder (llhttp, with its limits and strictness), without the write
-/// observation that comes with it.
+/// Turns an upstream connection's bytes into HTTP/1.x response parts with `HTTP1Parser`, in
+/// place of NIO's `ByteToMessageHandler(HTTPResponseDecoder)`: the same parts and errors, with
+/// interim (1xx) responses forwarded, for a fraction of the work.
 ///
-/// The decoder must know which requests were `HEAD` or `CONNECT`, whose responses carry no body
-/// whatever their headers say. Handed to `ByteToMessageHandler` as it is, it learns that by
-/// sitting in the outbound path and unwrapping every request part written to the connection,
-/// in generic code that callgrind put at about 5k instructions per proxied request. Wrapped
-/// here it is inbound only, and `UpstreamRequestEncoder` hands it each request head as it
-/// encodes it: the same heads, in the same order.
-struct UpstreamResponseDecoder: ByteToMessageDecoder {
+/// A response to `HEAD` or `CONNECT` has no body whatever its head says, so the decoder must
+/// know each request's method: `UpstreamRequestEncoder` hands it each head it encodes
+/// (`requestSent`), in order, instead of the decoder watching the connection's writes.
+///
+/// After a `101 Switching Protocols` nothing more is parsed. The bytes that followed its head,
+/// and any read after it, are kept and passed on, as raw bytes, when the handler leaves the
+/// pipeline, to the tunnel handler that replaces it (NIO's `.forwardBytes`).
+final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPClientResponsePart
 
-    /// A class: the encoder holds the same instance.
-    let decoder: HTTPResponseDecoder
+    private let parser = HTTP1Parser(.response, limits: .nioDefaults)
+    /// Set once the parser refused bytes or saw the end of the input.
+    private var stopped = false
+    /// Bytes after a 101's head, for the tunnel.
+    private var afterUpgrade: ByteBuffer?
+    private var parts: [HTTP1Parser.Part] = []
 
-    init(_ decoder: HTTPResponseDecoder) { self.decoder = decoder }
+    /// A request with `method` went out: its response is the next one not yet read.
+    func requestSent(_ method: HTTPMethod) { parser.requestSent(method) }
 
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        try decoder.decode(context: context, buffer: &buffer)
+    /// Whether the connection may carry another exchange after the response just read: false
+    /// when the response said `Connection: close` or its body ended with the connection.
+    var keepsAlive: Bool { parser.keepsAlive }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !stopped else { return }
+        var bytes = unwrapInboundIn(data)
+        if parser.upgraded {
+            afterUpgrade?.writeBuffer(&bytes)
+            return
+        }
+        let failure: (any Error)?
+        do {
+            if let leftover = try parser.parse(bytes, into: &parts) { afterUpgrade = leftover }
+            failure = nil
+        } catch {
+            stopped = true
+            failure = error
+        }
+        deliver(context, failure: failure)
     }
 
-    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try decoder.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
+    func channelInactive(context: ChannelHandlerContext) {
+        endOfInput(context)
+        context.fireChannelInactive()
     }
 
-    func decoderAdded(context: ChannelHandlerContext) { decoder.decoderAdded(context: context) }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { endOfInput(context) }
+        context.fireUserInboundEventTriggered(event)
+    }
 
-    func decoderRemoved(context: ChannelHandlerContext) { decoder.decoderRemoved(context: context) }
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if let afterUpgrade, afterUpgrade.readableBytes > 0 {
+            self.afterUpgrade = nil
+            context.fireChannelRead(NIOAny(afterUpgrade))
+        }
+        context.leavePipeline(removalToken: removalToken)
+    }
+
+    /// A body that runs to the connection's close ends here; a response cut short is an error.
+    private func endOfInput(_ context: ChannelHandlerContext) {
+        guard !stopped else { return }
+        stopped = true
+        let failure: (any Error)?
+        do {
+            try parser.finish(into: &parts)
+            failure = nil
+        } catch {
+            failure = error
+        }
+        deliver(context, failure: failure)
+    }
+
+    /// Sends on the parts parsed, then the error that stopped parsing, if any.
+    private func deliver(_ context: ChannelHandlerContext, failure: (any Error)?) {
+        var ready: [HTTP1Parser.Part] = []
+        swap(&ready, &parts)
+        for part in ready {
+            switch part {
+            case .responseHead(let head): context.fireChannelRead(wrapInboundOut(.head(head)))
+            case .body(let bytes): context.fireChannelRead(wrapInboundOut(.body(bytes)))
+            case .end(let trailers): context.fireChannelRead(wrapInboundOut(.end(trailers)))
+            case .requestHead: preconditionFailure("a request head from a response parser")
+            }
+        }
+        ready.removeAll(keepingCapacity: true)
+        if parts.isEmpty { parts = ready }
+        if let failure { context.fireErrorCaught(failure) }
+    }
 }

@@ -57,7 +57,7 @@ import Testing
         let baton = EmbeddedChannel()
         defer { _ = try? baton.finish() }
         let encoder = ClientResponseEncoder()
-        try baton.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try baton.pipeline.syncOperations.addHandler(ClientRequestDecoder(limits: .nioDefaults))
         try baton.pipeline.syncOperations.addHandler(WritesThrough { encoder.write($0, to: $1, promise: $2) })
 
         let expected = try exchange(on: nio, testCase)
@@ -118,7 +118,7 @@ import Testing
 
     @Test(arguments: requestCases)
     func requestsAreByteForByteNIOs(_ testCase: RequestCase) throws {
-        let baton = UpstreamRequestEncoder(responses: HTTPResponseDecoder())
+        let baton = UpstreamRequestEncoder(responses: UpstreamResponseDecoder())
         #expect(try written(by: HTTPRequestEncoder(), testCase.parts) == written(by: WritesThrough { _ = baton.write($0, to: $1, promise: $2) }, testCase.parts))
     }
 
@@ -129,10 +129,10 @@ import Testing
     @Test func theUpstreamDecoderPairsResponsesWithTheMethodsTheEncoderWrote() throws {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
-        let responses = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
+        let responses = UpstreamResponseDecoder()
         let encoder = UpstreamRequestEncoder(responses: responses)
         try channel.pipeline.syncOperations.addHandler(WritesThrough { encoder.write($0, to: $1, promise: $2) })
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(UpstreamResponseDecoder(responses)))
+        try channel.pipeline.syncOperations.addHandler(responses)
         for method in [HTTPMethod.HEAD, .GET] {
             try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: "/")))
             try channel.writeOutbound(HTTPClientRequestPart.end(nil))

@@ -1,0 +1,280 @@
+import CNIOLLHTTP
+import NIOCore
+import NIOHTTP1
+
+/// What llhttp's callbacks record for `HTTP1Parser`: where the request target and each header
+/// name and value lie in the bytes being parsed, and the parts completed so far. A struct
+/// behind a pointer (llhttp's `data`), so a callback is a few stores with no reference
+/// counting or exclusivity checks; the Strings of a head are made once, when it completes.
+struct HTTP1ParseState {
+    /// A piece of the bytes being parsed: an offset from `base`, and a length.
+    struct Span {
+        var start = 0
+        var count = 0
+    }
+
+    struct Field {
+        var name: Span
+        var value = Span()
+    }
+
+    /// A part as the callbacks leave it: a body is still an offset into the bytes parsed.
+    enum RecordedPart {
+        case requestHead(HTTPRequestHead)
+        case responseHead(HTTPResponseHead)
+        case body(offset: Int, length: Int)
+        case end(HTTPHeaders?)
+    }
+
+    /// Which piece the last callback was in: llhttp reports a piece split across reads in
+    /// several calls, which extend it.
+    private enum Piece { case none, target, name, value }
+
+    let kind: HTTP1Parser.Kind
+    let limits: HTTP1Parser.Limits
+    /// The first byte of the region being parsed (including carried bytes).
+    var base: UnsafeRawPointer?
+    private var target = Span()
+    private var fields: [Field] = []
+    private var piece = Piece.none
+    private var pieceBytes = 0
+    private var headBytes = 0
+    private var inTrailers = false
+    private var informational = false
+    /// Where the head or trailer section in progress began, while one is.
+    private(set) var unfinishedStart: Int?
+    private var parts: [RecordedPart] = []
+    private var spareParts: [RecordedPart] = []
+    /// Response parser: methods of the requests sent and not answered yet, oldest first.
+    var methods = MethodQueue()
+    /// Whether the connection may carry a message after the last head's, as llhttp judged when
+    /// the head completed (after its message ends, llhttp has forgotten the head's flags).
+    private(set) var keepsAlive = true
+    /// Why a callback stopped llhttp, when llhttp's own code would not say it well.
+    var failure: (any Error)?
+
+    init(kind: HTTP1Parser.Kind, limits: HTTP1Parser.Limits) {
+        self.kind = kind
+        self.limits = limits
+    }
+
+    /// The parts recorded since the last call; hand the array back with `returnParts`, which
+    /// keeps its storage for the next read.
+    mutating func takeParts() -> [RecordedPart] {
+        var taken = spareParts
+        swap(&taken, &parts)
+        return taken
+    }
+
+    mutating func returnParts(_ done: [RecordedPart]) {
+        var done = done
+        done.removeAll(keepingCapacity: true)
+        spareParts = done
+    }
+
+    /// The unfinished head's bytes now start at offset 0 of the next region parsed.
+    mutating func rebase(by offset: Int) {
+        target.start -= offset
+        for index in fields.indices {
+            fields[index].name.start -= offset
+            fields[index].value.start -= offset
+        }
+        unfinishedStart = 0
+    }
+
+    // MARK: callbacks
+
+    private mutating func messageBegan() {
+        target = Span()
+        fields.removeAll(keepingCapacity: true)
+        piece = .none
+        headBytes = 0
+        inTrailers = false
+        unfinishedStart = nil
+    }
+
+    private mutating func record(_ kind: Piece, _ at: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
+        let offset = UnsafeRawPointer(at!) - base!
+        if kind == piece {
+            // The same piece, continued in the next read.
+            switch kind {
+            case .target: target.count += length
+            case .name: fields[fields.count - 1].name.count += length
+            case .value: fields[fields.count - 1].value.count += length
+            case .none: break
+            }
+            pieceBytes += length
+        } else {
+            switch kind {
+            case .target:
+                target = Span(start: offset, count: length)
+            case .name:
+                fields.append(Field(name: Span(start: offset, count: length)))
+            case .value:
+                // llhttp lets an empty name through; NIO's decoder refuses it, and so does Baton.
+                guard let last = fields.last, last.name.count > 0 else {
+                    failure = HTTPParserError.invalidHeaderToken
+                    return -1
+                }
+                fields[fields.count - 1].value = Span(start: offset, count: length)
+            case .none:
+                break
+            }
+            piece = kind
+            pieceBytes = length
+            if unfinishedStart == nil { unfinishedStart = offset }
+        }
+        headBytes += length
+        guard pieceBytes <= limits.fieldBytes, headBytes <= limits.headBytes else {
+            failure = HTTPParserError.headerOverflow
+            return -1
+        }
+        return 0
+    }
+
+    private func string(_ span: Span) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: base! + span.start, count: span.count), as: UTF8.self)
+    }
+
+    private func fieldList() -> [(String, String)] {
+        var list: [(String, String)] = []
+        list.reserveCapacity(fields.count)
+        for field in fields { list.append((string(field.name), string(field.value))) }
+        return list
+    }
+
+    /// 0: a body may follow; 1: none does, whatever the head says; -1: refused.
+    private mutating func headComplete(_ parser: UnsafeMutablePointer<llhttp_t>) -> Int32 {
+        let major = Int(parser.pointee.http_major)
+        let minor = Int(parser.pointee.http_minor)
+        guard major == 1 else {
+            failure = HTTPParserError.invalidVersion
+            return -1
+        }
+        let version = HTTPVersion(major: major, minor: minor)
+        keepsAlive = c_nio_llhttp_should_keep_alive(parser) != 0
+        var skipBody = false
+        switch kind {
+        case .request:
+            let head = HTTPRequestHead(
+                version: version, method: Self.method(parser.pointee.method), uri: string(target),
+                headers: HTTPHeaders(fieldList()))
+            parts.append(.requestHead(head))
+        case .response:
+            let status = Int(parser.pointee.status_code)
+            informational = (100..<200).contains(status) && status != 101
+            if informational {
+                // An interim response comes before the final one to the same request.
+                skipBody = true
+            } else {
+                guard let method = methods.popFirst() else {
+                    failure = NIOHTTPDecoderError.unsolicitedResponse
+                    return -1
+                }
+                skipBody = method == .HEAD || method == .CONNECT || status < 200 || status == 204 || status == 304
+            }
+            parts.append(.responseHead(HTTPResponseHead(version: version, status: .init(statusCode: status), headers: HTTPHeaders(fieldList()))))
+        }
+        fields.removeAll(keepingCapacity: true)
+        piece = .none
+        inTrailers = true
+        unfinishedStart = nil
+        return skipBody ? 1 : 0
+    }
+
+    private mutating func body(_ at: UnsafePointer<CChar>?, _ length: Int) {
+        let offset = UnsafeRawPointer(at!) - base!
+        // Pieces of one body that lie end to end (a read's worth of content-length body)
+        // become one part.
+        if case .body(let previous, let previousLength) = parts.last, previous + previousLength == offset {
+            parts[parts.count - 1] = .body(offset: previous, length: previousLength + length)
+        } else {
+            parts.append(.body(offset: offset, length: length))
+        }
+    }
+
+    private mutating func messageComplete(_ parser: UnsafeMutablePointer<llhttp_t>) {
+        // An interim response has no end of its own: the final response follows.
+        if !informational {
+            parts.append(.end(inTrailers && !fields.isEmpty ? HTTPHeaders(fieldList()) : nil))
+        }
+        informational = false
+        fields.removeAll(keepingCapacity: true)
+        piece = .none
+        inTrailers = false
+        unfinishedStart = nil
+        // llhttp keeps a message's remaining length past its end; NIO's decoder clears it too.
+        parser.pointee.content_length = 0
+    }
+
+    // MARK: llhttp's side
+
+    private static func state(_ parser: UnsafeMutablePointer<llhttp_t>?) -> UnsafeMutablePointer<HTTP1ParseState> {
+        parser!.pointee.data!.assumingMemoryBound(to: HTTP1ParseState.self)
+    }
+
+    /// One table of callbacks for every parser: they find their state through `data`.
+    nonisolated(unsafe) static let settings: UnsafeMutablePointer<llhttp_settings_t> = {
+        let settings = UnsafeMutablePointer<llhttp_settings_t>.allocate(capacity: 1)
+        c_nio_llhttp_settings_init(settings)
+        settings.pointee.on_message_begin = { parser in
+            state(parser).pointee.messageBegan()
+            return 0
+        }
+        settings.pointee.on_url = { parser, at, length in state(parser).pointee.record(.target, at, length) }
+        settings.pointee.on_header_field = { parser, at, length in state(parser).pointee.record(.name, at, length) }
+        settings.pointee.on_header_value = { parser, at, length in state(parser).pointee.record(.value, at, length) }
+        settings.pointee.on_headers_complete = { parser in state(parser).pointee.headComplete(parser!) }
+        settings.pointee.on_body = { parser, at, length in
+            state(parser).pointee.body(at, length)
+            return 0
+        }
+        settings.pointee.on_message_complete = { parser in
+            state(parser).pointee.messageComplete(parser!)
+            return 0
+        }
+        return settings
+    }()
+
+    /// The error NIO's decoder reports for llhttp's `code`.
+    static func error(_ code: llhttp_errno_t) -> HTTPParserError {
+        switch code {
+        case HPE_INTERNAL: .invalidInternalState
+        case HPE_STRICT: .strictModeAssertion
+        case HPE_LF_EXPECTED: .lfExpected
+        case HPE_UNEXPECTED_CONTENT_LENGTH: .unexpectedContentLength
+        case HPE_CLOSED_CONNECTION: .closedConnection
+        case HPE_INVALID_METHOD: .invalidMethod
+        case HPE_INVALID_URL: .invalidURL
+        case HPE_INVALID_CONSTANT: .invalidConstant
+        case HPE_INVALID_VERSION: .invalidVersion
+        case HPE_INVALID_HEADER_TOKEN, HPE_UNEXPECTED_SPACE: .invalidHeaderToken
+        case HPE_INVALID_CONTENT_LENGTH: .invalidContentLength
+        case HPE_INVALID_CHUNK_SIZE: .invalidChunkSize
+        case HPE_INVALID_STATUS: .invalidStatus
+        case HPE_INVALID_EOF_STATE: .invalidEOFState
+        case HPE_PAUSED, HPE_PAUSED_UPGRADE, HPE_PAUSED_H2_UPGRADE: .paused
+        default: .unknown
+        }
+    }
+
+    /// llhttp's method number as NIO names it.
+    private static func method(_ code: UInt8) -> HTTPMethod {
+        switch llhttp_method(rawValue: UInt32(code)) {
+        case HTTP_GET: .GET
+        case HTTP_HEAD: .HEAD
+        case HTTP_POST: .POST
+        case HTTP_PUT: .PUT
+        case HTTP_DELETE: .DELETE
+        case HTTP_OPTIONS: .OPTIONS
+        case HTTP_PATCH: .PATCH
+        case HTTP_CONNECT: .CONNECT
+        case HTTP_TRACE: .TRACE
+        // Where NIO's decoder names a method otherwise than by its name: M-SEARCH is MSEARCH,
+        // and SOURCE a raw method.
+        case HTTP_MSEARCH: .MSEARCH
+        case HTTP_SOURCE: .RAW(value: "SOURCE")
+        case let other: HTTPMethod(rawValue: String(cString: c_nio_llhttp_method_name(other)))
+        }
+    }
+}
