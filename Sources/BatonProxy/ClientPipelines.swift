@@ -45,10 +45,13 @@ struct ClientPipelines: Sendable {
         let pipeline = channel.pipeline.syncOperations
         // The request decoder (llhttp: what it refuses never reaches the proxy), then the
         // proxy, which encodes its responses itself (see `ClientResponseEncoder`).
-        try pipeline.addHandler(ClientRequestDecoder(limits: limits))
-        try pipeline.addHandler(
-            ProxyHandler(loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false),
-                         responseEncoder: ClientResponseEncoder()))
+        let decoder = ClientRequestDecoder(limits: limits)
+        let proxy = ProxyHandler(
+            loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false),
+            responseEncoder: ClientResponseEncoder())
+        decoder.receiver = proxy
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(proxy)
     }
 
     /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose
@@ -91,7 +94,8 @@ struct ClientPipelines: Sendable {
     static let maxConcurrentStreams = 100
 
     /// One HTTP/2 stream, one request: its deadlines (a body must keep up as on HTTP/1.1), the
-    /// checks HTTP/1.1 framing cannot express, the HTTP/1 view of its frames, the proxy.
+    /// checks HTTP/1.1 framing cannot express, the HTTP/1 view of its frames (as NIO's types,
+    /// then the proxy's), the proxy.
     private static func stream(_ stream: any Channel, loop: LoopContext, connection: ClientConnection) throws {
         let deadline = StreamDeadline(configuration: loop.shared.configuration)
         let pipeline = stream.pipeline.syncOperations
@@ -99,6 +103,7 @@ struct ClientPipelines: Sendable {
         try pipeline.addHandler(HTTP2StreamGate())
         try pipeline.addHandler(TrailersOnlyResponse())
         try pipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+        try pipeline.addHandler(StreamRequestParts())
         try pipeline.addHandler(ProxyHandler(loop: loop, clientDeadline: deadline, connection: connection))
     }
 }

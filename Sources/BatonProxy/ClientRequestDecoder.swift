@@ -11,12 +11,15 @@ import NIOHTTP1
 /// closes.
 final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = HTTPServerRequestPart
+    typealias InboundOut = RequestPart
 
     private let parser: HTTP1Parser
     /// Set once the parser refused bytes or saw the end of the input: nothing more is parsed.
     private var stopped = false
     private var parts: [HTTP1Parser.Part] = []
+    /// The handler after this one, called directly: a part fired through the pipeline is
+    /// boxed in `NIOAny` (an allocation for a head) and unboxed with a dynamic cast.
+    var receiver: ProxyHandler?
 
     init(limits: HTTP1Parser.Limits) {
         parser = HTTP1Parser(.request, limits: limits)
@@ -60,6 +63,18 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
         deliver(context, failure: failure)
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        receiver = nil
+    }
+
+    private func pass(_ part: RequestPart, _ context: ChannelHandlerContext) {
+        if let receiver, receiver.context != nil {
+            receiver.received(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
     /// Sends on the parts parsed, then the error that stopped parsing, if any. The array is
     /// taken first: a handler after this one may cause another read to be parsed meanwhile.
     private func deliver(_ context: ChannelHandlerContext, failure: (any Error)?) {
@@ -67,9 +82,9 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
         swap(&ready, &parts)
         for part in ready {
             switch part {
-            case .requestHead(let head): context.fireChannelRead(wrapInboundOut(.head(head)))
-            case .body(let bytes): context.fireChannelRead(wrapInboundOut(.body(bytes)))
-            case .end(let trailers): context.fireChannelRead(wrapInboundOut(.end(trailers)))
+            case .requestHead(let head): pass(.head(head), context)
+            case .body(let bytes): pass(.body(bytes), context)
+            case .end(let trailers): pass(.end(trailers), context)
             case .responseHead: preconditionFailure("a response head from a request parser")
             }
         }

@@ -8,8 +8,8 @@ enum ErrorResponse {
     static func head(
         _ status: HTTPResponseStatus, bodyLength: Int, requestID: String, close: Bool, allow: String? = nil,
         location: String? = nil
-    ) -> HTTPResponseHead {
-        var headers = HTTPHeaders()
+    ) -> ResponseHead {
+        var headers = HeaderFields()
         headers.reserveCapacity(7)
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(bodyLength))
@@ -21,7 +21,7 @@ enum ErrorResponse {
         // that outlasted its timeout): worth a retry soon, which well-behaved clients wait for.
         if status == .serviceUnavailable { headers.add(name: "retry-after", value: "1") }
         if close { headers.add(name: "connection", value: "close") }
-        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        return ResponseHead(version: .http1_1, status: status, headers: headers)
     }
 
     static func body(_ status: HTTPResponseStatus, detail: String, requestID: String, allocator: ByteBufferAllocator) -> ByteBuffer {

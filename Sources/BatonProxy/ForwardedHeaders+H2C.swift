@@ -6,7 +6,7 @@ extension ForwardedHeaders {
     /// this one value (RFC 9113 §8.2.2), and gRPC servers refuse a call without it: it says
     /// the client takes trailers, which the proxy passes on (to an HTTP/1.1 client as the
     /// trailer section of a chunked response).
-    static func keepTrailersTE(of client: HTTPRequestHead, in upstream: inout HTTPRequestHead) {
+    static func keepTrailersTE(of client: RequestHead, in upstream: inout RequestHead) {
         var listsTrailers = false
         for value in client.headers["te"] {
             forEachListToken(value) { token in

@@ -19,6 +19,10 @@ enum GenericTypesWarmUp {
         keep(NIOAny(HTTPServerResponsePart.end(nil)))
         keep(NIOAny(HTTPClientRequestPart.end(nil)))
         keep(NIOAny(HTTPClientResponsePart.end(nil)))
+        keep(NIOAny(RequestPart.end(nil)))
+        keep(NIOAny(UpstreamResponsePart.end(nil)))
+        keep([ResponsePart.end(nil)])
+        keep([UpstreamRequestPart.end(nil)])
     }
 
     /// Opaque to the optimiser, so the values above (and their metadata) are really made.

@@ -18,7 +18,7 @@ final class ClientResponseEncoder {
     func requestArrived(_ method: HTTPMethod) { methods.append(method) }
 
     /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's).
-    func write(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    func write(_ part: ResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
         case .head(var head):
             let code = head.status.code
@@ -57,14 +57,14 @@ final class ClientResponseEncoder {
 /// (see `UpstreamResponseDecoder`).
 final class UpstreamRequestEncoder {
     private var chunked = false
-    let responses: UpstreamResponseDecoder
+    private let responses: UpstreamResponseDecoder
 
     init(responses: UpstreamResponseDecoder) { self.responses = responses }
 
     /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's);
     /// false when there were none to write (the end of a body that is not chunked).
     @discardableResult
-    func write(_ part: HTTPClientRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Bool {
+    func write(_ part: UpstreamRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Bool {
         switch part {
         case .head(var head):
             responses.requestSent(head.method)

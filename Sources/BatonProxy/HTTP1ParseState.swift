@@ -5,7 +5,8 @@ import NIOHTTP1
 /// What llhttp's callbacks record for `HTTP1Parser`: where the request target and each header
 /// name and value lie in the bytes being parsed, and the parts completed so far. A struct
 /// behind a pointer (llhttp's `data`), so a callback is a few stores with no reference
-/// counting or exclusivity checks; the Strings of a head are made once, when it completes.
+/// counting or exclusivity checks. A complete head keeps its fields in the bytes they came in
+/// (`HeaderFields`); only the request target becomes a String.
 struct HTTP1ParseState {
     /// A piece of the bytes being parsed: an offset from `base`, and a length.
     struct Span {
@@ -18,21 +19,14 @@ struct HTTP1ParseState {
         var value = Span()
     }
 
-    /// A part as the callbacks leave it: a body is still an offset into the bytes parsed.
-    enum RecordedPart {
-        case requestHead(HTTPRequestHead)
-        case responseHead(HTTPResponseHead)
-        case body(offset: Int, length: Int)
-        case end(HTTPHeaders?)
-    }
-
     /// Which piece the last callback was in: llhttp reports a piece split across reads in
     /// several calls, which extend it.
     private enum Piece { case none, target, name, value }
 
     let kind: HTTP1Parser.Kind
     let limits: HTTP1Parser.Limits
-    /// The first byte of the region being parsed (including carried bytes).
+    /// The region being parsed (including carried bytes), and its first byte.
+    var input = ByteBuffer()
     var base: UnsafeRawPointer?
     private var target = Span()
     private var fields: [Field] = []
@@ -43,33 +37,19 @@ struct HTTP1ParseState {
     private var informational = false
     /// Where the head or trailer section in progress began, while one is.
     private(set) var unfinishedStart: Int?
-    private var parts: [RecordedPart] = []
-    private var spareParts: [RecordedPart] = []
+    /// Where the parts go: the caller's array, for the length of a parse.
+    var parts: [HTTP1Parser.Part] = []
+    /// Where the last body part ended, when it was the last part: the next piece that starts
+    /// there extends it.
+    private var bodyEnd: Int?
     /// Response parser: methods of the requests sent and not answered yet, oldest first.
     var methods = MethodQueue()
-    /// Whether the connection may carry a message after the last head's, as llhttp judged when
-    /// the head completed (after its message ends, llhttp has forgotten the head's flags).
-    private(set) var keepsAlive = true
     /// Why a callback stopped llhttp, when llhttp's own code would not say it well.
     var failure: (any Error)?
 
     init(kind: HTTP1Parser.Kind, limits: HTTP1Parser.Limits) {
         self.kind = kind
         self.limits = limits
-    }
-
-    /// The parts recorded since the last call; hand the array back with `returnParts`, which
-    /// keeps its storage for the next read.
-    mutating func takeParts() -> [RecordedPart] {
-        var taken = spareParts
-        swap(&taken, &parts)
-        return taken
-    }
-
-    mutating func returnParts(_ done: [RecordedPart]) {
-        var done = done
-        done.removeAll(keepingCapacity: true)
-        spareParts = done
     }
 
     /// The unfinished head's bytes now start at offset 0 of the next region parsed.
@@ -136,11 +116,30 @@ struct HTTP1ParseState {
         String(decoding: UnsafeRawBufferPointer(start: base! + span.start, count: span.count), as: UTF8.self)
     }
 
-    private func fieldList() -> [(String, String)] {
+    /// The fields recorded, in a slice of the input from the first name to the last value.
+    private func headerFields() -> HeaderFields {
+        guard let first = fields.first, let last = fields.last else { return HeaderFields() }
+        let start = first.name.start
+        let end = max(last.name.start + last.name.count, last.value.start + last.value.count)
+        let storage = input.getSlice(at: input.readerIndex + start, length: end - start)!
+        var offsets: [HeaderFields.Field] = []
+        offsets.reserveCapacity(fields.count)
+        for field in fields {
+            // An empty value has no position of its own.
+            let valueStart = field.value.count == 0 ? field.name.start + field.name.count : field.value.start
+            offsets.append(HeaderFields.Field(
+                nameStart: Int32(field.name.start - start), nameCount: Int32(field.name.count),
+                valueStart: Int32(valueStart - start), valueCount: Int32(field.value.count)))
+        }
+        return HeaderFields(storage: storage, fields: offsets)
+    }
+
+    /// A trailer section, as NIO's type: trailers are rare, and go through as they came.
+    private func trailers() -> HTTPHeaders {
         var list: [(String, String)] = []
         list.reserveCapacity(fields.count)
         for field in fields { list.append((string(field.name), string(field.value))) }
-        return list
+        return HTTPHeaders(list)
     }
 
     /// 0: a body may follow; 1: none does, whatever the head says; -1: refused.
@@ -152,13 +151,14 @@ struct HTTP1ParseState {
             return -1
         }
         let version = HTTPVersion(major: major, minor: minor)
-        keepsAlive = c_nio_llhttp_should_keep_alive(parser) != 0
+        // Judged now: once the message ends, llhttp has forgotten the head's flags.
+        let keepAlive = c_nio_llhttp_should_keep_alive(parser) != 0
         var skipBody = false
         switch kind {
         case .request:
-            let head = HTTPRequestHead(
+            let head = RequestHead(
                 version: version, method: Self.method(parser.pointee.method), uri: string(target),
-                headers: HTTPHeaders(fieldList()))
+                headers: headerFields(), isKeepAlive: keepAlive)
             parts.append(.requestHead(head))
         case .response:
             let status = Int(parser.pointee.status_code)
@@ -173,7 +173,8 @@ struct HTTP1ParseState {
                 }
                 skipBody = method == .HEAD || method == .CONNECT || status < 200 || status == 204 || status == 304
             }
-            parts.append(.responseHead(HTTPResponseHead(version: version, status: .init(statusCode: status), headers: HTTPHeaders(fieldList()))))
+            parts.append(.responseHead(ResponseHead(
+                version: version, status: .init(statusCode: status), headers: headerFields(), isKeepAlive: keepAlive)))
         }
         fields.removeAll(keepingCapacity: true)
         piece = .none
@@ -183,20 +184,26 @@ struct HTTP1ParseState {
     }
 
     private mutating func body(_ at: UnsafePointer<CChar>?, _ length: Int) {
-        let offset = UnsafeRawPointer(at!) - base!
-        // Pieces of one body that lie end to end (a read's worth of content-length body)
-        // become one part.
-        if case .body(let previous, let previousLength) = parts.last, previous + previousLength == offset {
-            parts[parts.count - 1] = .body(offset: previous, length: previousLength + length)
-        } else {
-            parts.append(.body(offset: offset, length: length))
+        var offset = UnsafeRawPointer(at!) - base!
+        var length = length
+        // Pieces of one body that lie end to end (chunks whose framing llhttp skipped are
+        // not) become one part.
+        if let bodyEnd, bodyEnd == offset, case .body(let previous) = parts.last {
+            offset -= previous.readableBytes
+            length += previous.readableBytes
+            parts.removeLast()
         }
+        parts.append(.body(input.getSlice(at: input.readerIndex + offset, length: length)!))
+        bodyEnd = offset + length
     }
+
+    /// Called before each parse: a body part of an earlier read cannot be extended.
+    mutating func startRead() { bodyEnd = nil }
 
     private mutating func messageComplete(_ parser: UnsafeMutablePointer<llhttp_t>) {
         // An interim response has no end of its own: the final response follows.
         if !informational {
-            parts.append(.end(inTrailers && !fields.isEmpty ? HTTPHeaders(fieldList()) : nil))
+            parts.append(.end(inTrailers && !fields.isEmpty ? trailers() : nil))
         }
         informational = false
         fields.removeAll(keepingCapacity: true)

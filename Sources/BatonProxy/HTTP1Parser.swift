@@ -23,8 +23,8 @@ final class HTTP1Parser {
 
     /// What a message turns into, in order.
     enum Part {
-        case requestHead(HTTPRequestHead)
-        case responseHead(HTTPResponseHead)
+        case requestHead(RequestHead)
+        case responseHead(ResponseHead)
         case body(ByteBuffer)
         /// The message ended, with its trailers if it had any.
         case end(HTTPHeaders?)
@@ -87,6 +87,14 @@ final class HTTP1Parser {
             fresh = 0
             input = bytes
         }
+        state.pointee.input = input
+        state.pointee.startRead()
+        // The callbacks append to the caller's array, which keeps its storage between reads.
+        swap(&parts, &state.pointee.parts)
+        defer {
+            swap(&parts, &state.pointee.parts)
+            state.pointee.input = ByteBuffer()
+        }
         let outcome: llhttp_errno_t = input.withUnsafeReadableBytes { raw in
             guard let base = raw.baseAddress else { return HPE_OK }
             state.pointee.base = base
@@ -104,10 +112,8 @@ final class HTTP1Parser {
             }
             leftover = input.getSlice(at: input.readerIndex + position, length: input.readableBytes - position)
         default:
-            take(from: input, into: &parts)
             throw state.pointee.failure ?? HTTP1ParseState.error(outcome)
         }
-        take(from: input, into: &parts)
         if !upgraded { try carryUnfinished(input) }
         return leftover
     }
@@ -118,31 +124,18 @@ final class HTTP1Parser {
         guard !upgraded else { return }
         let input = carried ?? ByteBuffer()
         carried = nil
+        state.pointee.input = input
+        state.pointee.startRead()
+        swap(&parts, &state.pointee.parts)
+        defer {
+            swap(&parts, &state.pointee.parts)
+            state.pointee.input = ByteBuffer()
+        }
         let outcome = input.withUnsafeReadableBytes { raw in
             state.pointee.base = raw.baseAddress
             return c_nio_llhttp_finish(parser)
         }
-        take(from: input, into: &parts)
         guard outcome == HPE_OK else { throw state.pointee.failure ?? HTTP1ParseState.error(outcome) }
-    }
-
-    /// Whether the connection may carry another message after the last head's (false after
-    /// `Connection: close`, or for a body that ends with the connection).
-    var keepsAlive: Bool { state.pointee.keepsAlive }
-
-    /// Moves the parts llhttp reported into `parts`, bodies as slices of `input`.
-    private func take(from input: ByteBuffer, into parts: inout [Part]) {
-        let found = state.pointee.takeParts()
-        defer { state.pointee.returnParts(found) }
-        for part in found {
-            switch part {
-            case .requestHead(let head): parts.append(.requestHead(head))
-            case .responseHead(let head): parts.append(.responseHead(head))
-            case .body(let offset, let length):
-                parts.append(.body(input.getSlice(at: input.readerIndex + offset, length: length)!))
-            case .end(let trailers): parts.append(.end(trailers))
-            }
-        }
     }
 
     /// Keeps the bytes of a head or trailer section that did not end with `input`, and moves

@@ -10,10 +10,10 @@ import NIOHTTP1
 /// single `memcpy` into it. The bytes are the same as NIO's: `NAME: VALUE\r\n` per header in
 /// order, the standard reason phrase for known status codes.
 enum HeadSerializer {
-    static func write(_ head: HTTPResponseHead, into buffer: inout ByteBuffer) {
+    static func write(_ head: ResponseHead, into buffer: inout ByteBuffer) {
         let status = head.status
         var size = versionSize(head.version) + 1 + digitCount(Int(status.code)) + 1 + status.reasonPhrase.utf8.count + 2
-        size += headersSize(head.headers)
+        size += head.headers.serializedCount
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var writer = ByteWriter(raw)
             writer.version(head.version)
@@ -27,9 +27,9 @@ enum HeadSerializer {
         }
     }
 
-    static func write(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) {
+    static func write(_ head: RequestHead, into buffer: inout ByteBuffer) {
         var size = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + versionSize(head.version) + 2
-        size += headersSize(head.headers)
+        size += head.headers.serializedCount
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var writer = ByteWriter(raw)
             writer.string(head.method.rawValue)
@@ -128,6 +128,25 @@ private struct ByteWriter {
     mutating func digits(_ value: Int) {
         if value >= 10 { digits(value / 10) }
         byte(UInt8(48 + value % 10))
+    }
+
+    /// The header lines, copied from the bytes the fields lie in.
+    mutating func headers(_ headers: HeaderFields) {
+        headers.forEachField { name, value in
+            bytes(name)
+            byte(0x3A)
+            byte(0x20)
+            bytes(value)
+            crlf()
+        }
+        crlf()
+    }
+
+    mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        guard let start = source.baseAddress, !source.isEmpty else { return }
+        precondition(offset + source.count <= base.count, "HTTP head larger than its size")
+        (base.baseAddress! + offset).copyMemory(from: start, byteCount: source.count)
+        offset += source.count
     }
 
     mutating func headers(_ headers: HTTPHeaders) {

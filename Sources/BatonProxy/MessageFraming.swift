@@ -20,17 +20,17 @@ enum MessageFraming {
 
     /// Makes the framing headers agree with `expectation`: a body that must not be there loses
     /// its length and coding; one of unknown length on HTTP/1.1 is chunked.
-    static func frame(_ headers: inout HTTPHeaders, expectation: BodyExpectation, version: HTTPVersion) -> Body {
+    static func frame(_ headers: inout HeaderFields, expectation: BodyExpectation, version: HTTPVersion) -> Body {
         let chunkable = version.major == 1 && version.minor >= 1
-        // One pass answers every question below: each `HTTPHeaders` lookup or removal is a pass
-        // of its own, in code the optimiser cannot see into, and removing a field that is not
-        // there cost ~2k instructions per message.
+        // One pass over the bytes answers every question below; a removal is a pass of its own,
+        // made only when there is something to remove.
         var hasLength = false
-        var firstCoding: String?
-        for (name, value) in headers {
-            switch name.utf8.count {
+        var firstCoding: FirstCoding?
+        headers.forEachField { name, value in
+            switch name.count {
             case 14 where equalsLowercase(name, "content-length"): hasLength = true
-            case 17 where equalsLowercase(name, "transfer-encoding"): if firstCoding == nil { firstCoding = value }
+            case 17 where equalsLowercase(name, "transfer-encoding"):
+                if firstCoding == nil { firstCoding = value.elementsEqual("chunked".utf8) ? .chunked : .other }
             default: break
             }
         }
@@ -52,9 +52,12 @@ enum MessageFraming {
                 if firstCoding != nil { headers.remove(name: "transfer-encoding") }
                 return .contentLength
             }
-            return chunkable && firstCoding == "chunked" ? .chunked : .neither
+            return chunkable && firstCoding == .chunked ? .chunked : .neither
         }
     }
+
+    /// The first Transfer-Encoding value: exactly `chunked` (as NIO's encoders compare it), or not.
+    private enum FirstCoding { case chunked, other }
 
     /// One body part: as is, or as a chunk (size line, bytes, CRLF). Empty parts are never
     /// framed, since an empty chunk would end the body. The promise goes with the last write:

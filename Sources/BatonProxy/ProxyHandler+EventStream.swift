@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Server-sent events (a response of `text/event-stream`) are long-lived: a drain lets them
 /// run to the long drain timeout, then ends each one cleanly, as if the app had ended it.
 extension ProxyHandler: LongLivedConnection {
-    static func isEventStream(_ head: HTTPResponseHead) -> Bool {
+    static func isEventStream(_ head: ResponseHead) -> Bool {
         guard head.status.code == 200, let type = head.headers.first(name: "content-type") else { return false }
         return type.lowercased().hasPrefix("text/event-stream")
     }

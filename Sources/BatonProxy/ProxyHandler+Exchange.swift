@@ -36,7 +36,7 @@ extension ProxyHandler {
         private(set) var target: TargetState
         let metrics: AppMetrics
         /// The head sent upstream (origin-form, forwarding headers set).
-        let upstreamHead: HTTPRequestHead
+        let upstreamHead: RequestHead
         let upgradeRequested: Bool
         /// HTTP/1.1 on a pooled connection, or h2c: a stream of the loop's connection to the target.
         let upstreamProtocol: UpstreamProtocol
@@ -44,7 +44,7 @@ extension ProxyHandler {
         let hsts: Bool
         var body = BodyProgress.reading(bytes: 0)
         /// Request parts received while the upstream connection is being made.
-        var pending: [HTTPClientRequestPart] = []
+        var pending: [UpstreamRequestPart] = []
         var response = ResponseProgress.awaitingHead(deadline: nil)
         var connection = UpstreamConnection.fresh
         var status: UInt = 0
@@ -62,7 +62,7 @@ extension ProxyHandler {
         private(set) var tried: [TargetState] = []
 
         init(
-            request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: HTTPRequestHead,
+            request: RequestRecord, app: String, target: TargetState, metrics: AppMetrics, upstreamHead: RequestHead,
             upgradeRequested: Bool, upstreamProtocol: UpstreamProtocol = .http1, hsts: Bool = false, ring: ReplicaRing? = nil
         ) {
             self.ring = ring

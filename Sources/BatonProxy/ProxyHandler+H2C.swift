@@ -4,7 +4,7 @@ import NIOHTTP2
 extension ProxyHandler {
     /// A stream to the exchange's h2c target on this loop's HTTP/2 connection to it (made when
     /// there is none with room). The stream speaks HTTP/1 parts through
-    /// `HTTP2FramePayloadToHTTP1ClientCodec` to an `UpstreamHandler`, so the exchange runs as
+    /// `HTTP2FramePayloadToHTTP1ClientCodec` (and `StreamResponseParts`) to an `UpstreamHandler`, so the exchange runs as
     /// on an HTTP/1.1 connection. A stream on a connection made before counts as pooled: if
     /// the upstream closed that connection under it, the request may be retried once.
     func openStream(_ exchange: Exchange) -> EventLoopFuture<any Channel> {
@@ -15,6 +15,7 @@ extension ProxyHandler {
             stream.eventLoop.makeCompletedFuture {
                 let pipeline = stream.pipeline.syncOperations
                 try pipeline.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                try pipeline.addHandler(StreamResponseParts())
                 try pipeline.addHandler(UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout, multiplexed: true))
             }
         }

@@ -6,7 +6,7 @@ extension ProxyHandler {
     /// hold on its route ends.
     struct Arrival {
         let request: RequestRecord
-        let head: HTTPRequestHead
+        let head: RequestHead
         let upstreamURI: String
         /// The normalized host it is routed by.
         let host: String
@@ -22,7 +22,7 @@ extension ProxyHandler {
         let metrics: AppMetrics
         private let count: HeldCount
         var body = BodyProgress.reading(bytes: 0)
-        var pending: [HTTPClientRequestPart] = []
+        var pending: [UpstreamRequestPart] = []
         private var counted = true
 
         init(arrival: Arrival, app: String, hold: RouteHold, count: HeldCount, metrics: AppMetrics) {

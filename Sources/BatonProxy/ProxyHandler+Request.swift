@@ -4,7 +4,7 @@ import NIOHTTP1
 
 extension ProxyHandler {
     /// A request head: refused, answered by the proxy, or routed to its app's upstream.
-    func requestHead(_ head: HTTPRequestHead) {
+    func requestHead(_ head: RequestHead) {
         guard case .idle = state else {
             illegalEvent("a request head while another request is in progress")
             return
@@ -179,14 +179,14 @@ extension ProxyHandler {
     }
 
     /// The client's X-Request-Id when it is a sane token, so ids can be traced end to end.
-    private static func clientRequestID(_ headers: HTTPHeaders) -> String? {
+    private static func clientRequestID(_ headers: HeaderFields) -> String? {
         guard let value = headers.first(name: "x-request-id"), !value.isEmpty, value.utf8.count <= 128,
             value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
         else { return nil }
         return value
     }
 
-    private static func connectionHasUpgrade(_ headers: HTTPHeaders) -> Bool {
+    private static func connectionHasUpgrade(_ headers: HeaderFields) -> Bool {
         headers["connection"].contains { value in
             value.split(separator: ",").contains { equalsLowercase(trim($0), "upgrade") }
         }

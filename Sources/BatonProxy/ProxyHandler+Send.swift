@@ -4,14 +4,14 @@ import NIOHTTP1
 extension ProxyHandler {
     /// Writes one part of the response: on HTTP/1.1 as the bytes the connection's encoder
     /// makes, on an HTTP/2 stream as it is, for the stream's codec. `flush` flushes after it.
-    func send(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, flush: Bool = false) {
+    func send(_ part: ResponsePart, to context: ChannelHandlerContext, flush: Bool = false) {
         write(part, to: context, promise: nil)
         if flush { context.flush() }
         unflushed = !flush
     }
 
     /// `send` and a flush, for a caller that acts once the part has been written.
-    func sendAndFlush(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+    func sendAndFlush(_ part: ResponsePart, to context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         let written = context.eventLoop.makePromise(of: Void.self)
         write(part, to: context, promise: written)
         context.flush()
@@ -27,11 +27,11 @@ extension ProxyHandler {
         context.flush()
     }
 
-    private func write(_ part: HTTPServerResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    private func write(_ part: ResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         if let responseEncoder {
             responseEncoder.write(part, to: context, promise: promise)
         } else {
-            context.write(wrapOutboundOut(part), promise: promise)
+            context.write(wrapOutboundOut(part.nio), promise: promise)
         }
     }
 }

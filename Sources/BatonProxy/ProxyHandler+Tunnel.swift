@@ -4,7 +4,7 @@ import NIOHTTP1
 extension ProxyHandler {
     /// The upstream agreed to switch protocols: send its 101 on, then turn both connections into
     /// a byte tunnel by replacing their HTTP handlers with a joined pair of `TunnelHandler`s.
-    func startTunnel(_ head: HTTPResponseHead, exchange: Exchange, upstream: UpstreamHandler) {
+    func startTunnel(_ head: ResponseHead, exchange: Exchange, upstream: UpstreamHandler) {
         guard let context, let upstreamContext = upstream.context, move(to: .tunnelling) else { return }
         let upstreamChannel = upstreamContext.channel
         upstream.owner = nil

@@ -26,10 +26,11 @@ extension ProxyHandler: UpstreamOwner {
             channel.eventLoop.makeCompletedFuture {
                 let pipeline = channel.pipeline.syncOperations
                 let responses = UpstreamResponseDecoder()
+                let upstream = UpstreamHandler(
+                    target: target, loop: loopBox.value, idleTimeout: idleTimeout, requestEncoder: UpstreamRequestEncoder(responses: responses))
+                responses.receiver = upstream
                 try pipeline.addHandler(responses)
-                try pipeline.addHandler(
-                    UpstreamHandler(target: target, loop: loopBox.value, idleTimeout: idleTimeout,
-                                    requestEncoder: UpstreamRequestEncoder(responses: responses)))
+                try pipeline.addHandler(upstream)
             }
         }
         connecting.assumeIsolated().whenComplete { [self] result in
@@ -101,7 +102,7 @@ extension ProxyHandler: UpstreamOwner {
         }
     }
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: ResponseHead) {
         guard case .forwarding(let exchange, let upstream) = state, case .awaitingHead = exchange.response, let context else {
             illegalEvent("a response head the proxy was not waiting for")
             return

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// release builds too: a 500 when a request is in progress and nothing of its response was
 /// sent, else the connection closes.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = RequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -161,7 +161,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        received(unwrapInboundIn(data))
+    }
+
+    /// One part of a request, from the handler before this one: through the pipeline, or
+    /// straight from an HTTP/1.1 connection's `ClientRequestDecoder`.
+    func received(_ part: RequestPart) {
         // Every head the decoder produced, in order, whatever becomes of it here: the encoder
         // pairs each response it writes with the oldest request not yet answered.
         if case .head(let head) = part { responseEncoder?.requestArrived(head.method) }
@@ -192,7 +197,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return exchange?.requestEnded ?? false
     }
 
-    private func deliver(_ part: HTTPServerRequestPart) {
+    private func deliver(_ part: RequestPart) {
         switch part {
         case .head(let head): requestHead(head)
         case .body(let body): requestBody(body)
@@ -368,7 +373,7 @@ extension ProxyHandler {
 
 /// What `ProxyHandler` keeps for later while a pipelined request waits its turn.
 enum QueuedEvent {
-    case part(HTTPServerRequestPart)
+    case part(RequestPart)
     case parserError(HTTPResponseStatus)
     case inputClosed
 }

@@ -7,7 +7,7 @@ enum RequestFraming {
     /// Why a request is refused, or nil to forward it. `http2`: the head came from an HTTP/2
     /// stream (version 2.0, Host made from `:authority`); an HTTP/1 connection naming any other
     /// version than 1.x is refused.
-    static func check(_ head: HTTPRequestHead, http2: Bool = false) -> (status: HTTPResponseStatus, reason: String)? {
+    static func check(_ head: RequestHead, http2: Bool = false) -> (status: HTTPResponseStatus, reason: String)? {
         guard head.version.major == 1 || http2 else {
             return (.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served")
         }
@@ -15,12 +15,12 @@ enum RequestFraming {
         var contentLengths = 0
         var transferEncodings = 0
         var hosts = 0
-        for (name, _) in headers {
-            switch name.utf8.count {
+        headers.forEachField { name, _ in
+            switch name.count {
             case 4 where equalsLowercase(name, "host"): hosts += 1
             case 14 where equalsLowercase(name, "content-length"): contentLengths += 1
             case 17 where equalsLowercase(name, "transfer-encoding"): transferEncodings += 1
-            default: continue
+            default: break
             }
         }
         if hosts > 1 { return (.badRequest, "more than one Host header") }
@@ -53,7 +53,7 @@ enum RequestFraming {
     }
 
     /// The request's declared body length, when it has a valid Content-Length.
-    static func contentLength(_ head: HTTPRequestHead) -> Int? {
+    static func contentLength(_ head: RequestHead) -> Int? {
         guard let value = head.headers.first(name: "content-length") else { return nil }
         return Int(trim(value.split(separator: ",").first ?? ""))
     }
@@ -93,10 +93,14 @@ func trim(_ text: Substring) -> Substring {
 
 /// ASCII case-insensitive comparison against an already lower-case literal.
 @inline(__always)
-func equalsLowercase<S: StringProtocol>(_ text: S, _ lower: StaticString) -> Bool {
-    guard text.utf8.count == lower.utf8CodeUnitCount else { return false }
+func equalsLowercase<S: StringProtocol>(_ text: S, _ lower: StaticString) -> Bool { equalsLowercase(text.utf8, lower) }
+
+/// ASCII case-insensitive comparison of bytes against an already lower-case literal.
+@inline(__always)
+func equalsLowercase<C: Collection>(_ bytes: C, _ lower: StaticString) -> Bool where C.Element == UInt8 {
+    guard bytes.count == lower.utf8CodeUnitCount else { return false }
     var pointer = lower.utf8Start
-    for byte in text.utf8 {
+    for byte in bytes {
         let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
         if folded != pointer.pointee { return false }
         pointer += 1

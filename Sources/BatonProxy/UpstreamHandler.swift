@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Receiver of one upstream connection's events; the client-side handler of the exchange
 /// currently using the connection.
 protocol UpstreamOwner: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamHead(_ head: ResponseHead)
     func upstreamBody(_ body: ByteBuffer)
     /// The response ended; `trailers` as the upstream sent them, if any.
     func upstreamEnd(trailers: HTTPHeaders?)
@@ -22,7 +22,7 @@ protocol UpstreamOwner: AnyObject {
 /// last handler of one HTTP/2 stream instead (`multiplexed`): used once, never pooled; its
 /// connection belongs to the loop's `H2UpstreamPool`.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = UpstreamResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -61,13 +61,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Sends one part of the request upstream.
-    func send(_ part: HTTPClientRequestPart) {
+    func send(_ part: UpstreamRequestPart) {
         guard let context else { return }
         if let requestEncoder {
             // The end of a request that is not chunked writes no bytes: nothing to flush.
             if requestEncoder.write(part, to: context, promise: nil) { unflushed = true }
         } else {
-            context.write(wrapOutboundOut(part), promise: nil)
+            context.write(wrapOutboundOut(part.nio), promise: nil)
             unflushed = true
         }
     }
@@ -149,26 +149,32 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received(unwrapInboundIn(data))
+    }
+
+    /// One part of a response, from the handler before this one: through the pipeline, or
+    /// straight from an HTTP/1.1 connection's `UpstreamResponseDecoder`.
+    func received(_ part: UpstreamResponsePart) {
         if upgrading { return }
         guard let owner else {
             // A response nobody asked for: the connection is out of step, drop it.
             broken = true
-            context.close(promise: nil)
+            context?.close(promise: nil)
             return
         }
-        switch unwrapInboundIn(data) {
+        switch part {
         case .head(var head):
             // The exchange reads HTTP/1.1 keep-alive from the head to know whether the
             // connection may go on; a stream is never reused, and one that ends has ended
             // cleanly (closing it then would send a needless RST_STREAM).
-            if multiplexed { head.version = .http1_1 }
+            if multiplexed {
+                head.version = .http1_1
+                head.isKeepAlive = true
+            }
             owner.upstreamHead(head)
         case .body(let body): owner.upstreamBody(body)
         case .end(let trailers):
             if multiplexed { responseEnded = true }
-            // A response that says nothing of the connection but ends with it (no length, not
-            // chunked) leaves nothing to reuse; llhttp knows, the head alone does not.
-            if let requestEncoder, !requestEncoder.responses.keepsAlive { broken = true }
             owner.upstreamEnd(trailers: trailers)
         }
     }

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// pipeline, to the tunnel handler that replaces it (NIO's `.forwardBytes`).
 final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = HTTPClientResponsePart
+    typealias InboundOut = UpstreamResponsePart
 
     private let parser = HTTP1Parser(.response, limits: .nioDefaults)
     /// Set once the parser refused bytes or saw the end of the input.
@@ -22,13 +22,12 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     /// Bytes after a 101's head, for the tunnel.
     private var afterUpgrade: ByteBuffer?
     private var parts: [HTTP1Parser.Part] = []
+    /// The handler after this one, called directly: a part fired through the pipeline is
+    /// boxed in `NIOAny` (an allocation for a head) and unboxed with a dynamic cast.
+    var receiver: UpstreamHandler?
 
     /// A request with `method` went out: its response is the next one not yet read.
     func requestSent(_ method: HTTPMethod) { parser.requestSent(method) }
-
-    /// Whether the connection may carry another exchange after the response just read: false
-    /// when the response said `Connection: close` or its body ended with the connection.
-    var keepsAlive: Bool { parser.keepsAlive }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !stopped else { return }
@@ -80,15 +79,27 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         deliver(context, failure: failure)
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        receiver = nil
+    }
+
+    private func pass(_ part: UpstreamResponsePart, _ context: ChannelHandlerContext) {
+        if let receiver, receiver.context != nil {
+            receiver.received(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
     /// Sends on the parts parsed, then the error that stopped parsing, if any.
     private func deliver(_ context: ChannelHandlerContext, failure: (any Error)?) {
         var ready: [HTTP1Parser.Part] = []
         swap(&ready, &parts)
         for part in ready {
             switch part {
-            case .responseHead(let head): context.fireChannelRead(wrapInboundOut(.head(head)))
-            case .body(let bytes): context.fireChannelRead(wrapInboundOut(.body(bytes)))
-            case .end(let trailers): context.fireChannelRead(wrapInboundOut(.end(trailers)))
+            case .responseHead(let head): pass(.head(head), context)
+            case .body(let bytes): pass(.body(bytes), context)
+            case .end(let trailers): pass(.end(trailers), context)
             case .requestHead: preconditionFailure("a request head from a response parser")
             }
         }

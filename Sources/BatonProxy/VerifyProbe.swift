@@ -12,7 +12,7 @@ public enum VerifyProbe {
 
     /// Whether `head` carries the proxy's token. Such a request is also not redirected to
     /// HTTPS (`--https-redirect`): the load measures the app's route, not the redirect.
-    static func carriesToken(_ head: HTTPRequestHead, _ token: String?) -> Bool {
+    static func carriesToken(_ head: RequestHead, _ token: String?) -> Bool {
         guard let token, let sent = head.headers.first(name: tokenHeader), sent.utf8.count == token.utf8.count else { return false }
         // Compared in full, not up to the first difference: the secret is not guessable by timing.
         var difference: UInt8 = 0
@@ -23,7 +23,7 @@ public enum VerifyProbe {
     /// What the response says: the target as `Target.description` prints it.
     public static func label(_ target: Target) -> String { target.description }
 
-    static func name(_ target: String, in headers: inout HTTPHeaders) {
+    static func name(_ target: String, in headers: inout HeaderFields) {
         headers.replaceOrAdd(name: targetHeader, value: target)
     }
 }

@@ -66,7 +66,7 @@ import Testing
         // An app that sets its own keeps it, alone.
         let own = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Strict-Transport-Security": "max-age=60"])
         for version in [HTTPVersion.http1_1, HTTPVersion(major: 2, minor: 0)] {
-            let sent = ForwardedHeaders.clientResponse(own, clientVersion: version, keepAlive: true, upgrade: false, hsts: true)
+            let sent = ForwardedHeaders.clientResponse(ResponseHead(own), clientVersion: version, keepAlive: true, upgrade: false, hsts: true)
             #expect(sent.head.headers["strict-transport-security"] == ["max-age=60"])
         }
     }

@@ -32,8 +32,8 @@ import Testing
 
     func request(_ method: HTTPMethod = .GET, _ uri: String, host: String = "app.test", end: Bool = true) throws {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: ["Host": host])
-        try client.writeInbound(HTTPServerRequestPart.head(head))
-        if end { try client.writeInbound(HTTPServerRequestPart.end(nil)) }
+        try client.writeInbound(RequestPart.head(RequestHead(head)))
+        if end { try client.writeInbound(RequestPart.end(nil)) }
     }
 
     /// The response parts the client got so far: status, body text, and whether it ended.
@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func aBodyWithNoRequestClosesTheConnection() throws {
-        try client.writeInbound(HTTPServerRequestPart.body(ByteBuffer(string: "stray")))
+        try client.writeInbound(RequestPart.body(ByteBuffer(string: "stray")))
         #expect(try response().status == nil)
         #expect(!client.isActive)
     }
@@ -132,7 +132,7 @@ import Testing
     @Test func aSecondResponseHeadClosesTheConnectionAfterTheFirst() throws {
         try request(.GET, "/")
         try connector.connections.first?.respond("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
-        handler.upstreamHead(HTTPResponseHead(version: .http1_1, status: .ok))
+        handler.upstreamHead(ResponseHead(version: .http1_1, status: .ok))
         let answer = try response()
         #expect(answer.status == 200 && !answer.ended)
         #expect(!client.isActive)

@@ -1,0 +1,123 @@
+import NIOCore
+import NIOHTTP1
+
+/// A request head as the proxy handles it: NIO's `HTTPRequestHead` with its fields as
+/// `HeaderFields` (bytes) instead of `HTTPHeaders` (Strings). HTTP/2 streams, whose codecs
+/// speak NIO's types, convert at their edge.
+struct RequestHead: Equatable {
+    var method: HTTPMethod
+    var uri: String
+    var version: HTTPVersion
+    var headers: HeaderFields
+    /// Whether the client may send another request on the connection, as its parser judged
+    /// when the head arrived (not updated when `headers` change).
+    var isKeepAlive: Bool
+
+    init(version: HTTPVersion, method: HTTPMethod, uri: String, headers: HeaderFields = HeaderFields(), isKeepAlive: Bool = true) {
+        self.version = version
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self.isKeepAlive = isKeepAlive
+    }
+
+    init(_ head: HTTPRequestHead) {
+        self.init(version: head.version, method: head.method, uri: head.uri, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
+    }
+
+    var nio: HTTPRequestHead { HTTPRequestHead(version: version, method: method, uri: uri, headers: headers.httpHeaders) }
+}
+
+/// A response head as the proxy handles it (see `RequestHead`).
+struct ResponseHead: Equatable {
+    var status: HTTPResponseStatus
+    var version: HTTPVersion
+    var headers: HeaderFields
+    /// Whether the connection may carry another exchange after this response, as its parser
+    /// judged (false for a body that ends with the connection, which the fields do not say).
+    var isKeepAlive: Bool
+
+    init(version: HTTPVersion, status: HTTPResponseStatus, headers: HeaderFields = HeaderFields(), isKeepAlive: Bool = true) {
+        self.version = version
+        self.status = status
+        self.headers = headers
+        self.isKeepAlive = isKeepAlive
+    }
+
+    init(_ head: HTTPResponseHead) {
+        self.init(version: head.version, status: head.status, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
+    }
+
+    var nio: HTTPResponseHead { HTTPResponseHead(version: version, status: status, headers: headers.httpHeaders) }
+}
+
+/// A request as read from a client.
+typealias RequestPart = HTTPPart<RequestHead, ByteBuffer>
+/// A response as sent to a client.
+typealias ResponsePart = HTTPPart<ResponseHead, IOData>
+/// A request as sent to an upstream.
+typealias UpstreamRequestPart = HTTPPart<RequestHead, IOData>
+/// A response as read from an upstream.
+typealias UpstreamResponsePart = HTTPPart<ResponseHead, ByteBuffer>
+
+extension HTTPPart where HeadT == RequestHead, BodyT == ByteBuffer {
+    init(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head): self = .head(RequestHead(head))
+        case .body(let body): self = .body(body)
+        case .end(let trailers): self = .end(trailers)
+        }
+    }
+}
+
+extension HTTPPart where HeadT == ResponseHead, BodyT == ByteBuffer {
+    init(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let head): self = .head(ResponseHead(head))
+        case .body(let body): self = .body(body)
+        case .end(let trailers): self = .end(trailers)
+        }
+    }
+}
+
+extension HTTPPart where HeadT == ResponseHead, BodyT == IOData {
+    var nio: HTTPServerResponsePart {
+        switch self {
+        case .head(let head): .head(head.nio)
+        case .body(let body): .body(body)
+        case .end(let trailers): .end(trailers)
+        }
+    }
+}
+
+extension HTTPPart where HeadT == RequestHead, BodyT == IOData {
+    var nio: HTTPClientRequestPart {
+        switch self {
+        case .head(let head): .head(head.nio)
+        case .body(let body): .body(body)
+        case .end(let trailers): .end(trailers)
+        }
+    }
+}
+
+/// Turns an HTTP/2 stream's request parts (from NIO's HTTP/1 codec for HTTP/2) into the
+/// proxy's: the last handler before a stream's `ProxyHandler`.
+final class StreamRequestParts: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = RequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(RequestPart(unwrapInboundIn(data))))
+    }
+}
+
+/// Turns an h2c upstream stream's response parts into the proxy's: the last handler before
+/// the stream's `UpstreamHandler`.
+final class StreamResponseParts: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = UpstreamResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(UpstreamResponsePart(unwrapInboundIn(data))))
+    }
+}
