@@ -27,11 +27,10 @@ enum ForwardedHeaders {
                 hasProxyField = true
             }
         }
-        var out = head
-        if out.version != .http1_1 { out.version = .http1_1 }
-        if out.uri != uri { out.uri = uri }
-        if hasHopByHop { removeHopByHop(&out.headers, keepUpgrade: upgrade) }
-        if hasProxyField { out.headers.removeAll { name, _ in isSetByProxy(name) } }
+        // Changed as a local, and the head made once: each change of a head makes a new box.
+        var headers = head.headers
+        if hasHopByHop { removeHopByHop(&headers, keepUpgrade: upgrade) }
+        if hasProxyField { headers.removeAll { name, _ in isSetByProxy(name) } }
         // Appended in one piece, with one growth of the fields' bytes.
         var added: [(String, String)] = []
         added.reserveCapacity(7)
@@ -42,8 +41,8 @@ enum ForwardedHeaders {
         added.append(("x-real-ip", client.ip))
         added.append(("forwarded", host.map { client.forwarded(host: $0) } ?? client.forwarded))
         added.append(("x-request-id", requestID))
-        out.headers.add(contentsOf: added)
-        return out
+        headers.add(contentsOf: added)
+        return RequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers, isKeepAlive: head.isKeepAlive)
     }
 
     /// The client of one connection as the forwarding headers name it; made once per connection.
@@ -169,38 +168,40 @@ enum ForwardedHeaders {
     static func clientResponse(
         _ head: ResponseHead, clientVersion: HTTPVersion, keepAlive: Bool, upgrade: Bool, hsts: Bool = false
     ) -> (head: ResponseHead, closeDelimited: Bool) {
-        var out = head
-        if hsts && !out.headers.contains(name: "strict-transport-security") {
-            out.headers.add(name: "strict-transport-security", value: strictTransportSecurity)
+        // Changed as locals, and the head made once: each change of a head makes a new box.
+        var headers = head.headers
+        var version = head.version
+        if hsts && !headers.contains(name: "strict-transport-security") {
+            headers.add(name: "strict-transport-security", value: strictTransportSecurity)
         }
         if clientVersion.major == 2 {
             // An HTTP/2 stream: the codec drops connection-specific fields (and those that
             // Connection names) as it encodes, and frames the body itself.
-            return (out, false)
+            return (ResponseHead(version: version, status: head.status, headers: headers, isKeepAlive: head.isKeepAlive), false)
         }
-        removeHopByHop(&out.headers, keepUpgrade: upgrade)
+        removeHopByHop(&headers, keepUpgrade: upgrade)
         var closeDelimited = false
         if clientVersion.minor == 0 {
-            out.version = .http1_0
-            if out.headers.contains(name: "transfer-encoding") {
+            version = .http1_0
+            if headers.contains(name: "transfer-encoding") {
                 // An HTTP/1.0 client cannot read chunks: send the body raw and close after it.
-                out.headers.remove(name: "transfer-encoding")
+                headers.remove(name: "transfer-encoding")
                 closeDelimited = true
-            } else if !out.headers.contains(name: "content-length") && head.status.mayHaveBody {
+            } else if !headers.contains(name: "content-length") && head.status.mayHaveBody {
                 closeDelimited = true
             }
-            if keepAlive && !closeDelimited { out.headers.add(name: "connection", value: "keep-alive") }
+            if keepAlive && !closeDelimited { headers.add(name: "connection", value: "keep-alive") }
             // An HTTP/1.0 client gets no chunks, so no trailer section either.
-            out.headers.remove(name: "trailer")
-        } else if out.version != .http1_1 {
-            out.version = .http1_1
+            headers.remove(name: "trailer")
+        } else if version != .http1_1 {
+            version = .http1_1
         }
         if upgrade {
-            out.headers.add(name: "connection", value: "upgrade")
+            headers.add(name: "connection", value: "upgrade")
         } else if !keepAlive || closeDelimited {
-            out.headers.add(name: "connection", value: "close")
+            headers.add(name: "connection", value: "close")
         }
-        return (out, closeDelimited)
+        return (ResponseHead(version: version, status: head.status, headers: headers, isKeepAlive: head.isKeepAlive), closeDelimited)
     }
 
     /// One year, this host only (RFC 6797): what `--hsts` promises browsers.

@@ -13,6 +13,11 @@ final class ClientResponseEncoder {
     private var suppressesBody = false
     /// Methods of requests not answered yet, oldest first (more than one only when pipelined).
     private var methods = MethodQueue()
+    /// A head not written yet: it goes out with the first body part when that is small (one
+    /// write instead of two, each a trip through the channel's write path), else before it.
+    private var pendingHead: ByteBuffer?
+    /// Room left after a head for a small body to join it.
+    private static let bodyRoom = 2048
 
     /// A request head was read: its response is the next one not yet answered.
     func requestArrived(_ method: HTTPMethod) { methods.append(method) }
@@ -20,7 +25,7 @@ final class ClientResponseEncoder {
     /// Writes `part` as bytes through `context` (whose next outbound handler is the socket's).
     func write(_ part: ResponsePart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch part {
-        case .head(var head):
+        case .head(let head):
             let code = head.status.code
             // A 1xx other than 101 is followed by the final response to the same request.
             let interim = (100..<200).contains(code) && code != 101
@@ -31,22 +36,46 @@ final class ClientResponseEncoder {
             }
             let expectation: MessageFraming.BodyExpectation =
                 answersConnect || !head.status.mayHaveResponseBody ? .no : .yes
-            let framing = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version)
+            // Framed as a copy of the fields: changing the head's own would make a new head.
+            var headers = head.headers
+            let framing = MessageFraming.frame(&headers, expectation: expectation, version: head.version)
             chunked = !suppressesBody && framing == .chunked
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            HeadSerializer.write(head, into: &buffer)
-            context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            writePending(to: context)
+            // Held back only when a body may follow and nobody waits for this write.
+            let holds = promise == nil && !interim && !suppressesBody && expectation == .yes
+            let size = HeadSerializer.size(of: head, headers: headers)
+            var buffer = context.channel.allocator.buffer(capacity: holds ? size + Self.bodyRoom : size)
+            HeadSerializer.write(head, headers: headers, into: &buffer)
+            if holds {
+                pendingHead = buffer
+            } else {
+                context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+            }
         case .body(let part):
             if suppressesBody {
                 // As NIO does: the write is refused rather than silently dropped.
                 promise?.fail(NIOHTTPResponseEncoderError.responseBodyNotAllowed)
+            } else if var head = pendingHead, !chunked, case .byteBuffer(var bytes) = part, bytes.readableBytes <= head.writableBytes {
+                pendingHead = nil
+                head.writeBuffer(&bytes)
+                context.write(NIOAny(IOData.byteBuffer(head)), promise: promise)
             } else {
+                writePending(to: context)
                 MessageFraming.writeBody(part, chunked: chunked, context: context, promise: promise)
             }
         case .end(let trailers):
+            writePending(to: context)
             suppressesBody = false
             MessageFraming.writeEnd(trailers: trailers, chunked: chunked, context: context, promise: promise)
         }
+    }
+
+    /// Writes a head held back for its body; the connection's handler calls it before every
+    /// flush, so nothing written stays behind.
+    func writePending(to context: ChannelHandlerContext) {
+        guard let head = pendingHead else { return }
+        pendingHead = nil
+        context.write(NIOAny(IOData.byteBuffer(head)), promise: nil)
     }
 }
 
@@ -66,12 +95,13 @@ final class UpstreamRequestEncoder {
     @discardableResult
     func write(_ part: UpstreamRequestPart, to context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) -> Bool {
         switch part {
-        case .head(var head):
+        case .head(let head):
             responses.requestSent(head.method)
             let expectation = MessageFraming.expectation(of: head.method)
-            chunked = MessageFraming.frame(&head.headers, expectation: expectation, version: head.version) == .chunked
-            var buffer = context.channel.allocator.buffer(capacity: 0)
-            HeadSerializer.write(head, into: &buffer)
+            var headers = head.headers
+            chunked = MessageFraming.frame(&headers, expectation: expectation, version: head.version) == .chunked
+            var buffer = context.channel.allocator.buffer(capacity: HeadSerializer.size(of: head, headers: headers))
+            HeadSerializer.write(head, headers: headers, into: &buffer)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
             return true
         case .body(let part):

@@ -10,10 +10,23 @@ import NIOHTTP1
 /// single `memcpy` into it. The bytes are the same as NIO's: `NAME: VALUE\r\n` per header in
 /// order, the standard reason phrase for known status codes.
 enum HeadSerializer {
-    static func write(_ head: ResponseHead, into buffer: inout ByteBuffer) {
+    /// Bytes of `head` on the wire, to allocate a buffer of the right size at once.
+    /// `headers`: the fields to write, when not the head's own (the encoders frame a copy).
+    static func size(of head: ResponseHead, headers: HeaderFields? = nil) -> Int {
         let status = head.status
-        var size = versionSize(head.version) + 1 + digitCount(Int(status.code)) + 1 + status.reasonPhrase.utf8.count + 2
-        size += head.headers.serializedCount
+        return versionSize(head.version) + 1 + digitCount(Int(status.code)) + 1 + status.reasonPhrase.utf8.count + 2
+            + (headers ?? head.headers).serializedCount
+    }
+
+    static func size(of head: RequestHead, headers: HeaderFields? = nil) -> Int {
+        head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + versionSize(head.version) + 2
+            + (headers ?? head.headers).serializedCount
+    }
+
+    static func write(_ head: ResponseHead, headers: HeaderFields? = nil, into buffer: inout ByteBuffer) {
+        let status = head.status
+        let headers = headers ?? head.headers
+        let size = size(of: head, headers: headers)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var writer = ByteWriter(raw)
             writer.version(head.version)
@@ -22,14 +35,14 @@ enum HeadSerializer {
             writer.byte(0x20)
             writer.string(status.reasonPhrase)
             writer.crlf()
-            writer.headers(head.headers)
+            writer.headers(headers)
             return writer.finish(expecting: size)
         }
     }
 
-    static func write(_ head: RequestHead, into buffer: inout ByteBuffer) {
-        var size = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + versionSize(head.version) + 2
-        size += head.headers.serializedCount
+    static func write(_ head: RequestHead, headers: HeaderFields? = nil, into buffer: inout ByteBuffer) {
+        let headers = headers ?? head.headers
+        let size = size(of: head, headers: headers)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var writer = ByteWriter(raw)
             writer.string(head.method.rawValue)
@@ -38,7 +51,7 @@ enum HeadSerializer {
             writer.byte(0x20)
             writer.version(head.version)
             writer.crlf()
-            writer.headers(head.headers)
+            writer.headers(headers)
             return writer.finish(expecting: size)
         }
     }

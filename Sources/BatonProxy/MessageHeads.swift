@@ -4,51 +4,121 @@ import NIOHTTP1
 /// A request head as the proxy handles it: NIO's `HTTPRequestHead` with its fields as
 /// `HeaderFields` (bytes) instead of `HTTPHeaders` (Strings). HTTP/2 streams, whose codecs
 /// speak NIO's types, convert at their edge.
+///
+/// A value type over one immutable box, as NIO's heads are: a head is copied at every step
+/// of its way (decoder, parts, exchange), and a copy is then one retain instead of one per
+/// String and buffer inside. A change makes a new box.
 struct RequestHead: Equatable {
-    var method: HTTPMethod
-    var uri: String
-    var version: HTTPVersion
-    var headers: HeaderFields
-    /// Whether the client may send another request on the connection, as its parser judged
-    /// when the head arrived (not updated when `headers` change).
-    var isKeepAlive: Bool
+    private final class Box {
+        let method: HTTPMethod
+        let uri: String
+        let version: HTTPVersion
+        let headers: HeaderFields
+        let isKeepAlive: Bool
+
+        init(method: HTTPMethod, uri: String, version: HTTPVersion, headers: HeaderFields, isKeepAlive: Bool) {
+            self.method = method
+            self.uri = uri
+            self.version = version
+            self.headers = headers
+            self.isKeepAlive = isKeepAlive
+        }
+    }
+
+    private var box: Box
 
     init(version: HTTPVersion, method: HTTPMethod, uri: String, headers: HeaderFields = HeaderFields(), isKeepAlive: Bool = true) {
-        self.version = version
-        self.method = method
-        self.uri = uri
-        self.headers = headers
-        self.isKeepAlive = isKeepAlive
+        box = Box(method: method, uri: uri, version: version, headers: headers, isKeepAlive: isKeepAlive)
     }
 
     init(_ head: HTTPRequestHead) {
         self.init(version: head.version, method: head.method, uri: head.uri, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
     }
 
+    var method: HTTPMethod {
+        get { box.method }
+        set { box = Box(method: newValue, uri: uri, version: version, headers: headers, isKeepAlive: isKeepAlive) }
+    }
+
+    var uri: String {
+        get { box.uri }
+        set { box = Box(method: method, uri: newValue, version: version, headers: headers, isKeepAlive: isKeepAlive) }
+    }
+
+    var version: HTTPVersion {
+        get { box.version }
+        set { box = Box(method: method, uri: uri, version: newValue, headers: headers, isKeepAlive: isKeepAlive) }
+    }
+
+    var headers: HeaderFields {
+        get { box.headers }
+        set { box = Box(method: method, uri: uri, version: version, headers: newValue, isKeepAlive: isKeepAlive) }
+    }
+
+    /// Whether the client may send another request on the connection, as its parser judged
+    /// when the head arrived (not updated when `headers` change).
+    var isKeepAlive: Bool { box.isKeepAlive }
+
     var nio: HTTPRequestHead { HTTPRequestHead(version: version, method: method, uri: uri, headers: headers.httpHeaders) }
+
+    static func == (lhs: RequestHead, rhs: RequestHead) -> Bool {
+        lhs.method == rhs.method && lhs.uri == rhs.uri && lhs.version == rhs.version && lhs.headers == rhs.headers
+    }
 }
 
 /// A response head as the proxy handles it (see `RequestHead`).
 struct ResponseHead: Equatable {
-    var status: HTTPResponseStatus
-    var version: HTTPVersion
-    var headers: HeaderFields
-    /// Whether the connection may carry another exchange after this response, as its parser
-    /// judged (false for a body that ends with the connection, which the fields do not say).
-    var isKeepAlive: Bool
+    private final class Box {
+        let status: HTTPResponseStatus
+        let version: HTTPVersion
+        let headers: HeaderFields
+        let isKeepAlive: Bool
+
+        init(status: HTTPResponseStatus, version: HTTPVersion, headers: HeaderFields, isKeepAlive: Bool) {
+            self.status = status
+            self.version = version
+            self.headers = headers
+            self.isKeepAlive = isKeepAlive
+        }
+    }
+
+    private var box: Box
 
     init(version: HTTPVersion, status: HTTPResponseStatus, headers: HeaderFields = HeaderFields(), isKeepAlive: Bool = true) {
-        self.version = version
-        self.status = status
-        self.headers = headers
-        self.isKeepAlive = isKeepAlive
+        box = Box(status: status, version: version, headers: headers, isKeepAlive: isKeepAlive)
     }
 
     init(_ head: HTTPResponseHead) {
         self.init(version: head.version, status: head.status, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
     }
 
+    var status: HTTPResponseStatus {
+        get { box.status }
+        set { box = Box(status: newValue, version: version, headers: headers, isKeepAlive: isKeepAlive) }
+    }
+
+    var version: HTTPVersion {
+        get { box.version }
+        set { box = Box(status: status, version: newValue, headers: headers, isKeepAlive: isKeepAlive) }
+    }
+
+    var headers: HeaderFields {
+        get { box.headers }
+        set { box = Box(status: status, version: version, headers: newValue, isKeepAlive: isKeepAlive) }
+    }
+
+    /// Whether the connection may carry another exchange after this response, as its parser
+    /// judged (false for a body that ends with the connection, which the fields do not say).
+    var isKeepAlive: Bool {
+        get { box.isKeepAlive }
+        set { box = Box(status: status, version: version, headers: headers, isKeepAlive: newValue) }
+    }
+
     var nio: HTTPResponseHead { HTTPResponseHead(version: version, status: status, headers: headers.httpHeaders) }
+
+    static func == (lhs: ResponseHead, rhs: ResponseHead) -> Bool {
+        lhs.status == rhs.status && lhs.version == rhs.version && lhs.headers == rhs.headers
+    }
 }
 
 /// A request as read from a client.

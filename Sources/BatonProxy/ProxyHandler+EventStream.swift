@@ -5,8 +5,16 @@ import NIOHTTP1
 /// run to the long drain timeout, then ends each one cleanly, as if the app had ended it.
 extension ProxyHandler: LongLivedConnection {
     static func isEventStream(_ head: ResponseHead) -> Bool {
-        guard head.status.code == 200, let type = head.headers.first(name: "content-type") else { return false }
-        return type.lowercased().hasPrefix("text/event-stream")
+        guard head.status.code == 200 else { return false }
+        var eventStream = false
+        var seen = false
+        head.headers.forEachField { name, value in
+            guard !seen, name.count == 12, equalsLowercase(name, "content-type") else { return }
+            seen = true
+            // `text/event-stream`, any case, with or without parameters.
+            eventStream = value.count >= 17 && equalsLowercase(UnsafeRawBufferPointer(rebasing: value.prefix(17)), "text/event-stream")
+        }
+        return eventStream
     }
 
     /// Ends the event stream in progress: the client gets the response's end (the chunked

@@ -6,7 +6,7 @@ extension ProxyHandler {
     /// makes, on an HTTP/2 stream as it is, for the stream's codec. `flush` flushes after it.
     func send(_ part: ResponsePart, to context: ChannelHandlerContext, flush: Bool = false) {
         write(part, to: context, promise: nil)
-        if flush { context.flush() }
+        if flush { flushNow(context) }
         unflushed = !flush
     }
 
@@ -14,8 +14,7 @@ extension ProxyHandler {
     func sendAndFlush(_ part: ResponsePart, to context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         let written = context.eventLoop.makePromise(of: Void.self)
         write(part, to: context, promise: written)
-        context.flush()
-        unflushed = false
+        flushNow(context)
         return written.futureResult
     }
 
@@ -23,6 +22,12 @@ extension ProxyHandler {
     /// write still walks the pipeline to the socket (about 2k instructions).
     func flushIfNeeded() {
         guard unflushed, let context else { return }
+        flushNow(context)
+    }
+
+    /// Flushes, after a response head the encoder held back for its body.
+    private func flushNow(_ context: ChannelHandlerContext) {
+        responseEncoder?.writePending(to: context)
         unflushed = false
         context.flush()
     }
