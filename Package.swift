@@ -74,7 +74,8 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // TLS certificates of the proxy's HTTPS listener: the store under the root (added
         // files, the local CA's issues), checked with swift-certificates, served by SNI.

@@ -31,17 +31,11 @@ enum ForwardedHeaders {
         var headers = head.headers
         if hasHopByHop { removeHopByHop(&headers, keepUpgrade: upgrade) }
         if hasProxyField { headers.removeAll { name, _ in isSetByProxy(name) } }
-        // Appended in one piece, with one growth of the fields' bytes.
-        var added: [(String, String)] = []
-        added.reserveCapacity(7)
-        if upgrade { added.append(("connection", "upgrade")) }
-        added.append(("x-forwarded-for", client.ip))
-        added.append(("x-forwarded-proto", client.proto))
-        if let host { added.append(("x-forwarded-host", host)) }
-        added.append(("x-real-ip", client.ip))
-        added.append(("forwarded", host.map { client.forwarded(host: $0) } ?? client.forwarded))
-        added.append(("x-request-id", requestID))
-        headers.add(contentsOf: added)
+        if upgrade { headers.add(name: "connection", value: "upgrade") }
+        // The connection's block of forwarding fields (the same for every request to one
+        // host), copied in one piece, then the request's id.
+        headers.add(contentsOf: client.forwardingFields(host: host), reservingExtra: 14 + requestID.utf8.count)
+        headers.add(name: "x-request-id", value: requestID)
         return RequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers, isKeepAlive: head.isKeepAlive)
     }
 
@@ -55,6 +49,8 @@ enum ForwardedHeaders {
         private let node: String
         /// The last `forwarded(host:)`: a keep-alive connection names one host request after request.
         private var lastHost: (host: String, value: String)?
+        /// The last `forwardingFields(host:)`, for the same reason.
+        private var lastFields: (host: String?, fields: HeaderFields)?
 
         init(ip: String, proto: String) {
             self.ip = ip
@@ -66,6 +62,19 @@ enum ForwardedHeaders {
             } else {
                 node = ip
             }
+        }
+
+        /// X-Forwarded-For, -Proto and -Host (when the request named a host), X-Real-IP and
+        /// Forwarded, in that order, for a request to `host`.
+        mutating func forwardingFields(host: String?) -> HeaderFields {
+            if let lastFields, lastFields.host == host { return lastFields.fields }
+            var pairs = [("x-forwarded-for", ip), ("x-forwarded-proto", proto)]
+            if let host { pairs.append(("x-forwarded-host", host)) }
+            pairs.append(("x-real-ip", ip))
+            pairs.append(("forwarded", host.map { forwarded(host: $0) } ?? forwarded))
+            let fields = HeaderFields(pairs)
+            lastFields = (host, fields)
+            return fields
         }
 
         /// `for=…;proto=…`, any value that is not a token quoted.

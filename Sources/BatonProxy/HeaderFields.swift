@@ -105,34 +105,19 @@ struct HeaderFields: Sequence, Equatable {
         fields.append(Field(nameStart: nameStart, nameCount: nameCount, valueStart: nameStart + nameCount, valueCount: valueCount))
     }
 
-    /// Adds `pairs` in one write to the storage: a forwarded request gets six at once, and a
-    /// `ByteBuffer` write per string costs its own uniqueness and capacity checks.
-    mutating func add(contentsOf pairs: [(String, String)]) {
-        var bytes = 0
-        for (name, value) in pairs { bytes += name.utf8.count + value.utf8.count }
-        let start = storage.readableBytes
-        fields.reserveCapacity(fields.count + pairs.count)
-        storage.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes) { raw in
-            var offset = 0
-            for (name, value) in pairs {
-                let nameCount = Self.copy(name, to: raw, at: offset)
-                let valueCount = Self.copy(value, to: raw, at: offset + nameCount)
-                fields.append(Field(
-                    nameStart: Int32(start + offset), nameCount: Int32(nameCount),
-                    valueStart: Int32(start + offset + nameCount), valueCount: Int32(valueCount)))
-                offset += nameCount + valueCount
-            }
-            return offset
-        }
-    }
-
-    /// Copies `text`'s UTF-8 into `raw` at `offset`; returns its length.
-    private static func copy(_ text: String, to raw: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
-        var text = text
-        return text.withUTF8 { bytes in
-            guard let source = bytes.baseAddress, !bytes.isEmpty else { return 0 }
-            (raw.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
-            return bytes.count
+    /// Appends `other`'s fields, in one copy of their bytes; `reservingExtra` makes room for
+    /// bytes added after them.
+    mutating func add(contentsOf other: HeaderFields, reservingExtra extra: Int = 0) {
+        guard !other.isEmpty else { return }
+        let shift = Int32(storage.readableBytes)
+        storage.reserveCapacity(minimumWritableBytes: other.storage.readableBytes + extra)
+        var bytes = other.storage
+        storage.writeBuffer(&bytes)
+        fields.reserveCapacity(fields.count + other.fields.count + 1)
+        for field in other.fields {
+            fields.append(Field(
+                nameStart: field.nameStart + shift, nameCount: field.nameCount,
+                valueStart: field.valueStart + shift, valueCount: field.valueCount))
         }
     }
 
