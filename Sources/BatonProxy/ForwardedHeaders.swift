@@ -11,7 +11,7 @@ enum ForwardedHeaders {
     /// `chunked`) so the encoder frames the body the way the client did. `uri` is the
     /// origin-form (or `*`) target to send.
     static func upstreamRequest(
-        _ head: RequestHead, uri: String, client: inout Client, requestID: String, upgrade: Bool
+        _ head: RequestHead, uri: String, forwarding: (_ host: String?) -> HeaderFields, requestID: String, upgrade: Bool
     ) -> RequestHead {
         // One pass finds what is there, so the common request (none of these headers) is only
         // appended to, never searched again.
@@ -32,9 +32,9 @@ enum ForwardedHeaders {
         if hasHopByHop { removeHopByHop(&headers, keepUpgrade: upgrade) }
         if hasProxyField { headers.removeAll { name, _ in isSetByProxy(name) } }
         if upgrade { headers.add(name: "connection", value: "upgrade") }
-        // The connection's block of forwarding fields (the same for every request to one
-        // host), copied in one piece, then the request's id.
-        headers.add(contentsOf: client.forwardingFields(host: host), reservingExtra: 14 + requestID.utf8.count)
+        // The block of forwarding fields (the same for every request of a client to one host,
+        // which the loop keeps), copied in one piece, then the request's id.
+        headers.add(contentsOf: forwarding(host), reservingExtra: 14 + requestID.utf8.count)
         headers.add(name: "x-request-id", value: requestID)
         return RequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers, isKeepAlive: head.isKeepAlive)
     }
@@ -47,10 +47,6 @@ enum ForwardedHeaders {
         /// The `for=` node of RFC 7239 §4: an IPv6 address in brackets and quotes, an unknown
         /// client as `unknown`.
         private let node: String
-        /// The last `forwarded(host:)`: a keep-alive connection names one host request after request.
-        private var lastHost: (host: String, value: String)?
-        /// The last `forwardingFields(host:)`, for the same reason.
-        private var lastFields: (host: String?, fields: HeaderFields)?
 
         init(ip: String, proto: String) {
             self.ip = ip
@@ -66,27 +62,19 @@ enum ForwardedHeaders {
 
         /// X-Forwarded-For, -Proto and -Host (when the request named a host), X-Real-IP and
         /// Forwarded, in that order, for a request to `host`.
-        mutating func forwardingFields(host: String?) -> HeaderFields {
-            if let lastFields, lastFields.host == host { return lastFields.fields }
+        func forwardingFields(host: String?) -> HeaderFields {
             var pairs = [("x-forwarded-for", ip), ("x-forwarded-proto", proto)]
             if let host { pairs.append(("x-forwarded-host", host)) }
             pairs.append(("x-real-ip", ip))
             pairs.append(("forwarded", host.map { forwarded(host: $0) } ?? forwarded))
-            let fields = HeaderFields(pairs)
-            lastFields = (host, fields)
-            return fields
+            return HeaderFields(pairs)
         }
 
         /// `for=…;proto=…`, any value that is not a token quoted.
         var forwarded: String { Self.forwarded(node: node, proto: proto, host: nil) }
 
         /// `forwarded` with `;host=…`.
-        mutating func forwarded(host: String) -> String {
-            if let lastHost, lastHost.host == host { return lastHost.value }
-            let value = Self.forwarded(node: node, proto: proto, host: host)
-            lastHost = (host, value)
-            return value
-        }
+        func forwarded(host: String) -> String { Self.forwarded(node: node, proto: proto, host: host) }
 
         /// Built in one allocation: made for every connection's first request, so with
         /// `Connection: close` for every request.

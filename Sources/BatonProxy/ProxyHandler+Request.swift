@@ -81,7 +81,8 @@ extension ProxyHandler {
         // the header, and to an h2c app the request goes as a plain one. Nothing becomes a tunnel.
         let upgrade = !connection.http2 && !h2c && head.headers.contains(name: "upgrade") && Self.connectionHasUpgrade(head.headers)
         var upstreamHead = ForwardedHeaders.upstreamRequest(
-            head, uri: arrival.upstreamURI, client: &client, requestID: arrival.request.requestID, upgrade: upgrade)
+            head, uri: arrival.upstreamURI, forwarding: { [loop, client] in loop.forwardingFields(client, host: $0) },
+            requestID: arrival.request.requestID, upgrade: upgrade)
         if h2c { ForwardedHeaders.keepTrailersTE(of: head, in: &upstreamHead) }
         let exchange = Exchange(
             request: arrival.request, app: route.app, target: target, metrics: metrics, upstreamHead: upstreamHead,

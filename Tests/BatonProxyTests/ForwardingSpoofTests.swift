@@ -56,8 +56,8 @@ import Testing
 
     @Test func forwardedQuotesAHostWithAPortAndBracketsAnIPv6Client() {
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["Host": "app.test:8080"])
-        var client = ForwardedHeaders.Client(ip: "2001:db8::1", proto: "http")
-        let out = ForwardedHeaders.upstreamRequest(RequestHead(head), uri: "/", client: &client, requestID: "r", upgrade: false)
+        let client = ForwardedHeaders.Client(ip: "2001:db8::1", proto: "http")
+        let out = ForwardedHeaders.upstreamRequest(RequestHead(head), uri: "/", forwarding: { client.forwardingFields(host: $0) }, requestID: "r", upgrade: false)
         #expect(out.headers["forwarded"] == ["for=\"[2001:db8::1]\";proto=http;host=\"app.test:8080\""])
         #expect(out.headers["x-forwarded-for"] == ["2001:db8::1"])
         #expect(ForwardedHeaders.Client(ip: "-", proto: "http").forwarded == "for=unknown;proto=http")

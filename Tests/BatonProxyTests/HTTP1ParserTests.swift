@@ -205,6 +205,28 @@ import Testing
         #expect(try channel.readInbound(as: RequestPart.self) == nil)
     }
 
+    /// A field value that is not UTF-8 (obs-text, which llhttp accepts) reaches the upstream
+    /// as the bytes the client sent, not re-encoded; the forwarding fields follow it.
+    @Test func fieldBytesAreForwardedAsReceived() throws {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.addHandler(ClientRequestDecoder(limits: Self.limits))
+        let value: [UInt8] = [0x61, 0xE9, 0xFF, 0x62]
+        try channel.writeInbound(ByteBuffer(bytes: Array("GET /p HTTP/1.1\r\nHost: app.test\r\nX-Raw: ".utf8) + value + Array("\r\n\r\n".utf8)))
+        guard case .head(let head) = try channel.readInbound(as: RequestPart.self) else {
+            Issue.record("no head")
+            return
+        }
+        let client = ForwardedHeaders.Client(ip: "10.0.0.1", proto: "http")
+        let upstream = ForwardedHeaders.upstreamRequest(head, uri: "/p", forwarding: { client.forwardingFields(host: $0) }, requestID: "r1", upgrade: false)
+        var bytes = ByteBuffer()
+        HeadSerializer.write(upstream, into: &bytes)
+        let expected = Array("GET /p HTTP/1.1\r\nHost: app.test\r\nX-Raw: ".utf8) + value + Array(("\r\nx-forwarded-for: 10.0.0.1\r\n"
+            + "x-forwarded-proto: http\r\nx-forwarded-host: app.test\r\nx-real-ip: 10.0.0.1\r\n"
+            + "forwarded: for=10.0.0.1;proto=http;host=app.test\r\nx-request-id: r1\r\n\r\n").utf8)
+        #expect(Array(bytes.readableBytesView) == expected)
+    }
+
     // MARK: running a decoder
 
     /// `bytes` as the reads a decoder gets: whole; in two pieces split at each offset; or one
