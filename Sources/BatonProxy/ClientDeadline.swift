@@ -17,9 +17,10 @@ protocol RequestClock: AnyObject {
 
 /// Sits first in a client connection's pipeline and closes connections that take too long to
 /// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
-/// (`BodyTimedOut`) when a request body comes too slowly. One scheduled task per connection is
-/// re-armed lazily, so the request path schedules nothing.
-final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, RequestClock {
+/// (`BodyTimedOut`) when a request body comes too slowly. Its deadline is a place on its event
+/// loop's `DeadlineWheel`, moved lazily: only to an earlier time, so the request path mostly
+/// moves nothing.
+final class ClientDeadline: DeadlineWheelMember, ChannelInboundHandler, RemovableChannelHandler, RequestClock {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -40,8 +41,7 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
     private let bodyMinimumRate: Int
     private var phase = Phase.readingHead
     private var deadline: NIODeadline?
-    private var scheduled: Scheduled<Void>?
-    private var scheduledFor: NIODeadline = .distantFuture
+    private let wheel: DeadlineWheel
     private var context: ChannelHandlerContext?
     /// The bytes being read, while the handlers after this one see them: a parser error raised
     /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
@@ -54,11 +54,12 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
 
     var lastReadBytes: ByteBuffer? { lastRead }
 
-    init(configuration: ProxyConfiguration) {
+    init(configuration: ProxyConfiguration, wheel: DeadlineWheel) {
         headerTimeout = configuration.clientHeaderTimeout
         idleTimeout = configuration.idleTimeout
         bodyTimeout = configuration.clientBodyTimeout
         bodyMinimumRate = max(configuration.clientBodyMinimumRate, 1)
+        self.wheel = wheel
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -72,14 +73,12 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        scheduled?.cancel()
-        scheduled = nil
+        wheel.clear(self)
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        scheduled?.cancel()
-        scheduled = nil
+        wheel.clear(self)
         context.fireChannelInactive()
     }
 
@@ -149,23 +148,14 @@ final class ClientDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
 
     private func arm(_ newDeadline: NIODeadline) {
         deadline = newDeadline
-        if scheduled == nil || newDeadline < scheduledFor { schedule(at: newDeadline) }
+        guard context != nil else { return }
+        if !onWheel || newDeadline < wheelDue { wheel.set(self, at: newDeadline) }
     }
 
-    private func schedule(at when: NIODeadline) {
-        guard let context else { return }
-        scheduled?.cancel()
-        scheduledFor = when
-        scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [self] in
-            fire()
-        }
-    }
-
-    private func fire() {
-        scheduled = nil
+    override func deadlineReached() {
         guard let deadline, let context else { return }
         if NIODeadline.now() < deadline {
-            schedule(at: deadline)
+            wheel.set(self, at: deadline)
             return
         }
         self.deadline = nil

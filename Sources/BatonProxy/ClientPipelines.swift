@@ -23,7 +23,7 @@ struct ClientPipelines: Sendable {
     /// preface (h2c with prior knowledge), which its `ClientDeadline` looks for once.
     func plain(_ channel: any Channel) throws {
         let loop = loop(for: channel)
-        let deadline = ClientDeadline(configuration: shared.configuration)
+        let deadline = ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines)
         deadline.priorKnowledge = PriorKnowledge(pipelines: self, loop: loop)
         try channel.pipeline.syncOperations.addHandler(deadline)
         try http1Protocol(channel, loop: loop, deadline: deadline, secure: false)
@@ -33,7 +33,7 @@ struct ClientPipelines: Sendable {
     /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself; over TLS
     /// the writes of each response are gathered into one record first.
     func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
-        let deadline = ClientDeadline(configuration: shared.configuration)
+        let deadline = ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines)
         if secure { try channel.pipeline.syncOperations.addHandler(OutboundCoalescer(defersFlush: false)) }
         try channel.pipeline.syncOperations.addHandler(deadline)
         try http1Protocol(channel, loop: loop, deadline: deadline, secure: secure)

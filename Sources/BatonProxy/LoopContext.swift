@@ -24,6 +24,8 @@ final class LoopContext {
     /// HTTP/2 connections to h2c targets, shared by this loop's exchanges.
     let h2c: H2UpstreamPool
     let accessLog: AccessLogBuffer
+    /// The client connections' header, body and idle deadlines.
+    let deadlines: DeadlineWheel
     /// 12 hex digits, random per loop, then "-"; a request id is this and 8 hex digits of a counter.
     private let idPrefix: [UInt8]
     private var idCounter: UInt64 = 0
@@ -43,6 +45,7 @@ final class LoopContext {
         self.eventLoop = eventLoop
         self.shared = shared
         self.accessLog = AccessLogBuffer(logger: shared.accessLog.logger, eventLoop: eventLoop)
+        deadlines = DeadlineWheel(eventLoop: eventLoop)
         self.held = HeldRequests(eventLoop: eventLoop)
         self.h2c = H2UpstreamPool(eventLoop: eventLoop, shared: shared)
         var random = SystemRandomNumberGenerator()

@@ -24,7 +24,7 @@ import Testing
             ("empty.test", Route(app: "empty", target: nil)),
         ]))
         let loop = LoopContext(eventLoop: client.embeddedEventLoop, shared: shared)
-        handler = ProxyHandler(loop: loop, clientDeadline: ClientDeadline(configuration: shared.configuration))
+        handler = ProxyHandler(loop: loop, clientDeadline: ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines))
         connector.loop = client.embeddedEventLoop
         try client.pipeline.syncOperations.addHandler(handler)
         try client.connect(to: SocketAddress(ipAddress: "10.1.2.3", port: 40000)).wait()
