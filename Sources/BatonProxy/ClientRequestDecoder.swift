@@ -14,9 +14,6 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundOut = RequestPart
 
     private let parser: HTTP1Parser
-    /// Set once the parser refused bytes or saw the end of the input: nothing more is parsed.
-    private var stopped = false
-    private var parts: [HTTP1Parser.Part] = []
     /// The handler after this one, called directly: a part fired through the pipeline is
     /// boxed in `NIOAny` (an allocation for a head) and unboxed with a dynamic cast.
     var receiver: ProxyHandler?
@@ -26,70 +23,37 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !stopped, !parser.upgraded else { return }
-        let failure: (any Error)?
-        do {
-            _ = try parser.parse(unwrapInboundIn(data), into: &parts)
-            failure = nil
-        } catch {
-            stopped = true
-            failure = error
-        }
-        deliver(context, failure: failure)
+        _ = parser.read(unwrapInboundIn(data), deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        endOfInput(context)
+        parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event { endOfInput(context) }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    /// A request cut short by the end of the input is an error, as with NIO's decoder.
-    private func endOfInput(_ context: ChannelHandlerContext) {
-        guard !stopped else { return }
-        stopped = true
-        guard !parser.upgraded else { return }
-        let failure: (any Error)?
-        do {
-            try parser.finish(into: &parts)
-            failure = nil
-        } catch {
-            failure = error
+        if case ChannelEvent.inputClosed = event {
+            parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
         }
-        deliver(context, failure: failure)
+        context.fireUserInboundEventTriggered(event)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         receiver = nil
     }
 
-    private func pass(_ part: RequestPart, _ context: ChannelHandlerContext) {
+    private func pass(_ part: HTTP1Parser.Part, _ context: ChannelHandlerContext) {
+        let request: RequestPart
+        switch part {
+        case .requestHead(let head): request = .head(head)
+        case .body(let bytes): request = .body(bytes)
+        case .end(let trailers): request = .end(trailers)
+        case .responseHead: preconditionFailure("a response head from a request parser")
+        }
         if let receiver, receiver.context != nil {
-            receiver.received(part)
+            receiver.received(request)
         } else {
-            context.fireChannelRead(wrapInboundOut(part))
+            context.fireChannelRead(wrapInboundOut(request))
         }
-    }
-
-    /// Sends on the parts parsed, then the error that stopped parsing, if any. The array is
-    /// taken first: a handler after this one may cause another read to be parsed meanwhile.
-    private func deliver(_ context: ChannelHandlerContext, failure: (any Error)?) {
-        var ready: [HTTP1Parser.Part] = []
-        swap(&ready, &parts)
-        for part in ready {
-            switch part {
-            case .requestHead(let head): pass(.head(head), context)
-            case .body(let bytes): pass(.body(bytes), context)
-            case .end(let trailers): pass(.end(trailers), context)
-            case .responseHead: preconditionFailure("a response head from a request parser")
-            }
-        }
-        ready.removeAll(keepingCapacity: true)
-        if parts.isEmpty { parts = ready }
-        if let failure { context.fireErrorCaught(failure) }
     }
 }

@@ -48,6 +48,10 @@ final class HTTP1Parser {
     private var carried: ByteBuffer?
     /// Set by an upgrade (or `CONNECT`) message's end: what follows is another protocol's.
     private(set) var upgraded = false
+    /// Set once llhttp refused bytes or the input ended: nothing more is parsed.
+    private var stopped = false
+    /// Parts completed and not handed on yet.
+    private var parts: [Part] = []
 
     init(_ kind: Kind, limits: Limits) {
         parser = .allocate(capacity: 1)
@@ -69,12 +73,45 @@ final class HTTP1Parser {
         state.pointee.methods.append(method)
     }
 
-    /// Parses `bytes`, appending the parts they complete to `parts`. After an upgrade nothing
-    /// more is parsed: the bytes past its head are returned (empty when there are none).
-    /// Throws `HTTPParserError` (or `NIOHTTPDecoderError.unsolicitedResponse`) for bytes llhttp
-    /// refuses, after appending the parts that came before them.
-    func parse(_ bytes: ByteBuffer, into parts: inout [Part]) throws -> ByteBuffer? {
-        precondition(!upgraded, "HTTP/1 bytes parsed after an upgrade")
+    /// A decoder's read: parses `bytes` (unless parsing has stopped), hands each part
+    /// completed to `deliver`, in order, then the error that stopped parsing, if any, to
+    /// `failed`. Returns the bytes past an upgrade's head, when one just ended. The parts are
+    /// handed on only after llhttp returns: a handler they reach may close the connection or
+    /// cause another read.
+    func read(_ bytes: ByteBuffer, deliver: (Part) -> Void, failed: (any Error) -> Void) -> ByteBuffer? {
+        guard !stopped, !upgraded else { return nil }
+        var leftover: ByteBuffer?
+        let failure: (any Error)?
+        do {
+            leftover = try parse(bytes)
+            failure = nil
+        } catch {
+            stopped = true
+            failure = error
+        }
+        handOn(deliver)
+        if let failure { failed(failure) }
+        return leftover
+    }
+
+    /// The input ended: a body delimited by the connection's close ends here (`deliver`); a
+    /// message cut short is an error (`failed`: `HTTPParserError.invalidEOFState`). Nothing
+    /// is parsed after it.
+    func endOfInput(deliver: (Part) -> Void, failed: (any Error) -> Void) {
+        guard !stopped else { return }
+        stopped = true
+        guard !upgraded else { return }
+        let input = carried ?? ByteBuffer()
+        carried = nil
+        let outcome = run(over: input) { raw in c_nio_llhttp_finish(parser) }
+        handOn(deliver)
+        if outcome != HPE_OK { failed(state.pointee.failure ?? HTTP1ParseState.error(outcome)) }
+    }
+
+    /// Parses `bytes` after what was carried over; returns the bytes past an upgrade's head.
+    /// Throws `HTTPParserError` (or `NIOHTTPDecoderError.unsolicitedResponse`) for bytes
+    /// llhttp refuses; the parts before them are in `parts`.
+    private func parse(_ bytes: ByteBuffer) throws -> ByteBuffer? {
         var input: ByteBuffer
         let fresh: Int
         if var carried {
@@ -87,43 +124,28 @@ final class HTTP1Parser {
             fresh = 0
             input = bytes
         }
-        state.pointee.input = input
-        state.pointee.startRead()
-        // The callbacks append to the caller's array, which keeps its storage between reads.
-        swap(&parts, &state.pointee.parts)
-        defer {
-            swap(&parts, &state.pointee.parts)
-            state.pointee.input = ByteBuffer()
-        }
-        let outcome: llhttp_errno_t = input.withUnsafeReadableBytes { raw in
+        let outcome = run(over: input) { raw in
             guard let base = raw.baseAddress else { return HPE_OK }
-            state.pointee.base = base
-            let start = (base + fresh).assumingMemoryBound(to: CChar.self)
-            return c_nio_llhttp_execute(parser, start, raw.count - fresh)
+            return c_nio_llhttp_execute(parser, (base + fresh).assumingMemoryBound(to: CChar.self), raw.count - fresh)
         }
-        var leftover: ByteBuffer?
         switch outcome {
         case HPE_OK:
-            break
+            try carryUnfinished(input)
+            return nil
         case HPE_PAUSED_UPGRADE:
             upgraded = true
             let position = input.withUnsafeReadableBytes { raw in
                 UnsafeRawPointer(c_nio_llhttp_get_error_pos(parser)!) - raw.baseAddress!
             }
-            leftover = input.getSlice(at: input.readerIndex + position, length: input.readableBytes - position)
+            return input.getSlice(at: input.readerIndex + position, length: input.readableBytes - position)
         default:
             throw state.pointee.failure ?? HTTP1ParseState.error(outcome)
         }
-        if !upgraded { try carryUnfinished(input) }
-        return leftover
     }
 
-    /// The stream ended: a body delimited by the connection's close ends here; a message cut
-    /// short throws `HTTPParserError.invalidEOFState`.
-    func finish(into parts: inout [Part]) throws {
-        guard !upgraded else { return }
-        let input = carried ?? ByteBuffer()
-        carried = nil
+    /// Runs llhttp (`body`) over `input`, its callbacks appending to `parts` (whose storage
+    /// is kept between reads).
+    private func run(over input: ByteBuffer, _ body: (UnsafeRawBufferPointer) -> llhttp_errno_t) -> llhttp_errno_t {
         state.pointee.input = input
         state.pointee.startRead()
         swap(&parts, &state.pointee.parts)
@@ -131,11 +153,21 @@ final class HTTP1Parser {
             swap(&parts, &state.pointee.parts)
             state.pointee.input = ByteBuffer()
         }
-        let outcome = input.withUnsafeReadableBytes { raw in
+        return input.withUnsafeReadableBytes { raw in
             state.pointee.base = raw.baseAddress
-            return c_nio_llhttp_finish(parser)
+            return body(raw)
         }
-        guard outcome == HPE_OK else { throw state.pointee.failure ?? HTTP1ParseState.error(outcome) }
+    }
+
+    /// Hands on the parts parsed. The array is taken first: a handler they reach may cause
+    /// another read to be parsed meanwhile.
+    private func handOn(_ deliver: (Part) -> Void) {
+        guard !parts.isEmpty else { return }
+        var ready: [Part] = []
+        swap(&ready, &parts)
+        for part in ready { deliver(part) }
+        ready.removeAll(keepingCapacity: true)
+        if parts.isEmpty { parts = ready }
     }
 
     /// Keeps the bytes of a head or trailer section that did not end with `input`, and moves

@@ -17,11 +17,8 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     typealias InboundOut = UpstreamResponsePart
 
     private let parser = HTTP1Parser(.response, limits: .nioDefaults)
-    /// Set once the parser refused bytes or saw the end of the input.
-    private var stopped = false
     /// Bytes after a 101's head, for the tunnel.
     private var afterUpgrade: ByteBuffer?
-    private var parts: [HTTP1Parser.Part] = []
     /// The handler after this one, called directly: a part fired through the pipeline is
     /// boxed in `NIOAny` (an allocation for a head) and unboxed with a dynamic cast.
     var receiver: UpstreamHandler?
@@ -30,30 +27,26 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
     func requestSent(_ method: HTTPMethod) { parser.requestSent(method) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !stopped else { return }
         var bytes = unwrapInboundIn(data)
         if parser.upgraded {
             afterUpgrade?.writeBuffer(&bytes)
             return
         }
-        let failure: (any Error)?
-        do {
-            if let leftover = try parser.parse(bytes, into: &parts) { afterUpgrade = leftover }
-            failure = nil
-        } catch {
-            stopped = true
-            failure = error
+        if let leftover = parser.read(bytes, deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) }) {
+            afterUpgrade = leftover
         }
-        deliver(context, failure: failure)
     }
 
+    /// A body that runs to the connection's close ends here; a response cut short is an error.
     func channelInactive(context: ChannelHandlerContext) {
-        endOfInput(context)
+        parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event { endOfInput(context) }
+        if case ChannelEvent.inputClosed = event {
+            parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -65,46 +58,22 @@ final class UpstreamResponseDecoder: ChannelInboundHandler, RemovableChannelHand
         context.leavePipeline(removalToken: removalToken)
     }
 
-    /// A body that runs to the connection's close ends here; a response cut short is an error.
-    private func endOfInput(_ context: ChannelHandlerContext) {
-        guard !stopped else { return }
-        stopped = true
-        let failure: (any Error)?
-        do {
-            try parser.finish(into: &parts)
-            failure = nil
-        } catch {
-            failure = error
-        }
-        deliver(context, failure: failure)
-    }
-
     func handlerRemoved(context: ChannelHandlerContext) {
         receiver = nil
     }
 
-    private func pass(_ part: UpstreamResponsePart, _ context: ChannelHandlerContext) {
+    private func pass(_ part: HTTP1Parser.Part, _ context: ChannelHandlerContext) {
+        let response: UpstreamResponsePart
+        switch part {
+        case .responseHead(let head): response = .head(head)
+        case .body(let bytes): response = .body(bytes)
+        case .end(let trailers): response = .end(trailers)
+        case .requestHead: preconditionFailure("a request head from a response parser")
+        }
         if let receiver, receiver.context != nil {
-            receiver.received(part)
+            receiver.received(response)
         } else {
-            context.fireChannelRead(wrapInboundOut(part))
+            context.fireChannelRead(wrapInboundOut(response))
         }
-    }
-
-    /// Sends on the parts parsed, then the error that stopped parsing, if any.
-    private func deliver(_ context: ChannelHandlerContext, failure: (any Error)?) {
-        var ready: [HTTP1Parser.Part] = []
-        swap(&ready, &parts)
-        for part in ready {
-            switch part {
-            case .responseHead(let head): pass(.head(head), context)
-            case .body(let bytes): pass(.body(bytes), context)
-            case .end(let trailers): pass(.end(trailers), context)
-            case .requestHead: preconditionFailure("a request head from a response parser")
-            }
-        }
-        ready.removeAll(keepingCapacity: true)
-        if parts.isEmpty { parts = ready }
-        if let failure { context.fireErrorCaught(failure) }
     }
 }

@@ -41,10 +41,11 @@ struct IsolationTests {
         #expect(lines.last.flatMap { Int($0.dropFirst(2), radix: 16) }.map { $0 & 1 } == 1)
         // And it answers: something listening on 127.0.0.1 inside is reachable inside.
         // The client tries until the listener is up (a fixed sleep was too short on a busy
-        // machine), then the listener's output is read once it has exited.
+        // machine; 10 s of tries ran out once while 64 sandboxes started beside it: now 30 s),
+        // then the listener's output is read once it has exited.
         let served = try fixture.sh("""
             nc -l -p 7000 > /tmp/got & tries=0
-            until echo ping | nc -w 1 127.0.0.1 7000; do tries=$((tries + 1)); [ $tries -gt 200 ] && break; sleep 0.05; done
+            until echo ping | nc -w 1 127.0.0.1 7000; do tries=$((tries + 1)); [ $tries -gt 600 ] && break; sleep 0.05; done
             wait; cat /tmp/got
             """)
         #expect(served.stdout.contains("ping"))
