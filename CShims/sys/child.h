@@ -41,6 +41,10 @@ int bt_child_load_seccomp(const struct sock_filter *filter, unsigned short len);
 /// The program half: PID 2. `output_fd` >= 0 replaces stdout and stderr. Never returns.
 _Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd, int output_fd);
 
+/// Starts the program half in a new process (SIGCHLD to us when it ends) and returns its pid
+/// once it has exec'd or failed, or -1 with errno.
+pid_t bt_child_start_program(const struct bt_spawn_config *config, int report_fd, int output_fd);
+
 /// Whether `sig` is one the sandbox's init (or exec's relay) passes on to the program.
 int bt_child_forwards(const struct bt_spawn_config *config, int sig);
 

@@ -112,11 +112,8 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
         if (log_fd < 0 || pipe2(output, O_CLOEXEC) < 0) bt_child_fail(report_fd, BT_STAGE_LOG, 0, errno, 1);
     }
 
-    // A raw clone, not fork(): glibc's fork handlers may take locks another thread of the
-    // parent held at the moment we were cloned.
-    pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    pid_t program = bt_child_start_program(config, report_fd, output[1]);
     if (program < 0) bt_child_fail(report_fd, BT_STAGE_FORK, 0, errno, 1);
-    if (program == 0) bt_child_exec_program(config, report_fd, output[1]);
     close(report_fd);
     if (output[1] >= 0) close(output[1]);
     bt_child_init_loop(config, program, output[0], log_fd);
