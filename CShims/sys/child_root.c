@@ -75,7 +75,26 @@ static int apply_fs(int rootfd, const struct bt_mount_op *op) {
     return rc;
 }
 
-static int apply_device(int rootfd, const struct bt_mount_op *op) {
+/// Without a user namespace the sandbox gets device nodes of its own, made with the expected
+/// number: nothing of the host's /dev is used or shared (not even an inode's times), and a
+/// node costs one call where a verified bind costs six and a mount. In a user namespace,
+/// mknod is not permitted, so the host's node is bound.
+static int make_device(int rootfd, const struct bt_mount_op *op) {
+    const char *name;
+    int parent = open_parent(rootfd, op->target, &name);
+    if (parent < 0) return -1;
+    // Exactly 0666, whatever the launcher's umask: umask applies to mknod's mode.
+    mode_t saved = umask(0);
+    int rc = mknodat(parent, name, S_IFCHR | 0666, (dev_t)op->rdev);
+    int e = errno;
+    umask(saved);
+    close(parent);
+    errno = e;
+    return rc;
+}
+
+static int apply_device(int rootfd, const struct bt_mount_op *op, int own_nodes) {
+    if (own_nodes) return make_device(rootfd, op);
     int source = open_verified_device(op->source, op->rdev);
     if (source < 0) return -1;
     int target = open_beneath(rootfd, op->target, O_CREAT | O_EXCL | O_WRONLY, 0666);
@@ -194,10 +213,10 @@ static int apply_remount(int rootfd, const struct bt_mount_op *op) {
     return rc;
 }
 
-static int apply(int rootfd, const struct bt_mount_op *op, int tree) {
+static int apply(int rootfd, const struct bt_mount_op *op, int tree, int own_nodes) {
     switch (op->kind) {
     case BT_MOUNT_FS: return apply_fs(rootfd, op);
-    case BT_MOUNT_DEVICE: return apply_device(rootfd, op);
+    case BT_MOUNT_DEVICE: return apply_device(rootfd, op, own_nodes);
     case BT_MOUNT_MASK: return apply_mask(rootfd, op);
     case BT_MOUNT_READONLY: return apply_readonly(rootfd, op);
     case BT_MOUNT_SYMLINK:
@@ -265,8 +284,9 @@ int bt_child_mount_overlay(const struct bt_spawn_config *config, int *trees, int
 }
 
 int bt_child_enter_root(const struct bt_spawn_config *config, int rootfd, const int *trees, int *stage, int *index) {
+    int own_nodes = !(config->namespaces & CLONE_NEWUSER);
     for (size_t i = 0; i < config->mount_count; i++) {
-        if (apply(rootfd, &config->mounts[i], trees[i]) < 0) FAIL(BT_STAGE_MOUNT_OP, (int)i);
+        if (apply(rootfd, &config->mounts[i], trees[i], own_nodes) < 0) FAIL(BT_STAGE_MOUNT_OP, (int)i);
         if (trees[i] >= 0) close(trees[i]);
     }
 
