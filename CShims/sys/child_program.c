@@ -118,7 +118,7 @@ static _Noreturn void exec_searching(const struct bt_spawn_config *c, int report
     bt_child_fail(report_fd, BT_STAGE_EXEC, 0, err, err == ENOENT ? 127 : 126);
 }
 
-_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd) {
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd, uint64_t bounding) {
     reset_signals();
     // The conventional mask, not whatever the launcher runs with (the daemon keeps its own
     // files private with 077, which would make every file an app writes private too).
@@ -139,7 +139,7 @@ _Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report
         struct rlimit limit = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &limit) < 0) bt_child_fail(report_fd, BT_STAGE_RLIMIT, (int)i, errno, 1);
     }
-    if (bt_child_drop_bounding(c->keep_caps, c->last_cap) < 0)
+    if (bt_child_drop_bounding(c->keep_caps, bounding, c->last_cap) < 0)
         bt_child_fail(report_fd, BT_STAGE_CAPABILITIES, 0, errno, 1);
     int stage = 0;
     if (set_identity(c, &stage) < 0) bt_child_fail(report_fd, stage, 0, errno, 1);
@@ -163,15 +163,16 @@ struct program_start {
     const struct bt_spawn_config *config;
     int report_fd;
     int output_fd;
+    uint64_t bounding;
 };
 
 static int program_entry(void *raw) {
     const struct program_start *start = raw;
-    bt_child_exec_program(start->config, start->report_fd, start->output_fd);
+    bt_child_exec_program(start->config, start->report_fd, start->output_fd, start->bounding);
 }
 
-pid_t bt_child_start_program(const struct bt_spawn_config *config, int report_fd, int output_fd) {
-    struct program_start start = {config, report_fd, output_fd};
+pid_t bt_child_start_program(const struct bt_spawn_config *config, int report_fd, int output_fd, uint64_t bounding) {
+    struct program_start start = {config, report_fd, output_fd, bounding};
     // glibc's clone(), not fork(): no fork handlers run (they may take locks another thread of
     // the launcher held at the moment it was cloned).
     return clone(program_entry, program_stack + sizeof program_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
