@@ -28,9 +28,11 @@ void bt_child_set_title(const char *title, char *area, size_t area_len);
 /// Brings `lo` up in the sandbox's network namespace.
 int bt_child_loopback_up(void);
 
-/// Drops every capability not in `keep` from the bounding set and clears the ambient set.
-/// Needs CAP_SETPCAP, so it runs before any change of uid.
-int bt_child_drop_bounding(uint64_t keep, int last_cap);
+/// Drops every capability of `present` (what the bounding set may still hold: ~0 when
+/// unknown) not in `keep` from the bounding set, and clears the ambient set. Each drop is a
+/// new set of credentials, so callers that know say what is left. Needs CAP_SETPCAP, so it
+/// runs before any change of uid.
+int bt_child_drop_bounding(uint64_t keep, uint64_t present, int last_cap);
 
 /// Sets effective, permitted and inheritable to `keep`; with `raise_ambient`, raises each
 /// kept capability in the ambient set so a non-root program keeps it across execve.
@@ -38,8 +40,13 @@ int bt_child_set_caps(uint64_t keep, int last_cap, int raise_ambient);
 
 int bt_child_load_seccomp(const struct sock_filter *filter, unsigned short len);
 
-/// The program half: PID 2. `output_fd` >= 0 replaces stdout and stderr. Never returns.
-_Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd, int output_fd);
+/// The program half: PID 2. `output_fd` >= 0 replaces stdout and stderr; `bounding` is what
+/// the caller's bounding set may still hold (see bt_child_drop_bounding). Never returns.
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *config, int report_fd, int output_fd, uint64_t bounding);
+
+/// Starts the program half in a new process (SIGCHLD to us when it ends) and returns its pid
+/// once it has exec'd or failed, or -1 with errno.
+pid_t bt_child_start_program(const struct bt_spawn_config *config, int report_fd, int output_fd, uint64_t bounding);
 
 /// Whether `sig` is one the sandbox's init (or exec's relay) passes on to the program.
 int bt_child_forwards(const struct bt_spawn_config *config, int sig);
@@ -48,8 +55,10 @@ int bt_child_forwards(const struct bt_spawn_config *config, int sig);
 _Noreturn void bt_child_exit_like(int status);
 
 /// The init half: PID 1. Reaps, forwards signals, copies the program's output from
-/// `output_pipe` (-1: none) to `log_fd`, and exits with the program's status.
-_Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program, int output_pipe, int log_fd);
+/// `output_pipe` (-1: none) to `log_fd`, and exits with the program's status. `bounding`: what
+/// its bounding set still holds.
+_Noreturn void bt_child_init_loop(const struct bt_spawn_config *config, pid_t program, int output_pipe, int log_fd,
+                                  uint64_t bounding);
 
 /// clone3 with `flags` (and CLONE_PIDFD, CLONE_INTO_CGROUP when `cgroup_fd` >= 0), every
 /// signal blocked around it, and the sync and report pipes made. Returns 0 in the child

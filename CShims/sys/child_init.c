@@ -54,7 +54,8 @@ _Noreturn void bt_child_exit_like(int status) {
     _exit(128 + WTERMSIG(status));
 }
 
-_Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program, int output_pipe, int log_fd) {
+_Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program, int output_pipe, int log_fd,
+                                  uint64_t bounding) {
     // Every signal is still blocked from bt_spawn: they queue, and we read them from a
     // signalfd. (Blocked signals reach a namespace's init even without a handler.)
     sigset_t all;
@@ -68,7 +69,7 @@ _Noreturn void bt_child_init_loop(const struct bt_spawn_config *c, pid_t program
     // Init needs nothing but the right to signal the program (which may run as another uid).
     int keep[4] = {signals, output_pipe, log_fd, c->log_dir_fd};
     bt_close_all_except(keep, 4);
-    bt_child_drop_bounding(1ULL << CAP_KILL, c->last_cap);
+    bt_child_drop_bounding(1ULL << CAP_KILL, bounding, c->last_cap);
     bt_child_set_caps(1ULL << CAP_KILL, c->last_cap, 0);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (c->init_seccomp_filter) bt_child_load_seccomp(c->init_seccomp_filter, c->init_seccomp_len);

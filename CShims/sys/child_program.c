@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <signal.h>
 #include <string.h>
@@ -117,7 +118,7 @@ static _Noreturn void exec_searching(const struct bt_spawn_config *c, int report
     bt_child_fail(report_fd, BT_STAGE_EXEC, 0, err, err == ENOENT ? 127 : 126);
 }
 
-_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd) {
+_Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report_fd, int output_fd, uint64_t bounding) {
     reset_signals();
     // The conventional mask, not whatever the launcher runs with (the daemon keeps its own
     // files private with 077, which would make every file an app writes private too).
@@ -138,7 +139,7 @@ _Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report
         struct rlimit limit = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &limit) < 0) bt_child_fail(report_fd, BT_STAGE_RLIMIT, (int)i, errno, 1);
     }
-    if (bt_child_drop_bounding(c->keep_caps, c->last_cap) < 0)
+    if (bt_child_drop_bounding(c->keep_caps, bounding, c->last_cap) < 0)
         bt_child_fail(report_fd, BT_STAGE_CAPABILITIES, 0, errno, 1);
     int stage = 0;
     if (set_identity(c, &stage) < 0) bt_child_fail(report_fd, stage, 0, errno, 1);
@@ -149,4 +150,30 @@ _Noreturn void bt_child_exec_program(const struct bt_spawn_config *c, int report
     if (c->seccomp_filter && bt_child_load_seccomp(c->seccomp_filter, c->seccomp_len) < 0)
         bt_child_fail(report_fd, BT_STAGE_SECCOMP, 0, errno, 1);
     exec_searching(c, report_fd);
+}
+
+// The program half runs on this stack, in our memory: with CLONE_VM nothing of our address
+// space (a copy of the launcher's, tens of megabytes of mappings) is duplicated for a process
+// that is about to exec, and CLONE_VFORK keeps us stopped until it has, so nothing else uses
+// the stack or our memory meanwhile. Each sandbox's init (and exec's relay) has its own copy
+// of this array, and starts one program. The half writes only its own stack and errno.
+static char program_stack[64 * 1024] __attribute__((aligned(64)));
+
+struct program_start {
+    const struct bt_spawn_config *config;
+    int report_fd;
+    int output_fd;
+    uint64_t bounding;
+};
+
+static int program_entry(void *raw) {
+    const struct program_start *start = raw;
+    bt_child_exec_program(start->config, start->report_fd, start->output_fd, start->bounding);
+}
+
+pid_t bt_child_start_program(const struct bt_spawn_config *config, int report_fd, int output_fd, uint64_t bounding) {
+    struct program_start start = {config, report_fd, output_fd, bounding};
+    // glibc's clone(), not fork(): no fork handlers run (they may take locks another thread of
+    // the launcher held at the moment it was cloned).
+    return clone(program_entry, program_stack + sizeof program_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
 }

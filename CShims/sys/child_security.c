@@ -12,9 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int bt_child_drop_bounding(uint64_t keep, int last_cap) {
+int bt_child_drop_bounding(uint64_t keep, uint64_t present, int last_cap) {
     for (int cap = 0; cap <= last_cap && cap < 64; cap++) {
-        if (keep & (1ULL << cap)) continue;
+        if ((keep & (1ULL << cap)) || !(present & (1ULL << cap))) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return -1;
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -1;

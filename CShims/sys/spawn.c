@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -112,14 +113,16 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
         if (log_fd < 0 || pipe2(output, O_CLOEXEC) < 0) bt_child_fail(report_fd, BT_STAGE_LOG, 0, errno, 1);
     }
 
-    // A raw clone, not fork(): glibc's fork handlers may take locks another thread of the
-    // parent held at the moment we were cloned.
-    pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    // The bounding set is narrowed once, here, to what init (CAP_KILL) and the program keep
+    // between them; each then drops only the other's share.
+    uint64_t bounding = config->keep_caps | (1ULL << CAP_KILL);
+    if (bt_child_drop_bounding(bounding, ~0ULL, config->last_cap) < 0)
+        bt_child_fail(report_fd, BT_STAGE_CAPABILITIES, 0, errno, 1);
+    pid_t program = bt_child_start_program(config, report_fd, output[1], bounding);
     if (program < 0) bt_child_fail(report_fd, BT_STAGE_FORK, 0, errno, 1);
-    if (program == 0) bt_child_exec_program(config, report_fd, output[1]);
     close(report_fd);
     if (output[1] >= 0) close(output[1]);
-    bt_child_init_loop(config, program, output[0], log_fd);
+    bt_child_init_loop(config, program, output[0], log_fd, bounding);
 }
 
 long bt_clone_with_pipes(uint64_t flags, int cgroup_fd, struct bt_spawn_handle *handle) {

@@ -50,13 +50,12 @@ static _Noreturn void child_main(const struct bt_spawn_config *c, int target, in
     // setns into the mount namespace put our root and cwd at the sandbox's root.
     if (chdir("/") < 0) bt_child_fail(report_fd, BT_STAGE_WORKDIR, 0, errno, 1);
 
-    pid_t program = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    pid_t program = bt_child_start_program(c, report_fd, -1, ~0ULL);
     if (program < 0) bt_child_fail(report_fd, BT_STAGE_FORK, 0, errno, 1);
-    if (program == 0) bt_child_exec_program(c, report_fd, -1);
     close(report_fd);
     // The relay keeps nothing of the sandbox's: no capability is needed to signal our child.
     bt_close_all_except(NULL, 0);
-    bt_child_drop_bounding(0, c->last_cap);
+    bt_child_drop_bounding(0, ~0ULL, c->last_cap);
     bt_child_set_caps(0, c->last_cap, 0);
     relay(c, program);
 }

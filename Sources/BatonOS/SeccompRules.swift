@@ -32,6 +32,13 @@ public struct SeccompRules: Sendable {
         return try filter.exportBPF()
     }
 
+    /// libseccomp's version as one number (0 when it does not say): what it compiles may change
+    /// with it.
+    public static var libraryVersion: UInt64 {
+        guard let version = seccomp_version() else { return 0 }
+        return UInt64(version.pointee.major) << 32 | UInt64(version.pointee.minor) << 16 | UInt64(version.pointee.micro)
+    }
+
     /// FNV-1a over libseccomp's version, the actions, every rule's name and conditions, in
     /// order: equal fingerprints compile to the same program.
     public var fingerprint: UInt64 {
@@ -45,9 +52,7 @@ public struct SeccompRules: Sendable {
             for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
             mix(UInt64(text.utf8.count))
         }
-        if let version = seccomp_version() {
-            mix(UInt64(version.pointee.major) << 32 | UInt64(version.pointee.minor) << 16 | UInt64(version.pointee.micro))
-        }
+        mix(Self.libraryVersion)
         mix(UInt64(defaultAction.raw))
         mix(UInt64(badArchitecture.raw))
         for rule in rules {

@@ -17,7 +17,8 @@ enum MountPlan {
     /// Kernel knobs readable but never writable from inside.
     static let readOnlyPaths = ["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"]
 
-    /// The only devices: name and (major, minor), each checked on the host before binding.
+    /// The only devices: name and (major, minor). Made with these numbers, or, in a user
+    /// namespace (no mknod there), bound from the host after checking the host node has them.
     static let devices: [(name: String, major: UInt32, minor: UInt32)] = [
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ]

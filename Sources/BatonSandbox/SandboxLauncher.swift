@@ -60,13 +60,13 @@ public struct SandboxLauncher: Sendable {
     func seccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
         guard mode == .default else { return nil }
         try StateRoot.prepare(root)
-        return try SeccompProgramCache.program(SeccompProfile.rules, root: root)
+        return try SeccompProgramCache.program(named: "default", rules: { SeccompProfile.rules }, root: root)
     }
 
     /// The sandbox init's own filter (SeccompProfile.initRules) when the program has one.
     func initSeccompProgram(_ mode: SandboxSpec.SeccompMode) throws -> [UInt64]? {
         guard mode == .default else { return nil }
-        return try SeccompProgramCache.program(SeccompProfile.initRules, root: root)
+        return try SeccompProgramCache.program(named: "init", rules: { SeccompProfile.initRules }, root: root)
     }
 
     public func launch(_ spec: SandboxSpec) throws -> Sandbox {

@@ -19,7 +19,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let program = directory + "/a b) c 9"
-        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: program)
+        // A link, not a copy: the command name is the last part of the path exec was given, and
+        // a copy's write descriptor, inherited by a process another test forks meanwhile, made
+        // the exec fail with ETXTBSY.
+        try FileManager.default.createSymbolicLink(atPath: program, withDestinationPath: "/bin/sleep")
         let child = ChildProcess()
         child.executableURL = URL(fileURLWithPath: program)
         child.arguments = ["30"]

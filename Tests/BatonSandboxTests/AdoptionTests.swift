@@ -1,6 +1,7 @@
 import BatonOS
 import BatonSandbox
 import Foundation
+import Glibc
 import Testing
 
 /// A daemon restarted after `kill -9` takes over the sandboxes its predecessor started.
@@ -22,7 +23,9 @@ struct AdoptionTests {
         let fixture = try SandboxFixture()
         defer { fixture.finish(checking: ["adopted"]) }
         let (log, identity) = try launchDetached(fixture, id: "adopted", script: "trap 'echo stopping; exit 0' TERM; echo up; while :; do sleep 0.05; done")
-        let sandbox = try Sandbox.adopt(root: fixture.root, id: "adopted")
+        // Whatever happens below, the detached sandbox does not outlive the test.
+        defer { if identity.isAlive { Glibc.kill(identity.pid, SIGKILL); for _ in 0..<3000 where identity.isAlive { usleep(10_000) } } }
+        let sandbox = try adoptWhenFree(fixture, id: "adopted")
         #expect(sandbox.pid == identity.pid)
         #expect(sandbox.cgroup.hasProcesses)
         // Stop only once the shell has set its trap (it prints "up" after), or SIGTERM would
@@ -32,6 +35,20 @@ struct AdoptionTests {
         sandbox.destroy()
         #expect(!identity.isAlive)
         #expect(try String(contentsOfFile: log.path, encoding: .utf8) == "up\nstopping\n")
+    }
+
+    /// `Sandbox.adopt`, waiting out a sandbox another test is starting meanwhile: its clone
+    /// holds a copy of every descriptor of this process (our directory's lock among them)
+    /// until its first step closes them, and adopt refuses a locked directory (30 s at most).
+    func adoptWhenFree(_ fixture: SandboxFixture, id: String) throws -> Sandbox {
+        for _ in 0..<3000 {
+            do {
+                return try Sandbox.adopt(root: fixture.root, id: id)
+            } catch let error as BatonError where error.code == .conflict {
+                usleep(10_000)
+            }
+        }
+        return try Sandbox.adopt(root: fixture.root, id: id)
     }
 
     @Test func aSandboxHeldByItsLauncherIsNotAdopted() throws {

@@ -111,6 +111,32 @@ struct FilesystemAttackTests {
         #expect(result.stdout == "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ro\n")
     }
 
+    /// Without a user namespace each device is a node of the sandbox's own /dev, not the host's
+    /// inode bound in; with one (where mknod is not permitted) the verified host node is bound.
+    /// Either way: the expected numbers, mode 0666, and writes to /dev/null vanish.
+    @Test func devicesAreTheSandboxsOwnNodesWithTheExpectedNumbers() throws {
+        let fixture = try SandboxFixture()
+        defer { fixture.finish() }
+        var host = stat()
+        #expect(stat("/dev/null", &host) == 0)
+        let script = "for d in null zero full random urandom tty; do stat -c '%n %t:%T %a %d:%i' /dev/$d; done; echo x > /dev/null && echo written"
+        let expected = ["/dev/null 1:3 666", "/dev/zero 1:5 666", "/dev/full 1:7 666", "/dev/random 1:8 666",
+                        "/dev/urandom 1:9 666", "/dev/tty 5:0 666"]
+        for flags: [String] in [[], ["--userns"]] {
+            let result = try fixture.sh(script, flags: flags)
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(result.status == 0 && lines.count == 7, "\(flags): \(result.stderr)")
+            guard lines.count == 7 else { continue }
+            #expect(lines.prefix(6).map { $0.split(separator: " ").prefix(3).joined(separator: " ") } == expected, "\(flags)")
+            #expect(lines[6] == "written")
+            let hostNull = "\(host.st_dev):\(host.st_ino)"
+            let sandboxNull = lines[0].split(separator: " ").last.map(String.init) ?? ""
+            if flags.isEmpty {
+                #expect(sandboxNull != hostNull, "the sandbox's /dev/null is its own node")
+            }
+        }
+    }
+
     @Test func workdirThroughProcSelfFdIsRefused() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }

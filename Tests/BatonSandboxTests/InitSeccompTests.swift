@@ -33,7 +33,15 @@ import Testing
         // Init forwards SIGTERM to the program (kill), reaps it and the orphaned sleep (wait4),
         // and exits with its status (exit_group): the program's `read` ends with 128+15.
         kill(initPID, SIGTERM)
+        // Before stdin closes (end() closes it, and EOF would end `read` with 0): the program
+        // is gone once init has forwarded the signal (30 s at most).
+        for _ in 0..<3000 where kill(programPID, 0) == 0 && !Self.isZombie(programPID) { usleep(10_000) }
         #expect(run.end() == 128 + SIGTERM)
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 
     static func children(of pid: Int32) -> [Int32] {

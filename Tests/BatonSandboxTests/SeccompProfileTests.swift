@@ -14,25 +14,6 @@ import Testing
 
     /// The compiled profile is kept under the root; a different profile gets its own file,
     /// and a damaged file is compiled afresh.
-    @Test func theCompiledProgramIsCachedByFingerprint() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("baton-seccomp-\(UUID().uuidString.prefix(6))").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let compiled = try SeccompProfile.rules.compile()
-        #expect(try SeccompProgramCache.program(SeccompProfile.rules, root: root) == compiled)
-        let files = try FileManager.default.contentsOfDirectory(atPath: root + "/seccomp")
-        #expect(files == ["\(String(SeccompProfile.rules.fingerprint, radix: 16)).bpf"])
-        #expect(try SeccompProgramCache.program(SeccompProfile.rules, root: root) == compiled)
-
-        var other = SeccompProfile.rules
-        other.add(.allow, "memfd_secret")
-        #expect(other.fingerprint != SeccompProfile.rules.fingerprint)
-        #expect(try SeccompProgramCache.program(other, root: root) != compiled)
-
-        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: root + "/seccomp/" + files[0]))
-        #expect(try SeccompProgramCache.program(SeccompProfile.rules, root: root) == compiled, "a damaged file is not used")
-    }
-
     @Test func nothingIsBothAllowedAndDenied() {
         #expect(Set(SeccompProfile.allowed).isDisjoint(with: SeccompProfile.denied))
         for filtered in ["socket", "socketpair", "clone", "clone3", "ioctl", "personality", "memfd_secret"] {

@@ -15,8 +15,10 @@
 enum bt_mount_kind {
     /// A new filesystem instance: mount(fstype, target, fstype, flags, data).
     BT_MOUNT_FS = 1,
-    /// Bind the host device `source` onto a new empty file `target`; the source must be a
-    /// character device whose number is `rdev`, and is opened without following symlinks.
+    /// The character device `rdev` at `target`: a node made with mknod (mode 0666), or, in a
+    /// user namespace (no mknod there), the host device `source` bound onto a new empty file;
+    /// the source must be a character device whose number is `rdev`, and is opened without
+    /// following symlinks.
     BT_MOUNT_DEVICE = 2,
     /// Hide `target`: the verified /dev/null over a file, an empty read-only tmpfs over a
     /// directory. An absent target is skipped.
