@@ -37,7 +37,7 @@ struct HTTP1ParseState {
     private var informational = false
     /// Where the head or trailer section in progress began, while one is.
     private(set) var unfinishedStart: Int?
-    /// Where the parts go: the caller's array, for the length of a parse.
+    /// Where the parts go: the parser's array, for the length of a parse.
     var parts: [HTTP1Parser.Part] = []
     /// Where the last body part ended, when it was the last part: the next piece that starts
     /// there extends it.

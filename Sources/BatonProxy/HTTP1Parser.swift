@@ -12,8 +12,9 @@ import NIOHTTP1
 /// bytes into a buffer before they become Strings (callgrind: about 10k instructions per
 /// proxied exchange in those callbacks alone, on top of a `ByteToMessageHandler`'s
 /// cumulation). Here llhttp's callbacks only note where each piece lies in the received bytes,
-/// in a plain struct behind a pointer; the head's Strings are made once, when it is complete,
-/// and body parts are slices of the received buffer, never copies.
+/// in a plain struct behind a pointer; a complete head keeps its fields in the bytes they came
+/// in (`HeaderFields`: only the request target becomes a String), and body parts are slices of
+/// the received buffer, never copies.
 ///
 /// A head that arrives in pieces is the one thing copied: its bytes so far are carried over
 /// and the next read appended to them, so every piece of a head lies in one region when the
