@@ -124,9 +124,6 @@ enum ForwardedHeaders {
     /// to them). X-Forwarded-* of every kind goes (-Ssl, -Port, -Scheme are trusted by
     /// frameworks as much as -Proto).
     @inline(__always)
-    static func isSetByProxy<S: StringProtocol>(_ name: S) -> Bool { isSetByProxy(name.utf8) }
-
-    @inline(__always)
     static func isSetByProxy<C: Collection>(_ name: C) -> Bool where C.Element == UInt8 {
         let count = name.count
         guard count >= 9, let first = name.first else { return false }
@@ -238,7 +235,7 @@ enum ForwardedHeaders {
         guard !present.isEmpty else { return }
         headers.removeAll { name, _ in
             if let field = HopByHop.field(name), present.contains(field) { return true }
-            return !listed.isEmpty && listed.contains { HeaderFields.equal(name, $0) }
+            return !listed.isEmpty && listed.contains { equalsIgnoringCase(name, $0.utf8) }
         }
     }
 
@@ -292,8 +289,13 @@ enum ForwardedHeaders {
 
 /// ASCII case-insensitive equality of two header names or tokens.
 func equalsIgnoringCase<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
-    guard a.utf8.count == b.utf8.count else { return false }
-    for (x, y) in zip(a.utf8, b.utf8) where x != y {
+    equalsIgnoringCase(a.utf8, b.utf8)
+}
+
+/// ASCII case-insensitive equality of two names' bytes (a received field's, a String's UTF-8).
+func equalsIgnoringCase<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool where A.Element == UInt8, B.Element == UInt8 {
+    guard a.count == b.count else { return false }
+    for (x, y) in zip(a, b) where x != y {
         let foldedX = x >= UInt8(ascii: "A") && x <= UInt8(ascii: "Z") ? x | 0x20 : x
         let foldedY = y >= UInt8(ascii: "A") && y <= UInt8(ascii: "Z") ? y | 0x20 : y
         if foldedX != foldedY { return false }

@@ -43,9 +43,7 @@ final class ClientResponseEncoder {
             writePending(to: context)
             // Held back only when a body may follow and nobody waits for this write.
             let holds = promise == nil && !interim && !suppressesBody && expectation == .yes
-            let size = HeadSerializer.size(of: head, headers: headers)
-            var buffer = context.channel.allocator.buffer(capacity: holds ? size + Self.bodyRoom : size)
-            HeadSerializer.write(head, headers: headers, into: &buffer)
+            let buffer = HeadSerializer.bytes(head, headers: headers, allocator: context.channel.allocator, room: holds ? Self.bodyRoom : 0)
             if holds {
                 pendingHead = buffer
             } else {
@@ -100,8 +98,7 @@ final class UpstreamRequestEncoder {
             let expectation = MessageFraming.expectation(of: head.method)
             var headers = head.headers
             chunked = MessageFraming.frame(&headers, expectation: expectation, version: head.version) == .chunked
-            var buffer = context.channel.allocator.buffer(capacity: HeadSerializer.size(of: head, headers: headers))
-            HeadSerializer.write(head, headers: headers, into: &buffer)
+            let buffer = HeadSerializer.bytes(head, headers: headers, allocator: context.channel.allocator)
             context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
             return true
         case .body(let part):

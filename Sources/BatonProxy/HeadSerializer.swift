@@ -10,15 +10,28 @@ import NIOHTTP1
 /// single `memcpy` into it. The bytes are the same as NIO's: `NAME: VALUE\r\n` per header in
 /// order, the standard reason phrase for known status codes.
 enum HeadSerializer {
-    /// Bytes of `head` on the wire, to allocate a buffer of the right size at once.
-    /// `headers`: the fields to write, when not the head's own (the encoders frame a copy).
-    static func size(of head: ResponseHead, headers: HeaderFields? = nil) -> Int {
+    /// `head` with `headers` (the encoders frame a copy of its fields) in a buffer of its size,
+    /// with `room` bytes more for what may follow it in the same write.
+    static func bytes(_ head: ResponseHead, headers: HeaderFields, allocator: ByteBufferAllocator, room: Int = 0) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: size(of: head, headers: headers) + room)
+        write(head, headers: headers, into: &buffer)
+        return buffer
+    }
+
+    static func bytes(_ head: RequestHead, headers: HeaderFields, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: size(of: head, headers: headers))
+        write(head, headers: headers, into: &buffer)
+        return buffer
+    }
+
+    /// Bytes of `head` on the wire; `headers`: the fields to write, when not the head's own.
+    private static func size(of head: ResponseHead, headers: HeaderFields? = nil) -> Int {
         let status = head.status
         return versionSize(head.version) + 1 + digitCount(Int(status.code)) + 1 + status.reasonPhrase.utf8.count + 2
             + (headers ?? head.headers).serializedCount
     }
 
-    static func size(of head: RequestHead, headers: HeaderFields? = nil) -> Int {
+    private static func size(of head: RequestHead, headers: HeaderFields? = nil) -> Int {
         head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + versionSize(head.version) + 2
             + (headers ?? head.headers).serializedCount
     }

@@ -79,17 +79,17 @@ struct HeaderFields: Sequence, Equatable {
     subscript(name: String) -> [String] {
         var values: [String] = []
         forEachField { fieldName, value in
-            if Self.equal(fieldName, name) { values.append(String(decoding: value, as: UTF8.self)) }
+            if equalsIgnoringCase(fieldName, name.utf8) { values.append(String(decoding: value, as: UTF8.self)) }
         }
         return values
     }
 
     /// Calls `body` with the value bytes of the first field called `name`, if there is one.
-    private func withFirst(_ name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+    func withFirst(_ name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
         guard !fields.isEmpty else { return }
         let length = Int32(name.utf8.count)
         storage.withUnsafeReadableBytes { raw in
-            for field in fields where field.nameCount == length && Self.equal(Self.name(of: field, in: raw), name) {
+            for field in fields where field.nameCount == length && equalsIgnoringCase(Self.name(of: field, in: raw), name.utf8) {
                 body(Self.value(of: field, in: raw))
                 return
             }
@@ -122,7 +122,7 @@ struct HeaderFields: Sequence, Equatable {
     }
 
     mutating func remove(name: String) {
-        removeAll { fieldName, _ in Self.equal(fieldName, name) }
+        removeAll { fieldName, _ in equalsIgnoringCase(fieldName, name.utf8) }
     }
 
     mutating func replaceOrAdd(name: String, value: String) {
@@ -156,17 +156,6 @@ struct HeaderFields: Sequence, Equatable {
 
     static func value(of field: Field, in raw: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: raw[Int(field.valueStart)..<Int(field.valueStart + field.valueCount)])
-    }
-
-    /// ASCII case-insensitive equality of a field name's bytes and `name`.
-    static func equal(_ bytes: UnsafeRawBufferPointer, _ name: String) -> Bool {
-        guard bytes.count == name.utf8.count else { return false }
-        for (x, y) in zip(bytes, name.utf8) where x != y {
-            let foldedX = x >= UInt8(ascii: "A") && x <= UInt8(ascii: "Z") ? x | 0x20 : x
-            let foldedY = y >= UInt8(ascii: "A") && y <= UInt8(ascii: "Z") ? y | 0x20 : y
-            if foldedX != foldedY { return false }
-        }
-        return true
     }
 
     // MARK: Sequence, Equatable

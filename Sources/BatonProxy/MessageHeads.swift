@@ -7,7 +7,8 @@ import NIOHTTP1
 ///
 /// A value type over one immutable box, as NIO's heads are: a head is copied at every step
 /// of its way (decoder, parts, exchange), and a copy is then one retain instead of one per
-/// String and buffer inside. A change makes a new box.
+/// String and buffer inside. A change of its fields makes a new box; anything else is
+/// changed by making a new head.
 struct RequestHead: Equatable {
     private final class Box {
         let method: HTTPMethod
@@ -35,21 +36,11 @@ struct RequestHead: Equatable {
         self.init(version: head.version, method: head.method, uri: head.uri, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
     }
 
-    var method: HTTPMethod {
-        get { box.method }
-        set { box = Box(method: newValue, uri: uri, version: version, headers: headers, isKeepAlive: isKeepAlive) }
-    }
+    var method: HTTPMethod { box.method }
+    var uri: String { box.uri }
+    var version: HTTPVersion { box.version }
 
-    var uri: String {
-        get { box.uri }
-        set { box = Box(method: method, uri: newValue, version: version, headers: headers, isKeepAlive: isKeepAlive) }
-    }
-
-    var version: HTTPVersion {
-        get { box.version }
-        set { box = Box(method: method, uri: uri, version: newValue, headers: headers, isKeepAlive: isKeepAlive) }
-    }
-
+    /// The one part a head changes after it is made (the HTTP/2 `TE` field, the verify probe's).
     var headers: HeaderFields {
         get { box.headers }
         set { box = Box(method: method, uri: uri, version: version, headers: newValue, isKeepAlive: isKeepAlive) }
@@ -92,16 +83,10 @@ struct ResponseHead: Equatable {
         self.init(version: head.version, status: head.status, headers: HeaderFields(head.headers), isKeepAlive: head.isKeepAlive)
     }
 
-    var status: HTTPResponseStatus {
-        get { box.status }
-        set { box = Box(status: newValue, version: version, headers: headers, isKeepAlive: isKeepAlive) }
-    }
+    var status: HTTPResponseStatus { box.status }
+    var version: HTTPVersion { box.version }
 
-    var version: HTTPVersion {
-        get { box.version }
-        set { box = Box(status: status, version: newValue, headers: headers, isKeepAlive: isKeepAlive) }
-    }
-
+    /// The one part a head changes after it is made (the verify probe's target field).
     var headers: HeaderFields {
         get { box.headers }
         set { box = Box(status: status, version: version, headers: newValue, isKeepAlive: isKeepAlive) }
@@ -109,10 +94,7 @@ struct ResponseHead: Equatable {
 
     /// Whether the connection may carry another exchange after this response, as its parser
     /// judged (false for a body that ends with the connection, which the fields do not say).
-    var isKeepAlive: Bool {
-        get { box.isKeepAlive }
-        set { box = Box(status: status, version: version, headers: headers, isKeepAlive: newValue) }
-    }
+    var isKeepAlive: Bool { box.isKeepAlive }
 
     var nio: HTTPResponseHead { HTTPResponseHead(version: version, status: status, headers: headers.httpHeaders) }
 

@@ -7,12 +7,9 @@ extension ProxyHandler: LongLivedConnection {
     static func isEventStream(_ head: ResponseHead) -> Bool {
         guard head.status.code == 200 else { return false }
         var eventStream = false
-        var seen = false
-        head.headers.forEachField { name, value in
-            guard !seen, name.count == 12, equalsLowercase(name, "content-type") else { return }
-            seen = true
+        head.headers.withFirst("content-type") { value in
             // `text/event-stream`, any case, with or without parameters.
-            eventStream = value.count >= 17 && equalsLowercase(UnsafeRawBufferPointer(rebasing: value.prefix(17)), "text/event-stream")
+            eventStream = value.count >= 17 && equalsLowercase(value.prefix(17), "text/event-stream")
         }
         return eventStream
     }

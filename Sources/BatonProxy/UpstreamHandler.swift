@@ -167,10 +167,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The exchange reads HTTP/1.1 keep-alive from the head to know whether the
             // connection may go on; a stream is never reused, and one that ends has ended
             // cleanly (closing it then would send a needless RST_STREAM).
-            if multiplexed {
-                head.version = .http1_1
-                head.isKeepAlive = true
-            }
+            if multiplexed { head = ResponseHead(version: .http1_1, status: head.status, headers: head.headers, isKeepAlive: true) }
             owner.upstreamHead(head)
         case .body(let body): owner.upstreamBody(body)
         case .end(let trailers):
