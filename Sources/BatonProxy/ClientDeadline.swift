@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the proxy tells the deadlines of the client it serves as a request goes along: an
-/// HTTP/1.x connection's `ClientDeadline`, or an HTTP/2 stream's `StreamDeadline`.
+/// HTTP/1.x connection's `ClientRequestDecoder`, or an HTTP/2 stream's `StreamDeadline`.
 protocol RequestClock: AnyObject {
     /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
     func requestStarted(at time: NIODeadline)
@@ -15,17 +15,30 @@ protocol RequestClock: AnyObject {
     var lastReadBytes: ByteBuffer? { get }
 }
 
-/// Sits first in a client connection's pipeline and closes connections that take too long to
-/// send a request head (slow-header clients) or sit idle between requests, and tells the proxy
-/// (`BodyTimedOut`) when a request body comes too slowly. Its deadline is a place on its event
-/// loop's `DeadlineWheel`, moved lazily: only to an earlier time, so the request path mostly
-/// moves nothing.
-final class ClientDeadline: DeadlineWheelMember, ChannelInboundHandler, RemovableChannelHandler, RequestClock {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
+/// The deadlines of an HTTP/1.x client connection: a request head must arrive within the header
+/// timeout (slow-header clients), a body at the body timeout plus a minimum rate, and a
+/// connection may sit idle between requests for the idle timeout. A value kept by the
+/// connection's `ClientRequestDecoder`, which every read passes anyway, so that the deadlines
+/// cost no handler (and no pipeline context) of their own.
+///
+/// Each change returns the deadline to arm, when it may be earlier than the one armed; a
+/// deadline that only moves later is found later by `reached`, so the request path mostly
+/// arms nothing.
+struct ClientDeadline {
     /// Sent down the pipeline when a request body is late; the proxy answers 408 or closes.
     struct BodyTimedOut {}
+
+    /// What a deadline that came means.
+    enum Expiry {
+        /// Nothing is due: no deadline is set.
+        case none
+        /// The deadline moved later since it was armed: arm it again.
+        case later(NIODeadline)
+        /// The request body came too slowly: the proxy decides (408 or close).
+        case bodyTimedOut
+        /// A head too slow, or idle too long: the connection closes.
+        case close
+    }
 
     private enum Phase {
         case readingHead
@@ -40,129 +53,80 @@ final class ClientDeadline: DeadlineWheelMember, ChannelInboundHandler, Removabl
     private let bodyTimeout: TimeAmount
     private let bodyMinimumRate: Int
     private var phase = Phase.readingHead
-    private var deadline: NIODeadline?
-    private let wheel: DeadlineWheel
-    private var context: ChannelHandlerContext?
-    /// The bytes being read, while the handlers after this one see them: a parser error raised
-    /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
-    /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
-    private(set) var lastRead: ByteBuffer?
-    /// On a plain connection until its first bytes have been seen: whether they are HTTP/2's
-    /// preface (h2c with prior knowledge). Looking here, in the handler every read passes
-    /// anyway, costs an HTTP/1.1 connection one byte compare and no handler of its own.
-    var priorKnowledge: PriorKnowledge?
+    private(set) var deadline: NIODeadline?
 
-    var lastReadBytes: ByteBuffer? { lastRead }
-
-    init(configuration: ProxyConfiguration, wheel: DeadlineWheel) {
+    init(configuration: ProxyConfiguration) {
         headerTimeout = configuration.clientHeaderTimeout
         idleTimeout = configuration.idleTimeout
         bodyTimeout = configuration.clientBodyTimeout
         bodyMinimumRate = max(configuration.clientBodyMinimumRate, 1)
-        self.wheel = wheel
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        if context.channel.isActive { arm(.now() + headerTimeout) }
+    /// The connection is open: its first request head is due.
+    mutating func connectionStarted() -> NIODeadline {
+        set(.now() + headerTimeout)
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        arm(.now() + headerTimeout)
-        context.fireChannelActive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        wheel.clear(self)
-        self.context = nil
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        wheel.clear(self)
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        var data = data
-        if let priorKnowledge {
-            switch priorKnowledge.look(at: buffer, context: context) {
-            case .http1(let bytes):
-                self.priorKnowledge = nil
-                if bytes.readableBytes != buffer.readableBytes {
-                    buffer = bytes
-                    data = wrapInboundOut(bytes)
-                }
-            case .held, .http2:
-                return
-            }
-        }
+    /// `count` bytes arrived. Returns the header deadline when they start a request after an
+    /// idle time; a body's deadline only moves later, so nothing is armed for it.
+    mutating func read(_ count: Int) -> NIODeadline? {
         switch phase {
         case .idle:
             phase = .readingHead
-            arm(.now() + headerTimeout)
+            return set(.now() + headerTimeout)
         case .readingBody(let since, let bytes):
-            // Later, never sooner: the scheduled check finds the new deadline when it fires.
-            phase = .readingBody(since: since, bytes: bytes + buffer.readableBytes)
-            deadline = bodyDeadline(since: since, bytes: bytes + buffer.readableBytes)
+            phase = .readingBody(since: since, bytes: bytes + count)
+            deadline = bodyDeadline(since: since, bytes: bytes + count)
+            return nil
         case .readingHead, .busy:
-            break
+            return nil
         }
-        lastRead = buffer
-        context.fireChannelRead(data)
-        lastRead = nil
     }
 
     /// A complete request head arrived at `time`: its body (if any) is due by the body deadline.
-    func requestStarted(at time: NIODeadline) {
+    mutating func requestStarted(at time: NIODeadline) -> NIODeadline {
         phase = .readingBody(since: time, bytes: 0)
-        arm(time + bodyTimeout)
+        return set(time + bodyTimeout)
     }
 
     /// The whole request was read: no deadline while it is served.
-    func requestRead() {
+    mutating func requestRead() {
         phase = .busy
         deadline = nil
     }
 
     /// The proxy itself held the body back (its upstream was slow to take it): the client's
     /// time starts again from now.
-    func restartBodyClock() {
-        guard case .readingBody = phase else { return }
+    mutating func restartBodyClock() -> NIODeadline? {
+        guard case .readingBody = phase else { return nil }
         let now = NIODeadline.now()
         phase = .readingBody(since: now, bytes: 0)
-        arm(now + bodyTimeout)
+        return set(now + bodyTimeout)
+    }
+
+    /// The response ended and the connection stays open: the idle deadline starts.
+    mutating func requestFinished() -> NIODeadline {
+        phase = .idle
+        return set(.now() + idleTimeout)
+    }
+
+    /// The armed time came: what it means now.
+    mutating func reached() -> Expiry {
+        guard let deadline else { return .none }
+        if NIODeadline.now() < deadline { return .later(deadline) }
+        self.deadline = nil
+        if case .readingBody = phase { return .bodyTimedOut }
+        return .close
+    }
+
+    private mutating func set(_ newDeadline: NIODeadline) -> NIODeadline {
+        deadline = newDeadline
+        return newDeadline
     }
 
     /// `bodyTimeout` after the head, and one second more for every `bodyMinimumRate` bytes: a
     /// body must come at that rate on average, whatever its size, once the timeout is used up.
     private func bodyDeadline(since: NIODeadline, bytes: Int) -> NIODeadline {
         since + bodyTimeout + .nanoseconds(Int64(bytes) * 1_000_000_000 / Int64(bodyMinimumRate))
-    }
-
-    /// The response ended and the connection stays open: the idle deadline starts.
-    func requestFinished() {
-        phase = .idle
-        arm(.now() + idleTimeout)
-    }
-
-    private func arm(_ newDeadline: NIODeadline) {
-        deadline = newDeadline
-        guard context != nil else { return }
-        if !onWheel || newDeadline < wheelDue { wheel.set(self, at: newDeadline) }
-    }
-
-    override func deadlineReached() {
-        guard let deadline, let context else { return }
-        if NIODeadline.now() < deadline {
-            wheel.set(self, at: deadline)
-            return
-        }
-        self.deadline = nil
-        if case .readingBody = phase {
-            context.fireUserInboundEventTriggered(BodyTimedOut())
-        } else {
-            context.close(promise: nil)
-        }
     }
 }

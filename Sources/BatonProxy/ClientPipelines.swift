@@ -20,38 +20,31 @@ struct ClientPipelines: Sendable {
     }
 
     /// A connection to the plain listener: HTTP/1.1, unless its first bytes are HTTP/2's
-    /// preface (h2c with prior knowledge), which its `ClientDeadline` looks for once.
+    /// preface (h2c with prior knowledge), which its `ClientRequestDecoder` looks for once.
     func plain(_ channel: any Channel) throws {
         let loop = loop(for: channel)
-        let deadline = ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines)
-        deadline.priorKnowledge = PriorKnowledge(pipelines: self, loop: loop)
-        try channel.pipeline.syncOperations.addHandler(deadline)
-        try http1Protocol(channel, loop: loop, deadline: deadline, secure: false)
+        let decoder = try http1(channel, loop: loop, secure: false)
+        decoder.priorKnowledge = PriorKnowledge(pipelines: self, loop: loop)
         loop.accepted(channel)
     }
 
-    /// A connection's HTTP/1.1 handlers: deadlines, framing, then the proxy itself; over TLS
-    /// the writes of each response are gathered into one record first.
-    func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws {
-        let deadline = ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines)
-        if secure { try channel.pipeline.syncOperations.addHandler(OutboundCoalescer(defersFlush: false)) }
-        try channel.pipeline.syncOperations.addHandler(deadline)
-        try http1Protocol(channel, loop: loop, deadline: deadline, secure: secure)
-    }
-
-    /// HTTP/1.1 framing and the proxy, after `deadline`.
-    func http1Protocol(_ channel: any Channel, loop: LoopContext, deadline: ClientDeadline, secure: Bool) throws {
-        let limits = HTTP1Parser.Limits(fieldBytes: shared.configuration.maxHeaderBytes, headBytes: shared.configuration.maxHeaderBytes)
+    /// A connection's HTTP/1.1 handlers: framing and deadlines (`ClientRequestDecoder`), then
+    /// the proxy, which encodes its responses itself (see `ClientResponseEncoder`); over TLS
+    /// the writes of each response are gathered into one record first. Returns the decoder.
+    @discardableResult
+    func http1(_ channel: any Channel, loop: LoopContext, secure: Bool) throws -> ClientRequestDecoder {
+        let configuration = shared.configuration
+        let limits = HTTP1Parser.Limits(fieldBytes: configuration.maxHeaderBytes, headBytes: configuration.maxHeaderBytes)
         let pipeline = channel.pipeline.syncOperations
-        // The request decoder (llhttp: what it refuses never reaches the proxy), then the
-        // proxy, which encodes its responses itself (see `ClientResponseEncoder`).
-        let decoder = ClientRequestDecoder(limits: limits)
+        let decoder = ClientRequestDecoder(limits: limits, configuration: configuration, wheel: loop.deadlines)
         let proxy = ProxyHandler(
-            loop: loop, clientDeadline: deadline, connection: ClientConnection(secure: secure, http2: false),
+            loop: loop, clientDeadline: decoder, connection: ClientConnection(secure: secure, http2: false),
             responseEncoder: ClientResponseEncoder())
         decoder.receiver = proxy
+        if secure { try pipeline.addHandler(OutboundCoalescer(defersFlush: false)) }
         try pipeline.addHandler(decoder)
         try pipeline.addHandler(proxy)
+        return decoder
     }
 
     /// A connection's HTTP/2 handlers: writes gathered per event-loop pass, the protocol, whose

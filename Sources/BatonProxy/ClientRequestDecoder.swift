@@ -1,32 +1,82 @@
 import NIOCore
 import NIOHTTP1
 
-/// Turns a client connection's bytes into HTTP/1.x request parts with `HTTP1Parser`, in place
-/// of NIO's `ByteToMessageHandler(HTTPRequestDecoder)`: the same parts and errors, in the same
-/// order, for a fraction of the work (see `HTTP1Parser`).
+/// First in an HTTP/1.x client connection's pipeline: turns its bytes into request parts with
+/// `HTTP1Parser`, in place of NIO's `ByteToMessageHandler(HTTPRequestDecoder)` (the same parts
+/// and errors, in the same order, for a fraction of the work), and keeps the connection's
+/// deadlines (`ClientDeadline`) as its bytes come: it closes a connection that is too slow to
+/// send a head or idle too long, and tells the proxy (`ClientDeadline.BodyTimedOut`) when a body
+/// comes too slowly. One handler for both, because every read passes both: a handler and its
+/// pipeline context cost an idle connection about a quarter KiB, and each read a pipeline hop.
+///
+/// The deadline is a place on the event loop's `DeadlineWheel`, moved lazily: only to an
+/// earlier time, so the request path mostly moves nothing.
 ///
 /// Bytes after an upgrade request (or `CONNECT`) are dropped, as NIO's `.dropBytes` does: the
 /// connection becomes a tunnel only once the upstream agrees, and then only bytes read after
 /// that go through it. After a refused message nothing more is parsed; the proxy answers and
 /// closes.
-final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler {
+final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, RemovableChannelHandler, RequestClock {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = RequestPart
 
     private let parser: HTTP1Parser
+    private var deadline: ClientDeadline
+    private let wheel: DeadlineWheel
+    private var context: ChannelHandlerContext?
     /// The handler after this one, called directly: a part fired through the pipeline is
     /// boxed in `NIOAny` (an allocation for a head) and unboxed with a dynamic cast.
     var receiver: ProxyHandler?
+    /// On a plain connection until its first bytes have been seen: whether they are HTTP/2's
+    /// preface (h2c with prior knowledge). Looking here, in the handler every read passes
+    /// anyway, costs an HTTP/1.1 connection one byte compare and no handler of its own.
+    var priorKnowledge: PriorKnowledge?
+    /// The bytes being parsed, while the proxy sees their parts: a parser error raised
+    /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
+    /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
+    private(set) var lastReadBytes: ByteBuffer?
 
-    init(limits: HTTP1Parser.Limits) {
+    init(limits: HTTP1Parser.Limits, configuration: ProxyConfiguration, wheel: DeadlineWheel) {
         parser = HTTP1Parser(.request, limits: limits)
+        deadline = ClientDeadline(configuration: configuration)
+        self.wheel = wheel
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { arm(deadline.connectionStarted()) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        wheel.clear(self)
+        receiver = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(deadline.connectionStarted())
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        _ = parser.read(unwrapInboundIn(data), deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
+        var bytes = unwrapInboundIn(data)
+        if let priorKnowledge {
+            switch priorKnowledge.look(at: bytes, context: context) {
+            case .http1(let all):
+                self.priorKnowledge = nil
+                bytes = all
+            case .held, .http2:
+                return
+            }
+        }
+        if let due = deadline.read(bytes.readableBytes) { arm(due) }
+        lastReadBytes = bytes
+        _ = parser.read(bytes, deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
+        lastReadBytes = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        wheel.clear(self)
         parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
         context.fireChannelInactive()
     }
@@ -36,10 +86,6 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
             parser.endOfInput(deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
         }
         context.fireUserInboundEventTriggered(event)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        receiver = nil
     }
 
     private func pass(_ part: HTTP1Parser.Part, _ context: ChannelHandlerContext) {
@@ -54,6 +100,45 @@ final class ClientRequestDecoder: ChannelInboundHandler, RemovableChannelHandler
             receiver.received(request)
         } else {
             context.fireChannelRead(wrapInboundOut(request))
+        }
+    }
+
+    // MARK: deadlines (RequestClock: what the proxy tells them)
+
+    func requestStarted(at time: NIODeadline) {
+        arm(deadline.requestStarted(at: time))
+    }
+
+    func requestRead() {
+        deadline.requestRead()
+    }
+
+    func restartBodyClock() {
+        if let due = deadline.restartBodyClock() { arm(due) }
+    }
+
+    func requestFinished() {
+        arm(deadline.requestFinished())
+    }
+
+    /// Puts this handler on the wheel at `due` unless it is there for an earlier time already
+    /// (`deadlineReached` then finds the later deadline and waits again).
+    private func arm(_ due: NIODeadline) {
+        guard context != nil else { return }
+        if !onWheel || due < wheelDue { wheel.set(self, at: due) }
+    }
+
+    override func deadlineReached() {
+        guard let context else { return }
+        switch deadline.reached() {
+        case .none:
+            break
+        case .later(let due):
+            wheel.set(self, at: due)
+        case .bodyTimedOut:
+            context.fireUserInboundEventTriggered(ClientDeadline.BodyTimedOut())
+        case .close:
+            context.close(promise: nil)
         }
     }
 }

@@ -13,7 +13,7 @@ import NIOHTTP1
 /// between first instantiations that Baton cannot fix, and avoids by making the first one here.
 enum GenericTypesWarmUp {
     static func run() {
-        keep(ClientRequestDecoder(limits: .nioDefaults))
+        keep(ClientRequestDecoder.self)
         keep(UpstreamResponseDecoder())
         keep(NIOAny(HTTPServerRequestPart.end(nil)))
         keep(NIOAny(HTTPServerResponsePart.end(nil)))

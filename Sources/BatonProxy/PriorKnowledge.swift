@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Whether a plain connection speaks HTTP/2 with prior knowledge (h2c: gRPC clients over
-/// plaintext), from its first bytes, which its `ClientDeadline` shows here once. No request
+/// plaintext), from its first bytes, which its `ClientRequestDecoder` shows here once. No request
 /// method starts with `PR`, so one byte (two for `PUT`, `POST`, `PATCH`) decides nearly every
 /// connection; only a prefix of the preface is held for more bytes, while the header timeout
 /// runs. A connection that sends the preface has its HTTP/1.1 handlers replaced by HTTP/2's.
@@ -27,7 +27,7 @@ final class PriorKnowledge {
         self.loop = loop
     }
 
-    /// Looks at `bytes`, read by the deadline handler of `context`.
+    /// Looks at `bytes`, read by the decoder of `context`.
     func look(at bytes: ByteBuffer, context: ChannelHandlerContext) -> Verdict {
         var bytes = bytes
         if var earlier = held {
@@ -52,19 +52,18 @@ final class PriorKnowledge {
             return .http2
         }
         // The preface and what followed it go to the HTTP/2 handler, now next in line; then
-        // the deadline leaves too (HTTP/2 has deadlines of its own, per connection and stream).
+        // the decoder leaves too, and its deadlines with it (HTTP/2 has deadlines of its own,
+        // per connection and stream).
         context.fireChannelRead(NIOAny(bytes))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         return .http2
     }
 
-    /// Puts HTTP/2's handlers right after the deadline and takes out HTTP/1.1's, none of which
-    /// has seen a byte. The decoder leaves a loop tick later (a decoder always does); nothing
-    /// reaches it meanwhile, since the HTTP/2 handlers before it keep what they read.
+    /// Puts HTTP/2's handlers right after the decoder (`context`) and takes out the proxy, which
+    /// has seen no request.
     private func switchToHTTP2(_ context: ChannelHandlerContext) throws {
         let pipeline = context.pipeline.syncOperations
         _ = pipeline.removeHandler(context: try pipeline.context(handlerType: ProxyHandler.self))
-        _ = pipeline.removeHandler(context: try pipeline.context(handlerType: ClientRequestDecoder.self))
         try pipelines.http2(context.channel, loop: loop, secure: false, after: context.handler)
     }
 }

@@ -47,7 +47,6 @@ extension ProxyHandler {
             // decoder leaves, and must meet a client pipeline that takes raw bytes.
             let channel = context.channel
             _ = try client.removeHandler(context: client.context(handlerType: ClientRequestDecoder.self))
-            _ = try client.removeHandler(context: client.context(handlerType: ClientDeadline.self))
             _ = client.removeHandler(self)
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamHandler.self))
             _ = try server.removeHandler(context: server.context(handlerType: UpstreamResponseDecoder.self))

@@ -208,33 +208,28 @@ extension ProxyHandler: UpstreamOwner {
 
     // MARK: response header deadline
 
+    /// The response head of `exchange` is due within the response timeout. The check is a
+    /// place on the event loop's `DeadlineWheel`, moved only to an earlier time: the exchanges
+    /// of a keep-alive connection mostly move nothing, and an idle connection keeps no task
+    /// scheduled with the loop (one kept about 0.2 KiB per idle connection until it fired).
     func armResponseDeadline(_ exchange: Exchange) {
         let deadline = NIODeadline.now() + configuration.responseHeaderTimeout
         exchange.response = .awaitingHead(deadline: deadline)
-        if responseTimer == nil { scheduleResponseCheck(at: deadline) }
+        guard context != nil else { return }
+        if !onWheel || deadline < wheelDue { loop.deadlines.set(self, at: deadline) }
     }
 
-    private func scheduleResponseCheck(at deadline: NIODeadline) {
-        guard let context else { return }
-        responseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            responseTimer = nil
-            guard case .forwarding(let exchange, let upstream) = state, case .awaitingHead(let due?) = exchange.response
-            else { return }
-            if NIODeadline.now() < due {
-                scheduleResponseCheck(at: due)
-                return
-            }
-            release(upstream, reuse: false)
-            exchange.metrics.countUpstreamError("response_timeout")
-            respondLocally(exchange, .gatewayTimeout, "upstream sent no response in time", close: !exchange.requestEnded)
+    /// The wheel came round to the response deadline (`deadlineReached`).
+    func responseDeadlineReached() {
+        guard case .forwarding(let exchange, let upstream) = state, case .awaitingHead(let due?) = exchange.response
+        else { return }
+        if NIODeadline.now() < due {
+            loop.deadlines.set(self, at: due)
+            return
         }
-    }
-
-    /// Drops the scheduled check, which holds this handler until it fires (up to the response
-    /// timeout after the connection closed).
-    func cancelResponseTimer() {
-        responseTimer?.cancel()
-        responseTimer = nil
+        release(upstream, reuse: false)
+        exchange.metrics.countUpstreamError("response_timeout")
+        respondLocally(exchange, .gatewayTimeout, "upstream sent no response in time", close: !exchange.requestEnded)
     }
 }
 

@@ -13,7 +13,7 @@ import NIOHTTP1
 /// business in the state (a body with no request, a second response head) is a bug, handled in
 /// release builds too: a 500 when a request is in progress and nothing of its response was
 /// sent, else the connection closes.
-final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class ProxyHandler: DeadlineWheelMember, ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = RequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -59,8 +59,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readHeld = false
     /// Whether requests after the one in progress are taken.
     private(set) var continuation = Continuation.open
-    /// Checks the response deadline of the exchange in progress; re-armed lazily, not per request.
-    var responseTimer: Scheduled<Void>?
     /// Parts were sent to the client since the last flush (ProxyHandler+Send.swift).
     var unflushed = false
 
@@ -110,6 +108,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The only deadline a `ProxyHandler` keeps on the wheel: its exchange's response head.
+    override func deadlineReached() {
+        responseDeadlineReached()
+    }
+
     // MARK: channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -120,7 +123,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The context holds this handler, so keeping it past removal is a reference cycle that
     /// outlives the connection (handler, pipeline, buffers: about 4 KiB per connection).
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelResponseTimer()
+        loop.deadlines.clear(self)
         move(to: .closed)
         self.context = nil
     }
@@ -147,7 +150,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         }
         move(to: .closed)
-        cancelResponseTimer()
+        loop.deadlines.clear(self)
         context.fireChannelInactive()
     }
 

@@ -57,7 +57,8 @@ import Testing
         let baton = EmbeddedChannel()
         defer { _ = try? baton.finish() }
         let encoder = ClientResponseEncoder()
-        try baton.pipeline.syncOperations.addHandler(ClientRequestDecoder(limits: .nioDefaults))
+        try baton.pipeline.syncOperations.addHandler(
+            ClientRequestDecoder(limits: .nioDefaults, configuration: ProxyConfiguration(), wheel: DeadlineWheel(eventLoop: baton.embeddedEventLoop)))
         try baton.pipeline.syncOperations.addHandler(
             WritesThrough { (part: HTTPServerResponsePart, context, promise) in encoder.write(ResponsePart(part), to: context, promise: promise) })
 

@@ -36,6 +36,12 @@ import Testing
     /// Small limits, so that overflowing them takes a few bytes.
     static let limits = HTTP1Parser.Limits(fieldBytes: 600, headBytes: 1000)
 
+    /// A client connection's decoder, as the proxy makes it (its deadlines are never armed here:
+    /// these channels are never active).
+    static func requestDecoder() -> ClientRequestDecoder {
+        ClientRequestDecoder(limits: limits, configuration: ProxyConfiguration(), wheel: DeadlineWheel(eventLoop: EmbeddedEventLoop()))
+    }
+
     static let requests: [Case] = [
         Case("a GET", "GET /a?b=c HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n"),
         Case("pipelined GETs", "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /3 HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -125,7 +131,7 @@ import Testing
                 decoder: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: nioLimits)),
                 as: HTTPServerRequestPart.self)
             let actual = try Self.decode(
-                pieces, endsInput: testCase.endsInput, decoder: ClientRequestDecoder(limits: Self.limits),
+                pieces, endsInput: testCase.endsInput, decoder: Self.requestDecoder(),
                 as: RequestPart.self)
             #expect(actual == expected, "pieces \(pieces.map(\.count))")
             #expect(!actual.isEmpty)
@@ -195,7 +201,7 @@ import Testing
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         let errors = ErrorRecorder()
-        try channel.pipeline.syncOperations.addHandler(ClientRequestDecoder(limits: Self.limits))
+        try channel.pipeline.syncOperations.addHandler(Self.requestDecoder())
         try channel.pipeline.syncOperations.addHandler(errors)
         try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\nX:"))
         for _ in 0..<100 where errors.errors.isEmpty {
@@ -210,7 +216,7 @@ import Testing
     @Test func fieldBytesAreForwardedAsReceived() throws {
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
-        try channel.pipeline.syncOperations.addHandler(ClientRequestDecoder(limits: Self.limits))
+        try channel.pipeline.syncOperations.addHandler(Self.requestDecoder())
         let value: [UInt8] = [0x61, 0xE9, 0xFF, 0x62]
         try channel.writeInbound(ByteBuffer(bytes: Array("GET /p HTTP/1.1\r\nHost: app.test\r\nX-Raw: ".utf8) + value + Array("\r\n\r\n".utf8)))
         guard case .head(let head) = try channel.readInbound(as: RequestPart.self) else {

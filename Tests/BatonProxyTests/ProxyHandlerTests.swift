@@ -24,7 +24,8 @@ import Testing
             ("empty.test", Route(app: "empty", target: nil)),
         ]))
         let loop = LoopContext(eventLoop: client.embeddedEventLoop, shared: shared)
-        handler = ProxyHandler(loop: loop, clientDeadline: ClientDeadline(configuration: shared.configuration, wheel: loop.deadlines))
+        handler = ProxyHandler(
+            loop: loop, clientDeadline: ClientRequestDecoder(limits: .nioDefaults, configuration: shared.configuration, wheel: loop.deadlines))
         connector.loop = client.embeddedEventLoop
         try client.pipeline.syncOperations.addHandler(handler)
         try client.connect(to: SocketAddress(ipAddress: "10.1.2.3", port: 40000)).wait()
