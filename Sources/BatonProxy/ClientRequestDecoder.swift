@@ -119,6 +119,7 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
 
     func requestFinished() {
         arm(deadline.requestFinished())
+        parser.releaseIdleStorage()
     }
 
     /// Puts this handler on the wheel at `due` unless it is there for an earlier time already

@@ -14,11 +14,6 @@ struct HTTP1ParseState {
         var count = 0
     }
 
-    struct Field {
-        var name: Span
-        var value = Span()
-    }
-
     /// Which piece the last callback was in: llhttp reports a piece split across reads in
     /// several calls, which extend it.
     private enum Piece { case none, target, name, value }
@@ -29,7 +24,10 @@ struct HTTP1ParseState {
     var input = ByteBuffer()
     var base: UnsafeRawPointer?
     private var target = Span()
-    private var fields: [Field] = []
+    /// The fields of the head (or trailers) in progress, as offsets from `base` until the head
+    /// is complete; then they become the head's own (`headerFields`), so no array is kept
+    /// between messages.
+    private var fields: [HeaderFields.Field] = []
     private var piece = Piece.none
     private var pieceBytes = 0
     private var headBytes = 0
@@ -56,17 +54,25 @@ struct HTTP1ParseState {
     mutating func rebase(by offset: Int) {
         target.start -= offset
         for index in fields.indices {
-            fields[index].name.start -= offset
-            fields[index].value.start -= offset
+            fields[index].nameStart -= Int32(offset)
+            fields[index].valueStart -= Int32(offset)
         }
         unfinishedStart = 0
     }
 
     // MARK: callbacks
 
+    /// Room for a browser's request head at once: growing from nothing would allocate again
+    /// at 1, 2, 4, 8 and 16 fields.
+    private static let typicalFieldCount = 16
+
     private mutating func messageBegan() {
         target = Span()
-        fields.removeAll(keepingCapacity: true)
+        if fields.capacity == 0 {
+            fields.reserveCapacity(Self.typicalFieldCount)
+        } else {
+            fields.removeAll(keepingCapacity: true)
+        }
         piece = .none
         headBytes = 0
         inTrailers = false
@@ -79,8 +85,8 @@ struct HTTP1ParseState {
             // The same piece, continued in the next read.
             switch kind {
             case .target: target.count += length
-            case .name: fields[fields.count - 1].name.count += length
-            case .value: fields[fields.count - 1].value.count += length
+            case .name: fields[fields.count - 1].nameCount += Int32(length)
+            case .value: fields[fields.count - 1].valueCount += Int32(length)
             case .none: break
             }
             pieceBytes += length
@@ -89,14 +95,15 @@ struct HTTP1ParseState {
             case .target:
                 target = Span(start: offset, count: length)
             case .name:
-                fields.append(Field(name: Span(start: offset, count: length)))
+                fields.append(HeaderFields.Field(nameStart: Int32(offset), nameCount: Int32(length), valueStart: 0, valueCount: 0))
             case .value:
                 // llhttp lets an empty name through; NIO's decoder refuses it, and so does Baton.
-                guard let last = fields.last, last.name.count > 0 else {
+                guard let last = fields.last, last.nameCount > 0 else {
                     failure = HTTPParserError.invalidHeaderToken
                     return -1
                 }
-                fields[fields.count - 1].value = Span(start: offset, count: length)
+                fields[fields.count - 1].valueStart = Int32(offset)
+                fields[fields.count - 1].valueCount = Int32(length)
             case .none:
                 break
             }
@@ -116,29 +123,36 @@ struct HTTP1ParseState {
         String(decoding: UnsafeRawBufferPointer(start: base! + span.start, count: span.count), as: UTF8.self)
     }
 
-    /// The fields recorded, in a slice of the input from the first name to the last value.
-    private func headerFields() -> HeaderFields {
+    private func string(start: Int32, count: Int32) -> String {
+        string(Span(start: Int(start), count: Int(count)))
+    }
+
+    /// The fields recorded, in a slice of the input from the first name to the last value,
+    /// with the recorded offsets moved to count from the slice's start: the array becomes
+    /// the head's, and the next head records into a new one.
+    private mutating func headerFields() -> HeaderFields {
         guard let first = fields.first, let last = fields.last else { return HeaderFields() }
-        let start = first.name.start
-        let end = max(last.name.start + last.name.count, last.value.start + last.value.count)
-        let storage = input.getSlice(at: input.readerIndex + start, length: end - start)!
-        var offsets: [HeaderFields.Field] = []
-        offsets.reserveCapacity(fields.count)
-        for field in fields {
+        let start = first.nameStart
+        let end = max(last.nameStart + last.nameCount, last.valueStart + last.valueCount)
+        let storage = input.getSlice(at: input.readerIndex + Int(start), length: Int(end - start))!
+        for index in fields.indices {
             // An empty value has no position of its own.
-            let valueStart = field.value.count == 0 ? field.name.start + field.name.count : field.value.start
-            offsets.append(HeaderFields.Field(
-                nameStart: Int32(field.name.start - start), nameCount: Int32(field.name.count),
-                valueStart: Int32(valueStart - start), valueCount: Int32(field.value.count)))
+            if fields[index].valueCount == 0 { fields[index].valueStart = fields[index].nameStart + fields[index].nameCount }
+            fields[index].nameStart -= start
+            fields[index].valueStart -= start
         }
-        return HeaderFields(storage: storage, fields: offsets)
+        var taken: [HeaderFields.Field] = []
+        swap(&taken, &fields)
+        return HeaderFields(storage: storage, fields: taken)
     }
 
     /// A trailer section, as NIO's type: trailers are rare, and go through as they came.
     private func trailers() -> HTTPHeaders {
         var list: [(String, String)] = []
         list.reserveCapacity(fields.count)
-        for field in fields { list.append((string(field.name), string(field.value))) }
+        for field in fields {
+            list.append((string(start: field.nameStart, count: field.nameCount), string(start: field.valueStart, count: field.valueCount)))
+        }
         return HTTPHeaders(list)
     }
 

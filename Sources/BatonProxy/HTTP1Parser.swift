@@ -68,6 +68,15 @@ final class HTTP1Parser {
         parser.deallocate()
     }
 
+    /// Between messages, with nothing carried over: lets go of the storage kept for the next
+    /// message's parts, which an idle keep-alive connection would otherwise hold; the next
+    /// read allocates it again.
+    func releaseIdleStorage() {
+        guard carried == nil, parts.isEmpty else { return }
+        parts = []
+        state.pointee.parts = []
+    }
+
     /// Response parser: a request with `method` went out on the connection. Its response has
     /// no body when the method is HEAD or CONNECT, whatever its head says.
     func requestSent(_ method: HTTPMethod) {
@@ -150,6 +159,8 @@ final class HTTP1Parser {
         state.pointee.input = input
         state.pointee.startRead()
         swap(&parts, &state.pointee.parts)
+        // A head, a body and an end at once, without growing (released while idle).
+        if state.pointee.parts.capacity == 0 { state.pointee.parts.reserveCapacity(4) }
         defer {
             swap(&parts, &state.pointee.parts)
             state.pointee.input = ByteBuffer()

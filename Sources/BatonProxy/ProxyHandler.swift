@@ -49,10 +49,9 @@ final class ProxyHandler: DeadlineWheelMember, ChannelDuplexHandler, RemovableCh
     private(set) var state = State.idle
     /// Who the client is, for the forwarding headers.
     var client = ForwardedHeaders.Client(ip: "-", proto: "http")
-    /// Events that arrived while an earlier request was still being answered, in order. Room
-    /// for one: NIO's default of 16 kept about 0.5 KiB per idle keep-alive connection, and
-    /// only pipelining clients queue at all (the buffer grows for them).
-    var queued = CircularBuffer<QueuedEvent>(initialCapacity: 1)
+    /// Events that arrived while an earlier request was still being answered, in order. Only
+    /// pipelining clients queue at all, so the queue has storage only while something waits.
+    var queued = OnDemandQueue<QueuedEvent>()
     private var deliveringQueued = false
     /// A read held back while the upstream is being connected or cannot take more, or while
     /// pipelined requests wait.
