@@ -11,8 +11,6 @@ protocol RequestClock: AnyObject {
     func restartBodyClock()
     /// The response ended: on a connection that stays open the idle deadline starts.
     func requestFinished()
-    /// The bytes being read while a parser error is raised, to explain it.
-    var lastReadBytes: ByteBuffer? { get }
 }
 
 /// The deadlines of an HTTP/1.x client connection: a request head must arrive within the header

@@ -31,10 +31,6 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
     /// preface (h2c with prior knowledge). Looking here, in the handler every read passes
     /// anyway, costs an HTTP/1.1 connection one byte compare and no handler of its own.
     var priorKnowledge: PriorKnowledge?
-    /// The bytes being parsed, while the proxy sees their parts: a parser error raised
-    /// meanwhile is explained from them. Not kept past the read: it would pin the event loop's
-    /// receive buffer (a fresh allocation for every next read) for as long as the connection lives.
-    private(set) var lastReadBytes: ByteBuffer?
 
     init(limits: HTTP1Parser.Limits, configuration: ProxyConfiguration, wheel: DeadlineWheel) {
         parser = HTTP1Parser(.request, limits: limits)
@@ -70,9 +66,31 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
             }
         }
         if let due = deadline.read(bytes.readableBytes) { arm(due) }
-        lastReadBytes = bytes
-        _ = parser.read(bytes, deliver: { pass($0, context) }, failed: { context.fireErrorCaught($0) })
-        lastReadBytes = nil
+        _ = parser.read(bytes, deliver: { pass($0, context) }, failed: { context.fireErrorCaught(Self.explain($0, by: bytes)) })
+    }
+
+    /// llhttp reports a transfer coding it does not know only as `HTTPParserError.unknown`;
+    /// RFC 9112 answers that with 501, not 400. Told from the bytes of the read that failed
+    /// (`Transfer-Encoding` there, `Content-Length` not), while they are at hand.
+    private static func explain(_ error: any Error, by bytes: ByteBuffer) -> any Error {
+        guard let parserError = error as? HTTPParserError, parserError == .unknown,
+            mentions(bytes, "transfer-encoding"), !mentions(bytes, "content-length")
+        else { return error }
+        return UnsupportedTransferCoding(parserError: parserError)
+    }
+
+    /// Whether `name` (lowercase) occurs in `bytes`, in any case.
+    private static func mentions(_ bytes: ByteBuffer, _ name: StaticString) -> Bool {
+        bytes.withUnsafeReadableBytes { haystack in
+            let needle = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            guard haystack.count >= needle.count else { return false }
+            return (0...(haystack.count - needle.count)).contains { start in
+                needle.indices.allSatisfy { offset in
+                    let byte = haystack[start + offset]
+                    return (byte >= 65 && byte <= 90 ? byte | 0x20 : byte) == needle[offset]
+                }
+            }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -142,4 +160,10 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
             context.close(promise: nil)
         }
     }
+}
+
+/// A request whose transfer coding the proxy does not implement (501): what llhttp reported
+/// as `parserError`.
+struct UnsupportedTransferCoding: Error {
+    let parserError: HTTPParserError
 }

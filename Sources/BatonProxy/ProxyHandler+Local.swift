@@ -115,7 +115,12 @@ extension ProxyHandler {
     // MARK: parser errors
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError else {
+        let refusal: HTTPResponseStatus
+        if error is UnsupportedTransferCoding {
+            refusal = .notImplemented
+        } else if let parserError = error as? HTTPParserError {
+            refusal = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+        } else {
             // I/O errors (reset by peer, ...): channelInactive does the accounting.
             context.close(promise: nil)
             return
@@ -124,26 +129,12 @@ extension ProxyHandler {
         case .closing, .closed: return
         default: break
         }
-        // Decided now: the bytes that explain the error are at hand only during this read.
-        let refusal = refusalStatus(parserError)
         if mustQueue {
             // Belongs to a pipelined request after the one being answered.
             queued.append(.parserError(refusal))
             return
         }
         self.parserError(refusal)
-    }
-
-    private func refusalStatus(_ error: HTTPParserError) -> HTTPResponseStatus {
-        switch error {
-        case .headerOverflow:
-            return .requestHeaderFieldsTooLarge
-        case .unknown where lastReadMentions("transfer-encoding") && !lastReadMentions("content-length"):
-            // llhttp reports a transfer coding it refuses only as "unknown".
-            return .notImplemented
-        default:
-            return .badRequest
-        }
     }
 
     func parserError(_ refusal: HTTPResponseStatus) {
@@ -155,27 +146,6 @@ extension ProxyHandler {
             refuseRequestInProgress(refusal, "malformed request body")
         case .discardingBody, .tunnelling, .closing, .closed:
             closeClient()
-        }
-    }
-
-    private func lastReadMentions(_ name: String) -> Bool {
-        guard let buffer = clientDeadline.lastReadBytes else { return false }
-        return buffer.withUnsafeReadableBytes { bytes in
-            let needle = Array(name.utf8)
-            guard bytes.count >= needle.count else { return false }
-            for start in 0...(bytes.count - needle.count) {
-                var matched = true
-                for offset in 0..<needle.count {
-                    let byte = bytes[start + offset]
-                    let folded = byte >= 65 && byte <= 90 ? byte | 0x20 : byte
-                    if folded != needle[offset] {
-                        matched = false
-                        break
-                    }
-                }
-                if matched { return true }
-            }
-            return false
         }
     }
 }

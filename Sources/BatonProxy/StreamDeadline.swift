@@ -26,9 +26,6 @@ final class StreamDeadline: ChannelInboundHandler, RemovableChannelHandler, Requ
         bodyMinimumRate = max(configuration.clientBodyMinimumRate, 1)
     }
 
-    /// HTTP/2 has no request framing for a parser to get wrong.
-    var lastReadBytes: ByteBuffer? { nil }
-
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }

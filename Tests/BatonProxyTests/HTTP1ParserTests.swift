@@ -348,7 +348,11 @@ final class ErrorRecorder: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    /// The parser's own error is what is compared: the client decoder names llhttp's `unknown`
+    /// for a transfer coding it does not know (`UnsupportedTransferCoding`, so the proxy can
+    /// answer 501), with the parser's error inside.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        errors.append((parts, String(describing: error)))
+        let parserError = (error as? UnsupportedTransferCoding)?.parserError ?? error
+        errors.append((parts, String(describing: parserError)))
     }
 }
