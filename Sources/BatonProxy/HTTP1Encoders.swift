@@ -31,8 +31,8 @@ final class ClientResponseEncoder {
             let interim = (100..<200).contains(code) && code != 101
             var answersConnect = false
             if !interim, let method = methods.popFirst() {
-                suppressesBody = method == .HEAD || method == .CONNECT
-                answersConnect = method == .CONNECT
+                suppressesBody = method.isHEAD || method.isCONNECT
+                answersConnect = method.isCONNECT
             }
             let expectation: MessageFraming.BodyExpectation =
                 answersConnect || !head.status.mayHaveResponseBody ? .no : .yes

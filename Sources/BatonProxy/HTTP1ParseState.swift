@@ -185,7 +185,7 @@ struct HTTP1ParseState {
                     failure = NIOHTTPDecoderError.unsolicitedResponse
                     return -1
                 }
-                skipBody = method == .HEAD || method == .CONNECT || status < 200 || status == 204 || status == 304
+                skipBody = method.isHEAD || method.isCONNECT || status < 200 || status == 204 || status == 304
             }
             parts.append(.responseHead(ResponseHead(
                 version: version, status: .init(statusCode: status), headers: headerFields(), isKeepAlive: keepAlive)))

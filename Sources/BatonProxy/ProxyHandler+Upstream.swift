@@ -232,13 +232,3 @@ extension ProxyHandler: UpstreamOwner {
         respondLocally(exchange, .gatewayTimeout, "upstream sent no response in time", close: !exchange.requestEnded)
     }
 }
-
-extension HTTPMethod {
-    /// Methods whose intended effect is the same when run twice (RFC 9110 §9.2.2).
-    var isIdempotent: Bool {
-        switch self {
-        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
-        default: return false
-        }
-    }
-}

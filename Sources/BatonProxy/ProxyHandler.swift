@@ -134,7 +134,7 @@ final class ProxyHandler: DeadlineWheelMember, ChannelDuplexHandler, RemovableCh
     }
 
     private func identifyClient(_ context: ChannelHandlerContext) {
-        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.ipAddress ?? "-", proto: connection.forwardedProto(configuration))
+        client = ForwardedHeaders.Client(ip: context.channel.remoteAddress?.clientText ?? "-", proto: connection.forwardedProto(configuration))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -23,17 +23,17 @@ enum RequestTarget {
     static let allowedMethods = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE"
 
     static func resolve(method: HTTPMethod, uri: String, hostHeader: String) -> Decision {
-        if method == .CONNECT { return .refuse(.methodNotAllowed, "CONNECT is not served") }
+        if method.isCONNECT { return .refuse(.methodNotAllowed, "CONNECT is not served") }
         guard let first = uri.utf8.first else { return .refuse(.badRequest, "empty request target") }
         if first == UInt8(ascii: "/") { return .forward(uri) }
         if uri == "*" {
-            return method == .OPTIONS ? .forward(uri) : .refuse(.badRequest, "* is a target for OPTIONS only")
+            return method.isOPTIONS ? .forward(uri) : .refuse(.badRequest, "* is a target for OPTIONS only")
         }
         guard let absolute = AbsoluteTarget(uri) else { return .refuse(.badRequest, "invalid request target") }
         guard absolute.names(sameAuthorityAs: hostHeader) else {
             return .refuse(.badRequest, "request target and Host name different hosts")
         }
-        if absolute.pathAndQuery.isEmpty { return .forward(method == .OPTIONS ? "*" : "/") }
+        if absolute.pathAndQuery.isEmpty { return .forward(method.isOPTIONS ? "*" : "/") }
         if absolute.pathAndQuery.utf8.first == UInt8(ascii: "?") { return .forward("/" + absolute.pathAndQuery) }
         return .forward(String(absolute.pathAndQuery))
     }
