@@ -56,6 +56,9 @@ extension Proxy {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Self.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Set on the listener, Linux gives it to every connection accepted from it: one
+            // option fewer per connection (each costs ~1.9k instructions through NIO's options).
+            .serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // Accepts per readable event: NIO's default is 4, and a burst of new connections
             // (every request with `Connection: close`) then costs an epoll round per four.
             .serverChannelOption(.maxMessagesPerRead, value: Self.acceptsPerWakeup)
@@ -78,9 +81,9 @@ extension Proxy {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
-                    try options.setOption(.socketOption(.tcp_nodelay), value: 1)
                     try options.setOption(.maxMessagesPerRead, value: 8)
-                    try options.setOption(.allowRemoteHalfClosure, value: allowRemoteHalfClosure)
+                    // Off unless asked for (NIO's default).
+                    if allowRemoteHalfClosure { try options.setOption(.allowRemoteHalfClosure, value: true) }
                     try options.setOption(.recvAllocator, value: Self.clientReceiveBuffers)
                     try configure(channel)
                 }
