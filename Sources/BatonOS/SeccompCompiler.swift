@@ -138,7 +138,7 @@ struct SeccompCompiler {
         guard let rules = range.rules else { return [.ret(range.action)] }
         var block: [Instruction] = []
         for rule in rules {
-            guard let tests = conditions(rule.matches) else { continue }  // can never match
+            guard let tests = try conditions(rule.matches) else { continue }  // can never match
             if tests.isEmpty { return block + [.ret(rule.action.raw)] }  // matches everything left
             block += try resolved(tests) + [.ret(rule.action.raw)]
         }
@@ -151,9 +151,12 @@ struct SeccompCompiler {
 
     /// The tests for all of a rule's conditions, each 64-bit comparison as two 32-bit ones; nil
     /// when a condition can never hold (a masked value with bits outside its mask).
-    private static func conditions(_ matches: [SeccompFilter.ArgumentMatch]) -> [Test]? {
+    private static func conditions(_ matches: [SeccompFilter.ArgumentMatch]) throws(OSError) -> [Test]? {
         var tests: [Test] = []
         for match in matches {
+            // System calls have six arguments; the kernel would refuse to load a program
+            // that reads past them, and every sandbox start with it.
+            guard match.index < 6 else { throw OSError("seccomp rule on argument \(match.index)", errno: EINVAL) }
             let value = match.value
             let (high, low) = (UInt32(value >> 32), UInt32(truncatingIfNeeded: value))
             let highOffset = argumentOffset(match.index, high: true), lowOffset = argumentOffset(match.index, high: false)

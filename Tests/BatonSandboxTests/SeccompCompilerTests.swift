@@ -56,6 +56,12 @@ import Testing
         #expect(program.run(.init(number: 0, arch: 0x4000_0003)) == 0x8000_0000, "another architecture: bad-architecture action")
     }
 
+    @Test func aRuleOnASeventhArgumentIsRefusedWhenCompiling() {
+        var rules = SeccompRules(defaultAction: .errno(ENOSYS), badArchitecture: .killProcess)
+        rules.add(.allow, "ioctl", matching: [.init(index: 6, comparison: .equal, value: 0)])
+        #expect(throws: OSError.self) { try rules.compile() }
+    }
+
     /// Calls with long rule lists push the search's upper half beyond what a conditional jump
     /// reaches (255 instructions): the program still decides every call as written.
     @Test func aSearchLongerThanAJumpStillReachesEveryCall() throws {
