@@ -1,9 +1,9 @@
 import CShims
 
-/// A seccomp filter as plain values: the rules are cheap to make in Swift; compiling them with
-/// libseccomp is not (about 2 ms for an allowlist of a few hundred calls, half of a sandbox's
-/// start). `fingerprint` names the compiled program, so it can be kept and reused until the
-/// rules or libseccomp change.
+/// A seccomp filter as plain values, compiled to BPF by `compile()` (SeccompCompiler.swift):
+/// for each system call the first rule whose conditions hold decides. libseccomp only names
+/// the system calls. `fingerprint` names the compiled program, so it can be kept and reused
+/// until the rules or libseccomp change.
 public struct SeccompRules: Sendable {
     public struct Rule: Sendable {
         public let action: SeccompFilter.Action
@@ -20,16 +20,11 @@ public struct SeccompRules: Sendable {
         self.badArchitecture = badArchitecture
     }
 
-    /// See `SeccompFilter.add`: the same rule, recorded.
+    /// A rule for `name`, tried after the ones added before it for that call (unlike
+    /// `SeccompFilter.add`, where order does not count). Names unknown on this architecture
+    /// are skipped when compiling.
     public mutating func add(_ action: SeccompFilter.Action, _ name: String, matching matches: [SeccompFilter.ArgumentMatch] = []) {
         rules.append(Rule(action: action, name: name, matches: matches))
-    }
-
-    /// The BPF program, from libseccomp.
-    public func compile() throws(OSError) -> [UInt64] {
-        let filter = try SeccompFilter(defaultAction: defaultAction, badArchitecture: badArchitecture)
-        for rule in rules { try filter.add(rule.action, rule.name, matching: rule.matches) }
-        return try filter.exportBPF()
     }
 
     /// libseccomp's version as one number (0 when it does not say): what it compiles may change

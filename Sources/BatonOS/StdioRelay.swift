@@ -135,10 +135,15 @@ public final class StdioRelay {
     /// Reads into the stream's buffer and passes it on; false when nothing more is to be had now.
     @discardableResult
     private func fill(_ index: Int) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = read(streams[index].from, &buffer, buffer.count)
+        // Not zero-filled first: that wrote 64 KiB (16 fresh pages, each a fault) on every
+        // read, even the one that only finds the end of a program's empty output.
+        var count = 0
+        let buffer = [UInt8](unsafeUninitializedCapacity: 65536) { bytes, initialized in
+            count = read(streams[index].from, bytes.baseAddress, bytes.count)
+            initialized = max(count, 0)
+        }
         if count > 0 {
-            streams[index].pending = Array(buffer[0..<count])
+            streams[index].pending = buffer
             flush(index)
             return true
         }

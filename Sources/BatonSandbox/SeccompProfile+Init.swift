@@ -7,7 +7,7 @@ extension SeccompProfile {
     /// exits; `restart_syscall` resumes its poll after the host stops and continues it. Nothing
     /// else: any other call kills it (and with it the sandbox), since init never makes one
     /// unless subverted. The program's whole allowlist would do too, but the kernel translates
-    /// and compiles every filter it loads, and this one is 20 instructions against 700: 0.1 ms
+    /// and compiles every filter it loads, and this one is 19 instructions against 215: 0.03 ms
     /// of a sandbox's start (docs/benchmarks.md).
     static let initCalls = [
         "poll", "read", "write", "openat", "renameat", "close", "kill", "wait4", "exit_group", "restart_syscall",

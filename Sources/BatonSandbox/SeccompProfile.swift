@@ -74,14 +74,13 @@ enum SeccompProfile {
     private static func addCloneRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
         let mask = namespaceFlags.reduce(UInt64(0)) { $0 | UInt64($1) }
         filter.add(.allow, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: mask), value: 0)])
-        for flag in namespaceFlags {
-            filter.add(refusal, "clone", matching: [.init(index: 0, comparison: .maskedEqual(mask: UInt64(flag)), value: UInt64(flag))])
-        }
+        filter.add(refusal, "clone")
     }
 
     /// The families in `addressFamilies`, and netlink for routes only; any other family gets
     /// EAFNOSUPPORT and another netlink protocol EPROTONOSUPPORT, as a kernel without them would
     /// answer. Full 64-bit comparisons: a family with high bits set matches no allow rule.
+    /// (Rules are tried in order, the first that holds decides: SeccompRules.)
     private static func addSocketRules(_ filter: inout SeccompRules, _ name: String) {
         for family in addressFamilies {
             filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: UInt64(family))])
@@ -89,65 +88,31 @@ enum SeccompProfile {
         let netlink = UInt64(AF_NETLINK)
         filter.add(.allow, name, matching: [.init(index: 0, comparison: .equal, value: netlink),
                                                 .init(index: 2, comparison: .equal, value: netlinkRoute)])
-        filter.add(.errno(EPROTONOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: netlink),
-                                                                  .init(index: 2, comparison: .greaterOrEqual, value: netlinkRoute + 1)])
-        // An array, not a Set: a Set's first use in a process costs a conformance lookup over
-        // the whole binary, on every sandbox start.
-        let allowed = addressFamilies.map(UInt64.init) + [netlink]
-        for family in UInt64(0)...netlink where !allowed.contains(family) {
-            filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: family)])
-        }
-        filter.add(.errno(EAFNOSUPPORT), name, matching: [.init(index: 0, comparison: .greaterOrEqual, value: netlink + 1)])
+        filter.add(.errno(EPROTONOSUPPORT), name, matching: [.init(index: 0, comparison: .equal, value: netlink)])
+        filter.add(.errno(EAFNOSUPPORT), name)
     }
 
     /// Every request but TIOCSTI and TIOCLINUX passes. The request is an int: only its low 32
     /// bits are compared, since the kernel ignores the rest (CVE-2017-5123 class).
     private static func addIoctlRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
-        let refused = [tiocsti, tioclinux]
-        for request in refused {
+        for request in [tiocsti, tioclinux] {
             filter.add(refusal, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: 0xffff_ffff), value: UInt64(request))])
         }
-        for allowed in everything(except: refused) {
-            filter.add(.allow, "ioctl", matching: [.init(index: 1, comparison: .maskedEqual(mask: allowed.mask), value: allowed.value)])
-        }
+        filter.add(.allow, "ioctl")
     }
 
-    /// Conditions `(x & mask) == value` on 32-bit values that together match every value but
-    /// `refused`. libseccomp has no "not in set": a value differs from all of them when it
-    /// differs in a bit where they all agree (one rule per such bit), or else agrees there and
-    /// is one of the few combinations of the bits where they disagree that is not refused.
-    static func everything(except refused: [UInt32]) -> [(mask: UInt64, value: UInt64)] {
-        let agreeing = refused.dropFirst().reduce(UInt32.max) { $0 & ~($1 ^ refused[0]) }
-        var conditions: [(mask: UInt64, value: UInt64)] = []
-        for bit in 0..<32 where agreeing & (1 << bit) != 0 {
-            let mask = UInt32(1) << bit
-            conditions.append((UInt64(mask), UInt64(~refused[0] & mask)))
-        }
-        let disagreeing = (0..<32).filter { agreeing & (1 << $0) == 0 }
-        for combination in 0..<(1 << disagreeing.count) {
-            var value = refused[0] & agreeing
-            for (position, bit) in disagreeing.enumerated() where combination & (1 << position) != 0 {
-                value |= 1 << bit
-            }
-            if !refused.contains(value) { conditions.append((0xffff_ffff, UInt64(value))) }
-        }
-        return conditions
-    }
-
-    /// Only PER_LINUX (0) and the query (0xffffffff) pass: other personas weaken ASLR or change
-    /// system call semantics. A 32-bit value other than those two has, going round its bits
-    /// cyclically, some set bit followed by a clear one; one rule per bit position ("bit b set,
-    /// bit b+1 clear") therefore refuses exactly the others with EPERM.
+    /// Only PER_LINUX (0) and the query (0xffffffff) pass, compared as 64-bit values: other
+    /// personas weaken ASLR or change system call semantics and are refused with EPERM. A value
+    /// whose low half is one of those two but whose high half is not zero (the kernel reads the
+    /// low half only) has always been neither allowed nor refused: it gets the default, ENOSYS.
     private static func addPersonalityRules(_ filter: inout SeccompRules, _ refusal: SeccompFilter.Action) {
-        for persona: UInt64 in [0, 0xffff_ffff] {
+        let personas: [UInt64] = [0, 0xffff_ffff]
+        for persona in personas {
             filter.add(.allow, "personality", matching: [.init(index: 0, comparison: .equal, value: persona)])
         }
-        for bit in 0..<32 {
-            let mask = UInt64(1) << UInt64(bit)
-            let other = UInt64(1) << UInt64((bit + 1) % 32)
-            filter.add(refusal, "personality", matching: [
-                .init(index: 0, comparison: .maskedEqual(mask: mask | other), value: mask),
-            ])
+        for persona in personas {
+            filter.add(.errno(ENOSYS), "personality", matching: [.init(index: 0, comparison: .maskedEqual(mask: 0xffff_ffff), value: persona)])
         }
+        filter.add(refusal, "personality")
     }
 }

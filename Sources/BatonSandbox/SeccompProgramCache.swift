@@ -1,9 +1,10 @@
 import BatonOS
 import Glibc
 
-/// Compiled seccomp programs, kept under the root as `seccomp/<profile>-<key>.bpf`: compiling
-/// a profile with libseccomp costs about 2 ms, half of a sandbox's start, and `baton run` is a
-/// new process every time.
+/// Compiled seccomp programs, kept under the root as `seccomp/<profile>-<key>.bpf`: building a
+/// profile's rules and compiling them costs more than reading the result back (with
+/// libseccomp it was about 2 ms, half of a sandbox's start), and `baton run` is a new process
+/// every time.
 ///
 /// The key names what the program was compiled from without building the rules (which, with
 /// their fingerprint, cost 2 % of a start): the profile's name, the executable that holds the

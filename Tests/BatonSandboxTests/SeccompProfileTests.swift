@@ -24,7 +24,7 @@ import Testing
     /// Every 16-bit value, and values around the refused ones in the high half too.
     @Test func everythingExceptMatchesExactlyTheOtherValues() {
         let refused = [SeccompProfile.tiocsti, SeccompProfile.tioclinux]
-        let conditions = SeccompProfile.everything(except: refused)
+        let conditions = LibseccompProfile.everything(except: refused)
         func matches(_ value: UInt32) -> Bool {
             conditions.contains { UInt64(value) & $0.mask == $0.value }
         }
