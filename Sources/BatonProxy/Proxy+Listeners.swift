@@ -48,6 +48,12 @@ extension Proxy {
     /// Connections accepted per wake-up of a listener.
     static let acceptsPerWakeup: UInt = 16
 
+    /// Reads of a client connection per wake-up. NIO keeps up to this many receive buffers
+    /// per connection for good (a new one whenever the last is still in use at a read), so
+    /// the decoder trims them after a request that took several reads
+    /// (`ClientRequestDecoder.requestFinished`).
+    static let clientReadsPerWakeup: UInt = 8
+
     func listen(
         _ source: ListenerSource, allowRemoteHalfClosure: Bool,
         configure: @escaping @Sendable (any Channel) throws -> Void
@@ -81,7 +87,7 @@ extension Proxy {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
-                    try options.setOption(.maxMessagesPerRead, value: 8)
+                    try options.setOption(.maxMessagesPerRead, value: Self.clientReadsPerWakeup)
                     // Off unless asked for (NIO's default).
                     if allowRemoteHalfClosure { try options.setOption(.allowRemoteHalfClosure, value: true) }
                     try options.setOption(.recvAllocator, value: Self.clientReceiveBuffers)
