@@ -51,7 +51,7 @@ struct ClientDeadline {
     private let bodyTimeout: TimeAmount
     private let bodyMinimumRate: Int
     private var phase = Phase.readingHead
-    private(set) var deadline: NIODeadline?
+    private var deadline: NIODeadline?
 
     init(configuration: ProxyConfiguration) {
         headerTimeout = configuration.clientHeaderTimeout

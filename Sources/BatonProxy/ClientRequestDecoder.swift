@@ -86,16 +86,13 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
         return UnsupportedTransferCoding(parserError: parserError)
     }
 
-    /// Whether `name` (lowercase) occurs in `bytes`, in any case.
-    private static func mentions(_ bytes: ByteBuffer, _ name: StaticString) -> Bool {
-        bytes.withUnsafeReadableBytes { haystack in
-            let needle = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+    /// Whether `name` occurs in `bytes`, in any ASCII case.
+    private static func mentions(_ bytes: ByteBuffer, _ name: String) -> Bool {
+        let needle = name.utf8
+        return bytes.withUnsafeReadableBytes { haystack in
             guard haystack.count >= needle.count else { return false }
             return (0...(haystack.count - needle.count)).contains { start in
-                needle.indices.allSatisfy { offset in
-                    let byte = haystack[start + offset]
-                    return (byte >= 65 && byte <= 90 ? byte | 0x20 : byte) == needle[offset]
-                }
+                equalsIgnoringCase(haystack[start..<(start + needle.count)], needle)
             }
         }
     }
