@@ -8,6 +8,6 @@ baton_release_binary() {
   local top
   top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   echo "bench: building release binaries (scripts/build-release) ..." >&2
-  "$top/scripts/build-release" "$top/.build-release/bin" >/dev/null
+  "$top/scripts/build-release" "$top/.build-release/bin" >/dev/null || return 1
   echo "$top/.build-release/bin/baton"
 }
