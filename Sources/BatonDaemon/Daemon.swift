@@ -108,7 +108,7 @@ public final class Daemon: Sendable {
         StateRoot.tighten(options.root)
         database = try StateDatabase(path: options.root + "/state.db")
         group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads ?? System.coreCount)
-        let accessLog: Logger? = options.accessLog ? Logger(label: "baton.access") { _ in LineLogHandler(fd: 1) } : nil
+        let accessLog: AccessLogDestination? = options.accessLog ? .fileDescriptor(STDOUT_FILENO) : nil
         var proxyConfiguration = options.proxy
         // verify: a secret per daemon run, known only to its own load generator.
         proxyConfiguration.verifyToken = proxyConfiguration.verifyToken ?? Self.verifyToken()

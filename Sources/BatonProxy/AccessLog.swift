@@ -1,32 +1,48 @@
 import BatonOS
+import Glibc
 import Logging
 import NIOCore
 
-/// One JSON line per request: time, host, method, path, status, bytes, duration, target and
-/// request id. Each event loop formats lines straight into bytes and hands them to the logger in
-/// one batch per loop iteration, so a busy proxy makes one log call (one write) per batch, not
-/// one per request. Nothing is formatted when the logger would drop it.
-struct AccessLog: Sendable {
-    let logger: Logger?
+/// Where the access log's lines go.
+public enum AccessLogDestination: Sendable {
+    /// Straight to a file descriptor (the daemon's stdout), each batch of whole lines in one
+    /// write(2): no String, log event or handler per batch.
+    case fileDescriptor(Int32)
+    /// To a logger, each batch as one message (its lines joined by newlines).
+    case logger(Logger)
+}
 
-    var enabled: Bool {
-        guard let logger else { return false }
-        return logger.logLevel <= .info
+/// One JSON line per request: time, host, method, path, status, bytes, duration, target and
+/// request id. Each event loop formats lines straight into bytes and hands them on in one
+/// batch per loop iteration, so a busy proxy makes one write per batch, not one per request.
+/// Nothing is formatted when the destination would drop it.
+struct AccessLog: Sendable {
+    let destination: AccessLogDestination?
+    /// Decided once: a logger's level is read through its handler, which cost every request.
+    let enabled: Bool
+
+    init(_ destination: AccessLogDestination?) {
+        self.destination = destination
+        switch destination {
+        case .none: enabled = false
+        case .fileDescriptor: enabled = true
+        case .logger(let logger): enabled = logger.logLevel <= .info
+        }
     }
 }
 
-/// The access-log lines of one event loop not yet handed to the logger. Touched only from its loop.
+/// The access-log lines of one event loop not yet handed on. Touched only from its loop.
 final class AccessLogBuffer {
-    private let logger: Logger?
+    private let destination: AccessLogDestination?
     private let eventLoop: any EventLoop
-    /// Lines not yet handed to the logger, separated by newlines.
+    /// Lines not yet handed on, each ended by a newline.
     private var pending: ByteBuffer
     private var flushScheduled = false
     /// Past this many bytes the batch goes out at once rather than at the end of the iteration.
     private static let flushThreshold = 64 * 1024
 
-    init(logger: Logger?, eventLoop: any EventLoop) {
-        self.logger = logger
+    init(destination: AccessLogDestination?, eventLoop: any EventLoop) {
+        self.destination = destination
         self.eventLoop = eventLoop
         pending = ByteBufferAllocator().buffer(capacity: 4096)
     }
@@ -46,12 +62,11 @@ final class AccessLogBuffer {
     /// The line's largest possible size is reserved first and it is written into that region
     /// byte by byte: appending piece by piece to an array cost ~4k instructions a line.
     func append(_ entry: Entry, timestamp: [UInt8]) {
-        let separator = pending.readableBytes > 0 ? 1 : 0
-        let bound = separator + Self.maximumSize(entry, timestamp: timestamp)
+        let bound = Self.maximumSize(entry, timestamp: timestamp) + 1
         pending.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { raw in
             var line = LineWriter(raw)
-            if separator == 1 { line.byte(UInt8(ascii: "\n")) }
             Self.format(entry, timestamp: timestamp, into: &line)
+            line.byte(UInt8(ascii: "\n"))
             return line.offset
         }
         if pending.readableBytes >= Self.flushThreshold {
@@ -95,13 +110,34 @@ final class AccessLogBuffer {
         out.byte(UInt8(ascii: "}"))
     }
 
-    /// Hands every pending line to the logger as one message (lines joined by newlines).
+    /// Hands every pending line on: to the file descriptor in one write, or to the logger as
+    /// one message without the last newline (a log handler ends each message itself).
     func flush() {
         flushScheduled = false
         guard pending.readableBytes > 0 else { return }
-        let text = String(buffer: pending)
+        switch destination {
+        case .fileDescriptor(let fd):
+            pending.withUnsafeReadableBytes { Self.write($0, to: fd) }
+        case .logger(let logger):
+            let text = String(decoding: pending.readableBytesView.dropLast(), as: UTF8.self)
+            logger.info(Logger.Message(stringLiteral: text), source: "baton.access")
+        case .none:
+            break
+        }
         pending.clear()
-        logger?.info(Logger.Message(stringLiteral: text), source: "baton.access")
+    }
+
+    /// Writes all of `bytes`, retrying when interrupted. A failed write drops the rest of the
+    /// batch: the access log never holds up or fails the requests it records.
+    private static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32) {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, base + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
     }
 }
 

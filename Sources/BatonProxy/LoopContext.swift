@@ -44,7 +44,7 @@ final class LoopContext {
     init(eventLoop: any EventLoop, shared: ProxyShared) {
         self.eventLoop = eventLoop
         self.shared = shared
-        self.accessLog = AccessLogBuffer(logger: shared.accessLog.logger, eventLoop: eventLoop)
+        self.accessLog = AccessLogBuffer(destination: shared.accessLog.destination, eventLoop: eventLoop)
         deadlines = DeadlineWheel(eventLoop: eventLoop)
         self.held = HeldRequests(eventLoop: eventLoop)
         self.h2c = H2UpstreamPool(eventLoop: eventLoop, shared: shared)

@@ -26,7 +26,7 @@ public final class Proxy: Sendable {
         group: MultiThreadedEventLoopGroup,
         connector: any UpstreamConnector = DefaultUpstreamConnector(),
         metrics: ProxyMetrics = ProxyMetrics(),
-        accessLog: Logger? = nil
+        accessLog: AccessLogDestination? = nil
     ) {
         self.group = group
         self.metrics = metrics

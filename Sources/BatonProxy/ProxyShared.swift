@@ -18,11 +18,11 @@ final class ProxyShared: Sendable {
     /// Per app, how many of its requests are held; kept while its route holds or requests are held.
     private let heldCounts = Mutex<[String: HeldCount]>([:])
 
-    init(configuration: ProxyConfiguration, connector: any UpstreamConnector, metrics: ProxyMetrics, accessLog: Logger?) {
+    init(configuration: ProxyConfiguration, connector: any UpstreamConnector, metrics: ProxyMetrics, accessLog: AccessLogDestination?) {
         self.configuration = configuration
         self.connector = connector
         self.metrics = metrics
-        self.accessLog = AccessLog(logger: accessLog)
+        self.accessLog = AccessLog(accessLog)
         self.routes = RoutesBox(ResolvedTable(table: RouteTable(), states: { TargetState(target: $0) }))
     }
 

@@ -36,7 +36,7 @@ import Testing
         let collected = Collected()
         let logger = Logger(label: "test") { _ in CollectingHandler(collected: collected) }
         let loop = EmbeddedEventLoop()
-        let buffer = AccessLogBuffer(logger: logger, eventLoop: loop)
+        let buffer = AccessLogBuffer(destination: .logger(logger), eventLoop: loop)
         let paths = [
             "/plain", "/quote\"and\\backslash", "/line\nbreak\r\ttab", "/ctl\u{01}\u{1f}\u{7f}", "/ünïcödé/日本",
             "/" + String(repeating: "\"", count: 3000), "", "/\"}],\"status\":999,\"x\":\"",
@@ -64,7 +64,7 @@ import Testing
         let collected = Collected()
         let logger = Logger(label: "test") { _ in CollectingHandler(collected: collected) }
         let loop = EmbeddedEventLoop()
-        let buffer = AccessLogBuffer(logger: logger, eventLoop: loop)
+        let buffer = AccessLogBuffer(destination: .logger(logger), eventLoop: loop)
         for nanoseconds: Int64 in [0, 5_000, 1_000_000_000, 12_345_678_901, -1] {
             buffer.append(Self.entry(host: "a", path: "/", nanoseconds: nanoseconds), timestamp: Array("t".utf8))
         }
@@ -74,5 +74,59 @@ import Testing
             return String(line[start...].prefix { $0 != "," })
         }
         #expect(durations == ["0.000", "0.005", "1000.000", "12345.679", "0.000"])
+    }
+
+    /// The daemon's destination: each batch straight to a file descriptor, every line ended by
+    /// a newline, none cut or joined to another.
+    @Test func aFileDescriptorGetsEachBatchAsWholeLines() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let loop = EmbeddedEventLoop()
+        let buffer = AccessLogBuffer(destination: .fileDescriptor(ends[1]), eventLoop: loop)
+        let paths = ["/a", "/line\nbreak", "/" + String(repeating: "x", count: 2000), "/ü"]
+        for path in paths { buffer.append(Self.entry(host: "h", path: path), timestamp: Array("t".utf8)) }
+        loop.run()
+        buffer.append(Self.entry(host: "h", path: "/second-batch"), timestamp: Array("t".utf8))
+        buffer.flush()
+        close(ends[1])
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(ends[0], &chunk, chunk.count)
+            if count <= 0 { break }
+            received += chunk[0..<count]
+        }
+        #expect(received.last == UInt8(ascii: "\n"))
+        let lines = received.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+        #expect(lines.map { line in
+            (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["path"] as? String
+        } == (paths + ["/second-batch"]).map { Optional($0) })
+    }
+
+    /// A batch the destination cannot take (a full pipe here) is dropped, not kept or retried:
+    /// the requests it records are not held up, and the next batch goes out alone.
+    @Test func aBatchTheDescriptorCannotTakeIsDropped() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        let filler = [UInt8](repeating: UInt8(ascii: "z"), count: 4096)
+        while write(ends[1], filler, filler.count) > 0 {}
+        let loop = EmbeddedEventLoop()
+        let buffer = AccessLogBuffer(destination: .fileDescriptor(ends[1]), eventLoop: loop)
+        buffer.append(Self.entry(host: "h", path: "/lost"), timestamp: Array("t".utf8))
+        buffer.flush()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while read(ends[0], &chunk, chunk.count) > 0 {}
+        buffer.append(Self.entry(host: "h", path: "/kept"), timestamp: Array("t".utf8))
+        buffer.flush()
+        let count = read(ends[0], &chunk, chunk.count)
+        try #require(count > 0)
+        let text = String(decoding: chunk[0..<count], as: UTF8.self)
+        #expect(text.hasSuffix("\n"))
+        #expect(text.contains("\"path\":\"/kept\""))
+        #expect(!text.contains("/lost"))
+        #expect(text.split(separator: "\n").count == 1)
     }
 }
