@@ -22,8 +22,15 @@ struct RecordedRequest: Sendable {
 final class BackendLog: Sendable {
     private let recording: Bool
     private let state = Mutex<(requests: [RecordedRequest], count: Int)>(([], 0))
+    /// Connections accepted ever, and open now: what the proxy's upstream pool made and kept.
+    private let connections = Mutex<(accepted: Int, open: Int)>((0, 0))
 
     init(recording: Bool = true) { self.recording = recording }
+
+    var connectionsAccepted: Int { connections.withLock { $0.accepted } }
+    var connectionsOpen: Int { connections.withLock { $0.open } }
+    func connectionAccepted() { connections.withLock { $0.accepted += 1; $0.open += 1 } }
+    func connectionClosed() { connections.withLock { $0.open -= 1 } }
 
     var requests: [RecordedRequest] { state.withLock { $0.requests } }
     var count: Int { state.withLock { $0.count } }
@@ -62,7 +69,9 @@ final class TestBackend: Sendable {
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                log.connectionAccepted()
+                channel.closeFuture.whenComplete { _ in log.connectionClosed() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(BackendHandler(log: log))
                 }
