@@ -154,8 +154,10 @@ final class LoopContext {
             handler.finishStream()
             return
         }
-        let pool = idlePool(ObjectIdentifier(handler.target), creating: true)!
-        guard handler.isReusable, pool.handlers.count < shared.configuration.maxIdlePerTarget else {
+        // Reusable first: a connection that is not makes no pool for its target.
+        guard handler.isReusable, let pool = idlePool(ObjectIdentifier(handler.target), creating: true),
+            pool.handlers.count < shared.configuration.maxIdlePerTarget
+        else {
             handler.markBroken()
             handler.context?.close(promise: nil)
             return
