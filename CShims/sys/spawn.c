@@ -53,7 +53,36 @@ int bt_close_all_except(const int *keep, int count) {
     return bt_close_range(next, ~0U, 0);
 }
 
-static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd) {
+/// The overlay root, the mount plan and pivot_root, then hostname and loopback: everything
+/// the sandbox's own namespaces need before the program. -1 with `*stage`/`*index` and errno.
+static int setup_root(const struct bt_spawn_config *config, int *stage, int *index) {
+    int trees[config->mount_count > 0 ? config->mount_count : 1];
+    int rootfd = bt_child_mount_overlay(config, trees, stage, index);
+    if (rootfd < 0) return -1;
+
+    // Until now our ids were still the launcher's host ids, which own Baton's directories;
+    // the maps are written, so become the namespace's root (an unprivileged host id) before
+    // anything of the sandbox's own is created.
+    if ((config->namespaces & CLONE_NEWUSER) && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)) {
+        *stage = BT_STAGE_SETUID;
+        return -1;
+    }
+
+    if (bt_child_enter_root(config, rootfd, trees, stage, index) < 0) return -1;
+    close(rootfd);
+
+    if (config->hostname && sethostname(config->hostname, strlen(config->hostname)) < 0) {
+        *stage = BT_STAGE_HOSTNAME;
+        return -1;
+    }
+    if (config->loopback_up && bt_child_loopback_up() < 0) {
+        *stage = BT_STAGE_LOOPBACK;
+        return -1;
+    }
+    return 0;
+}
+
+static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd, const cpu_set_t *cpus) {
     // A caller's descriptors (another thread's pipes included) must not outlive this point.
     int keep[6] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2], config->log_dir_fd};
     int keep_std[3] = {0, 1, 2};
@@ -70,35 +99,28 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     if (config->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
         bt_child_fail(report_fd, BT_STAGE_PDEATHSIG, 0, errno, 1);
 
+    // Without a user namespace or a v1 cgroup to join, nothing below needs the parent's
+    // step: build the root while the parent records the sandbox. A failure waits for the go
+    // byte like everything else, so the parent sees it where it always did.
+    int stage = 0, index = 0, failed = 0, error = 0;
+    int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
+    if (early && setup_root(config, &stage, &index) < 0) { failed = 1; error = errno; }
+    // The parent may have moved us off its CPU for the setup (bt_spawn): back to its set.
+    if (early && cpus) sched_setaffinity(0, sizeof *cpus, cpus);
+
     // EOF instead of the go byte: the parent died or gave up; nothing to report to.
     char go = 0;
     ssize_t got;
     do { got = read(sync_fd, &go, 1); } while (got < 0 && errno == EINTR);
     if (got != 1) _exit(1);
     close(sync_fd);
+    if (failed) bt_child_fail(report_fd, stage, index, error, 1);
 
     // Now that the parent has placed us in our cgroup, root the cgroup namespace there.
     if ((config->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         bt_child_fail(report_fd, BT_STAGE_CGROUP_NS, 0, errno, 1);
 
-    int stage = 0, index = 0;
-    int trees[config->mount_count > 0 ? config->mount_count : 1];
-    int rootfd = bt_child_mount_overlay(config, trees, &stage, &index);
-    if (rootfd < 0) bt_child_fail(report_fd, stage, index, errno, 1);
-
-    // Until now our ids were still the launcher's host ids, which own Baton's directories;
-    // the maps are written, so become the namespace's root (an unprivileged host id) before
-    // anything of the sandbox's own is created.
-    if ((config->namespaces & CLONE_NEWUSER) && (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0))
-        bt_child_fail(report_fd, BT_STAGE_SETUID, 0, errno, 1);
-
-    if (bt_child_enter_root(config, rootfd, trees, &stage, &index) < 0) bt_child_fail(report_fd, stage, index, errno, 1);
-    close(rootfd);
-
-    if (config->hostname && sethostname(config->hostname, strlen(config->hostname)) < 0)
-        bt_child_fail(report_fd, BT_STAGE_HOSTNAME, 0, errno, 1);
-    if (config->loopback_up && bt_child_loopback_up() < 0)
-        bt_child_fail(report_fd, BT_STAGE_LOOPBACK, 0, errno, 1);
+    if (!early && setup_root(config, &stage, &index) < 0) bt_child_fail(report_fd, stage, index, errno, 1);
     if (config->net_interface &&
         bt_net_configure_interface(config->net_interface, config->net_address, config->net_prefix, config->net_gateway,
                                    config->net_route_mtu) < 0)
@@ -177,8 +199,21 @@ long bt_clone_with_pipes(uint64_t flags, int cgroup_fd, struct bt_spawn_handle *
 }
 
 int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
+    cpu_set_t cpus;
+    int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
+    int have_cpus = early && sched_getaffinity(0, sizeof cpus, &cpus) == 0;
     long pid = bt_clone_with_pipes((uint64_t)(config->namespaces & ~CLONE_NEWCGROUP), config->cgroup_fd, handle);
-    if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd);
+    if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd, have_cpus ? &cpus : NULL);
+    if (pid > 0 && have_cpus) {
+        // A new child starts on its parent's CPU and waits there until the parent sleeps:
+        // on another CPU it builds its root while we record it.
+        cpu_set_t others = cpus;
+        int cpu = sched_getcpu();
+        if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &others) && CPU_COUNT(&others) > 1) {
+            CPU_CLR(cpu, &others);
+            sched_setaffinity((pid_t)pid, sizeof others, &others);
+        }
+    }
     return pid < 0 ? -1 : 0;
 }
 

@@ -44,6 +44,12 @@ public struct SpawnRequest: Sendable {
     public var dieWithParent = false
     /// A cgroup v2 directory fd to clone into, or -1.
     public var cgroupFD: Int32 = -1
+    /// The child may build its root (overlay, mount plan, pivot_root), hostname and loopback
+    /// while the parent's `prepare` runs, instead of after it: only when nothing of that needs
+    /// the parent's step first (no user namespace, whose id maps the parent writes; no v1
+    /// cgroup to be moved into, so the mounts are charged to the sandbox's cgroup). The
+    /// program still waits for the go byte.
+    public var setupBeforeRelease = false
 
     /// The sandbox's directory: the child mounts the overlay root on it (in its own mount
     /// namespace only).

@@ -97,6 +97,7 @@ private final class CArena {
         c.namespaces = r.namespaces
         c.die_with_parent = r.dieWithParent ? 1 : 0
         c.cgroup_fd = r.cgroupFD
+        c.setup_before_release = r.setupBeforeRelease ? 1 : 0
         c.sandbox_dir = string(r.sandboxDirectory)
         c.skeleton = string(r.skeleton)
         c.lowerdirs = string(r.lowerDirs.joinedPlain(separator: ":"))

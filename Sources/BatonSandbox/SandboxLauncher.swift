@@ -69,6 +69,13 @@ public struct SandboxLauncher: Sendable {
         return try SeccompProgramCache.program(named: "init", rules: { SeccompProfile.initRules }, root: root)
     }
 
+    /// Whether the child builds its root while the record is written (SpawnRequest
+    /// .setupBeforeRelease): not when it must first be given its id maps or be moved into a v1
+    /// cgroup (a v2 one it is cloned into).
+    static func setsUpBeforeRelease(_ spec: SandboxSpec, cgroup: Cgroup, cgroupFD: Int32?) -> Bool {
+        !spec.userNamespace && (cgroup.paths.isEmpty || cgroupFD != nil)
+    }
+
     public func launch(_ spec: SandboxSpec) throws -> Sandbox {
         try SpecValidation.validate(spec, userNamespace: userNamespace)
         let keep = try Self.keptCapabilities(spec.keepCapabilities)
@@ -91,6 +98,7 @@ public struct SandboxLauncher: Sendable {
             let cgroupFD = try created.directoryFD()
             defer { if let cgroupFD { close(cgroupFD) } }
             request.cgroupFD = cgroupFD ?? -1
+            request.setupBeforeRelease = Self.setsUpBeforeRelease(spec, cgroup: created, cgroupFD: cgroupFD)
             let logFD = try spec.log.map { log in
                 try sys("open log directory \(log.directory)") { open(log.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
             }

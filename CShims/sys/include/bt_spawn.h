@@ -102,6 +102,10 @@ struct bt_spawn_config {
     int die_with_parent;
     /// A cgroup v2 directory fd for CLONE_INTO_CGROUP, or -1.
     int cgroup_fd;
+    /// Build the root, hostname and loopback before waiting for the go byte, in parallel
+    /// with the parent's own steps (never with CLONE_NEWUSER: the root needs the id maps).
+    /// A failure is still reported only once the go byte (or EOF) arrives.
+    int setup_before_release;
 
     /// The sandbox's directory (absolute): the child mounts the overlay root on it, in its own
     /// mount namespace only.
