@@ -105,8 +105,6 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     int stage = 0, index = 0, failed = 0, error = 0;
     int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
     if (early && setup_root(config, &stage, &index) < 0) { failed = 1; error = errno; }
-    // The parent may have moved us off its CPU for the setup (bt_spawn): back to its set.
-    if (early && cpus) sched_setaffinity(0, sizeof *cpus, cpus);
 
     // EOF instead of the go byte: the parent died or gave up; nothing to report to.
     char go = 0;
@@ -114,6 +112,10 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     do { got = read(sync_fd, &go, 1); } while (got < 0 && errno == EINTR);
     if (got != 1) _exit(1);
     close(sync_fd);
+    // The parent moved us off its CPU for the setup (bt_spawn): back to its set. Only after
+    // the go byte, which it sends after that move: restored any earlier, a parent preempted
+    // between clone and the move would leave the program on one CPU fewer for good.
+    if (early && cpus) sched_setaffinity(0, sizeof *cpus, cpus);
     if (failed) bt_child_fail(report_fd, stage, index, error, 1);
 
     // Now that the parent has placed us in our cgroup, root the cgroup namespace there.
