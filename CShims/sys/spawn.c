@@ -82,7 +82,7 @@ static int setup_root(const struct bt_spawn_config *config, int *stage, int *ind
     return 0;
 }
 
-static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd, const cpu_set_t *cpus) {
+static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd) {
     // A caller's descriptors (another thread's pipes included) must not outlive this point.
     int keep[6] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2], config->log_dir_fd};
     int keep_std[3] = {0, 1, 2};
@@ -112,10 +112,6 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     do { got = read(sync_fd, &go, 1); } while (got < 0 && errno == EINTR);
     if (got != 1) _exit(1);
     close(sync_fd);
-    // The parent moved us off its CPU for the setup (bt_spawn): back to its set. Only after
-    // the go byte, which it sends after that move: restored any earlier, a parent preempted
-    // between clone and the move would leave the program on one CPU fewer for good.
-    if (early && cpus) sched_setaffinity(0, sizeof *cpus, cpus);
     if (failed) bt_child_fail(report_fd, stage, index, error, 1);
 
     // Now that the parent has placed us in our cgroup, root the cgroup namespace there.
@@ -200,26 +196,41 @@ long bt_clone_with_pipes(uint64_t flags, int cgroup_fd, struct bt_spawn_handle *
     return pid;
 }
 
+_Static_assert(sizeof(cpu_set_t) <= sizeof(((struct bt_spawn_handle *)0)->cpus), "a CPU set fits the handle");
+
 int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
     cpu_set_t cpus;
     int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
     int have_cpus = early && sched_getaffinity(0, sizeof cpus, &cpus) == 0;
     long pid = bt_clone_with_pipes((uint64_t)(config->namespaces & ~CLONE_NEWCGROUP), config->cgroup_fd, handle);
-    if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd, have_cpus ? &cpus : NULL);
+    if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd);
     if (pid > 0 && have_cpus) {
         // A new child starts on its parent's CPU and waits there until the parent sleeps:
-        // on another CPU it builds its root while we record it.
+        // on another CPU it builds its root while we record it. bt_spawn_release gives it our
+        // CPUs back just before the go byte, so the program starts with them. (The child did
+        // that itself at first, which a preemption of ours between clone and the move below
+        // could have undone for good.)
         cpu_set_t others = cpus;
         int cpu = sched_getcpu();
         if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &others) && CPU_COUNT(&others) > 1) {
             CPU_CLR(cpu, &others);
-            sched_setaffinity((pid_t)pid, sizeof others, &others);
+            if (sched_setaffinity((pid_t)pid, sizeof others, &others) == 0) {
+                handle->restore_cpus = 1;
+                memcpy(handle->cpus, &cpus, sizeof cpus);
+            }
         }
     }
     return pid < 0 ? -1 : 0;
 }
 
 int bt_spawn_release(struct bt_spawn_handle *handle) {
+    if (handle->restore_cpus) {
+        // Not fatal if it fails: the child still runs, on the CPUs it was moved to.
+        cpu_set_t cpus;
+        memcpy(&cpus, handle->cpus, sizeof cpus);
+        sched_setaffinity(handle->pid, sizeof cpus, &cpus);
+        handle->restore_cpus = 0;
+    }
     char go = 1;
     ssize_t n;
     do { n = write(handle->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);

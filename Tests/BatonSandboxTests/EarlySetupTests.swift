@@ -40,8 +40,8 @@ struct EarlySetupTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: fixture.root + "/sandboxes")) ?? [] == [])
     }
 
-    /// The launcher moves its new init off its own CPU for the setup; init puts itself back
-    /// on the launcher's set before it starts the program, which inherits that.
+    /// The launcher moves its new init off its own CPU for the setup and puts it back on its
+    /// own set before the go byte; the program inherits that.
     @Test func initAndTheProgramRunOnTheLaunchersCPUs() throws {
         let fixture = try SandboxFixture()
         defer { fixture.finish() }

@@ -191,6 +191,10 @@ struct bt_spawn_handle {
     int pidfd;
     int sync_fd;    // parent's end: bt_spawn_release writes the go byte
     int report_fd;  // parent's end of the (stage, errno) pipe
+    /// bt_spawn moved the child off the parent's CPU: bt_spawn_release puts it back on `cpus`
+    /// (the parent's cpu_set_t, as bytes: the type needs _GNU_SOURCE) before the go byte.
+    int restore_cpus;
+    unsigned char cpus[128];
 };
 
 /// Clones the sandbox's init. The child waits until `bt_spawn_release` (after the parent
