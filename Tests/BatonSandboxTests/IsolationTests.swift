@@ -42,11 +42,14 @@ struct IsolationTests {
         // And it answers: something listening on 127.0.0.1 inside is reachable inside.
         // The client tries until the listener is up (a fixed sleep was too short on a busy
         // machine; 10 s of tries ran out once while 64 sandboxes started beside it: now 30 s),
-        // then the listener's output is read once it has exited.
+        // then the listener's output is read once it has exited. The listener's stdin is a
+        // FIFO held open until the client is done: a background job's stdin is /dev/null, and
+        // busybox `nc -l` quits at its stdin's end, which on a loaded machine came before the
+        // client's bytes (the listener wrote nothing, the client still exited 0).
         let served = try fixture.sh("""
-            nc -l -p 7000 > /tmp/got & tries=0
+            mkfifo /tmp/in; nc -l -p 7000 < /tmp/in > /tmp/got & exec 3>/tmp/in; tries=0
             until echo ping | nc -w 1 127.0.0.1 7000; do tries=$((tries + 1)); [ $tries -gt 600 ] && break; sleep 0.05; done
-            wait; cat /tmp/got
+            exec 3>&-; wait; cat /tmp/got
             """)
         #expect(served.stdout.contains("ping"))
     }
