@@ -82,6 +82,12 @@ static int setup_root(const struct bt_spawn_config *config, int *stage, int *ind
     return 0;
 }
 
+/// Whether the child builds its root before the go byte: asked for, and no user namespace,
+/// whose id maps the parent writes first.
+static int builds_root_early(const struct bt_spawn_config *config) {
+    return config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
+}
+
 static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_fd, int report_fd) {
     // A caller's descriptors (another thread's pipes included) must not outlive this point.
     int keep[6] = {sync_fd, report_fd, config->stdio_fds[0], config->stdio_fds[1], config->stdio_fds[2], config->log_dir_fd};
@@ -103,7 +109,7 @@ static _Noreturn void child_main(const struct bt_spawn_config *config, int sync_
     // step: build the root while the parent records the sandbox. A failure waits for the go
     // byte like everything else, so the parent sees it where it always did.
     int stage = 0, index = 0, failed = 0, error = 0;
-    int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
+    int early = builds_root_early(config);
     if (early && setup_root(config, &stage, &index) < 0) { failed = 1; error = errno; }
 
     // EOF instead of the go byte: the parent died or gave up; nothing to report to.
@@ -200,7 +206,7 @@ _Static_assert(sizeof(cpu_set_t) <= sizeof(((struct bt_spawn_handle *)0)->cpus),
 
 int bt_spawn(const struct bt_spawn_config *config, struct bt_spawn_handle *handle) {
     cpu_set_t cpus;
-    int early = config->setup_before_release && !(config->namespaces & CLONE_NEWUSER);
+    int early = builds_root_early(config);
     int have_cpus = early && sched_getaffinity(0, sizeof cpus, &cpus) == 0;
     long pid = bt_clone_with_pipes((uint64_t)(config->namespaces & ~CLONE_NEWCGROUP), config->cgroup_fd, handle);
     if (pid == 0) child_main(config, handle->sync_fd, handle->report_fd);

@@ -169,11 +169,11 @@ final class ClientRequestDecoder: DeadlineWheelMember, ChannelInboundHandler, Re
         try? options.setOption(.maxMessagesPerRead, value: Proxy.clientReadsPerWakeup)
     }
 
-    /// Puts this handler on the wheel at `due` unless it is there for an earlier time already
-    /// (`deadlineReached` then finds the later deadline and waits again).
+    /// Puts this handler on the wheel by `due` (`deadlineReached` finds a later deadline and
+    /// waits again).
     private func arm(_ due: NIODeadline) {
         guard context != nil else { return }
-        if !onWheel || due < wheelDue { wheel.set(self, at: due) }
+        wheel.setNoLater(self, at: due)
     }
 
     override func deadlineReached() {

@@ -42,6 +42,14 @@ final class DeadlineWheel {
         self.eventLoop = eventLoop
     }
 
+    /// Calls `member` back by `due` at the latest: moved only when `due` is earlier than the
+    /// time it is on the wheel for. A later deadline is left for the member to find when the
+    /// earlier one comes (it sets itself again then), so a request path that pushes its
+    /// deadline later moves nothing.
+    func setNoLater(_ member: DeadlineWheelMember, at due: NIODeadline) {
+        if !member.onWheel || due < member.wheelDue { set(member, at: due) }
+    }
+
     /// Calls `member` back at `due` (rounded up to a tick), instead of when it asked before.
     func set(_ member: DeadlineWheelMember, at due: NIODeadline) {
         if member.onWheel { unlink(member) }

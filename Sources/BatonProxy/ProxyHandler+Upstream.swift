@@ -216,7 +216,7 @@ extension ProxyHandler: UpstreamOwner {
         let deadline = NIODeadline.now() + configuration.responseHeaderTimeout
         exchange.response = .awaitingHead(deadline: deadline)
         guard context != nil else { return }
-        if !onWheel || deadline < wheelDue { loop.deadlines.set(self, at: deadline) }
+        loop.deadlines.setNoLater(self, at: deadline)
     }
 
     /// The wheel came round to the response deadline (`deadlineReached`).
